@@ -1,0 +1,320 @@
+// CpuBackend: IBackend on managed arrays with SIMD kernels (TensorPrimitives, Vector<T>) and our own GEMM.
+using System.Numerics.Tensors;
+
+namespace Tiny.Cpu;
+
+/// <summary>The CPU backend: every primitive on managed float[]/double[] arrays.</summary>
+public sealed class CpuBackend : IBackend
+{
+    /// <summary>The single instance.</summary>
+    public static readonly CpuBackend Instance = new();
+
+    private CpuBackend() { }
+
+    public string Name => "cpu";
+    public Device Device => Device.Cpu;
+
+    private static CpuStorage S(Storage s) => s as CpuStorage
+        ?? throw new ArgumentException($"cpu backend: storage lives on {s.Backend.Name}, not cpu (move tensors with To(device) first)");
+
+    private static void SameType(Storage a, Storage b, string op)
+    {
+        if (a.DType != b.DType) throw new ArgumentException($"{op}: dtype mismatch {a.DType.Name()} vs {b.DType.Name()}");
+    }
+
+    // ------------------------------------------------------------ creation
+    public Storage Allocate(DType dtype, int length) =>
+        dtype == DType.Float32 ? new CpuStorage(new float[length]) : new CpuStorage(new double[length]);
+
+    public Storage Full(DType dtype, int length, double value)
+    {
+        if (dtype == DType.Float32) { var a = new float[length]; if (value != 0) Array.Fill(a, (float)value); return new CpuStorage(a); }
+        var d = new double[length]; if (value != 0) Array.Fill(d, value); return new CpuStorage(d);
+    }
+
+    public Storage FromArray(float[] data) => new CpuStorage((float[])data.Clone());
+    public Storage FromArray(double[] data) => new CpuStorage((double[])data.Clone());
+
+    public float[] ToFloatArray(Storage s)
+    {
+        var c = S(s);
+        if (c.DType == DType.Float32) return (float[])c.F.Clone();
+        var r = new float[c.Length];
+        TensorPrimitives.ConvertTruncating<double, float>(c.D, r);
+        return r;
+    }
+
+    public double[] ToDoubleArray(Storage s)
+    {
+        var c = S(s);
+        if (c.DType == DType.Float64) return (double[])c.D.Clone();
+        var r = new double[c.Length];
+        TensorPrimitives.ConvertTruncating<float, double>(c.F, r);
+        return r;
+    }
+
+    public double GetItem(Storage s, int index)
+    {
+        var c = S(s);
+        return c.DType == DType.Float32 ? c.F[index] : c.D[index];
+    }
+
+    public Storage Cast(Storage s, DType dtype)
+    {
+        if (s.DType == dtype) return dtype == DType.Float32 ? new CpuStorage((float[])S(s).F.Clone()) : new CpuStorage((double[])S(s).D.Clone());
+        return dtype == DType.Float32 ? new CpuStorage(ToFloatArray(s)) : new CpuStorage(ToDoubleArray(s));
+    }
+
+    public Storage Uniform(DType dtype, int length, double low, double high, Rng rng)
+    {
+        if (dtype == DType.Float32)
+        {
+            var a = new float[length];
+            for (int i = 0; i < length; i++) a[i] = (float)rng.Uniform(low, high);
+            return new CpuStorage(a);
+        }
+        var d = new double[length];
+        for (int i = 0; i < length; i++) d[i] = rng.Uniform(low, high);
+        return new CpuStorage(d);
+    }
+
+    public Storage Normal(DType dtype, int length, double mean, double std, Rng rng)
+    {
+        if (dtype == DType.Float32)
+        {
+            var a = new float[length];
+            for (int i = 0; i < length; i++) a[i] = (float)rng.Normal(mean, std);
+            return new CpuStorage(a);
+        }
+        var d = new double[length];
+        for (int i = 0; i < length; i++) d[i] = rng.Normal(mean, std);
+        return new CpuStorage(d);
+    }
+
+    // ------------------------------------------------------------ elementwise
+    public Storage Unary(UnaryOp op, Storage x, double a = 0, double b = 0)
+    {
+        var c = S(x);
+        if (c.DType == DType.Float32) { var y = new float[c.Length]; CpuKernels<float>.Unary(op, c.F, y, a, b); return new CpuStorage(y); }
+        var yd = new double[c.Length]; CpuKernels<double>.Unary(op, c.D, yd, a, b); return new CpuStorage(yd);
+    }
+
+    public Storage Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
+    {
+        SameType(a, b, op.ToString());
+        var ca = S(a); var cb = S(b);
+        if (ca.DType == DType.Float32)
+        {
+            var o = new float[outShape.Numel];
+            CpuKernels<float>.Binary(op, ca.F, aShape, cb.F, bShape, o, outShape);
+            return new CpuStorage(o);
+        }
+        var od = new double[outShape.Numel];
+        CpuKernels<double>.Binary(op, ca.D, aShape, cb.D, bShape, od, outShape);
+        return new CpuStorage(od);
+    }
+
+    public Storage Where(Storage cond, Shape condShape, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
+    {
+        SameType(a, b, "Where");
+        var cc = S(cond.DType == a.DType ? cond : Cast(cond, a.DType));
+        if (a.DType == DType.Float32)
+        {
+            var o = new float[outShape.Numel];
+            CpuKernels<float>.Where(cc.F, condShape, S(a).F, aShape, S(b).F, bShape, o, outShape);
+            return new CpuStorage(o);
+        }
+        var od = new double[outShape.Numel];
+        CpuKernels<double>.Where(cc.D, condShape, S(a).D, aShape, S(b).D, bShape, od, outShape);
+        return new CpuStorage(od);
+    }
+
+    // ------------------------------------------------------------ reductions
+    public Storage Reduce(ReduceOp op, Storage x, Shape xShape, int axis)
+    {
+        var c = S(x);
+        int outer = xShape.Product(0, axis), len = xShape[axis], inner = xShape.Product(axis + 1, xShape.Rank);
+        if (c.DType == DType.Float32)
+        {
+            var o = new float[outer * inner];
+            CpuKernels<float>.Reduce(op, c.F, outer, len, inner, o);
+            return new CpuStorage(o);
+        }
+        var od = new double[outer * inner];
+        CpuKernels<double>.Reduce(op, c.D, outer, len, inner, od);
+        return new CpuStorage(od);
+    }
+
+    public Storage SumToShape(Storage g, Shape gShape, Shape targetShape)
+    {
+        if (gShape == targetShape) return g;
+        int rank = gShape.Rank;
+        var t = new int[rank];
+        for (int i = 0; i < rank; i++) t[i] = i - (rank - targetShape.Rank) >= 0 ? targetShape[i - (rank - targetShape.Rank)] : 1;
+        Storage cur = g;
+        Shape curShape = gShape;
+        // Merge runs of leading reduced dims into one reduction (the common bias-gradient case).
+        int lead = 0;
+        while (lead < rank && t[lead] == 1 && gShape[lead] != 1) lead++;
+        if (lead > 1)
+        {
+            var merged = new int[rank - lead + 1];
+            merged[0] = gShape.Product(0, lead);
+            for (int i = lead; i < rank; i++) merged[i - lead + 1] = gShape[i];
+            cur = Reduce(ReduceOp.Sum, cur, new Shape(merged), 0);
+            var after = gShape.ToArray();
+            for (int i = 0; i < lead; i++) after[i] = 1;
+            curShape = new Shape(after);
+        }
+        for (int i = 0; i < rank; i++)
+            if (t[i] == 1 && curShape[i] != 1)
+            {
+                cur = Reduce(ReduceOp.Sum, cur, curShape, i);
+                curShape = curShape.With(i, 1);
+            }
+        return cur;
+    }
+
+    // ------------------------------------------------------------ movement
+    public Storage Expand(Storage x, Shape xShape, Shape outShape)
+    {
+        var c = S(x);
+        if (c.DType == DType.Float32) { var o = new float[outShape.Numel]; CpuKernels<float>.Expand(c.F, xShape, o, outShape); return new CpuStorage(o); }
+        var od = new double[outShape.Numel]; CpuKernels<double>.Expand(c.D, xShape, od, outShape); return new CpuStorage(od);
+    }
+
+    public Storage Permute(Storage x, Shape xShape, int[] perm)
+    {
+        var c = S(x);
+        if (c.DType == DType.Float32) { var o = new float[c.Length]; CpuKernels<float>.Permute(c.F, xShape, perm, o); return new CpuStorage(o); }
+        var od = new double[c.Length]; CpuKernels<double>.Permute(c.D, xShape, perm, od); return new CpuStorage(od);
+    }
+
+    public Storage Slice(Storage x, Shape xShape, int axis, int start, int length)
+    {
+        var c = S(x);
+        int outer = xShape.Product(0, axis), len = xShape[axis], inner = xShape.Product(axis + 1, xShape.Rank);
+        if (c.DType == DType.Float32) { var o = new float[outer * length * inner]; CpuKernels<float>.Slice(c.F, outer, len, inner, start, length, o); return new CpuStorage(o); }
+        var od = new double[outer * length * inner]; CpuKernels<double>.Slice(c.D, outer, len, inner, start, length, od); return new CpuStorage(od);
+    }
+
+    public void SliceAddInPlace(Storage dst, Shape dstShape, int axis, int start, Storage src, Shape srcShape)
+    {
+        SameType(dst, src, "SliceAdd");
+        var d = S(dst); var s = S(src);
+        int outer = dstShape.Product(0, axis), len = dstShape[axis], inner = dstShape.Product(axis + 1, dstShape.Rank);
+        if (d.DType == DType.Float32) CpuKernels<float>.SliceAdd(d.F, outer, len, inner, start, srcShape[axis], s.F);
+        else CpuKernels<double>.SliceAdd(d.D, outer, len, inner, start, srcShape[axis], s.D);
+    }
+
+    public Storage Gather(Storage x, Shape xShape, int axis, int[] index, Shape indexShape)
+    {
+        var c = S(x);
+        if (c.DType == DType.Float32) { var o = new float[indexShape.Numel]; CpuKernels<float>.GatherScatter(c.F, xShape, axis, index, indexShape, o, false); return new CpuStorage(o); }
+        var od = new double[indexShape.Numel]; CpuKernels<double>.GatherScatter(c.D, xShape, axis, index, indexShape, od, false); return new CpuStorage(od);
+    }
+
+    public Storage ScatterAdd(Shape xShape, DType dtype, int axis, int[] index, Shape indexShape, Storage src)
+    {
+        var s = S(src);
+        if (dtype == DType.Float32) { var o = new float[xShape.Numel]; CpuKernels<float>.GatherScatter(o, xShape, axis, index, indexShape, s.F, true); return new CpuStorage(o); }
+        var od = new double[xShape.Numel]; CpuKernels<double>.GatherScatter(od, xShape, axis, index, indexShape, s.D, true); return new CpuStorage(od);
+    }
+
+    // ------------------------------------------------------------ linear algebra
+    public Storage MatMul(Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB)
+    {
+        SameType(a, b, "MatMul");
+        var c = Allocate(a.DType, batch * m * n);
+        MatMulAddInPlace(c, a, b, batch, m, k, n, transA, transB, strideA, strideB, m * n, accumulate: false);
+        return c;
+    }
+
+    public void MatMulAddInPlace(Storage c, Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB, int strideC)
+        => MatMulAddInPlace(c, a, b, batch, m, k, n, transA, transB, strideA, strideB, strideC, accumulate: true);
+
+    private static void MatMulAddInPlace(Storage c, Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB, int strideC, bool accumulate)
+    {
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        var ca = S(a); var cb = S(b); var cc = S(c);
+        for (int i = 0; i < batch; i++)
+        {
+            if (ca.DType == DType.Float32)
+                Gemm.Sgemm(transA, transB, m, n, k, ca.F.AsSpan(i * strideA), lda, cb.F.AsSpan(i * strideB), ldb, cc.F.AsSpan(i * strideC, m * n), n, accumulate);
+            else
+                Gemm.Dgemm(transA, transB, m, n, k, ca.D.AsSpan(i * strideA), lda, cb.D.AsSpan(i * strideB), ldb, cc.D.AsSpan(i * strideC, m * n), n, accumulate);
+        }
+    }
+
+    // ------------------------------------------------------------ in place
+    public void AxpyInPlace(Storage dst, Storage src, double alpha)
+    {
+        SameType(dst, src, "Axpy");
+        var d = S(dst); var s = S(src);
+        if (d.DType == DType.Float32)
+        {
+            if (alpha == 1) TensorPrimitives.Add(d.F, s.F, d.F);
+            else TensorPrimitives.FusedMultiplyAdd(s.F, (float)alpha, d.F, d.F);
+        }
+        else
+        {
+            if (alpha == 1) TensorPrimitives.Add(d.D, s.D, d.D);
+            else TensorPrimitives.FusedMultiplyAdd(s.D, alpha, d.D, d.D);
+        }
+    }
+
+    public void FillInPlace(Storage dst, double value)
+    {
+        var d = S(dst);
+        if (d.DType == DType.Float32) Array.Fill(d.F, (float)value); else Array.Fill(d.D, value);
+    }
+
+    public void CopyInPlace(Storage dst, Storage src)
+    {
+        SameType(dst, src, "Copy");
+        Array.Copy(S(src).Data, S(dst).Data, dst.Length);
+    }
+
+    public void ScaleInPlace(Storage dst, double alpha)
+    {
+        var d = S(dst);
+        if (d.DType == DType.Float32) TensorPrimitives.Multiply(d.F, (float)alpha, d.F); else TensorPrimitives.Multiply(d.D, alpha, d.D);
+    }
+
+    // ------------------------------------------------------------ fused
+    public Storage LogSoftmax(Storage x, int rows, int cols)
+    {
+        var c = S(x);
+        if (c.DType == DType.Float32) { var y = new float[c.Length]; CpuKernels<float>.LogSoftmax(c.F, y, rows, cols); return new CpuStorage(y); }
+        var yd = new double[c.Length]; CpuKernels<double>.LogSoftmax(c.D, yd, rows, cols); return new CpuStorage(yd);
+    }
+
+    public Storage LogSoftmaxBackward(Storage y, Storage g, int rows, int cols)
+    {
+        var cy = S(y); var cg = S(g);
+        if (cy.DType == DType.Float32) { var d = new float[cy.Length]; CpuKernels<float>.LogSoftmaxBackward(cy.F, cg.F, d, rows, cols); return new CpuStorage(d); }
+        var dd = new double[cy.Length]; CpuKernels<double>.LogSoftmaxBackward(cy.D, cg.D, dd, rows, cols); return new CpuStorage(dd);
+    }
+
+    public Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF)
+    {
+        SameType(x, w, "Linear");
+        var y = Allocate(x.DType, rows * outF);
+        var cy = S(y);
+        bool acc = bias is not null;
+        if (bias is not null)
+        {
+            var cb = S(bias);
+            for (int r = 0; r < rows; r++) Array.Copy(cb.Data, 0, cy.Data, r * outF, outF);
+        }
+        if (x.DType == DType.Float32) Gemm.Sgemm(false, true, rows, outF, inF, S(x).F, inF, S(w).F, inF, cy.F, outF, acc);
+        else Gemm.Dgemm(false, true, rows, outF, inF, S(x).D, inF, S(w).D, inF, cy.D, outF, acc);
+        return y;
+    }
+
+    public double SumSquares(Storage x)
+    {
+        var c = S(x);
+        return c.DType == DType.Float32 ? CpuKernels<float>.SumSquares(c.F) : CpuKernels<double>.SumSquares(c.D);
+    }
+}

@@ -1,0 +1,29 @@
+// CpuStorage: a managed array (float[] or double[]) owned by the CPU backend.
+using System.Runtime.CompilerServices;
+
+namespace Tiny.Cpu;
+
+/// <summary>Storage in a managed array: float[] for float32, double[] for float64.</summary>
+public sealed class CpuStorage : Storage
+{
+    /// <summary>The array: float[] or double[] according to <see cref="Storage.DType"/>.</summary>
+    public readonly Array Data;
+
+    public CpuStorage(float[] data) : base(DType.Float32, data.Length) => Data = data;
+    public CpuStorage(double[] data) : base(DType.Float64, data.Length) => Data = data;
+
+    public override IBackend Backend => CpuBackend.Instance;
+
+    /// <summary>The float32 array (only when DType is Float32).</summary>
+    public float[] F => DType == DType.Float32 ? Unsafe.As<float[]>(Data) : throw new InvalidOperationException("storage is float64, not float32");
+
+    /// <summary>The float64 array (only when DType is Float64).</summary>
+    public double[] D => DType == DType.Float64 ? Unsafe.As<double[]>(Data) : throw new InvalidOperationException("storage is float32, not float64");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal T[] Get<T>() => Unsafe.As<T[]>(Data);
+
+    internal static CpuStorage Of<T>(T[] data) => typeof(T) == typeof(float)
+        ? new CpuStorage(Unsafe.As<float[]>(data))
+        : new CpuStorage(Unsafe.As<double[]>(data));
+}

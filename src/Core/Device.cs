@@ -1,0 +1,84 @@
+// Device: where a tensor's storage lives, and the one place a device picks its backend.
+namespace Tiny;
+
+/// <summary>Kinds of compute device.</summary>
+public enum DeviceKind
+{
+    Cpu,
+    Cuda,
+    OpenCL,
+    IlgpuCpu,
+}
+
+/// <summary>A compute device. <see cref="Cpu"/> is the SIMD CPU backend.</summary>
+public sealed record Device(DeviceKind Kind, int Index = 0)
+{
+    private static readonly Dictionary<DeviceKind, Func<int, IBackend>> Factories = new();
+    private static readonly Dictionary<Device, IBackend> Cache = new();
+    private static readonly object Gate = new();
+
+    /// <summary>The CPU (SIMD, managed) device.</summary>
+    public static readonly Device Cpu = new(DeviceKind.Cpu);
+
+    /// <summary>CUDA GPU number i (needs an ILGPU backend registered).</summary>
+    public static Device Cuda(int index = 0) => new(DeviceKind.Cuda, index);
+
+    /// <summary>OpenCL GPU number i (needs an ILGPU backend registered).</summary>
+    public static Device OpenCL(int index = 0) => new(DeviceKind.OpenCL, index);
+
+    /// <summary>ILGPU's CPU accelerator (for testing GPU kernels without a GPU).</summary>
+    public static Device IlgpuCpu => new(DeviceKind.IlgpuCpu);
+
+    /// <summary>Lets a backend package register how to create its backend for a kind of device.</summary>
+    public static void RegisterBackend(DeviceKind kind, Func<int, IBackend> factory)
+    {
+        lock (Gate) Factories[kind] = factory;
+    }
+
+    /// <summary>The backend that owns storage on this device (created once, cached).</summary>
+    public IBackend Backend
+    {
+        get
+        {
+            if (Kind == DeviceKind.Cpu) return global::Tiny.Cpu.CpuBackend.Instance;
+            lock (Gate)
+            {
+                if (Cache.TryGetValue(this, out var b)) return b;
+                if (!Factories.TryGetValue(Kind, out var f))
+                    throw new InvalidOperationException($"Device {this}: no backend registered for {Kind} (reference Tiny's ILGPU backend and call its Register method)");
+                b = f(Index);
+                Cache[this] = b;
+                return b;
+            }
+        }
+    }
+
+    /// <summary>Parses "cpu", "cuda", "cuda:1", "opencl", "opencl:0", "ilgpu-cpu".</summary>
+    public static Device Parse(string text)
+    {
+        string t = text.Trim().ToLowerInvariant();
+        int idx = 0;
+        int colon = t.IndexOf(':');
+        if (colon >= 0)
+        {
+            if (!int.TryParse(t[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out idx))
+                throw new ArgumentException($"unknown device '{text}': bad index");
+            t = t[..colon];
+        }
+        return t switch
+        {
+            "cpu" => Cpu,
+            "cuda" => Cuda(idx),
+            "opencl" => OpenCL(idx),
+            "ilgpu-cpu" or "ilgpucpu" => IlgpuCpu,
+            _ => throw new ArgumentException($"unknown device '{text}' (known: cpu, cuda[:i], opencl[:i], ilgpu-cpu)"),
+        };
+    }
+
+    public override string ToString() => Kind switch
+    {
+        DeviceKind.Cpu => "cpu",
+        DeviceKind.IlgpuCpu => "ilgpu-cpu",
+        _ => $"{Kind.ToString().ToLowerInvariant()}:{Index}",
+    };
+}

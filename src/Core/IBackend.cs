@@ -1,0 +1,106 @@
+// IBackend: the one seam between tensors and the hardware; every op a tensor does is one of these primitives.
+namespace Tiny;
+
+/// <summary>Elementwise unary ops. Parameterised ones read the scalars a and b.</summary>
+public enum UnaryOp
+{
+    Copy, Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sign, Square, Reciprocal, Sin, Cos, Log1p,
+    /// <summary>x + a</summary>
+    AddScalar,
+    /// <summary>x * a</summary>
+    MulScalar,
+    /// <summary>x ^ a</summary>
+    PowScalar,
+    /// <summary>a ^ x ... not used; reserved</summary>
+    RPowScalar,
+    /// <summary>clamp(x, a, b)</summary>
+    Clamp,
+    /// <summary>1 where lo &lt;= x &lt;= hi (a, b), else 0: the gradient mask of Clamp</summary>
+    InRange,
+}
+
+/// <summary>Elementwise binary ops with NumPy broadcasting. Comparisons give 1 or 0.</summary>
+public enum BinaryOp
+{
+    Add, Sub, Mul, Div, Max, Min, Pow, Eq, Ne, Gt, Ge, Lt, Le,
+    /// <summary>g * (x &gt; 0): ReLU backward from the input x (a) and the gradient g (b).</summary>
+    ReluBackward,
+    /// <summary>g * (1 - y^2): tanh backward from the output y (a) and g (b).</summary>
+    TanhBackward,
+    /// <summary>g * y * (1 - y): sigmoid backward from the output y (a) and g (b).</summary>
+    SigmoidBackward,
+}
+
+/// <summary>Reductions over one axis. ArgMax/ArgMin return indices stored as the tensor's float type.</summary>
+public enum ReduceOp
+{
+    Sum, Max, Min, ArgMax, ArgMin,
+}
+
+/// <summary>
+/// The primitives a device must implement. Storages are contiguous and row-major; shapes are passed alongside.
+/// Every method returns a new storage unless its name says InPlace.
+/// </summary>
+public interface IBackend
+{
+    /// <summary>Short name for messages (cpu, cuda:0, ...).</summary>
+    string Name { get; }
+
+    /// <summary>The device this backend serves.</summary>
+    Device Device { get; }
+
+    // creation and transfer
+    Storage Allocate(DType dtype, int length);
+    Storage Full(DType dtype, int length, double value);
+    Storage FromArray(float[] data);
+    Storage FromArray(double[] data);
+    float[] ToFloatArray(Storage s);
+    double[] ToDoubleArray(Storage s);
+    double GetItem(Storage s, int index);
+    Storage Cast(Storage s, DType dtype);
+    Storage Uniform(DType dtype, int length, double low, double high, Rng rng);
+    Storage Normal(DType dtype, int length, double mean, double std, Rng rng);
+
+    // elementwise
+    Storage Unary(UnaryOp op, Storage x, double a = 0, double b = 0);
+    Storage Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape);
+    Storage Where(Storage cond, Shape condShape, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape);
+
+    // reductions: output has xShape with axis removed
+    Storage Reduce(ReduceOp op, Storage x, Shape xShape, int axis);
+    /// <summary>Sums a broadcast gradient g (gShape) back to targetShape (same rank after left-padding with 1s).</summary>
+    Storage SumToShape(Storage g, Shape gShape, Shape targetShape);
+
+    // movement
+    Storage Expand(Storage x, Shape xShape, Shape outShape);
+    Storage Permute(Storage x, Shape xShape, int[] perm);
+    Storage Slice(Storage x, Shape xShape, int axis, int start, int length);
+    /// <summary>Writes src (srcShape) into dst (dstShape) at offset start along axis, adding to what is there.</summary>
+    void SliceAddInPlace(Storage dst, Shape dstShape, int axis, int start, Storage src, Shape srcShape);
+    /// <summary>torch.gather: out[i][j] = x[i][index[i][j]] along axis; index has the output's shape.</summary>
+    Storage Gather(Storage x, Shape xShape, int axis, int[] index, Shape indexShape);
+    /// <summary>Backward of Gather: out (xShape, zeros) gets src added at the gathered positions.</summary>
+    Storage ScatterAdd(Shape xShape, DType dtype, int axis, int[] index, Shape indexShape, Storage src);
+
+    // linear algebra: C[b] = op(A[b]) @ op(B[b]); a batch stride of 0 broadcasts that operand
+    Storage MatMul(Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB);
+    /// <summary>c += op(A) @ op(B) for one matrix pair (used by backward passes to accumulate).</summary>
+    void MatMulAddInPlace(Storage c, Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB, int strideC);
+
+    // in place (optimizers, gradient accumulation)
+    /// <summary>dst += alpha * src (same length).</summary>
+    void AxpyInPlace(Storage dst, Storage src, double alpha);
+    void FillInPlace(Storage dst, double value);
+    void CopyInPlace(Storage dst, Storage src);
+    void ScaleInPlace(Storage dst, double alpha);
+
+    // fused kernels
+    /// <summary>log_softmax over the last axis of a [rows, cols] view.</summary>
+    Storage LogSoftmax(Storage x, int rows, int cols);
+    /// <summary>Backward of log_softmax: g - softmax * sum(g) per row, from the output y = log_softmax.</summary>
+    Storage LogSoftmaxBackward(Storage y, Storage g, int rows, int cols);
+    /// <summary>y = x @ W^T + bias (bias may be null) for x [rows, inF], W [outF, inF].</summary>
+    Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF);
+    /// <summary>Sum of squares of all elements, accumulated in double.</summary>
+    double SumSquares(Storage x);
+}
