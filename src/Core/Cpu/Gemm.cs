@@ -1,0 +1,440 @@
+// Gemm: Tiny's own single- and double-precision matrix multiply (packed, cache-blocked, register-blocked SIMD).
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Tiny.Cpu;
+
+/// <summary>
+/// Row-major GEMM: <c>C[m,n] = (accumulate ? C : 0) + op(A)[m,k] * op(B)[k,n]</c>, where op(X) = X^T when the
+/// matching trans flag is set (A is then stored [k,m] with row stride lda, B stored [n,k] with row stride ldb).
+/// Structure after BLIS/GotoBLAS: B is packed in kc x nc blocks (NR-wide panels), A in mc x kc blocks (MR-high
+/// panels), and an MR x NR register tile of C is updated by FMA over kc. Small problems skip packing.
+/// Each element of C is reduced over k in the same order whatever the thread count, so results are deterministic.
+/// </summary>
+[SkipLocalsInit]
+public static class Gemm
+{
+    private static int _maxThreads = Environment.ProcessorCount;
+
+    /// <summary>Most threads one call may use (default: processor count; 1 = single-threaded).</summary>
+    public static int MaxThreads
+    {
+        get => _maxThreads;
+        set
+        {
+            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "Gemm.MaxThreads must be >= 1");
+            _maxThreads = value;
+        }
+    }
+
+    /// <summary>Which micro-kernel runs; Auto picks the widest the hardware accelerates (tests force the others).</summary>
+    internal enum Isa { Auto, Scalar, V256, V512 }
+
+    internal static Isa ForcedIsa { get; set; } = Isa.Auto;
+
+    // Below this many multiply-adds (m*n*k) a call stays on one thread: waking a second costs ~10-20 us.
+    internal const long ParallelMinWork = 1L << 21;
+
+    // Below this, A is read in place and B only packed when transposed: packing would cost more than it saves.
+    private const long DirectMaxWork = 1L << 20;
+
+    /// <summary>Single-precision GEMM; see the class summary for the exact contract.</summary>
+    public static unsafe void Sgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    {
+        Validate("Sgemm", transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (a.Length > 0 && b.Length > 0 && (c.Overlaps(a) || c.Overlaps(b)))
+            throw new ArgumentException("Sgemm: c must not overlap a or b", nameof(c));
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+        {
+            var p = new Problem<float>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+            switch (Pick())
+            {
+                case Isa.V512: Driver<float, Kernel512<float>>.Run(p); break;
+                case Isa.V256: Driver<float, Kernel256<float>>.Run(p); break;
+                default: Driver<float, KernelScalar<float>>.Run(p); break;
+            }
+        }
+    }
+
+    /// <summary>Double-precision GEMM; see the class summary for the exact contract.</summary>
+    public static unsafe void Dgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<double> a, int lda,
+        ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc, bool accumulate)
+    {
+        Validate("Dgemm", transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (a.Length > 0 && b.Length > 0 && (c.Overlaps(a) || c.Overlaps(b)))
+            throw new ArgumentException("Dgemm: c must not overlap a or b", nameof(c));
+        fixed (double* pa = a) fixed (double* pb = b) fixed (double* pc = c)
+        {
+            var p = new Problem<double>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+            switch (Pick())
+            {
+                case Isa.V512: Driver<double, Kernel512<double>>.Run(p); break;
+                case Isa.V256: Driver<double, Kernel256<double>>.Run(p); break;
+                default: Driver<double, KernelScalar<double>>.Run(p); break;
+            }
+        }
+    }
+
+    private static Isa Pick()
+    {
+        Isa best = Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Isa.V512
+            : Vector256.IsHardwareAccelerated && Fma.IsSupported ? Isa.V256 : Isa.Scalar;
+        Isa forced = ForcedIsa;
+        return forced == Isa.Auto || forced > best ? best : forced;
+    }
+
+    private static void Validate(string op, bool transA, bool transB, int m, int n, int k, int aLen, int lda,
+        int bLen, int ldb, int cLen, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentException($"{op}: dimensions must be >= 0, got m={m}, n={n}, k={k}", m < 0 ? "m" : n < 0 ? "n" : "k");
+        // Stored shapes: A is [m,k] (or [k,m] when transA), B is [k,n] (or [n,k] when transB), C is [m,n].
+        CheckMatrix(op, "a", "lda", transA ? k : m, transA ? m : k, aLen, lda);
+        CheckMatrix(op, "b", "ldb", transB ? n : k, transB ? k : n, bLen, ldb);
+        CheckMatrix(op, "c", "ldc", m, n, cLen, ldc);
+    }
+
+    private static void CheckMatrix(string op, string name, string ldName, int rows, int cols, int length, int ld)
+    {
+        if (ld < cols || ld < 0)
+            throw new ArgumentException($"{op}: {ldName}={ld} is smaller than the row width {cols} of {name} ({rows}x{cols})", ldName);
+        long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (length < need)
+            throw new ArgumentException($"{op}: {name} has {length} elements, a {rows}x{cols} matrix with {ldName}={ld} needs {need}", name);
+    }
+
+    /// <summary>One call's operands as raw pointers (the spans are pinned by the caller for the whole call).</summary>
+    private readonly unsafe struct Problem<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb,
+        T* c, int ldc, bool accumulate) where T : unmanaged
+    {
+        public readonly bool TransA = transA, TransB = transB, Accumulate = accumulate;
+        public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
+        public readonly T* A = a, B = b, C = c;
+    }
+
+    /// <summary>An MR x NR micro-kernel: C tile (+)= sum over p &lt; kc of A(r,p) * B(p,j).</summary>
+    private unsafe interface IKernel<T> where T : unmanaged
+    {
+        static abstract int MR { get; }
+        static abstract int NR { get; }
+
+        /// <summary>
+        /// A(r,p) = a[min(r, mr-1)*rsA + p*csA]; B(p,j) = b[p*rsB + j] for j &lt; NR (all NR readable);
+        /// only the mr x nr corner of C is written; load: add to C rather than overwrite it.
+        /// </summary>
+        static abstract void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load);
+    }
+
+    /// <summary>Blocking loops, packing and threading, written once for any element type and micro-kernel.</summary>
+    private static unsafe class Driver<T, TK> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TK : IKernel<T>
+    {
+        // kc: depth of one rank-kc update (an A micro-panel MR x kc stays in L1 across the NR loop);
+        // nc: width of a packed B block (kc x nc sits in the 1 MiB L2); mc: height of a packed A block.
+        private static readonly int KC = 256;
+        private static readonly int NC = 512 * 4 / sizeof(T) / TK.NR * TK.NR;
+        private static readonly int MC = 32 * TK.MR;
+
+        [ThreadStatic] private static T[]? _aBuf, _bBuf;
+
+        public static void Run(in Problem<T> p)
+        {
+            if (p.K == 0)
+            {
+                if (!p.Accumulate)
+                    for (int i = 0; i < p.M; i++) new Span<T>(p.C + (nint)i * p.Ldc, p.N).Clear();
+                return;
+            }
+            long work = (long)p.M * p.N * p.K;
+            int threads = (int)Math.Clamp(work / ParallelMinWork, 1, MaxThreads);
+            if (threads == 1) { Slab(p, 0, p.M, 0, p.N); return; }
+
+            // Split the longer side of C into aligned slabs, one per thread; every slab repeats the full k loop,
+            // so the reduction order of each C element does not depend on the split.
+            bool splitN = p.N >= p.M;
+            int len = splitN ? p.N : p.M, align = splitN ? TK.NR : TK.MR;
+            int chunk = (len / align + threads - 1) / threads * align;
+            if (chunk == 0) chunk = align;
+            threads = (len + chunk - 1) / chunk;
+            var job = new Job(p, splitN, chunk);
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
+        }
+
+        private sealed class Job(Problem<T> p, bool splitN, int chunk)
+        {
+            public void Run(int t)
+            {
+                int lo = t * chunk;
+                if (splitN) Slab(p, 0, p.M, lo, Math.Min(p.N, lo + chunk));
+                else Slab(p, lo, Math.Min(p.M, lo + chunk), 0, p.N);
+            }
+        }
+
+        private static void Slab(in Problem<T> p, int i0, int i1, int j0, int j1)
+        {
+            if ((long)(i1 - i0) * (j1 - j0) * p.K <= DirectMaxWork) Direct(p, i0, i1, j0, j1);
+            else Packed(p, i0, i1, j0, j1);
+        }
+
+        /// <summary>Small problems: A read in place through its strides; B read in place unless transposed or ragged.</summary>
+        private static void Direct(in Problem<T> p, int i0, int i1, int j0, int j1)
+        {
+            int mr = TK.MR, nr = TK.NR;
+            T* bPanel = Buffer(ref _bBuf, Math.Min(p.K, KC) * nr);
+            nint rsA = p.TransA ? 1 : p.Lda, csA = p.TransA ? p.Lda : 1;
+            for (int pc = 0; pc < p.K; pc += KC)
+            {
+                int kc = Math.Min(KC, p.K - pc);
+                bool load = p.Accumulate || pc > 0;
+                for (int j = j0; j < j1; j += nr)
+                {
+                    int nrj = Math.Min(nr, j1 - j);
+                    T* bp; nint rsB;
+                    if (!p.TransB && nrj == nr) { bp = p.B + (nint)pc * p.Ldb + j; rsB = p.Ldb; }
+                    else { PackB(p, bPanel, pc, kc, j, nrj); bp = bPanel; rsB = nr; }
+                    for (int i = i0; i < i1; i += mr)
+                    {
+                        T* ap = p.TransA ? p.A + (nint)pc * p.Lda + i : p.A + (nint)i * p.Lda + pc;
+                        TK.Tile(kc, ap, rsA, csA, Math.Min(mr, i1 - i), bp, rsB, p.C + (nint)i * p.Ldc + j, p.Ldc, nrj, load);
+                    }
+                }
+            }
+        }
+
+        /// <summary>GotoBLAS loops: jc (nc) / pc (kc): pack B block / ic (mc): pack A block / ir (MR) / jr (NR): tile.</summary>
+        private static void Packed(in Problem<T> p, int i0, int i1, int j0, int j1)
+        {
+            int mr = TK.MR, nr = TK.NR;
+            int ncMax = Math.Min(NC, (j1 - j0 + nr - 1) / nr * nr), kcMax = Math.Min(KC, p.K);
+            T* bBlock = Buffer(ref _bBuf, kcMax * ncMax);
+            T* aBlock = Buffer(ref _aBuf, kcMax * Math.Min(MC, (i1 - i0 + mr - 1) / mr * mr));
+            for (int jc = j0; jc < j1; jc += NC)
+            {
+                int nc = Math.Min(NC, j1 - jc);
+                for (int pc = 0; pc < p.K; pc += KC)
+                {
+                    int kc = Math.Min(KC, p.K - pc);
+                    bool load = p.Accumulate || pc > 0;
+                    for (int j = 0; j < nc; j += nr) PackB(p, bBlock + (nint)j * kc, pc, kc, jc + j, Math.Min(nr, nc - j));
+                    for (int ic = i0; ic < i1; ic += MC)
+                    {
+                        int mc = Math.Min(MC, i1 - ic);
+                        for (int i = 0; i < mc; i += mr) PackA(p, aBlock + (nint)i * kc, ic + i, Math.Min(mr, mc - i), pc, kc);
+                        for (int i = 0; i < mc; i += mr)
+                        {
+                            T* ap = aBlock + (nint)i * kc;
+                            int mri = Math.Min(mr, mc - i);
+                            T* cRow = p.C + (nint)(ic + i) * p.Ldc + jc;
+                            for (int j = 0; j < nc; j += nr)
+                                TK.Tile(kc, ap, 1, mr, mri, bBlock + (nint)j * kc, nr, cRow + j, p.Ldc, Math.Min(nr, nc - j), load);
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>dst[p*NR + j] = B(pc+p, j0+j) for j &lt; nrj, zero for nrj &lt;= j &lt; NR.</summary>
+        private static void PackB(in Problem<T> p, T* dst, int pc, int kc, int j0, int nrj)
+        {
+            int nr = TK.NR;
+            if (!p.TransB)
+            {
+                T* src = p.B + (nint)pc * p.Ldb + j0;
+                for (int q = 0; q < kc; q++, src += p.Ldb, dst += nr)
+                {
+                    new ReadOnlySpan<T>(src, nrj).CopyTo(new Span<T>(dst, nr));
+                    if (nrj < nr) new Span<T>(dst + nrj, nr - nrj).Clear();
+                }
+                return;
+            }
+            // B^T is stored [n,k]: each column j of op(B) is a contiguous row of the storage.
+            for (int j = 0; j < nr; j++)
+            {
+                if (j >= nrj) { for (int q = 0; q < kc; q++) dst[(nint)q * nr + j] = T.Zero; continue; }
+                T* src = p.B + (nint)(j0 + j) * p.Ldb + pc;
+                for (int q = 0; q < kc; q++) dst[(nint)q * nr + j] = src[q];
+            }
+        }
+
+        /// <summary>dst[p*MR + r] = A(i0+r, pc+p) for r &lt; mri (rows past mri are never read: the kernel clamps them).</summary>
+        private static void PackA(in Problem<T> p, T* dst, int i0, int mri, int pc, int kc)
+        {
+            int mr = TK.MR;
+            if (p.TransA)
+            {
+                T* src = p.A + (nint)pc * p.Lda + i0;
+                for (int q = 0; q < kc; q++, src += p.Lda, dst += mr)
+                    new ReadOnlySpan<T>(src, mri).CopyTo(new Span<T>(dst, mri));
+                return;
+            }
+            for (int r = 0; r < mri; r++)
+            {
+                T* src = p.A + (nint)(i0 + r) * p.Lda + pc;
+                for (int q = 0; q < kc; q++) dst[(nint)q * mr + r] = src[q];
+            }
+        }
+
+        /// <summary>A thread's pack buffer, grown on demand, pinned and 64-byte aligned: no allocation in steady state.</summary>
+        private static T* Buffer(ref T[]? buf, int count)
+        {
+            int pad = 64 / sizeof(T);
+            if (buf == null || buf.Length < count + pad) buf = GC.AllocateUninitializedArray<T>(count + pad, pinned: true);
+            nint addr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buf));
+            return (T*)((addr + 63) & ~(nint)63);
+        }
+    }
+
+    /// <summary>Writes a spilled MR x NR tile (row stride NR) into the mr x nr corner of C.</summary>
+    private static unsafe void StoreEdge<T>(T* tile, int NR, T* c, nint ldc, int mr, int nr, bool load)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < mr; r++, c += ldc, tile += NR)
+            for (int j = 0; j < nr; j++) c[j] = load ? c[j] + tile[j] : tile[j];
+    }
+
+    /// <summary>6 x (2 Vector512) tile: 12 accumulators; A broadcast from memory, B rows loaded as two vectors.</summary>
+    private readonly unsafe struct Kernel512<T> : IKernel<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        public static int MR => 6;
+        public static int NR => 2 * Vector512<T>.Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            int w = Vector512<T>.Count;
+            // Rows past mr alias row 0: they compute a harmless duplicate that is never stored.
+            T* a0 = a, a1 = a + (mr > 1 ? rsA : 0), a2 = a + (mr > 2 ? 2 * rsA : 0);
+            T* a3 = a + (mr > 3 ? 3 * rsA : 0), a4 = a + (mr > 4 ? 4 * rsA : 0), a5 = a + (mr > 5 ? 5 * rsA : 0);
+            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            nint off = 0;
+            for (int q = 0; q < kc; q++, off += csA, b += rsB)
+            {
+                var b0 = Vector512.Load(b);
+                var b1 = Vector512.Load(b + w);
+                var x = Vector512.Create(a0[off]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                x = Vector512.Create(a1[off]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                x = Vector512.Create(a2[off]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                x = Vector512.Create(a3[off]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                x = Vector512.Create(a4[off]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector512.Create(a5[off]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            }
+            if (nr == 2 * w)
+            {
+                Row(c, w, c00, c01, load);
+                if (mr > 1) Row(c + ldc, w, c10, c11, load);
+                if (mr > 2) Row(c + 2 * ldc, w, c20, c21, load);
+                if (mr > 3) Row(c + 3 * ldc, w, c30, c31, load);
+                if (mr > 4) Row(c + 4 * ldc, w, c40, c41, load);
+                if (mr > 5) Row(c + 5 * ldc, w, c50, c51, load);
+                return;
+            }
+            // Ragged right edge: spill to a stack tile and copy the valid corner.
+            T* t = stackalloc T[6 * 2 * 16];
+            int s = 2 * w;
+            c00.Store(t); c01.Store(t + w); c10.Store(t + s); c11.Store(t + s + w); c20.Store(t + 2 * s); c21.Store(t + 2 * s + w);
+            c30.Store(t + 3 * s); c31.Store(t + 3 * s + w); c40.Store(t + 4 * s); c41.Store(t + 4 * s + w);
+            c50.Store(t + 5 * s); c51.Store(t + 5 * s + w);
+            StoreEdge(t, s, c, ldc, mr, nr, load);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Row(T* c, int w, Vector512<T> lo, Vector512<T> hi, bool load)
+        {
+            if (load) { lo += Vector512.Load(c); hi += Vector512.Load(c + w); }
+            lo.Store(c); hi.Store(c + w);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<T> Fma(Vector512<T> x, Vector512<T> y, Vector512<T> acc)
+        {
+            if (typeof(T) == typeof(float))
+                return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+            return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        }
+    }
+
+    /// <summary>6 x (2 Vector256) tile: 12 accumulators out of 16 ymm registers (the Haswell 6x16 layout).</summary>
+    private readonly unsafe struct Kernel256<T> : IKernel<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        public static int MR => 6;
+        public static int NR => 2 * Vector256<T>.Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            int w = Vector256<T>.Count;
+            T* a0 = a, a1 = a + (mr > 1 ? rsA : 0), a2 = a + (mr > 2 ? 2 * rsA : 0);
+            T* a3 = a + (mr > 3 ? 3 * rsA : 0), a4 = a + (mr > 4 ? 4 * rsA : 0), a5 = a + (mr > 5 ? 5 * rsA : 0);
+            Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            nint off = 0;
+            for (int q = 0; q < kc; q++, off += csA, b += rsB)
+            {
+                var b0 = Vector256.Load(b);
+                var b1 = Vector256.Load(b + w);
+                var x = Vector256.Create(a0[off]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                x = Vector256.Create(a1[off]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                x = Vector256.Create(a2[off]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                x = Vector256.Create(a3[off]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                x = Vector256.Create(a4[off]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector256.Create(a5[off]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            }
+            if (nr == 2 * w)
+            {
+                Row(c, w, c00, c01, load);
+                if (mr > 1) Row(c + ldc, w, c10, c11, load);
+                if (mr > 2) Row(c + 2 * ldc, w, c20, c21, load);
+                if (mr > 3) Row(c + 3 * ldc, w, c30, c31, load);
+                if (mr > 4) Row(c + 4 * ldc, w, c40, c41, load);
+                if (mr > 5) Row(c + 5 * ldc, w, c50, c51, load);
+                return;
+            }
+            T* t = stackalloc T[6 * 2 * 8];
+            int s = 2 * w;
+            c00.Store(t); c01.Store(t + w); c10.Store(t + s); c11.Store(t + s + w); c20.Store(t + 2 * s); c21.Store(t + 2 * s + w);
+            c30.Store(t + 3 * s); c31.Store(t + 3 * s + w); c40.Store(t + 4 * s); c41.Store(t + 4 * s + w);
+            c50.Store(t + 5 * s); c51.Store(t + 5 * s + w);
+            StoreEdge(t, s, c, ldc, mr, nr, load);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Row(T* c, int w, Vector256<T> lo, Vector256<T> hi, bool load)
+        {
+            if (load) { lo += Vector256.Load(c); hi += Vector256.Load(c + w); }
+            lo.Store(c); hi.Store(c + w);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<T> Fma(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
+        {
+            if (typeof(T) == typeof(float))
+                return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+            return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        }
+    }
+
+    /// <summary>Portable 4 x 4 scalar tile for hardware without SIMD FMA.</summary>
+    private readonly unsafe struct KernelScalar<T> : IKernel<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        public static int MR => 4;
+        public static int NR => 4;
+
+        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            T* acc = stackalloc T[16];
+            for (int i = 0; i < 16; i++) acc[i] = T.Zero;
+            for (int q = 0; q < kc; q++, b += rsB)
+                for (int r = 0; r < mr; r++)
+                {
+                    T x = a[r * rsA + q * csA];
+                    for (int j = 0; j < 4; j++) acc[r * 4 + j] = T.FusedMultiplyAdd(x, b[j], acc[r * 4 + j]);
+                }
+            StoreEdge(acc, 4, c, ldc, mr, nr, load);
+        }
+    }
+}
