@@ -34,8 +34,9 @@ public static class Gemm
 
     internal static Isa ForcedIsa { get; set; } = Isa.Auto;
 
-    // Below this many multiply-adds (m*n*k) a call stays on one thread: waking a second costs ~10-20 us.
-    internal const long ParallelMinWork = 1L << 21;
+    // Below this many multiply-adds (m*n*k, ~12 us on one core) a call stays on one thread: waking a pool thread
+    // costs a few us. It keeps the RL layer shapes (128x120x84 = 1.29M) single-threaded; above, one thread per 1.5M.
+    internal const long ParallelMinWork = 1_500_000;
 
     // Below this, A is read in place and B only packed when transposed: packing would cost more than it saves.
     private const long DirectMaxWork = 1L << 20;
@@ -131,6 +132,7 @@ public static class Gemm
     }
 
     /// <summary>Blocking loops, packing and threading, written once for any element type and micro-kernel.</summary>
+    /// <remarks>Hot methods are AggressiveOptimization: GEMM loops must not run as tier-0/OSR code while tiering catches up.</remarks>
     private static unsafe class Driver<T, TK> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TK : IKernel<T>
     {
         // kc: depth of one rank-kc update (an A micro-panel MR x kc stays in L1 across the NR loop);
@@ -141,6 +143,7 @@ public static class Gemm
 
         [ThreadStatic] private static T[]? _aBuf, _bBuf;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Run(in Problem<T> p)
         {
             if (p.K == 0)
@@ -150,7 +153,7 @@ public static class Gemm
                 return;
             }
             long work = (long)p.M * p.N * p.K;
-            int threads = (int)Math.Clamp(work / ParallelMinWork, 1, MaxThreads);
+            int threads = work < ParallelMinWork ? 1 : (int)Math.Min(MaxThreads, (work + ParallelMinWork - 1) / ParallelMinWork);
             if (threads == 1) { Slab(p, 0, p.M, 0, p.N); return; }
 
             // Split the longer side of C into aligned slabs, one per thread; every slab repeats the full k loop,
@@ -166,6 +169,7 @@ public static class Gemm
 
         private sealed class Job(Problem<T> p, bool splitN, int chunk)
         {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public void Run(int t)
             {
                 int lo = t * chunk;
@@ -174,6 +178,7 @@ public static class Gemm
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Slab(in Problem<T> p, int i0, int i1, int j0, int j1)
         {
             if ((long)(i1 - i0) * (j1 - j0) * p.K <= DirectMaxWork) Direct(p, i0, i1, j0, j1);
@@ -181,6 +186,7 @@ public static class Gemm
         }
 
         /// <summary>Small problems: A read in place through its strides; B read in place unless transposed or ragged.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Direct(in Problem<T> p, int i0, int i1, int j0, int j1)
         {
             int mr = TK.MR, nr = TK.NR;
@@ -206,6 +212,7 @@ public static class Gemm
         }
 
         /// <summary>GotoBLAS loops: jc (nc) / pc (kc): pack B block / ic (mc): pack A block / ir (MR) / jr (NR): tile.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Packed(in Problem<T> p, int i0, int i1, int j0, int j1)
         {
             int mr = TK.MR, nr = TK.NR;
@@ -238,6 +245,7 @@ public static class Gemm
         }
 
         /// <summary>dst[p*NR + j] = B(pc+p, j0+j) for j &lt; nrj, zero for nrj &lt;= j &lt; NR.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PackB(in Problem<T> p, T* dst, int pc, int kc, int j0, int nrj)
         {
             int nr = TK.NR;
@@ -246,21 +254,67 @@ public static class Gemm
                 T* src = p.B + (nint)pc * p.Ldb + j0;
                 for (int q = 0; q < kc; q++, src += p.Ldb, dst += nr)
                 {
-                    new ReadOnlySpan<T>(src, nrj).CopyTo(new Span<T>(dst, nr));
-                    if (nrj < nr) new Span<T>(dst + nrj, nr - nrj).Clear();
+                    Copy(src, dst, nrj);
+                    for (int j = nrj; j < nr; j++) dst[j] = T.Zero;
                 }
                 return;
             }
             // B^T is stored [n,k]: each column j of op(B) is a contiguous row of the storage.
-            for (int j = 0; j < nr; j++)
+            Transpose(p.B + (nint)j0 * p.Ldb + pc, p.Ldb, nrj, kc, dst, nr);
+            for (int j = nrj; j < nr; j++)
+                for (int q = 0; q < kc; q++) dst[(nint)q * nr + j] = T.Zero;
+        }
+
+        /// <summary>dst[0..count) = src[0..count): a short copy, cheaper inline than Span.CopyTo for 12-32 elements.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Copy(T* src, T* dst, int count)
+        {
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + Vector256<T>.Count <= count; i += Vector256<T>.Count) Vector256.Load(src + i).Store(dst + i);
+            for (; i < count; i++) dst[i] = src[i];
+        }
+
+        /// <summary>dst[q*dstStride + r] = src[r*ld + q] for r &lt; rows, q &lt; cols (float: 4x8 blocks in AVX registers).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Transpose(T* src, nint ld, int rows, int cols, T* dst, nint dstStride)
+        {
+            int r = 0;
+            if (typeof(T) == typeof(float) && Avx.IsSupported)
             {
-                if (j >= nrj) { for (int q = 0; q < kc; q++) dst[(nint)q * nr + j] = T.Zero; continue; }
-                T* src = p.B + (nint)(j0 + j) * p.Ldb + pc;
-                for (int q = 0; q < kc; q++) dst[(nint)q * nr + j] = src[q];
+                float* s = (float*)src, d = (float*)dst;
+                for (; r + 4 <= rows; r += 4)
+                {
+                    int q = 0;
+                    for (; q + 8 <= cols; q += 8)
+                    {
+                        float* s0 = s + r * ld + q;
+                        var r0 = Avx.LoadVector256(s0); var r1 = Avx.LoadVector256(s0 + ld);
+                        var r2 = Avx.LoadVector256(s0 + 2 * ld); var r3 = Avx.LoadVector256(s0 + 3 * ld);
+                        // Interleave row pairs, then pick 2-element halves: u_i holds column i (low) and i+4 (high).
+                        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+                        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+                        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                        float* d0 = d + q * dstStride + r;
+                        u0.GetLower().Store(d0); u1.GetLower().Store(d0 + dstStride);
+                        u2.GetLower().Store(d0 + 2 * dstStride); u3.GetLower().Store(d0 + 3 * dstStride);
+                        u0.GetUpper().Store(d0 + 4 * dstStride); u1.GetUpper().Store(d0 + 5 * dstStride);
+                        u2.GetUpper().Store(d0 + 6 * dstStride); u3.GetUpper().Store(d0 + 7 * dstStride);
+                    }
+                    for (; q < cols; q++)
+                        for (int i = 0; i < 4; i++) d[q * dstStride + r + i] = s[(r + i) * ld + q];
+                }
+            }
+            for (; r < rows; r++)
+            {
+                T* row = src + r * ld;
+                for (int q = 0; q < cols; q++) dst[q * dstStride + r] = row[q];
             }
         }
 
         /// <summary>dst[p*MR + r] = A(i0+r, pc+p) for r &lt; mri (rows past mri are never read: the kernel clamps them).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PackA(in Problem<T> p, T* dst, int i0, int mri, int pc, int kc)
         {
             int mr = TK.MR;
@@ -268,14 +322,10 @@ public static class Gemm
             {
                 T* src = p.A + (nint)pc * p.Lda + i0;
                 for (int q = 0; q < kc; q++, src += p.Lda, dst += mr)
-                    new ReadOnlySpan<T>(src, mri).CopyTo(new Span<T>(dst, mri));
+                    Copy(src, dst, mri);
                 return;
             }
-            for (int r = 0; r < mri; r++)
-            {
-                T* src = p.A + (nint)(i0 + r) * p.Lda + pc;
-                for (int q = 0; q < kc; q++) dst[(nint)q * mr + r] = src[q];
-            }
+            Transpose(p.A + (nint)i0 * p.Lda + pc, p.Lda, mri, kc, dst, mr);
         }
 
         /// <summary>A thread's pack buffer, grown on demand, pinned and 64-byte aligned: no allocation in steady state.</summary>
@@ -289,6 +339,7 @@ public static class Gemm
     }
 
     /// <summary>Writes a spilled MR x NR tile (row stride NR) into the mr x nr corner of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StoreEdge<T>(T* tile, int NR, T* c, nint ldc, int mr, int nr, bool load)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
@@ -296,14 +347,72 @@ public static class Gemm
             for (int j = 0; j < nr; j++) c[j] = load ? c[j] + tile[j] : tile[j];
     }
 
-    /// <summary>6 x (2 Vector512) tile: 12 accumulators; A broadcast from memory, B rows loaded as two vectors.</summary>
+    /// <summary>12 x (2 Vector512) tiles (6 x 2 for ragged or strided A): A broadcast from memory, B rows as two vectors.</summary>
     private readonly unsafe struct Kernel512<T> : IKernel<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        public static int MR => 6;
+        public static int MR => 12;
         public static int NR => 2 * Vector512<T>.Count;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            if (mr == 12 && rsA == 1) { Tile12(kc, a, csA, b, rsB, c, ldc, nr, load); return; }
+            Tile6(kc, a, rsA, csA, Math.Min(mr, 6), b, rsB, c, ldc, nr, load);
+            if (mr > 6) Tile6(kc, a + 6 * rsA, rsA, csA, mr - 6, b, rsB, c + 6 * ldc, ldc, nr, load);
+        }
+
+        /// <summary>
+        /// 12 x (2 Vector512) tile, 24 accumulators: 14 loads per 24 FMAs. Needs rsA == 1 (packed A, or A^T in
+        /// place) so all 12 broadcasts come off one pointer with constant offsets.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Tile12(int kc, T* a, nint csA, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+            Vector512<T> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+            for (int q = 0; q < kc; q++, a += csA, b += rsB)
+            {
+                var b0 = Vector512.Load(b);
+                var b1 = Vector512.Load(b + w);
+                var x = Vector512.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                x = Vector512.Create(a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                x = Vector512.Create(a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                x = Vector512.Create(a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                x = Vector512.Create(a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector512.Create(a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+                x = Vector512.Create(a[6]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+                x = Vector512.Create(a[7]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+                x = Vector512.Create(a[8]); c80 = Fma(x, b0, c80); c81 = Fma(x, b1, c81);
+                x = Vector512.Create(a[9]); c90 = Fma(x, b0, c90); c91 = Fma(x, b1, c91);
+                x = Vector512.Create(a[10]); ca0 = Fma(x, b0, ca0); ca1 = Fma(x, b1, ca1);
+                x = Vector512.Create(a[11]); cb0 = Fma(x, b0, cb0); cb1 = Fma(x, b1, cb1);
+            }
+            if (nr < 2 * w)
+            {
+                T* t = stackalloc T[12 * 2 * 16];
+                int s = 2 * w;
+                c00.Store(t); c01.Store(t + w); c10.Store(t + s); c11.Store(t + s + w); c20.Store(t + 2 * s); c21.Store(t + 2 * s + w);
+                c30.Store(t + 3 * s); c31.Store(t + 3 * s + w); c40.Store(t + 4 * s); c41.Store(t + 4 * s + w);
+                c50.Store(t + 5 * s); c51.Store(t + 5 * s + w); c60.Store(t + 6 * s); c61.Store(t + 6 * s + w);
+                c70.Store(t + 7 * s); c71.Store(t + 7 * s + w); c80.Store(t + 8 * s); c81.Store(t + 8 * s + w);
+                c90.Store(t + 9 * s); c91.Store(t + 9 * s + w); ca0.Store(t + 10 * s); ca1.Store(t + 10 * s + w);
+                cb0.Store(t + 11 * s); cb1.Store(t + 11 * s + w);
+                StoreEdge(t, s, c, ldc, 12, nr, load);
+                return;
+            }
+            Row(c, w, c00, c01, load); Row(c + ldc, w, c10, c11, load); Row(c + 2 * ldc, w, c20, c21, load);
+            Row(c + 3 * ldc, w, c30, c31, load); Row(c + 4 * ldc, w, c40, c41, load); Row(c + 5 * ldc, w, c50, c51, load);
+            c += 6 * ldc;
+            Row(c, w, c60, c61, load); Row(c + ldc, w, c70, c71, load); Row(c + 2 * ldc, w, c80, c81, load);
+            Row(c + 3 * ldc, w, c90, c91, load); Row(c + 4 * ldc, w, ca0, ca1, load); Row(c + 5 * ldc, w, cb0, cb1, load);
+        }
+
+        /// <summary>6 x (2 Vector512) tile, 12 accumulators, any A strides (six row pointers).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Tile6(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
         {
             int w = Vector512<T>.Count;
             // Rows past mr alias row 0: they compute a harmless duplicate that is never stored.
