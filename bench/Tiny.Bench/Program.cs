@@ -5,7 +5,10 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        Console.WriteLine("benchmarks: none yet");
-        return 0;
+        switch (args.Length > 0 ? args[0] : "")
+        {
+            case "gemm": GemmBench.Run(args); return 0;
+            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps]"); return 1;
+        }
     }
 }

@@ -1,31 +1,549 @@
-// Gemm: placeholder row-major GEMM (replaced by the packed, register-blocked kernel).
+// Gemm: Tiny's own single- and double-precision matrix multiply (packed, cache-blocked, register-blocked SIMD).
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace Tiny.Cpu;
 
+/// <summary>
+/// Row-major GEMM: <c>C[m,n] = (accumulate ? C : 0) + op(A)[m,k] * op(B)[k,n]</c>, where op(X) = X^T when the
+/// matching trans flag is set (A is then stored [k,m] with row stride lda, B stored [n,k] with row stride ldb).
+/// Structure after BLIS/GotoBLAS: B is packed in kc x nc blocks (NR-wide panels), A in mc x kc blocks (MR-high
+/// panels), and an MR x NR register tile of C is updated by FMA over kc. Small problems skip packing.
+/// Each element of C is reduced over k in the same order whatever the thread count, so results are deterministic.
+/// </summary>
+[SkipLocalsInit]
 public static class Gemm
 {
-    public static int MaxThreads { get; set; } = Environment.ProcessorCount;
+    private static int _maxThreads = Environment.ProcessorCount;
 
-    public static void Sgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    /// <summary>Most threads one call may use (default: processor count; 1 = single-threaded).</summary>
+    public static int MaxThreads
     {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float s = accumulate ? c[i * ldc + j] : 0f;
-                for (int p = 0; p < k; p++)
-                    s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-                c[i * ldc + j] = s;
-            }
+        get => _maxThreads;
+        set
+        {
+            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "Gemm.MaxThreads must be >= 1");
+            _maxThreads = value;
+        }
     }
 
-    public static void Dgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc, bool accumulate)
+    /// <summary>Which micro-kernel runs; Auto picks the widest the hardware accelerates (tests force the others).</summary>
+    internal enum Isa { Auto, Scalar, V256, V512 }
+
+    internal static Isa ForcedIsa { get; set; } = Isa.Auto;
+
+    // Below this many multiply-adds (m*n*k, ~12 us on one core) a call stays on one thread: waking a pool thread
+    // costs a few us. It keeps the RL layer shapes (128x120x84 = 1.29M) single-threaded; above, one thread per 1.5M.
+    internal const long ParallelMinWork = 1_500_000;
+
+    // Below this, A is read in place and B only packed when transposed: packing would cost more than it saves.
+    private const long DirectMaxWork = 1L << 20;
+
+    /// <summary>Single-precision GEMM; see the class summary for the exact contract.</summary>
+    public static unsafe void Sgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
     {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
+        Validate("Sgemm", transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (a.Length > 0 && b.Length > 0 && (c.Overlaps(a) || c.Overlaps(b)))
+            throw new ArgumentException("Sgemm: c must not overlap a or b", nameof(c));
+        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
+        {
+            var p = new Problem<float>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+            switch (Pick())
             {
-                double s = accumulate ? c[i * ldc + j] : 0;
-                for (int p = 0; p < k; p++)
-                    s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-                c[i * ldc + j] = s;
+                case Isa.V512: Driver<float, Kernel512<float>>.Run(p); break;
+                case Isa.V256: Driver<float, Kernel256<float>>.Run(p); break;
+                default: Driver<float, KernelScalar<float>>.Run(p); break;
             }
+        }
+    }
+
+    /// <summary>Double-precision GEMM; see the class summary for the exact contract.</summary>
+    public static unsafe void Dgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<double> a, int lda,
+        ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc, bool accumulate)
+    {
+        Validate("Dgemm", transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (a.Length > 0 && b.Length > 0 && (c.Overlaps(a) || c.Overlaps(b)))
+            throw new ArgumentException("Dgemm: c must not overlap a or b", nameof(c));
+        fixed (double* pa = a) fixed (double* pb = b) fixed (double* pc = c)
+        {
+            var p = new Problem<double>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
+            switch (Pick())
+            {
+                case Isa.V512: Driver<double, Kernel512<double>>.Run(p); break;
+                case Isa.V256: Driver<double, Kernel256<double>>.Run(p); break;
+                default: Driver<double, KernelScalar<double>>.Run(p); break;
+            }
+        }
+    }
+
+    private static Isa Pick()
+    {
+        Isa best = Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? Isa.V512
+            : Vector256.IsHardwareAccelerated && Fma.IsSupported ? Isa.V256 : Isa.Scalar;
+        Isa forced = ForcedIsa;
+        return forced == Isa.Auto || forced > best ? best : forced;
+    }
+
+    private static void Validate(string op, bool transA, bool transB, int m, int n, int k, int aLen, int lda,
+        int bLen, int ldb, int cLen, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentException($"{op}: dimensions must be >= 0, got m={m}, n={n}, k={k}", m < 0 ? "m" : n < 0 ? "n" : "k");
+        // Stored shapes: A is [m,k] (or [k,m] when transA), B is [k,n] (or [n,k] when transB), C is [m,n].
+        CheckMatrix(op, "a", "lda", transA ? k : m, transA ? m : k, aLen, lda);
+        CheckMatrix(op, "b", "ldb", transB ? n : k, transB ? k : n, bLen, ldb);
+        CheckMatrix(op, "c", "ldc", m, n, cLen, ldc);
+    }
+
+    private static void CheckMatrix(string op, string name, string ldName, int rows, int cols, int length, int ld)
+    {
+        if (ld < cols || ld < 0)
+            throw new ArgumentException($"{op}: {ldName}={ld} is smaller than the row width {cols} of {name} ({rows}x{cols})", ldName);
+        long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (length < need)
+            throw new ArgumentException($"{op}: {name} has {length} elements, a {rows}x{cols} matrix with {ldName}={ld} needs {need}", name);
+    }
+
+    /// <summary>One call's operands as raw pointers (the spans are pinned by the caller for the whole call).</summary>
+    private readonly unsafe struct Problem<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb,
+        T* c, int ldc, bool accumulate) where T : unmanaged
+    {
+        public readonly bool TransA = transA, TransB = transB, Accumulate = accumulate;
+        public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
+        public readonly T* A = a, B = b, C = c;
+    }
+
+    /// <summary>An MR x NR micro-kernel: C tile (+)= sum over p &lt; kc of A(r,p) * B(p,j).</summary>
+    private unsafe interface IKernel<T> where T : unmanaged
+    {
+        static abstract int MR { get; }
+        static abstract int NR { get; }
+
+        /// <summary>
+        /// A(r,p) = a[min(r, mr-1)*rsA + p*csA]; B(p,j) = b[p*rsB + j] for j &lt; NR (all NR readable);
+        /// only the mr x nr corner of C is written; load: add to C rather than overwrite it.
+        /// </summary>
+        static abstract void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load);
+    }
+
+    /// <summary>Blocking loops, packing and threading, written once for any element type and micro-kernel.</summary>
+    /// <remarks>Hot methods are AggressiveOptimization: GEMM loops must not run as tier-0/OSR code while tiering catches up.</remarks>
+    private static unsafe class Driver<T, TK> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TK : IKernel<T>
+    {
+        // kc: depth of one rank-kc update (an A micro-panel MR x kc stays in L1 across the NR loop);
+        // nc: width of a packed B block (kc x nc sits in the 1 MiB L2); mc: height of a packed A block.
+        private static readonly int KC = 256;
+        private static readonly int NC = 512 * 4 / sizeof(T) / TK.NR * TK.NR;
+        private static readonly int MC = 32 * TK.MR;
+
+        [ThreadStatic] private static T[]? _aBuf, _bBuf;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Run(in Problem<T> p)
+        {
+            if (p.K == 0)
+            {
+                if (!p.Accumulate)
+                    for (int i = 0; i < p.M; i++) new Span<T>(p.C + (nint)i * p.Ldc, p.N).Clear();
+                return;
+            }
+            long work = (long)p.M * p.N * p.K;
+            int threads = work < ParallelMinWork ? 1 : (int)Math.Min(MaxThreads, (work + ParallelMinWork - 1) / ParallelMinWork);
+            if (threads == 1) { Slab(p, 0, p.M, 0, p.N); return; }
+
+            // Split the longer side of C into aligned slabs, one per thread; every slab repeats the full k loop,
+            // so the reduction order of each C element does not depend on the split.
+            bool splitN = p.N >= p.M;
+            int len = splitN ? p.N : p.M, align = splitN ? TK.NR : TK.MR;
+            int chunk = (len / align + threads - 1) / threads * align;
+            if (chunk == 0) chunk = align;
+            threads = (len + chunk - 1) / chunk;
+            var job = new Job(p, splitN, chunk);
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
+        }
+
+        private sealed class Job(Problem<T> p, bool splitN, int chunk)
+        {
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public void Run(int t)
+            {
+                int lo = t * chunk;
+                if (splitN) Slab(p, 0, p.M, lo, Math.Min(p.N, lo + chunk));
+                else Slab(p, lo, Math.Min(p.M, lo + chunk), 0, p.N);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Slab(in Problem<T> p, int i0, int i1, int j0, int j1)
+        {
+            if ((long)(i1 - i0) * (j1 - j0) * p.K <= DirectMaxWork) Direct(p, i0, i1, j0, j1);
+            else Packed(p, i0, i1, j0, j1);
+        }
+
+        /// <summary>Small problems: A read in place through its strides; B read in place unless transposed or ragged.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Direct(in Problem<T> p, int i0, int i1, int j0, int j1)
+        {
+            int mr = TK.MR, nr = TK.NR;
+            T* bPanel = Buffer(ref _bBuf, Math.Min(p.K, KC) * nr);
+            nint rsA = p.TransA ? 1 : p.Lda, csA = p.TransA ? p.Lda : 1;
+            for (int pc = 0; pc < p.K; pc += KC)
+            {
+                int kc = Math.Min(KC, p.K - pc);
+                bool load = p.Accumulate || pc > 0;
+                for (int j = j0; j < j1; j += nr)
+                {
+                    int nrj = Math.Min(nr, j1 - j);
+                    T* bp; nint rsB;
+                    if (!p.TransB && nrj == nr) { bp = p.B + (nint)pc * p.Ldb + j; rsB = p.Ldb; }
+                    else { PackB(p, bPanel, pc, kc, j, nrj); bp = bPanel; rsB = nr; }
+                    for (int i = i0; i < i1; i += mr)
+                    {
+                        T* ap = p.TransA ? p.A + (nint)pc * p.Lda + i : p.A + (nint)i * p.Lda + pc;
+                        TK.Tile(kc, ap, rsA, csA, Math.Min(mr, i1 - i), bp, rsB, p.C + (nint)i * p.Ldc + j, p.Ldc, nrj, load);
+                    }
+                }
+            }
+        }
+
+        /// <summary>GotoBLAS loops: jc (nc) / pc (kc): pack B block / ic (mc): pack A block / ir (MR) / jr (NR): tile.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Packed(in Problem<T> p, int i0, int i1, int j0, int j1)
+        {
+            int mr = TK.MR, nr = TK.NR;
+            int ncMax = Math.Min(NC, (j1 - j0 + nr - 1) / nr * nr), kcMax = Math.Min(KC, p.K);
+            T* bBlock = Buffer(ref _bBuf, kcMax * ncMax);
+            T* aBlock = Buffer(ref _aBuf, kcMax * Math.Min(MC, (i1 - i0 + mr - 1) / mr * mr));
+            for (int jc = j0; jc < j1; jc += NC)
+            {
+                int nc = Math.Min(NC, j1 - jc);
+                for (int pc = 0; pc < p.K; pc += KC)
+                {
+                    int kc = Math.Min(KC, p.K - pc);
+                    bool load = p.Accumulate || pc > 0;
+                    for (int j = 0; j < nc; j += nr) PackB(p, bBlock + (nint)j * kc, pc, kc, jc + j, Math.Min(nr, nc - j));
+                    for (int ic = i0; ic < i1; ic += MC)
+                    {
+                        int mc = Math.Min(MC, i1 - ic);
+                        for (int i = 0; i < mc; i += mr) PackA(p, aBlock + (nint)i * kc, ic + i, Math.Min(mr, mc - i), pc, kc);
+                        for (int i = 0; i < mc; i += mr)
+                        {
+                            T* ap = aBlock + (nint)i * kc;
+                            int mri = Math.Min(mr, mc - i);
+                            T* cRow = p.C + (nint)(ic + i) * p.Ldc + jc;
+                            for (int j = 0; j < nc; j += nr)
+                                TK.Tile(kc, ap, 1, mr, mri, bBlock + (nint)j * kc, nr, cRow + j, p.Ldc, Math.Min(nr, nc - j), load);
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>dst[p*NR + j] = B(pc+p, j0+j) for j &lt; nrj, zero for nrj &lt;= j &lt; NR.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void PackB(in Problem<T> p, T* dst, int pc, int kc, int j0, int nrj)
+        {
+            int nr = TK.NR;
+            if (!p.TransB)
+            {
+                T* src = p.B + (nint)pc * p.Ldb + j0;
+                for (int q = 0; q < kc; q++, src += p.Ldb, dst += nr)
+                {
+                    Copy(src, dst, nrj);
+                    for (int j = nrj; j < nr; j++) dst[j] = T.Zero;
+                }
+                return;
+            }
+            // B^T is stored [n,k]: each column j of op(B) is a contiguous row of the storage.
+            Transpose(p.B + (nint)j0 * p.Ldb + pc, p.Ldb, nrj, kc, dst, nr);
+            for (int j = nrj; j < nr; j++)
+                for (int q = 0; q < kc; q++) dst[(nint)q * nr + j] = T.Zero;
+        }
+
+        /// <summary>dst[0..count) = src[0..count): a short copy, cheaper inline than Span.CopyTo for 12-32 elements.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Copy(T* src, T* dst, int count)
+        {
+            int i = 0;
+            if (Vector256.IsHardwareAccelerated)
+                for (; i + Vector256<T>.Count <= count; i += Vector256<T>.Count) Vector256.Load(src + i).Store(dst + i);
+            for (; i < count; i++) dst[i] = src[i];
+        }
+
+        /// <summary>dst[q*dstStride + r] = src[r*ld + q] for r &lt; rows, q &lt; cols (float: 4x8 blocks in AVX registers).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Transpose(T* src, nint ld, int rows, int cols, T* dst, nint dstStride)
+        {
+            int r = 0;
+            if (typeof(T) == typeof(float) && Avx.IsSupported)
+            {
+                float* s = (float*)src, d = (float*)dst;
+                for (; r + 4 <= rows; r += 4)
+                {
+                    int q = 0;
+                    for (; q + 8 <= cols; q += 8)
+                    {
+                        float* s0 = s + r * ld + q;
+                        var r0 = Avx.LoadVector256(s0); var r1 = Avx.LoadVector256(s0 + ld);
+                        var r2 = Avx.LoadVector256(s0 + 2 * ld); var r3 = Avx.LoadVector256(s0 + 3 * ld);
+                        // Interleave row pairs, then pick 2-element halves: u_i holds column i (low) and i+4 (high).
+                        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+                        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+                        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                        float* d0 = d + q * dstStride + r;
+                        u0.GetLower().Store(d0); u1.GetLower().Store(d0 + dstStride);
+                        u2.GetLower().Store(d0 + 2 * dstStride); u3.GetLower().Store(d0 + 3 * dstStride);
+                        u0.GetUpper().Store(d0 + 4 * dstStride); u1.GetUpper().Store(d0 + 5 * dstStride);
+                        u2.GetUpper().Store(d0 + 6 * dstStride); u3.GetUpper().Store(d0 + 7 * dstStride);
+                    }
+                    for (; q < cols; q++)
+                        for (int i = 0; i < 4; i++) d[q * dstStride + r + i] = s[(r + i) * ld + q];
+                }
+            }
+            for (; r < rows; r++)
+            {
+                T* row = src + r * ld;
+                for (int q = 0; q < cols; q++) dst[q * dstStride + r] = row[q];
+            }
+        }
+
+        /// <summary>dst[p*MR + r] = A(i0+r, pc+p) for r &lt; mri (rows past mri are never read: the kernel clamps them).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void PackA(in Problem<T> p, T* dst, int i0, int mri, int pc, int kc)
+        {
+            int mr = TK.MR;
+            if (p.TransA)
+            {
+                T* src = p.A + (nint)pc * p.Lda + i0;
+                for (int q = 0; q < kc; q++, src += p.Lda, dst += mr)
+                    Copy(src, dst, mri);
+                return;
+            }
+            Transpose(p.A + (nint)i0 * p.Lda + pc, p.Lda, mri, kc, dst, mr);
+        }
+
+        /// <summary>A thread's pack buffer, grown on demand, pinned and 64-byte aligned: no allocation in steady state.</summary>
+        private static T* Buffer(ref T[]? buf, int count)
+        {
+            int pad = 64 / sizeof(T);
+            if (buf == null || buf.Length < count + pad) buf = GC.AllocateUninitializedArray<T>(count + pad, pinned: true);
+            nint addr = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buf));
+            return (T*)((addr + 63) & ~(nint)63);
+        }
+    }
+
+    /// <summary>Writes a spilled MR x NR tile (row stride NR) into the mr x nr corner of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void StoreEdge<T>(T* tile, int NR, T* c, nint ldc, int mr, int nr, bool load)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < mr; r++, c += ldc, tile += NR)
+            for (int j = 0; j < nr; j++) c[j] = load ? c[j] + tile[j] : tile[j];
+    }
+
+    /// <summary>12 x (2 Vector512) tiles (6 x 2 for ragged or strided A): A broadcast from memory, B rows as two vectors.</summary>
+    private readonly unsafe struct Kernel512<T> : IKernel<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        public static int MR => 12;
+        public static int NR => 2 * Vector512<T>.Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            if (mr == 12 && rsA == 1) { Tile12(kc, a, csA, b, rsB, c, ldc, nr, load); return; }
+            Tile6(kc, a, rsA, csA, Math.Min(mr, 6), b, rsB, c, ldc, nr, load);
+            if (mr > 6) Tile6(kc, a + 6 * rsA, rsA, csA, mr - 6, b, rsB, c + 6 * ldc, ldc, nr, load);
+        }
+
+        /// <summary>
+        /// 12 x (2 Vector512) tile, 24 accumulators: 14 loads per 24 FMAs. Needs rsA == 1 (packed A, or A^T in
+        /// place) so all 12 broadcasts come off one pointer with constant offsets.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Tile12(int kc, T* a, nint csA, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            int w = Vector512<T>.Count;
+            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+            Vector512<T> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+            for (int q = 0; q < kc; q++, a += csA, b += rsB)
+            {
+                var b0 = Vector512.Load(b);
+                var b1 = Vector512.Load(b + w);
+                var x = Vector512.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                x = Vector512.Create(a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                x = Vector512.Create(a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                x = Vector512.Create(a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                x = Vector512.Create(a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector512.Create(a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+                x = Vector512.Create(a[6]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+                x = Vector512.Create(a[7]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+                x = Vector512.Create(a[8]); c80 = Fma(x, b0, c80); c81 = Fma(x, b1, c81);
+                x = Vector512.Create(a[9]); c90 = Fma(x, b0, c90); c91 = Fma(x, b1, c91);
+                x = Vector512.Create(a[10]); ca0 = Fma(x, b0, ca0); ca1 = Fma(x, b1, ca1);
+                x = Vector512.Create(a[11]); cb0 = Fma(x, b0, cb0); cb1 = Fma(x, b1, cb1);
+            }
+            if (nr < 2 * w)
+            {
+                T* t = stackalloc T[12 * 2 * 16];
+                int s = 2 * w;
+                c00.Store(t); c01.Store(t + w); c10.Store(t + s); c11.Store(t + s + w); c20.Store(t + 2 * s); c21.Store(t + 2 * s + w);
+                c30.Store(t + 3 * s); c31.Store(t + 3 * s + w); c40.Store(t + 4 * s); c41.Store(t + 4 * s + w);
+                c50.Store(t + 5 * s); c51.Store(t + 5 * s + w); c60.Store(t + 6 * s); c61.Store(t + 6 * s + w);
+                c70.Store(t + 7 * s); c71.Store(t + 7 * s + w); c80.Store(t + 8 * s); c81.Store(t + 8 * s + w);
+                c90.Store(t + 9 * s); c91.Store(t + 9 * s + w); ca0.Store(t + 10 * s); ca1.Store(t + 10 * s + w);
+                cb0.Store(t + 11 * s); cb1.Store(t + 11 * s + w);
+                StoreEdge(t, s, c, ldc, 12, nr, load);
+                return;
+            }
+            Row(c, w, c00, c01, load); Row(c + ldc, w, c10, c11, load); Row(c + 2 * ldc, w, c20, c21, load);
+            Row(c + 3 * ldc, w, c30, c31, load); Row(c + 4 * ldc, w, c40, c41, load); Row(c + 5 * ldc, w, c50, c51, load);
+            c += 6 * ldc;
+            Row(c, w, c60, c61, load); Row(c + ldc, w, c70, c71, load); Row(c + 2 * ldc, w, c80, c81, load);
+            Row(c + 3 * ldc, w, c90, c91, load); Row(c + 4 * ldc, w, ca0, ca1, load); Row(c + 5 * ldc, w, cb0, cb1, load);
+        }
+
+        /// <summary>6 x (2 Vector512) tile, 12 accumulators, any A strides (six row pointers).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Tile6(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            int w = Vector512<T>.Count;
+            // Rows past mr alias row 0: they compute a harmless duplicate that is never stored.
+            T* a0 = a, a1 = a + (mr > 1 ? rsA : 0), a2 = a + (mr > 2 ? 2 * rsA : 0);
+            T* a3 = a + (mr > 3 ? 3 * rsA : 0), a4 = a + (mr > 4 ? 4 * rsA : 0), a5 = a + (mr > 5 ? 5 * rsA : 0);
+            Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            nint off = 0;
+            for (int q = 0; q < kc; q++, off += csA, b += rsB)
+            {
+                var b0 = Vector512.Load(b);
+                var b1 = Vector512.Load(b + w);
+                var x = Vector512.Create(a0[off]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                x = Vector512.Create(a1[off]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                x = Vector512.Create(a2[off]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                x = Vector512.Create(a3[off]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                x = Vector512.Create(a4[off]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector512.Create(a5[off]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            }
+            if (nr == 2 * w)
+            {
+                Row(c, w, c00, c01, load);
+                if (mr > 1) Row(c + ldc, w, c10, c11, load);
+                if (mr > 2) Row(c + 2 * ldc, w, c20, c21, load);
+                if (mr > 3) Row(c + 3 * ldc, w, c30, c31, load);
+                if (mr > 4) Row(c + 4 * ldc, w, c40, c41, load);
+                if (mr > 5) Row(c + 5 * ldc, w, c50, c51, load);
+                return;
+            }
+            // Ragged right edge: spill to a stack tile and copy the valid corner.
+            T* t = stackalloc T[6 * 2 * 16];
+            int s = 2 * w;
+            c00.Store(t); c01.Store(t + w); c10.Store(t + s); c11.Store(t + s + w); c20.Store(t + 2 * s); c21.Store(t + 2 * s + w);
+            c30.Store(t + 3 * s); c31.Store(t + 3 * s + w); c40.Store(t + 4 * s); c41.Store(t + 4 * s + w);
+            c50.Store(t + 5 * s); c51.Store(t + 5 * s + w);
+            StoreEdge(t, s, c, ldc, mr, nr, load);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Row(T* c, int w, Vector512<T> lo, Vector512<T> hi, bool load)
+        {
+            if (load) { lo += Vector512.Load(c); hi += Vector512.Load(c + w); }
+            lo.Store(c); hi.Store(c + w);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<T> Fma(Vector512<T> x, Vector512<T> y, Vector512<T> acc)
+        {
+            if (typeof(T) == typeof(float))
+                return Vector512.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+            return Vector512.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        }
+    }
+
+    /// <summary>6 x (2 Vector256) tile: 12 accumulators out of 16 ymm registers (the Haswell 6x16 layout).</summary>
+    private readonly unsafe struct Kernel256<T> : IKernel<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        public static int MR => 6;
+        public static int NR => 2 * Vector256<T>.Count;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            int w = Vector256<T>.Count;
+            T* a0 = a, a1 = a + (mr > 1 ? rsA : 0), a2 = a + (mr > 2 ? 2 * rsA : 0);
+            T* a3 = a + (mr > 3 ? 3 * rsA : 0), a4 = a + (mr > 4 ? 4 * rsA : 0), a5 = a + (mr > 5 ? 5 * rsA : 0);
+            Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+            Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+            nint off = 0;
+            for (int q = 0; q < kc; q++, off += csA, b += rsB)
+            {
+                var b0 = Vector256.Load(b);
+                var b1 = Vector256.Load(b + w);
+                var x = Vector256.Create(a0[off]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+                x = Vector256.Create(a1[off]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+                x = Vector256.Create(a2[off]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+                x = Vector256.Create(a3[off]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+                x = Vector256.Create(a4[off]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+                x = Vector256.Create(a5[off]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            }
+            if (nr == 2 * w)
+            {
+                Row(c, w, c00, c01, load);
+                if (mr > 1) Row(c + ldc, w, c10, c11, load);
+                if (mr > 2) Row(c + 2 * ldc, w, c20, c21, load);
+                if (mr > 3) Row(c + 3 * ldc, w, c30, c31, load);
+                if (mr > 4) Row(c + 4 * ldc, w, c40, c41, load);
+                if (mr > 5) Row(c + 5 * ldc, w, c50, c51, load);
+                return;
+            }
+            T* t = stackalloc T[6 * 2 * 8];
+            int s = 2 * w;
+            c00.Store(t); c01.Store(t + w); c10.Store(t + s); c11.Store(t + s + w); c20.Store(t + 2 * s); c21.Store(t + 2 * s + w);
+            c30.Store(t + 3 * s); c31.Store(t + 3 * s + w); c40.Store(t + 4 * s); c41.Store(t + 4 * s + w);
+            c50.Store(t + 5 * s); c51.Store(t + 5 * s + w);
+            StoreEdge(t, s, c, ldc, mr, nr, load);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Row(T* c, int w, Vector256<T> lo, Vector256<T> hi, bool load)
+        {
+            if (load) { lo += Vector256.Load(c); hi += Vector256.Load(c + w); }
+            lo.Store(c); hi.Store(c + w);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<T> Fma(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
+        {
+            if (typeof(T) == typeof(float))
+                return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+            return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        }
+    }
+
+    /// <summary>Portable 4 x 4 scalar tile for hardware without SIMD FMA.</summary>
+    private readonly unsafe struct KernelScalar<T> : IKernel<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        public static int MR => 4;
+        public static int NR => 4;
+
+        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            T* acc = stackalloc T[16];
+            for (int i = 0; i < 16; i++) acc[i] = T.Zero;
+            for (int q = 0; q < kc; q++, b += rsB)
+                for (int r = 0; r < mr; r++)
+                {
+                    T x = a[r * rsA + q * csA];
+                    for (int j = 0; j < 4; j++) acc[r * 4 + j] = T.FusedMultiplyAdd(x, b[j], acc[r * 4 + j]);
+                }
+            StoreEdge(acc, 4, c, ldc, mr, nr, load);
+        }
     }
 }

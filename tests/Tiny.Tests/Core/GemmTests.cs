@@ -1,0 +1,165 @@
+// Tests of Gemm: every kernel, transpose, accumulate, leading-dim and thread combination against a naive double loop.
+using NUnit.Framework;
+using Tiny.Cpu;
+
+namespace Tiny.Tests.Core;
+
+[NonParallelizable] // Gemm.MaxThreads and Gemm.ForcedIsa are process-wide
+public sealed class GemmTests
+{
+    // (m, n, k): degenerate, odd, edge-heavy, the RL shapes, multi-block k (> kc), n (> nc) and the parallel sizes.
+    private static readonly (int M, int N, int K)[] Shapes =
+    [
+        (1, 1, 1), (3, 5, 0), (0, 4, 3), (4, 0, 3), (3, 3, 3), (17, 17, 17), (1, 129, 1), (129, 1, 17),
+        (64, 64, 4), (128, 84, 120), (7, 33, 300), (256, 256, 256), (300, 257, 131), (130, 70, 600), (20, 1100, 60),
+    ];
+
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (var (m, n, k) in Shapes)
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                    yield return new TestCaseData(m, n, k, ta, tb).SetArgDisplayNames($"{m}x{n}x{k}", ta ? "At" : "A", tb ? "Bt" : "B");
+    }
+
+    private static IEnumerable<Gemm.Isa> Isas()
+    {
+        yield return Gemm.Isa.Scalar;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated && System.Runtime.Intrinsics.X86.Fma.IsSupported) yield return Gemm.Isa.V256;
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) yield return Gemm.Isa.V512;
+    }
+
+    [TearDown]
+    public void Restore() { Gemm.MaxThreads = Environment.ProcessorCount; Gemm.ForcedIsa = Gemm.Isa.Auto; }
+
+    [TestCaseSource(nameof(Cases))]
+    public void SgemmMatchesNaive(int m, int n, int k, bool transA, bool transB) => Check<float>(m, n, k, transA, transB);
+
+    [TestCaseSource(nameof(Cases))]
+    public void DgemmMatchesNaive(int m, int n, int k, bool transA, bool transB) => Check<double>(m, n, k, transA, transB);
+
+    private static void Check<T>(int m, int n, int k, bool transA, bool transB) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(m * 1_000_003 + n * 1009 + k);
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        // op(A) * op(B) in double, and sum |a||b| for the error bound, once per shape.
+        var a0 = Random<T>(rng, aRows * aCols);
+        var b0 = Random<T>(rng, bRows * bCols);
+        var c0 = Random<T>(rng, m * n);
+        var exact = new double[m * n];
+        var absSum = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0, sa = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double x = double.CreateChecked(transA ? a0[p * m + i] : a0[i * k + p]);
+                    double y = double.CreateChecked(transB ? b0[j * k + p] : b0[p * n + j]);
+                    s += x * y; sa += Math.Abs(x * y);
+                }
+                exact[i * n + j] = s; absSum[i * n + j] = sa;
+            }
+        double rel = typeof(T) == typeof(float) ? 1e-5 * Math.Sqrt(k + 1) : 1e-12;
+
+        foreach (int pad in new[] { 0, 3 })
+        {
+            // Copy A, B and C into storage whose rows are `pad` wider than the matrix.
+            int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+            var a = Strided(a0, aRows, aCols, lda, T.Zero);
+            var b = Strided(b0, bRows, bCols, ldb, T.Zero);
+            foreach (bool accumulate in new[] { false, true })
+                foreach (var isa in Isas())
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        Gemm.ForcedIsa = isa; Gemm.MaxThreads = threads;
+                        // Without accumulate, C starts as NaN: it must be overwritten, never read.
+                        T sentinel = T.CreateChecked(12345);
+                        var c = accumulate ? Strided(c0, m, n, ldc, sentinel) : Strided(new T[m * n], m, n, ldc, sentinel, T.NaN);
+                        if (typeof(T) == typeof(float))
+                            Gemm.Sgemm(transA, transB, m, n, k, (float[])(object)a, lda, (float[])(object)b, ldb, (float[])(object)c, ldc, accumulate);
+                        else
+                            Gemm.Dgemm(transA, transB, m, n, k, (double[])(object)a, lda, (double[])(object)b, ldb, (double[])(object)c, ldc, accumulate);
+                        for (int i = 0; i < m; i++)
+                        {
+                            for (int j = 0; j < n; j++)
+                            {
+                                double init = accumulate ? double.CreateChecked(c0[i * n + j]) : 0;
+                                double want = init + exact[i * n + j], got = double.CreateChecked(c[i * ldc + j]);
+                                double tol = rel * (absSum[i * n + j] + Math.Abs(init)) + 1e-30;
+                                if (!(Math.Abs(got - want) <= tol))
+                                    Assert.Fail($"{typeof(T).Name} {m}x{n}x{k} transA={transA} transB={transB} pad={pad} acc={accumulate} " +
+                                                $"isa={isa} threads={threads}: C[{i},{j}]={got}, want {want} (tol {tol})");
+                            }
+                            for (int j = n; j < ldc && i * ldc + j < c.Length; j++)
+                                Assert.That(c[i * ldc + j], Is.EqualTo(sentinel), $"padding of C row {i} was written");
+                        }
+                    }
+        }
+    }
+
+    private static T[] Random<T>(Rng rng, int count) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var x = new T[count];
+        for (int i = 0; i < count; i++) x[i] = T.CreateChecked(rng.Uniform(-1, 1));
+        return x;
+    }
+
+    /// <summary>rows x cols values in storage of row stride ld (length (rows-1)*ld + cols), padding filled with `fill`.</summary>
+    private static T[] Strided<T>(T[] dense, int rows, int cols, int ld, T fill, T? value = null) where T : unmanaged
+    {
+        var s = new T[rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols];
+        Array.Fill(s, fill);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) s[i * ld + j] = value ?? dense[i * cols + j];
+        return s;
+    }
+
+    [Test]
+    public void ThreadCountDoesNotChangeBits()
+    {
+        var rng = new Rng(7);
+        const int m = 300, n = 257, k = 300;
+        var a = Random<float>(rng, m * k); var b = Random<float>(rng, k * n);
+        var c1 = new float[m * n]; var c2 = new float[m * n];
+        Gemm.MaxThreads = 1; Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c1, n, false);
+        Gemm.MaxThreads = 2; Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c2, n, false);
+        Assert.That(c2, Is.EqualTo(c1));
+    }
+
+    private static readonly float[] Four = new float[4], Six = new float[6];
+
+    [TestCase("m", -1, 2, 2, 2, 2, 2, 6)]
+    [TestCase("lda", 2, 2, 3, 2, 2, 2, 6)]   // A is 2x3, lda=2 < 3
+    [TestCase("ldb", 2, 2, 2, 2, 1, 2, 6)]
+    [TestCase("ldc", 2, 2, 2, 2, 2, 1, 6)]
+    [TestCase("a", 3, 2, 2, 2, 2, 2, 6)]     // A 3x2 needs 6 elements, has 4
+    [TestCase("b", 2, 3, 2, 2, 3, 3, 6)]     // B 2x3 needs 6, has 4
+    [TestCase("c", 2, 2, 2, 2, 2, 2, 3)]     // C 2x2 needs 4, has 3
+    public void BadArgumentsThrowNamingTheArgument(string param, int m, int n, int k, int lda, int ldb, int ldc, int cLen)
+    {
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemm.Sgemm(false, false, m, n, k, Four, lda, Four, ldb, new float[cLen], ldc, false));
+        Assert.That(ex!.ParamName, Is.EqualTo(param));
+        Assert.That(ex.Message, Does.Contain("Sgemm"));
+    }
+
+    [Test]
+    public void TransposedShapesAreValidatedAsStored()
+    {
+        // A^T stored [k=3, m=2] with lda=2 is valid; the same with lda=1 is not.
+        Gemm.Sgemm(true, false, 2, 1, 3, Six, 2, new float[3], 1, new float[2], 1, false);
+        var ex = Assert.Throws<ArgumentException>(() => Gemm.Sgemm(true, false, 2, 1, 3, Six, 1, new float[3], 1, new float[2], 1, false));
+        Assert.That(ex!.ParamName, Is.EqualTo("lda"));
+        var exd = Assert.Throws<ArgumentException>(() => Gemm.Dgemm(false, true, 1, 2, 3, new double[3], 3, new double[5], 3, new double[2], 2, false));
+        Assert.That(exd!.ParamName, Is.EqualTo("b"));
+    }
+
+    [Test]
+    public void OverlappingOutputAndMaxThreadsAreRejected()
+    {
+        var buf = new float[8];
+        Assert.Throws<ArgumentException>(() => Gemm.Sgemm(false, false, 2, 2, 2, buf.AsSpan(0, 4), 2, buf.AsSpan(4, 4), 2, buf.AsSpan(2, 4), 2, false));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MaxThreads = 0);
+    }
+}
