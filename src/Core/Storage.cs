@@ -19,6 +19,12 @@ public abstract class Storage
     /// <summary>The backend that owns this storage.</summary>
     public abstract IBackend Backend { get; }
 
+    /// <summary>Bumped by every in-place write, so autograd can detect a saved tensor changed before backward.</summary>
+    public int Version { get; internal set; }
+
+    /// <summary>Marks an in-place modification.</summary>
+    public void BumpVersion() => Version++;
+
     /// <summary>Bytes held.</summary>
     public long Bytes => (long)Length * DType.Size();
 }
