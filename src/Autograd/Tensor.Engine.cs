@@ -205,6 +205,30 @@ public sealed partial class Tensor
     /// <summary>Marks a write done directly through <see cref="DataF"/>/<see cref="DataD"/> (optimizers).</summary>
     public void MarkModified() => Storage.BumpVersion();
 
+    /// <summary>Moves this tensor's data to another device in place (parameters keep their identity).</summary>
+    internal void MoveTo(Device device)
+    {
+        if (device == Device) return;
+        var b = device.Backend;
+        Storage = DType == DType.Float32 ? b.FromArray(ToArray()) : b.FromArray(ToDoubleArray());
+        Grad = null;
+    }
+
+    /// <summary>Converts this tensor's data to another dtype in place.</summary>
+    internal void ConvertTo(DType dtype)
+    {
+        if (dtype == DType) return;
+        Storage = Backend.Cast(Storage, dtype);
+        Grad = null;
+    }
+
+    /// <summary>Replaces the data with a storage of the same length (checkpoint loading).</summary>
+    internal void ReplaceStorage(Storage s)
+    {
+        if (s.Length != Numel) throw new ArgumentException($"ReplaceStorage: {s.Length} elements for shape {Shape}");
+        Storage = s;
+    }
+
     internal void CheckSameDevice(Tensor other, string op)
     {
         if (other.Device != Device) throw new ArgumentException($"{op}: tensors are on different devices ({Device} and {other.Device}); move one with To(device)");
