@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""PyTorch peer: one optimizer step (gradients fixed, filled once) on 1M and 10M float32 parameters, as one
+tensor and split in 10, in microseconds; beside it `p.copy_(q)` over the same parameter bytes as a
+memory-bandwidth reference.
+
+SGD/Adam/AdamW/AMSGrad are torch.optim (single-tensor path, torch 1.13's default on CPU). AdaBound, AMSBound and
+AlphaGrad are written here in their fastest honest torch form: the same math and rounding as the reference
+code (tests/Tiny.Tests/data/gen_golden.py), per tensor, in-place ops, no avoidable temporaries.
+One JSON line per figure: {"bench": "optim_step", "peer": "torch", "optimizer", "params", "tensors",
+"us_best", "us_median", "min_bytes", "gbps_best", ...}; min_bytes = bytes an ideal fused pass must move.
+"""
+
+import argparse
+import math
+
+import torch
+
+from common import emit, log, setup, time_us
+
+
+class AdaBoundFast(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), final_lr=0.1, gamma=1e-3, eps=1e-8, amsbound=False):
+        super().__init__(params, dict(lr=lr, betas=betas, final_lr=final_lr, gamma=gamma, eps=eps,
+                                      amsbound=amsbound))
+        self.base_lrs = [g["lr"] for g in self.param_groups]
+
+    @torch.no_grad()
+    def step(self):
+        for group, base_lr in zip(self.param_groups, self.base_lrs):
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                st = self.state[p]
+                if not st:
+                    st["step"] = 0
+                    st["m"] = torch.zeros_like(p)
+                    st["v"] = torch.zeros_like(p)
+                    if group["amsbound"]:
+                        st["vmax"] = torch.zeros_like(p)
+                st["step"] += 1
+                t = st["step"]
+                g, m, v = p.grad, st["m"], st["v"]
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                if group["amsbound"]:
+                    torch.max(st["vmax"], v, out=st["vmax"])
+                    denom = st["vmax"].sqrt().add_(group["eps"])
+                else:
+                    denom = v.sqrt().add_(group["eps"])
+                step_size = group["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                final_lr = group["final_lr"] * group["lr"] / base_lr
+                lower = final_lr * (1 - 1 / (group["gamma"] * t + 1))
+                upper = final_lr * (1 + 1 / (group["gamma"] * t))
+                # step_size / denom in place of full_like(step_size).div_(denom): same rounding, one pass less
+                torch.div(torch.tensor(step_size, dtype=p.dtype), denom, out=denom)
+                denom.clamp_(lower, upper).mul_(m)
+                p.sub_(denom)
+
+
+class AlphaGradFast(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, alpha=1.0, eps=1e-8, momentum=0.0, dampening=0.0):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, momentum=momentum, dampening=dampening))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            mu = group["momentum"]
+            for p in group["params"]:
+                g = p.grad
+                norm = g.norm(2)
+                u = torch.mul(g, group["alpha"])          # alpha*g / (||g|| + eps), then tanh, in one temporary
+                u.div_(norm + group["eps"]).tanh_()
+                if mu != 0:
+                    st = self.state[p]
+                    if "buf" not in st:
+                        st["buf"] = u
+                    else:
+                        st["buf"].mul_(mu).add_(u, alpha=1 - group["dampening"])
+                    u = st["buf"]
+                p.add_(u, alpha=-group["lr"])
+
+
+# name -> (factory, bytes moved per element by an ideal single fused pass: reads + writes of 4 bytes)
+OPTIMIZERS = {
+    "sgd": (lambda ps: torch.optim.SGD(ps, lr=1e-3), 3),
+    "sgd_momentum": (lambda ps: torch.optim.SGD(ps, lr=1e-3, momentum=0.9), 5),
+    "adam": (lambda ps: torch.optim.Adam(ps, lr=1e-3), 7),
+    "adamw": (lambda ps: torch.optim.AdamW(ps, lr=1e-3), 7),
+    "amsgrad": (lambda ps: torch.optim.Adam(ps, lr=1e-3, amsgrad=True), 9),
+    "adabound": (lambda ps: AdaBoundFast(ps), 7),
+    "amsbound": (lambda ps: AdaBoundFast(ps, amsbound=True), 9),
+    "alphagrad": (lambda ps: AlphaGradFast(ps), 4),               # the norm needs its own read of g
+    "alphagrad_momentum": (lambda ps: AlphaGradFast(ps, momentum=0.9), 6),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--tensors", default="1,10")
+    ap.add_argument("--only", default="", help="comma list of optimizers (default all)")
+    ap.add_argument("--passes", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=0.4, help="target time of one pass")
+    a = ap.parse_args()
+    meta = setup(a.threads)
+    names = [n for n in OPTIMIZERS if not a.only or n in a.only.split(",")]
+    for n_params in map(int, a.sizes.split(",")):
+        for n_tensors in map(int, a.tensors.split(",")):
+            torch.manual_seed(0)
+            chunk = n_params // n_tensors
+            sizes = [chunk] * (n_tensors - 1) + [n_params - chunk * (n_tensors - 1)]
+            reps = max(3, int(a.seconds / (n_params * 2e-9 * 4)))   # ~2 ns/element/pass guess, ~4 passes
+            src = [torch.randn(s) for s in sizes]
+            dst = [torch.empty(s) for s in sizes]
+
+            def copy():
+                for d, s in zip(dst, src):
+                    d.copy_(s)
+            best, med = time_us(copy, reps, passes=a.passes)
+            emit(meta, bench="optim_step", optimizer="copy_", params=n_params, tensors=n_tensors,
+                 us_best=round(best, 1), us_median=round(med, 1), min_bytes=8 * n_params,
+                 gbps_best=round(8 * n_params / best / 1e3, 2), reps=reps)
+            del src, dst
+            for name in names:
+                make, per_elem = OPTIMIZERS[name]
+                ps = [torch.randn(s).requires_grad_() for s in sizes]
+                for p in ps:
+                    p.grad = torch.randn(p.shape) * 1e-2
+                opt = make(ps)
+                best, med = time_us(opt.step, reps, warmup=2, passes=a.passes)
+                nbytes = 4 * per_elem * n_params
+                emit(meta, bench="optim_step", optimizer=name, params=n_params, tensors=n_tensors,
+                     us_best=round(best, 1), us_median=round(med, 1), min_bytes=nbytes,
+                     gbps_best=round(nbytes / best / 1e3, 2), reps=reps)
+                del opt, ps
+
+
+if __name__ == "__main__":
+    main()
