@@ -141,6 +141,18 @@ public sealed partial class Tensor
         return Narrow(dim, start, Math.Max(0, end - start));
     }
 
+    /// <summary>Zero-pads dim with before/after elements (the gradient is the matching slice).</summary>
+    public Tensor Pad(int dim, int before, int after)
+    {
+        int ax = Shape.NormalizeAxis(dim, "Pad");
+        if (before < 0 || after < 0) throw new ArgumentException($"Pad: negative padding ({before}, {after}) for shape {Shape}");
+        if (before == 0 && after == 0) return this;
+        var os = Shape.With(ax, Shape[ax] + before + after);
+        var o = Backend.Allocate(DType, os.Numel);
+        Backend.SliceAddInPlace(o, os, ax, before, Storage, Shape);
+        return Record(new Tensor(o, os), "Pad", g => AccumulateGrad(new Tensor(g.Backend.Slice(g.Storage, os, ax, before, Shape[ax]), Shape)), this);
+    }
+
     /// <summary>Row i of the first dimension, with that dimension removed.</summary>
     public Tensor Select(int dim, int index) => Narrow(dim, index, 1).Squeeze(dim);
 

@@ -1,0 +1,101 @@
+// ConvTests: Conv2d and pooling gradients against finite differences and against PyTorch 1.13 (conv_golden.json).
+using NUnit.Framework;
+using Tiny.Nn;
+using Tiny.Tests.Autograd;
+
+namespace Tiny.Tests.Nn;
+
+public sealed class ConvTests
+{
+    // (batch, inC, outC, H, W, kernel, stride, padding)
+    private static readonly int[][] Geometries =
+    [
+        [1, 1, 2, 5, 5, 3, 1, 0],
+        [2, 2, 3, 7, 6, 3, 2, 1],
+        [2, 3, 2, 4, 4, 1, 1, 0],
+        [1, 2, 2, 6, 5, 2, 2, 0],
+        [3, 1, 1, 5, 7, 4, 3, 2],
+    ];
+
+    public static IEnumerable<TestCaseData> Cases() => Geometries.Select(g => new TestCaseData((object)g).SetName($"Conv2d_gradcheck_[{string.Join(",", g)}]"));
+
+    [TestCaseSource(nameof(Cases))]
+    public void Conv2dGradientMatchesFiniteDifferences(int[] g)
+    {
+        var conv = new Conv2d(g[1], g[2], g[5], new Rng(1), stride: g[6], padding: g[7], dtype: DType.Float64);
+        var x = Tensor.Uniform([g[0], g[1], g[3], g[4]], -1, 1, new Rng(2), DType.Float64);
+        GradCheck.Check(t => conv.Forward(t[0]), [x]);   // input gradient = col2im (the scatter-add of the gather)
+    }
+
+    [Test]
+    public void Conv2dParameterGradientsMatchFiniteDifferences()
+    {
+        var conv = new Conv2d(2, 3, 3, new Rng(1), stride: 2, padding: 1, dtype: DType.Float64);
+        var x = Tensor.Uniform([2, 2, 5, 6], -1, 1, new Rng(2), DType.Float64);
+        var w = Tensor.Uniform([2, 3, 3, 3], 0.5, 1.5, new Rng(3), DType.Float64);
+        (conv.Forward(x) * w).Sum().Backward();
+        foreach (var p in new[] { conv.Weight, conv.Bias! })
+        {
+            var analytic = p.Grad!.ToDoubleArray();
+            for (int i = 0; i < p.Numel; i++)
+            {
+                double orig = p.DataD[i];
+                p.DataD[i] = orig + 1e-6;
+                double fp; using (Tensor.NoGrad()) fp = (conv.Forward(x) * w).Sum().Item();
+                p.DataD[i] = orig - 1e-6;
+                double fm; using (Tensor.NoGrad()) fm = (conv.Forward(x) * w).Sum().Item();
+                p.DataD[i] = orig;
+                double numeric = (fp - fm) / 2e-6;
+                Assert.That(analytic[i], Is.EqualTo(numeric).Within(1e-6 + 1e-5 * Math.Abs(numeric)), $"{p.Name}[{i}]");
+            }
+        }
+    }
+
+    [Test]
+    public void PoolingGradientsMatchFiniteDifferences()
+    {
+        var x = Tensor.Uniform([2, 2, 5, 6], -1, 1, new Rng(4), DType.Float64);
+        GradCheck.Check(t => new MaxPool2d(2).Forward(t[0]), [x]);
+        GradCheck.Check(t => new AvgPool2d(3, 2).Forward(t[0]), [x.Detach().Clone()]);
+    }
+
+    [Test]
+    public void SmallConvNetMatchesPyTorch()
+    {
+        using var doc = TestData.Load("conv_golden.json");
+        var root = doc.RootElement;
+        var inputs = root.GetProperty("inputs");
+        var x = TestData.Tensor(inputs.GetProperty("x"), DType.Float64);
+        x.RequiresGrad = true;
+        var c1 = new Conv2d(2, 3, 3, new Rng(0), stride: 1, padding: 1, dtype: DType.Float64);
+        var c2 = new Conv2d(3, 4, 2, new Rng(0), stride: 2, dtype: DType.Float64);
+        using (Tensor.NoGrad())
+        {
+            c1.Weight.CopyFrom(TestData.Tensor(inputs.GetProperty("c1.weight"), DType.Float64));
+            c1.Bias!.CopyFrom(TestData.Tensor(inputs.GetProperty("c1.bias"), DType.Float64));
+            c2.Weight.CopyFrom(TestData.Tensor(inputs.GetProperty("c2.weight"), DType.Float64));
+            c2.Bias!.CopyFrom(TestData.Tensor(inputs.GetProperty("c2.bias"), DType.Float64));
+        }
+        var a = c2.Forward(new MaxPool2d(2).Forward(c1.Forward(x).Relu())).Flatten(1);
+        var b = new AvgPool2d(2, 1).Forward(c1.Forward(x).Tanh()).Flatten(1);
+        var outT = Tensor.Cat([a, b], 1);
+        GoldenTests.AssertClose(outT.ToDoubleArray(), TestData.Data(root.GetProperty("output")), 1e-12, 1e-14, "output");
+        (outT * TestData.Tensor(inputs.GetProperty("w"), DType.Float64)).Sum().Backward();
+        var grads = root.GetProperty("grads");
+        GoldenTests.AssertClose(x.Grad!.ToDoubleArray(), TestData.Data(grads.GetProperty("x")), 1e-12, 1e-14, "grad x");
+        GoldenTests.AssertClose(c1.Weight.Grad!.ToDoubleArray(), TestData.Data(grads.GetProperty("c1.weight")), 1e-12, 1e-14, "grad c1.weight");
+        GoldenTests.AssertClose(c1.Bias!.Grad!.ToDoubleArray(), TestData.Data(grads.GetProperty("c1.bias")), 1e-12, 1e-14, "grad c1.bias");
+        GoldenTests.AssertClose(c2.Weight.Grad!.ToDoubleArray(), TestData.Data(grads.GetProperty("c2.weight")), 1e-12, 1e-14, "grad c2.weight");
+        GoldenTests.AssertClose(c2.Bias!.Grad!.ToDoubleArray(), TestData.Data(grads.GetProperty("c2.bias")), 1e-12, 1e-14, "grad c2.bias");
+    }
+
+    [Test]
+    public void BadShapesGetClearErrors()
+    {
+        var conv = new Conv2d(3, 4, 5, new Rng(0));
+        Assert.That(Assert.Throws<ArgumentException>(() => conv.Forward(Tensor.Zeros(1, 2, 8, 8)))!.Message, Does.Contain("has 2 channels, the layer expects 3"));
+        Assert.That(Assert.Throws<ArgumentException>(() => conv.Forward(Tensor.Zeros(1, 3, 4, 8)))!.Message, Does.Contain("kernel 5x5 is larger than the padded input 4x8"));
+        Assert.That(Assert.Throws<ArgumentException>(() => conv.Forward(Tensor.Zeros(3, 8, 8)))!.Message, Does.Contain("must be [N, C, H, W]"));
+        Assert.Throws<ArgumentException>(() => new MaxPool2d(3).Forward(Tensor.Zeros(1, 1, 2, 2)));
+    }
+}
