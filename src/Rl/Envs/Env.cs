@@ -94,6 +94,9 @@ public abstract class Env : IDisposable
     {
         ["CartPole-v1"] = new(() => new CartPole(), 500),
         ["Pendulum-v1"] = new(() => new Pendulum(), 200),
+        // MinAtar's gym registration sets no step limit; v0 has the full 6-action set, v1 the minimal one.
+        ["MinAtar/Breakout-v0"] = new(() => new MinAtarBreakout(minimalActionSet: false), null),
+        ["MinAtar/Breakout-v1"] = new(() => new MinAtarBreakout(), null),
     };
 
     /// <summary>The ids <see cref="Make"/> knows, sorted.</summary>
