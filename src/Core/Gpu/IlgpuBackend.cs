@@ -28,8 +28,6 @@ public sealed class IlgpuStorage : Storage
     /// <summary>Full buffer view (for kernels that need a non-empty view).</summary>
     internal ArrayView<T> Raw<T>() where T : unmanaged => ((MemoryBuffer1D<T, Stride1D.Dense>)Buffer).View;
 
-    /// <summary>Returns the buffer to the backend's pool when the tensor is collected.</summary>
-    ~IlgpuStorage() => _backend.Pool.Return(Buffer, DType);
 }
 
 /// <summary>A size-keyed pool of device buffers (ILGPU allocates without pooling).</summary>
@@ -66,7 +64,7 @@ internal sealed class KernelSet<T> where T : unmanaged
     public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, int, int, int, int> SliceAdd;
     public readonly Action<Index1D, ArrayView<T>, ArrayView<int>, ArrayView<T>, ArrayView<int>, int, int> Gather;
     public readonly Action<Index1D, ArrayView<T>, ArrayView<int>, ArrayView<T>, ArrayView<int>, int, int> ScatterAdd;
-    public readonly Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, int, int, int, int, int> MatMul;
+    public readonly Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, int, int, int, int, int, int> MatMul;
     public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, T> Axpy;
     public readonly Action<Index1D, ArrayView<T>, T> Fill;
     public readonly Action<Index1D, ArrayView<T>, T> Scale;
@@ -96,14 +94,9 @@ internal sealed class KernelSet<T> where T : unmanaged
         SumSquares = Auto<Action<Index1D, ArrayView<T>, ArrayView<double>, int>>(acc, src, nameof(KernelsF.SumSquares));
         ToDouble = Auto<Action<Index1D, ArrayView<T>, ArrayView<double>>>(acc, src, nameof(KernelsF.ToDouble));
         ToFloat = Auto<Action<Index1D, ArrayView<T>, ArrayView<float>>>(acc, src, nameof(KernelsF.ToFloat));
-        var mm = src.GetMethod(nameof(KernelsF.MatMul))!;
-        var loader = typeof(KernelLoaders).GetMethods().Single(m => m.Name == nameof(KernelLoaders.LoadStreamKernel)
-            && m.GetGenericArguments().Length == 11 && m.GetParameters()[1].ParameterType.IsGenericType
-            && m.GetParameters()[1].ParameterType.GetGenericTypeDefinition() == typeof(Action<,,,,,,,,,,>));
-        var args = mm.GetParameters().Select(p => p.ParameterType).ToArray();
-        var del = Delegate.CreateDelegate(typeof(Action<,,,,,,,,,,>).MakeGenericType(args), mm);
-        MatMul = (Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, int, int, int, int, int>)
-            loader.MakeGenericMethod(args).Invoke(null, [acc, del])!;
+        var mm = (Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, int, int, int, int, int, int>)Delegate.CreateDelegate(
+            typeof(Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, int, int, int, int, int, int>), src.GetMethod(nameof(KernelsF.MatMul))!);
+        MatMul = acc.LoadStreamKernel(mm);
     }
 
     /// <summary>Loads an implicitly grouped kernel: the delegate type names the loader overload.</summary>
@@ -125,6 +118,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     private readonly KernelSet<float> _f;
     private readonly KernelSet<double> _d;
     internal readonly BufferPool Pool;
+    private readonly int _groupSide; // matmul groups are p x p threads
 
     internal IlgpuBackend(Accelerator accelerator, Device device, string name)
     {
@@ -134,6 +128,8 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         Pool = new BufferPool(accelerator);
         _f = new KernelSet<float>(accelerator);
         _d = new KernelSet<double>(accelerator);
+        _groupSide = KernelsF.MaxThreads;
+        while (_groupSide > 1 && _groupSide * _groupSide > accelerator.MaxNumThreadsPerGroup) _groupSide /= 2;
     }
 
     /// <summary>The ILGPU accelerator this backend launches on.</summary>
@@ -157,7 +153,12 @@ public sealed class IlgpuBackend : IBackend, IDisposable
 
     private IlgpuStorage New(DType dtype, int length) => new(this, dtype, length, Pool.Rent(dtype, length));
 
+    // Every op synchronizes before returning: a storage may be collected (and its buffer freed by ILGPU) as soon as
+    // the caller drops it, which must not happen while a kernel still reads it.
     private void Sync() => Accelerator.Synchronize();
+
+    /// <summary>Hands a storage's buffer back to this backend's pool for reuse; the storage must not be used again.</summary>
+    public void Release(Storage s) => Pool.Return(S(s).Buffer, s.DType);
 
     /// <summary>Small int metadata (shapes, strides, indices) uploaded for one launch.</summary>
     private MemoryBuffer1D<int, Stride1D.Dense> Ints(int[] data)
@@ -233,6 +234,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         {
             if (dtype == DType.Float64) o.View<double>().CopyFrom(g.View<double>()); else _d.ToFloat(g.Length, g.View<double>(), o.View<float>());
         }
+        Sync();
         return o;
     }
 
@@ -251,6 +253,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (g.Length == 0) return o;
         if (g.DType == DType.Float32) _f.Unary(g.Length, g.View<float>(), o.View<float>(), (int)op, (float)a, (float)b);
         else _d.Unary(g.Length, g.View<double>(), o.View<double>(), (int)op, a, b);
+        Sync();
         return o;
     }
 
@@ -310,6 +313,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (n == 0) return o;
         if (g.DType == DType.Float32) _f.Reduce(n, g.Raw<float>(), o.View<float>(), len, inner, (int)op);
         else _d.Reduce(n, g.Raw<double>(), o.View<double>(), len, inner, (int)op);
+        Sync();
         return o;
     }
 
@@ -369,6 +373,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (n == 0) return o;
         if (g.DType == DType.Float32) _f.Slice(n, g.View<float>(), o.View<float>(), len, inner, start, length);
         else _d.Slice(n, g.View<double>(), o.View<double>(), len, inner, start, length);
+        Sync();
         return o;
     }
 
@@ -381,6 +386,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (n == 0) return;
         if (d.DType == DType.Float32) _f.SliceAdd(n, d.View<float>(), s.View<float>(), len, inner, start, count);
         else _d.SliceAdd(n, d.View<double>(), s.View<double>(), len, inner, start, count);
+        Sync();
         d.BumpVersion();
     }
 
@@ -437,6 +443,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         SameType(a, b, "MatMul");
         var c = New(a.DType, batch * m * n);
         Gemm(c, S(a), S(b), null, batch, m, k, n, transA, transB, strideA, strideB, m * n, accumulate: false);
+        Sync();
         return c;
     }
 
@@ -453,14 +460,14 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     {
         if (batch == 0 || m == 0 || n == 0) return;
         int flags = (transA ? 1 : 0) | (transB ? 2 : 0) | (accumulate ? 4 : 0) | (bias is not null ? 8 : 0);
-        var cfg = new KernelConfig(
-            new Index3D((n + KernelsF.Tile - 1) / KernelsF.Tile, (m + KernelsF.Tile - 1) / KernelsF.Tile, batch),
-            new Index3D(KernelsF.Threads, KernelsF.Threads, 1));
+        int p = _groupSide, tile = 2 * p;
+        var cfg = new KernelConfig(new Index3D((n + tile - 1) / tile, (m + tile - 1) / tile, batch), new Index3D(p, p, 1));
         var biasS = bias ?? c;
         if (c.DType == DType.Float32)
-            _f.MatMul(cfg, a.Raw<float>(), b.Raw<float>(), c.Raw<float>(), biasS.Raw<float>(), m, n, k, flags, strideA, strideB, strideC);
+            _f.MatMul(cfg, a.Raw<float>(), b.Raw<float>(), c.Raw<float>(), biasS.Raw<float>(), m, n, k, flags, strideA, strideB, strideC, p);
         else
-            _d.MatMul(cfg, a.Raw<double>(), b.Raw<double>(), c.Raw<double>(), biasS.Raw<double>(), m, n, k, flags, strideA, strideB, strideC);
+            _d.MatMul(cfg, a.Raw<double>(), b.Raw<double>(), c.Raw<double>(), biasS.Raw<double>(), m, n, k, flags, strideA, strideB, strideC, p);
+        Sync();
     }
 
     // ------------------------------------------------------------ in place
@@ -471,6 +478,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (d.Length == 0) return;
         if (d.DType == DType.Float32) _f.Axpy(d.Length, d.View<float>(), s.View<float>(), (float)alpha);
         else _d.Axpy(d.Length, d.View<double>(), s.View<double>(), alpha);
+        Sync();
     }
 
     public void FillInPlace(Storage dst, double value)
@@ -479,6 +487,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (d.Length == 0) return;
         if (d.DType == DType.Float32) _f.Fill(d.Length, d.View<float>(), (float)value);
         else _d.Fill(d.Length, d.View<double>(), value);
+        Sync();
     }
 
     public void CopyInPlace(Storage dst, Storage src)
@@ -487,6 +496,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var d = S(dst); var s = S(src);
         if (d.Length == 0) return;
         if (d.DType == DType.Float32) d.View<float>().CopyFrom(s.View<float>()); else d.View<double>().CopyFrom(s.View<double>());
+        Sync();
     }
 
     public void ScaleInPlace(Storage dst, double alpha)
@@ -495,6 +505,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (d.Length == 0) return;
         if (d.DType == DType.Float32) _f.Scale(d.Length, d.View<float>(), (float)alpha);
         else _d.Scale(d.Length, d.View<double>(), alpha);
+        Sync();
     }
 
     // ------------------------------------------------------------ fused
@@ -505,6 +516,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (rows == 0 || cols == 0) return o;
         if (g.DType == DType.Float32) _f.LogSoftmax(rows, g.View<float>(), o.View<float>(), cols);
         else _d.LogSoftmax(rows, g.View<double>(), o.View<double>(), cols);
+        Sync();
         return o;
     }
 
@@ -516,6 +528,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (rows == 0 || cols == 0) return o;
         if (gy.DType == DType.Float32) _f.LogSoftmaxBackward(rows, gy.View<float>(), gg.View<float>(), o.View<float>(), cols);
         else _d.LogSoftmaxBackward(rows, gy.View<double>(), gg.View<double>(), o.View<double>(), cols);
+        Sync();
         return o;
     }
 
@@ -524,6 +537,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         SameType(x, w, "Linear");
         var y = New(x.DType, rows * outF);
         Gemm(y, S(x), S(w), bias is null ? null : S(bias), 1, rows, inF, outF, false, true, 0, 0, 0, accumulate: false);
+        Sync();
         return y;
     }
 

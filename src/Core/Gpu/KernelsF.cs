@@ -180,31 +180,32 @@ internal static class KernelsF
     }
 
     // ---------------------------------------------------------------- matmul
-    public const int Tile = 32, TileK = 16, Threads = 16;
+    public const int MaxThreads = 16, TileK = 16;
 
     /// <summary>
-    /// C[z] (+)= op(A[z]) @ op(B[z]) (+ bias[col]). Group 16x16 threads computes a 32x32 tile of C, 2x2 outputs per
-    /// thread, staging 32x16 panels of A and B in shared memory. Grid = (ceil(n/32), ceil(m/32), batch).
+    /// C[z] (+)= op(A[z]) @ op(B[z]) (+ bias[col]). A group of p x p threads computes a 2p x 2p tile of C, 2x2 outputs
+    /// per thread, staging 2p x 16 panels of A and B in shared memory (p = 16 on GPUs: 32x32 tiles, 256 threads;
+    /// smaller where the accelerator allows fewer threads per group). Grid = (ceil(n/2p), ceil(m/2p), batch).
     /// </summary>
     public static void MatMul(ArrayView<Real> a, ArrayView<Real> b, ArrayView<Real> c, ArrayView<Real> bias,
-        int m, int n, int k, int flags, int strideA, int strideB, int strideC)
+        int m, int n, int k, int flags, int strideA, int strideB, int strideC, int p)
     {
-        var As = SharedMemory.Allocate<Real>(TileK * Tile); // As[kk * Tile + row]
-        var Bs = SharedMemory.Allocate<Real>(TileK * Tile); // Bs[kk * Tile + col]
+        var As = SharedMemory.Allocate<Real>(TileK * 2 * MaxThreads); // As[kk * tile + row]
+        var Bs = SharedMemory.Allocate<Real>(TileK * 2 * MaxThreads); // Bs[kk * tile + col]
         bool transA = (flags & 1) != 0, transB = (flags & 2) != 0, accumulate = (flags & 4) != 0, hasBias = (flags & 8) != 0;
+        int tile = 2 * p;
         int tx = Group.IdxX, ty = Group.IdxY;
-        int row0 = Grid.IdxY * Tile, col0 = Grid.IdxX * Tile;
+        int row0 = Grid.IdxY * tile, col0 = Grid.IdxX * tile;
         int z = Grid.IdxZ;
         int aOff = z * strideA, bOff = z * strideB, cOff = z * strideC;
         int lda = transA ? m : k, ldb = transB ? k : n;
-        int tid = ty * Threads + tx;
+        int tid = ty * p + tx;
         Real c00 = 0, c01 = 0, c10 = 0, c11 = 0;
         for (int k0 = 0; k0 < k; k0 += TileK)
         {
-            // each of 256 threads loads 2 of the 512 elements of each panel
-            for (int e = tid; e < TileK * Tile; e += Threads * Threads)
+            for (int e = tid; e < TileK * tile; e += p * p)
             {
-                int kk = e / Tile, rr = e - kk * Tile;
+                int kk = e / tile, rr = e - kk * tile;
                 int gr = row0 + rr, gk = k0 + kk;
                 Real av = 0;
                 if (gr < m && gk < k) av = transA ? a[aOff + gk * lda + gr] : a[aOff + gr * lda + gk];
@@ -217,16 +218,16 @@ internal static class KernelsF
             Group.Barrier();
             for (int kk = 0; kk < TileK; kk++)
             {
-                Real a0 = As[kk * Tile + ty], a1 = As[kk * Tile + ty + Threads];
-                Real b0 = Bs[kk * Tile + tx], b1 = Bs[kk * Tile + tx + Threads];
+                Real a0 = As[kk * tile + ty], a1 = As[kk * tile + ty + p];
+                Real b0 = Bs[kk * tile + tx], b1 = Bs[kk * tile + tx + p];
                 c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
             }
             Group.Barrier();
         }
         Store(c, bias, cOff, row0 + ty, col0 + tx, m, n, c00, accumulate, hasBias);
-        Store(c, bias, cOff, row0 + ty, col0 + tx + Threads, m, n, c01, accumulate, hasBias);
-        Store(c, bias, cOff, row0 + ty + Threads, col0 + tx, m, n, c10, accumulate, hasBias);
-        Store(c, bias, cOff, row0 + ty + Threads, col0 + tx + Threads, m, n, c11, accumulate, hasBias);
+        Store(c, bias, cOff, row0 + ty, col0 + tx + p, m, n, c01, accumulate, hasBias);
+        Store(c, bias, cOff, row0 + ty + p, col0 + tx, m, n, c10, accumulate, hasBias);
+        Store(c, bias, cOff, row0 + ty + p, col0 + tx + p, m, n, c11, accumulate, hasBias);
     }
 
     private static void Store(ArrayView<Real> c, ArrayView<Real> bias, int cOff, int r, int col, int m, int n, Real v, bool accumulate, bool hasBias)
