@@ -29,6 +29,9 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
     /// <summary>ILGPU's CPU accelerator (for testing GPU kernels without a GPU).</summary>
     public static Device IlgpuCpu => new(DeviceKind.IlgpuCpu);
 
+    /// <summary>The best device present: CUDA, then OpenCL, then the CPU.</summary>
+    public static Device Best() => global::Tiny.Gpu.IlgpuDevices.Best();
+
     /// <summary>Lets a backend package register how to create its backend for a kind of device.</summary>
     public static void RegisterBackend(DeviceKind kind, Func<int, IBackend> factory)
     {
@@ -44,6 +47,7 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
             lock (Gate)
             {
                 if (Cache.TryGetValue(this, out var b)) return b;
+                if (!Factories.ContainsKey(Kind)) global::Tiny.Gpu.IlgpuDevices.Register();
                 if (!Factories.TryGetValue(Kind, out var f))
                     throw new InvalidOperationException($"Device {this}: no backend registered for {Kind} (reference Tiny's ILGPU backend and call its Register method)");
                 b = f(Index);

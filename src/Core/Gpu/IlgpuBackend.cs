@@ -1,0 +1,558 @@
+// IlgpuBackend: IBackend on one ILGPU accelerator (CUDA, OpenCL or ILGPU's CPU accelerator), kernels loaded once.
+using System.Collections.Concurrent;
+using System.Reflection;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Tiny.Gpu;
+
+/// <summary>Storage in an ILGPU device buffer (float or double).</summary>
+public sealed class IlgpuStorage : Storage
+{
+    private readonly IlgpuBackend _backend;
+
+    internal IlgpuStorage(IlgpuBackend backend, DType dtype, int length, MemoryBuffer buffer) : base(dtype, length)
+    {
+        _backend = backend;
+        Buffer = buffer;
+    }
+
+    /// <summary>The device buffer: MemoryBuffer1D&lt;float|double, Stride1D.Dense&gt;.</summary>
+    public MemoryBuffer Buffer { get; }
+
+    public override IBackend Backend => _backend;
+
+    /// <summary>The buffer's view as T (float or double); length 1 minimum so empty tensors still have a view.</summary>
+    public ArrayView<T> View<T>() where T : unmanaged => ((MemoryBuffer1D<T, Stride1D.Dense>)Buffer).View.SubView(0, Length);
+
+    /// <summary>Full buffer view (for kernels that need a non-empty view).</summary>
+    internal ArrayView<T> Raw<T>() where T : unmanaged => ((MemoryBuffer1D<T, Stride1D.Dense>)Buffer).View;
+
+}
+
+/// <summary>A size-keyed pool of device buffers (ILGPU allocates without pooling).</summary>
+internal sealed class BufferPool(Accelerator accelerator)
+{
+    private readonly ConcurrentDictionary<(DType, long), ConcurrentBag<MemoryBuffer>> _free = new();
+
+    public MemoryBuffer Rent(DType dtype, int length)
+    {
+        long n = Math.Max(length, 1);
+        if (_free.TryGetValue((dtype, n), out var bag) && bag.TryTake(out var b)) return b;
+        return dtype == DType.Float32 ? accelerator.Allocate1D<float>(n) : accelerator.Allocate1D<double>(n);
+    }
+
+    public void Return(MemoryBuffer buffer, DType dtype)
+    {
+        if (buffer.IsDisposed) return;
+        _free.GetOrAdd((dtype, buffer.Length), _ => new ConcurrentBag<MemoryBuffer>()).Add(buffer);
+    }
+
+    /// <summary>Number of pooled (free) buffers.</summary>
+    public int FreeCount => _free.Values.Sum(b => b.Count);
+}
+
+/// <summary>The kernels of one element type, loaded once per accelerator.</summary>
+internal sealed class KernelSet<T> where T : unmanaged
+{
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, int, T, T> Unary;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, int, int> Binary;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, int> Where;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, int, int, int> Reduce;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<int>, int> Strided;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, int, int, int, int> Slice;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, int, int, int, int> SliceAdd;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<int>, ArrayView<T>, ArrayView<int>, int, int> Gather;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<int>, ArrayView<T>, ArrayView<int>, int, int> ScatterAdd;
+    public readonly Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, int, int, int, int, int, int> MatMul;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, T> Axpy;
+    public readonly Action<Index1D, ArrayView<T>, T> Fill;
+    public readonly Action<Index1D, ArrayView<T>, T> Scale;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, int> LogSoftmax;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, int> LogSoftmaxBackward;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<double>, int> SumSquares;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<double>> ToDouble;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<float>> ToFloat;
+
+    public KernelSet(Accelerator acc)
+    {
+        Type src = typeof(T) == typeof(float) ? typeof(KernelsF) : typeof(KernelsD);
+        Unary = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, int, T, T>>(acc, src, nameof(KernelsF.Unary));
+        Binary = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, int, int>>(acc, src, nameof(KernelsF.Binary));
+        Where = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<int>, int>>(acc, src, nameof(KernelsF.Where));
+        Reduce = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, int, int, int>>(acc, src, nameof(KernelsF.Reduce));
+        Strided = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<int>, int>>(acc, src, nameof(KernelsF.Strided));
+        Slice = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, int, int, int, int>>(acc, src, nameof(KernelsF.Slice));
+        SliceAdd = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, int, int, int, int>>(acc, src, nameof(KernelsF.SliceAdd));
+        Gather = Auto<Action<Index1D, ArrayView<T>, ArrayView<int>, ArrayView<T>, ArrayView<int>, int, int>>(acc, src, nameof(KernelsF.Gather));
+        ScatterAdd = Auto<Action<Index1D, ArrayView<T>, ArrayView<int>, ArrayView<T>, ArrayView<int>, int, int>>(acc, src, nameof(KernelsF.ScatterAdd));
+        Axpy = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, T>>(acc, src, nameof(KernelsF.Axpy));
+        Fill = Auto<Action<Index1D, ArrayView<T>, T>>(acc, src, nameof(KernelsF.Fill));
+        Scale = Auto<Action<Index1D, ArrayView<T>, T>>(acc, src, nameof(KernelsF.Scale));
+        LogSoftmax = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, int>>(acc, src, nameof(KernelsF.LogSoftmax));
+        LogSoftmaxBackward = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, int>>(acc, src, nameof(KernelsF.LogSoftmaxBackward));
+        SumSquares = Auto<Action<Index1D, ArrayView<T>, ArrayView<double>, int>>(acc, src, nameof(KernelsF.SumSquares));
+        ToDouble = Auto<Action<Index1D, ArrayView<T>, ArrayView<double>>>(acc, src, nameof(KernelsF.ToDouble));
+        ToFloat = Auto<Action<Index1D, ArrayView<T>, ArrayView<float>>>(acc, src, nameof(KernelsF.ToFloat));
+        var mm = (Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, int, int, int, int, int, int>)Delegate.CreateDelegate(
+            typeof(Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, int, int, int, int, int, int>), src.GetMethod(nameof(KernelsF.MatMul))!);
+        MatMul = acc.LoadStreamKernel(mm);
+    }
+
+    /// <summary>Loads an implicitly grouped kernel: the delegate type names the loader overload.</summary>
+    private static TDel Auto<TDel>(Accelerator acc, Type src, string name) where TDel : Delegate
+    {
+        var method = src.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!;
+        var kernelArgs = typeof(TDel).GetGenericArguments(); // Index1D, params...
+        var loader = typeof(KernelLoaders).GetMethods().Single(m => m.Name == nameof(KernelLoaders.LoadAutoGroupedStreamKernel)
+            && m.GetGenericArguments().Length == kernelArgs.Length && m.GetParameters().Length == 2);
+        var actionType = method.GetParameters().Length switch { _ => typeof(TDel) };
+        var del = Delegate.CreateDelegate(actionType, method);
+        return (TDel)loader.MakeGenericMethod(kernelArgs).Invoke(null, [acc, del])!;
+    }
+}
+
+/// <summary>IBackend on one ILGPU accelerator; semantics identical to CpuBackend (the tests hold them equal).</summary>
+public sealed class IlgpuBackend : IBackend, IDisposable
+{
+    private readonly KernelSet<float> _f;
+    private readonly KernelSet<double> _d;
+    internal readonly BufferPool Pool;
+    private readonly int _groupSide; // matmul groups are p x p threads
+
+    internal IlgpuBackend(Accelerator accelerator, Device device, string name)
+    {
+        Accelerator = accelerator;
+        Device = device;
+        Name = name;
+        Pool = new BufferPool(accelerator);
+        _f = new KernelSet<float>(accelerator);
+        _d = new KernelSet<double>(accelerator);
+        _groupSide = KernelsF.MaxThreads;
+        while (_groupSide > 1 && _groupSide * _groupSide > accelerator.MaxNumThreadsPerGroup) _groupSide /= 2;
+    }
+
+    /// <summary>The ILGPU accelerator this backend launches on.</summary>
+    public Accelerator Accelerator { get; }
+
+    public string Name { get; }
+    public Device Device { get; }
+
+    /// <summary>Free buffers waiting in the pool.</summary>
+    public int PooledBuffers => Pool.FreeCount;
+
+    public void Dispose() => Accelerator.Dispose();
+
+    private IlgpuStorage S(Storage s) => s is IlgpuStorage g && ReferenceEquals(g.Backend, this) ? g
+        : throw new ArgumentException($"{Name} backend: storage lives on {s.Backend.Name}, not {Name} (move tensors with To(device) first)");
+
+    private static void SameType(Storage a, Storage b, string op)
+    {
+        if (a.DType != b.DType) throw new ArgumentException($"{op}: dtype mismatch {a.DType.Name()} vs {b.DType.Name()}");
+    }
+
+    private IlgpuStorage New(DType dtype, int length) => new(this, dtype, length, Pool.Rent(dtype, length));
+
+    // Every op synchronizes before returning: a storage may be collected (and its buffer freed by ILGPU) as soon as
+    // the caller drops it, which must not happen while a kernel still reads it.
+    private void Sync() => Accelerator.Synchronize();
+
+    /// <summary>Hands a storage's buffer back to this backend's pool for reuse; the storage must not be used again.</summary>
+    public void Release(Storage s) => Pool.Return(S(s).Buffer, s.DType);
+
+    /// <summary>Small int metadata (shapes, strides, indices) uploaded for one launch.</summary>
+    private MemoryBuffer1D<int, Stride1D.Dense> Ints(int[] data)
+    {
+        var b = Accelerator.Allocate1D<int>(Math.Max(data.Length, 1));
+        if (data.Length > 0) b.View.SubView(0, data.Length).CopyFromCPU(data);
+        return b;
+    }
+
+    // ------------------------------------------------------------ creation and transfer
+    public Storage Allocate(DType dtype, int length) => Full(dtype, length, 0);
+
+    public Storage Full(DType dtype, int length, double value)
+    {
+        var s = New(dtype, length);
+        FillInPlace(s, value);
+        return s;
+    }
+
+    public Storage FromArray(float[] data)
+    {
+        var s = New(DType.Float32, data.Length);
+        if (data.Length > 0) s.View<float>().CopyFromCPU(data);
+        return s;
+    }
+
+    public Storage FromArray(double[] data)
+    {
+        var s = New(DType.Float64, data.Length);
+        if (data.Length > 0) s.View<double>().CopyFromCPU(data);
+        return s;
+    }
+
+    public float[] ToFloatArray(Storage s)
+    {
+        var g = S(s);
+        if (g.DType == DType.Float64) g = S(Cast(g, DType.Float32));
+        var r = new float[g.Length];
+        Sync();
+        if (r.Length > 0) g.View<float>().CopyToCPU(r);
+        return r;
+    }
+
+    public double[] ToDoubleArray(Storage s)
+    {
+        var g = S(s);
+        if (g.DType == DType.Float32) g = S(Cast(g, DType.Float64));
+        var r = new double[g.Length];
+        Sync();
+        if (r.Length > 0) g.View<double>().CopyToCPU(r);
+        return r;
+    }
+
+    public double GetItem(Storage s, int index)
+    {
+        var g = S(s);
+        if ((uint)index >= (uint)g.Length) throw new ArgumentOutOfRangeException(nameof(index), $"GetItem: index {index} out of range for {g.Length} elements");
+        Sync();
+        if (g.DType == DType.Float32) { var one = new float[1]; g.View<float>().SubView(index, 1).CopyToCPU(one); return one[0]; }
+        var d = new double[1]; g.View<double>().SubView(index, 1).CopyToCPU(d); return d[0];
+    }
+
+    public Storage Cast(Storage s, DType dtype)
+    {
+        var g = S(s);
+        var o = New(dtype, g.Length);
+        if (g.Length == 0) return o;
+        if (g.DType == DType.Float32)
+        {
+            if (dtype == DType.Float32) o.View<float>().CopyFrom(g.View<float>()); else _f.ToDouble(g.Length, g.View<float>(), o.View<double>());
+        }
+        else
+        {
+            if (dtype == DType.Float64) o.View<double>().CopyFrom(g.View<double>()); else _d.ToFloat(g.Length, g.View<double>(), o.View<float>());
+        }
+        Sync();
+        return o;
+    }
+
+    // Random numbers come from Tiny.Rng on the host, then are uploaded: same seed, same numbers as the CPU backend.
+    public Storage Uniform(DType dtype, int length, double low, double high, Rng rng) => Upload(Tiny.Cpu.CpuBackend.Instance.Uniform(dtype, length, low, high, rng));
+    public Storage Normal(DType dtype, int length, double mean, double std, Rng rng) => Upload(Tiny.Cpu.CpuBackend.Instance.Normal(dtype, length, mean, std, rng));
+
+    private Storage Upload(Storage cpu) => cpu.DType == DType.Float32
+        ? FromArray(((Tiny.Cpu.CpuStorage)cpu).F) : FromArray(((Tiny.Cpu.CpuStorage)cpu).D);
+
+    // ------------------------------------------------------------ elementwise
+    public Storage Unary(UnaryOp op, Storage x, double a = 0, double b = 0)
+    {
+        var g = S(x);
+        var o = New(g.DType, g.Length);
+        if (g.Length == 0) return o;
+        if (g.DType == DType.Float32) _f.Unary(g.Length, g.View<float>(), o.View<float>(), (int)op, (float)a, (float)b);
+        else _d.Unary(g.Length, g.View<double>(), o.View<double>(), (int)op, a, b);
+        Sync();
+        return o;
+    }
+
+    private static int[] Meta(Shape outShape, params Shape[] operands)
+    {
+        int rank = Math.Max(outShape.Rank, 1);
+        var oSh = outShape.Rank == 0 ? new Shape(1) : outShape;
+        var meta = new int[rank * (1 + operands.Length)];
+        for (int d = 0; d < rank; d++) meta[d] = oSh[d];
+        for (int j = 0; j < operands.Length; j++)
+        {
+            var st = Tiny.Cpu.CpuKernels<float>.BroadcastStrides(operands[j], oSh);
+            Array.Copy(st, 0, meta, rank * (1 + j), rank);
+        }
+        return meta;
+    }
+
+    public Storage Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
+    {
+        SameType(a, b, op.ToString());
+        var ga = S(a); var gb = S(b);
+        int n = outShape.Numel;
+        var o = New(ga.DType, n);
+        if (n == 0) return o;
+        int rank = Math.Max(outShape.Rank, 1);
+        using var meta = Ints(Meta(outShape, aShape, bShape));
+        if (ga.DType == DType.Float32) _f.Binary(n, ga.View<float>(), gb.View<float>(), o.View<float>(), meta.View, rank, (int)op);
+        else _d.Binary(n, ga.View<double>(), gb.View<double>(), o.View<double>(), meta.View, rank, (int)op);
+        Sync();
+        return o;
+    }
+
+    public Storage Where(Storage cond, Shape condShape, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
+    {
+        SameType(a, b, "Where");
+        var gc = S(cond.DType == a.DType ? cond : Cast(cond, a.DType));
+        var ga = S(a); var gb = S(b);
+        int n = outShape.Numel;
+        var o = New(ga.DType, n);
+        if (n == 0) return o;
+        int rank = Math.Max(outShape.Rank, 1);
+        using var meta = Ints(Meta(outShape, condShape, aShape, bShape));
+        if (ga.DType == DType.Float32) _f.Where(n, gc.View<float>(), ga.View<float>(), gb.View<float>(), o.View<float>(), meta.View, rank);
+        else _d.Where(n, gc.View<double>(), ga.View<double>(), gb.View<double>(), o.View<double>(), meta.View, rank);
+        Sync();
+        return o;
+    }
+
+    // ------------------------------------------------------------ reductions
+    public Storage Reduce(ReduceOp op, Storage x, Shape xShape, int axis)
+    {
+        var g = S(x);
+        int outer = xShape.Product(0, axis), len = xShape[axis], inner = xShape.Product(axis + 1, xShape.Rank);
+        if (len == 0 && op != ReduceOp.Sum) throw new ArgumentException($"{op}: cannot reduce over an empty axis");
+        int n = outer * inner;
+        var o = New(g.DType, n);
+        if (n == 0) return o;
+        if (g.DType == DType.Float32) _f.Reduce(n, g.Raw<float>(), o.View<float>(), len, inner, (int)op);
+        else _d.Reduce(n, g.Raw<double>(), o.View<double>(), len, inner, (int)op);
+        Sync();
+        return o;
+    }
+
+    public Storage SumToShape(Storage g, Shape gShape, Shape targetShape)
+    {
+        if (gShape == targetShape) return g;
+        int rank = gShape.Rank;
+        Storage cur = g;
+        Shape curShape = gShape;
+        for (int i = 0; i < rank; i++)
+        {
+            int ti = i - (rank - targetShape.Rank);
+            int t = ti >= 0 ? targetShape[ti] : 1;
+            if (t == 1 && curShape[i] != 1)
+            {
+                cur = Reduce(ReduceOp.Sum, cur, curShape, i);
+                curShape = curShape.With(i, 1);
+            }
+        }
+        return ReferenceEquals(cur, g) ? Cast(g, g.DType) : cur;
+    }
+
+    // ------------------------------------------------------------ movement
+    private IlgpuStorage StridedCopy(IlgpuStorage x, int[] outDims, int[] strides)
+    {
+        int n = 1; foreach (int d in outDims) n *= d;
+        var o = New(x.DType, n);
+        if (n == 0) return o;
+        int rank = Math.Max(outDims.Length, 1);
+        var meta = new int[2 * rank];
+        if (outDims.Length == 0) meta[0] = 1;
+        else { Array.Copy(outDims, meta, rank); Array.Copy(strides, 0, meta, rank, rank); }
+        using var m = Ints(meta);
+        if (x.DType == DType.Float32) _f.Strided(n, x.View<float>(), o.View<float>(), m.View, rank);
+        else _d.Strided(n, x.View<double>(), o.View<double>(), m.View, rank);
+        Sync();
+        return o;
+    }
+
+    public Storage Expand(Storage x, Shape xShape, Shape outShape) =>
+        StridedCopy(S(x), outShape.ToArray(), outShape.Rank == 0 ? [] : Tiny.Cpu.CpuKernels<float>.BroadcastStrides(xShape, outShape));
+
+    public Storage Permute(Storage x, Shape xShape, int[] perm)
+    {
+        var xs = xShape.Strides();
+        var dims = new int[perm.Length]; var st = new int[perm.Length];
+        for (int d = 0; d < perm.Length; d++) { dims[d] = xShape[perm[d]]; st[d] = xs[perm[d]]; }
+        return StridedCopy(S(x), dims, st);
+    }
+
+    public Storage Slice(Storage x, Shape xShape, int axis, int start, int length)
+    {
+        var g = S(x);
+        int outer = xShape.Product(0, axis), len = xShape[axis], inner = xShape.Product(axis + 1, xShape.Rank);
+        int n = outer * length * inner;
+        var o = New(g.DType, n);
+        if (n == 0) return o;
+        if (g.DType == DType.Float32) _f.Slice(n, g.View<float>(), o.View<float>(), len, inner, start, length);
+        else _d.Slice(n, g.View<double>(), o.View<double>(), len, inner, start, length);
+        Sync();
+        return o;
+    }
+
+    public void SliceAddInPlace(Storage dst, Shape dstShape, int axis, int start, Storage src, Shape srcShape)
+    {
+        SameType(dst, src, "SliceAdd");
+        var d = S(dst); var s = S(src);
+        int len = dstShape[axis], inner = dstShape.Product(axis + 1, dstShape.Rank), count = srcShape[axis];
+        int n = s.Length;
+        if (n == 0) return;
+        if (d.DType == DType.Float32) _f.SliceAdd(n, d.View<float>(), s.View<float>(), len, inner, start, count);
+        else _d.SliceAdd(n, d.View<double>(), s.View<double>(), len, inner, start, count);
+        Sync();
+        d.BumpVersion();
+    }
+
+    private static void CheckIndex(int[] index, Shape xShape, int axis, bool scatter)
+    {
+        int axisLen = xShape[axis];
+        foreach (int j in index)
+            if ((uint)j >= (uint)axisLen)
+                throw new ArgumentOutOfRangeException(nameof(index), $"{(scatter ? "ScatterAdd" : "Gather")}: index {j} is out of range for axis {axis} of size {axisLen} (shape {xShape})");
+    }
+
+    private int[] GatherMeta(Shape xShape, Shape indexShape)
+    {
+        int rank = indexShape.Rank;
+        var meta = new int[2 * rank];
+        var xs = xShape.Strides();
+        for (int d = 0; d < rank; d++) { meta[d] = indexShape[d]; meta[rank + d] = xs[d]; }
+        return meta;
+    }
+
+    public Storage Gather(Storage x, Shape xShape, int axis, int[] index, Shape indexShape)
+    {
+        var g = S(x);
+        CheckIndex(index, xShape, axis, false);
+        int n = indexShape.Numel;
+        var o = New(g.DType, n);
+        if (n == 0) return o;
+        using var idx = Ints(index);
+        using var meta = Ints(GatherMeta(xShape, indexShape));
+        if (g.DType == DType.Float32) _f.Gather(n, g.View<float>(), idx.View, o.View<float>(), meta.View, indexShape.Rank, axis);
+        else _d.Gather(n, g.View<double>(), idx.View, o.View<double>(), meta.View, indexShape.Rank, axis);
+        Sync();
+        return o;
+    }
+
+    public Storage ScatterAdd(Shape xShape, DType dtype, int axis, int[] index, Shape indexShape, Storage src)
+    {
+        var s = S(src);
+        CheckIndex(index, xShape, axis, true);
+        var o = S(Full(dtype, xShape.Numel, 0));
+        int n = indexShape.Numel;
+        if (n == 0) return o;
+        using var idx = Ints(index);
+        using var meta = Ints(GatherMeta(xShape, indexShape));
+        if (dtype == DType.Float32) _f.ScatterAdd(n, o.View<float>(), idx.View, s.View<float>(), meta.View, indexShape.Rank, axis);
+        else _d.ScatterAdd(n, o.View<double>(), idx.View, s.View<double>(), meta.View, indexShape.Rank, axis);
+        Sync();
+        return o;
+    }
+
+    // ------------------------------------------------------------ linear algebra
+    public Storage MatMul(Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB)
+    {
+        SameType(a, b, "MatMul");
+        var c = New(a.DType, batch * m * n);
+        Gemm(c, S(a), S(b), null, batch, m, k, n, transA, transB, strideA, strideB, m * n, accumulate: false);
+        Sync();
+        return c;
+    }
+
+    public void MatMulAddInPlace(Storage c, Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB, int strideC)
+    {
+        SameType(a, b, "MatMul");
+        SameType(c, a, "MatMul");
+        Gemm(S(c), S(a), S(b), null, batch, m, k, n, transA, transB, strideA, strideB, strideC, accumulate: true);
+        c.BumpVersion();
+    }
+
+    private void Gemm(IlgpuStorage c, IlgpuStorage a, IlgpuStorage b, IlgpuStorage? bias, int batch, int m, int k, int n,
+        bool transA, bool transB, int strideA, int strideB, int strideC, bool accumulate)
+    {
+        if (batch == 0 || m == 0 || n == 0) return;
+        int flags = (transA ? 1 : 0) | (transB ? 2 : 0) | (accumulate ? 4 : 0) | (bias is not null ? 8 : 0);
+        int p = _groupSide, tile = 2 * p;
+        var cfg = new KernelConfig(new Index3D((n + tile - 1) / tile, (m + tile - 1) / tile, batch), new Index3D(p, p, 1));
+        var biasS = bias ?? c;
+        if (c.DType == DType.Float32)
+            _f.MatMul(cfg, a.Raw<float>(), b.Raw<float>(), c.Raw<float>(), biasS.Raw<float>(), m, n, k, flags, strideA, strideB, strideC, p);
+        else
+            _d.MatMul(cfg, a.Raw<double>(), b.Raw<double>(), c.Raw<double>(), biasS.Raw<double>(), m, n, k, flags, strideA, strideB, strideC, p);
+        Sync();
+    }
+
+    // ------------------------------------------------------------ in place
+    public void AxpyInPlace(Storage dst, Storage src, double alpha)
+    {
+        SameType(dst, src, "Axpy");
+        var d = S(dst); var s = S(src);
+        if (d.Length == 0) return;
+        if (d.DType == DType.Float32) _f.Axpy(d.Length, d.View<float>(), s.View<float>(), (float)alpha);
+        else _d.Axpy(d.Length, d.View<double>(), s.View<double>(), alpha);
+        Sync();
+    }
+
+    public void FillInPlace(Storage dst, double value)
+    {
+        var d = S(dst);
+        if (d.Length == 0) return;
+        if (d.DType == DType.Float32) _f.Fill(d.Length, d.View<float>(), (float)value);
+        else _d.Fill(d.Length, d.View<double>(), value);
+        Sync();
+    }
+
+    public void CopyInPlace(Storage dst, Storage src)
+    {
+        SameType(dst, src, "Copy");
+        var d = S(dst); var s = S(src);
+        if (d.Length == 0) return;
+        if (d.DType == DType.Float32) d.View<float>().CopyFrom(s.View<float>()); else d.View<double>().CopyFrom(s.View<double>());
+        Sync();
+    }
+
+    public void ScaleInPlace(Storage dst, double alpha)
+    {
+        var d = S(dst);
+        if (d.Length == 0) return;
+        if (d.DType == DType.Float32) _f.Scale(d.Length, d.View<float>(), (float)alpha);
+        else _d.Scale(d.Length, d.View<double>(), alpha);
+        Sync();
+    }
+
+    // ------------------------------------------------------------ fused
+    public Storage LogSoftmax(Storage x, int rows, int cols)
+    {
+        var g = S(x);
+        var o = New(g.DType, g.Length);
+        if (rows == 0 || cols == 0) return o;
+        if (g.DType == DType.Float32) _f.LogSoftmax(rows, g.View<float>(), o.View<float>(), cols);
+        else _d.LogSoftmax(rows, g.View<double>(), o.View<double>(), cols);
+        Sync();
+        return o;
+    }
+
+    public Storage LogSoftmaxBackward(Storage y, Storage g, int rows, int cols)
+    {
+        SameType(y, g, "LogSoftmaxBackward");
+        var gy = S(y); var gg = S(g);
+        var o = New(gy.DType, gy.Length);
+        if (rows == 0 || cols == 0) return o;
+        if (gy.DType == DType.Float32) _f.LogSoftmaxBackward(rows, gy.View<float>(), gg.View<float>(), o.View<float>(), cols);
+        else _d.LogSoftmaxBackward(rows, gy.View<double>(), gg.View<double>(), o.View<double>(), cols);
+        Sync();
+        return o;
+    }
+
+    public Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF)
+    {
+        SameType(x, w, "Linear");
+        var y = New(x.DType, rows * outF);
+        Gemm(y, S(x), S(w), bias is null ? null : S(bias), 1, rows, inF, outF, false, true, 0, 0, 0, accumulate: false);
+        Sync();
+        return y;
+    }
+
+    public double SumSquares(Storage x)
+    {
+        var g = S(x);
+        if (g.Length == 0) return 0;
+        int chunks = (g.Length + 255) / 256;
+        using var partial = Accelerator.Allocate1D<double>(chunks);
+        if (g.DType == DType.Float32) _f.SumSquares(chunks, g.View<float>(), partial.View, g.Length);
+        else _d.SumSquares(chunks, g.View<double>(), partial.View, g.Length);
+        Sync();
+        var p = partial.GetAsArray1D();
+        double s = 0;
+        foreach (double v in p) s += v;
+        return s;
+    }
+}

@@ -1,0 +1,78 @@
+// IlgpuDevices: the one shared ILGPU Context, device discovery, and the backend factories behind Device.Backend.
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using ILGPU.Runtime.OpenCL;
+
+namespace Tiny.Gpu;
+
+/// <summary>What ILGPU found: one row per accelerator.</summary>
+public sealed record GpuDeviceInfo(string Name, DeviceKind Kind, int Index, long MemoryBytes, string Capability, int WarpSize);
+
+/// <summary>One shared ILGPU context; registers ILGPU backends for CUDA, OpenCL and ILGPU's CPU accelerator.</summary>
+public static class IlgpuDevices
+{
+    private static readonly Lazy<Context> SharedContext = new(() =>
+        Context.Create(b => b.Default().EnableAlgorithms().CPU(CPUDevice.Default).Math(MathMode.Default)));
+    private static int _registered;
+
+    /// <summary>The shared ILGPU context (one per process).</summary>
+    public static Context Context => SharedContext.Value;
+
+    /// <summary>Registers the factories for Cuda, OpenCL and IlgpuCpu with <see cref="Device.RegisterBackend"/> (idempotent).</summary>
+    public static void Register()
+    {
+        if (Interlocked.Exchange(ref _registered, 1) == 1) return;
+        Device.RegisterBackend(DeviceKind.Cuda, i => CreateGpu(DeviceKind.Cuda, i));
+        Device.RegisterBackend(DeviceKind.OpenCL, i => CreateGpu(DeviceKind.OpenCL, i));
+        Device.RegisterBackend(DeviceKind.IlgpuCpu, _ => CreateCpu(CPUDevice.Default, Device.IlgpuCpu, "ilgpu-cpu"));
+    }
+
+    /// <summary>A fresh backend on an ILGPU CPU accelerator emulating another device's launch shape
+    /// (e.g. <see cref="CPUDevice.Nvidia"/>: warp 32), for tests. Not registered with Device; dispose it after use.</summary>
+    public static IlgpuBackend CreateCpuBackend(CPUDevice device, string name) => CreateCpu(device, Device.IlgpuCpu, name);
+
+    private static IlgpuBackend CreateCpu(CPUDevice device, Device tinyDevice, string name) =>
+        new(device.CreateCPUAccelerator(Context), tinyDevice, name);
+
+    private static IlgpuBackend CreateGpu(DeviceKind kind, int index)
+    {
+        var list = new List<ILGPU.Runtime.Device>();
+        if (kind == DeviceKind.Cuda) foreach (var d in Context.GetCudaDevices()) list.Add(d);
+        else foreach (var d in Context.GetCLDevices()) list.Add(d);
+        if (index < 0 || index >= list.Count)
+            throw new InvalidOperationException($"no {(kind == DeviceKind.Cuda ? "CUDA" : "OpenCL")} device {index}: {Found()}");
+        var acc = list[index].CreateAccelerator(Context);
+        return new IlgpuBackend(acc, new Device(kind, index), $"{kind.ToString().ToLowerInvariant()}:{index}");
+    }
+
+    /// <summary>"found N CUDA, M OpenCL; ILGPU CPU accelerator only" style summary for messages.</summary>
+    public static string Found()
+    {
+        int cuda = Context.GetCudaDevices().Count, cl = Context.GetCLDevices().Count;
+        return $"found {cuda} CUDA, {cl} OpenCL" + (cuda + cl == 0 ? "; ILGPU CPU accelerator only" : "");
+    }
+
+    /// <summary>GPUs only: CUDA and OpenCL devices (ILGPU's own CPU device is not a GPU and is not listed).</summary>
+    public static IReadOnlyList<GpuDeviceInfo> ListDevices()
+    {
+        var r = new List<GpuDeviceInfo>();
+        int i = 0;
+        foreach (var d in Context.GetCudaDevices())
+            r.Add(new GpuDeviceInfo(d.Name, DeviceKind.Cuda, i++, d.MemorySize, $"sm_{d.Architecture?.Major}{d.Architecture?.Minor}", d.WarpSize));
+        i = 0;
+        foreach (var d in Context.GetCLDevices())
+            r.Add(new GpuDeviceInfo(d.Name, DeviceKind.OpenCL, i++, d.MemorySize, d.CVersion.ToString(), d.WarpSize));
+        return r;
+    }
+
+    /// <summary>The best device: CUDA, then OpenCL, then <see cref="Device.Cpu"/>.</summary>
+    public static Device Best()
+    {
+        Register();
+        if (Context.GetCudaDevices().Count > 0) return Device.Cuda(0);
+        if (Context.GetCLDevices().Count > 0) return Device.OpenCL(0);
+        return Device.Cpu;
+    }
+}

@@ -1,0 +1,96 @@
+// GpuDeviceTests: autograd through the ILGPU CPU device, device mixing errors, discovery, and offline PTX for sm_90.
+using System.Reflection;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using NUnit.Framework;
+using Tiny.Gpu;
+using Tiny.Nn;
+
+namespace Tiny.Tests.Gpu;
+
+public sealed class GpuDeviceTests
+{
+    [Test]
+    public void MlpForwardBackwardOnIlgpuCpuEqualsCpu()
+    {
+        float[] x = new Rng(3).Let(r => Enumerable.Range(0, 12).Select(_ => (float)r.Uniform(-1, 1)).ToArray());
+        float[] y = new Rng(4).Let(r => Enumerable.Range(0, 8).Select(_ => (float)r.Uniform(-1, 1)).ToArray());
+        (float loss, List<float[]> grads) Run(Device d)
+        {
+            var model = Mlp.Create([3, 5, 2], () => new Tanh(), new Rng(7));
+            model.To(d);
+            var loss = F.MseLoss(model.Forward(Tensor.FromArray(x, [4, 3], d)), Tensor.FromArray(y, [4, 2], d));
+            loss.Backward();
+            return (loss.ToArray()[0], model.Parameters().Select(p => p.Grad!.ToArray()).ToList());
+        }
+        var cpu = Run(Device.Cpu);
+        var gpu = Run(Device.IlgpuCpu);
+        Assert.That(gpu.loss, Is.EqualTo(cpu.loss).Within(1e-5));
+        for (int i = 0; i < cpu.grads.Count; i++)
+            Assert.That(gpu.grads[i], Is.EqualTo(cpu.grads[i]).Within(1e-5), $"grad of parameter {i}");
+    }
+
+    [Test]
+    public void MixingDevicesIsAClearError()
+    {
+        var a = Tensor.FromArray(new float[] { 1, 2 }, [2], Device.Cpu);
+        var b = Tensor.FromArray(new float[] { 1, 2 }, [2], Device.IlgpuCpu);
+        var ex = Assert.Catch<Exception>(() => _ = a + b);
+        Assert.That(ex!.Message, Does.Contain("ilgpu-cpu").And.Contain("cpu"));
+    }
+
+    [Test]
+    public void DiscoveryCountsOnlyGpus()
+    {
+        var list = IlgpuDevices.ListDevices();
+        Assert.That(list.All(d => d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL));
+        if (list.Count == 0)
+        {
+            Assert.That(Device.Best(), Is.EqualTo(Device.Cpu));
+            var ex = Assert.Throws<InvalidOperationException>(() => _ = Device.Cuda(0).Backend);
+            Assert.That(ex!.Message, Does.Contain("no CUDA device").And.Contain("found 0 CUDA"));
+        }
+    }
+
+    /// <summary>Every kernel compiles to PTX for sm_90 without a GPU or driver, with no unresolved .extern .func.</summary>
+    [Test]
+    public void EveryKernelCompilesToPtxForSm90()
+    {
+        using var context = Context.Create(b => b.Default().EnableAlgorithms());
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_78, null!);
+        var kernels = new[] { typeof(KernelsF), typeof(KernelsD) }
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
+            .Where(m => m.ReturnType == typeof(void) && m.GetParameters().Length > 0)
+            .ToList();
+        Assert.That(kernels, Has.Count.GreaterThanOrEqualTo(36));
+        var failures = new List<string>();
+        foreach (var m in kernels)
+        {
+            var entry = m.GetParameters()[0].ParameterType == typeof(Index1D)
+                ? EntryPointDescription.FromImplicitlyGroupedKernel(m)
+                : EntryPointDescription.FromExplicitlyGroupedKernel(m);
+            try
+            {
+                var compiled = (PTXCompiledKernel)backend.Compile(entry, default);
+                if (compiled.PTXAssembly.Contains(".extern .func")) failures.Add($"{m.DeclaringType!.Name}.{m.Name}: unresolved .extern .func");
+                // ILGPU 1.5.3 asked for SM_90 emits ".version 7.8 / .target sm_80": PTX the driver JIT-compiles for sm_90.
+                if (!compiled.PTXAssembly.Contains(".version 7.8") || !compiled.PTXAssembly.Contains(".target sm_")) failures.Add($"{m.DeclaringType!.Name}.{m.Name}: unexpected PTX header");
+                if (!compiled.PTXAssembly.Contains(".entry")) failures.Add($"{m.DeclaringType!.Name}.{m.Name}: no .entry");
+            }
+            catch (Exception e)
+            {
+                failures.Add($"{m.DeclaringType!.Name}.{m.Name}: {e.GetType().Name}: {e.Message}");
+                backend.ClearCache(ClearCacheMode.Everything);
+            }
+        }
+        Assert.That(failures, Is.Empty);
+    }
+}
+
+internal static class LetExtension
+{
+    public static TR Let<T, TR>(this T v, Func<T, TR> f) => f(v);
+}
