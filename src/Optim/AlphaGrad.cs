@@ -39,9 +39,7 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
 
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AlphaGradOptions o, ParamGroup group, ParamState state)
     {
-        T sumSq = T.Zero;                                                    // ||g||_2: sequential FMA sum of squares
-        for (int i = 0; i < g.Length; i++) sumSq = T.FusedMultiplyAdd(g[i], g[i], sumSq);
-        T scale = T.Sqrt(sumSq) + C<T>(o.Eps);                                // ||g|| + eps (the sign of g does not matter)
+        T scale = Norms.L2(g) + C<T>(o.Eps);                                  // ||g||_2 + eps (the sign of g does not matter)
         T alpha = C<T>(o.Alpha), wd = C<T>(o.WeightDecay), mu = C<T>(o.Momentum), oneMinusDamp = C<T>(1 - o.Dampening), negLr = C<T>(-o.Lr);
         bool useWd = o.WeightDecay != 0, useMu = o.Momentum != 0;
         bool fresh = false;
