@@ -45,18 +45,30 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
         bool fresh = false;
         Span<T> buf = useMu ? state.Buffer<T>("momentum_buffer", p.Length, out fresh) : default;
         if (useMu) state.Step++;
-        for (int i = 0; i < p.Length; i++)
+        // One pass in chunks: u = tanh(alpha*g/scale) into a stack buffer (vectorised tanh), then the SGD update.
+        const int chunk = 256;
+        Span<T> u = stackalloc T[chunk];
+        for (int start = 0; start < p.Length; start += chunk)
         {
-            T d = o.Maximize ? -g[i] : g[i];
-            d = T.Tanh(alpha * d / scale);                                    // g <- tanh(alpha * g/(||g|| + eps))
-            if (useWd) d = T.FusedMultiplyAdd(wd, p[i], d);                  // g <- g + wd*p
-            if (useMu)
+            int len = Math.Min(chunk, p.Length - start);
+            var gs = g.Slice(start, len);
+            var us = u[..len];
+            for (int j = 0; j < len; j++) us[j] = alpha * (o.Maximize ? -gs[j] : gs[j]) / scale;   // alpha * g/(||g|| + eps)
+            if (len >= Vector<T>.Count) System.Numerics.Tensors.TensorPrimitives.Tanh<T>(us, us);  // g <- tanh(...)
+            else for (int j = 0; j < len; j++) us[j] = T.Tanh(us[j]);                               // (libm, as torch's tail)
+            for (int j = 0; j < len; j++)
             {
-                T b = fresh ? d : T.FusedMultiplyAdd(oneMinusDamp, d, mu * buf[i]);   // buf <- mu*buf + (1-dampening)*g
-                buf[i] = b;
-                d = o.Nesterov ? T.FusedMultiplyAdd(mu, b, d) : b;          // g <- nesterov ? g + mu*buf : buf
+                int i = start + j;
+                T d = us[j];
+                if (useWd) d = T.FusedMultiplyAdd(wd, p[i], d);                  // g <- g + wd*p
+                if (useMu)
+                {
+                    T b = fresh ? d : T.FusedMultiplyAdd(oneMinusDamp, d, mu * buf[i]);   // buf <- mu*buf + (1-dampening)*g
+                    buf[i] = b;
+                    d = o.Nesterov ? T.FusedMultiplyAdd(mu, b, d) : b;          // g <- nesterov ? g + mu*buf : buf
+                }
+                p[i] = T.FusedMultiplyAdd(negLr, d, p[i]);                        // p <- p - lr*g
             }
-            p[i] = T.FusedMultiplyAdd(negLr, d, p[i]);                        // p <- p - lr*g
         }
     }
 }
