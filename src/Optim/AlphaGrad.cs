@@ -53,10 +53,32 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
             int len = Math.Min(chunk, p.Length - start);
             var gs = g.Slice(start, len);
             var us = u[..len];
-            for (int j = 0; j < len; j++) us[j] = alpha * (o.Maximize ? -gs[j] : gs[j]) / scale;   // alpha * g/(||g|| + eps)
+            int j0 = 0;
+            if (VecMath.On)
+                for (Vector<T> va = new(o.Maximize ? -alpha : alpha), vs = new(scale); j0 + Vector<T>.Count <= len; j0 += Vector<T>.Count)
+                    (va * new Vector<T>(gs[j0..]) / vs).CopyTo(us[j0..]);
+            for (int j = j0; j < len; j++) us[j] = alpha * (o.Maximize ? -gs[j] : gs[j]) / scale;   // alpha * g/(||g|| + eps)
             if (len >= Vector<T>.Count) System.Numerics.Tensors.TensorPrimitives.Tanh<T>(us, us);  // g <- tanh(...)
             else for (int j = 0; j < len; j++) us[j] = T.Tanh(us[j]);                               // (libm, as torch's tail)
-            for (int j = 0; j < len; j++)
+            int k = 0;
+            if (VecMath.On)
+            {
+                Vector<T> vwd = new(wd), vmu = new(mu), v1md = new(oneMinusDamp), vlr = new(negLr);
+                for (; k + Vector<T>.Count <= len; k += Vector<T>.Count)   // the scalar loop below, Vector<T>.Count lanes at a time
+                {
+                    int i = start + k;
+                    Vector<T> d = new(us[k..]), pi = new(p[i..]);
+                    if (useWd) d = VecMath.Fma(vwd, pi, d);
+                    if (useMu)
+                    {
+                        var b = fresh ? d : VecMath.Fma(v1md, d, vmu * new Vector<T>(buf[i..]));
+                        b.CopyTo(buf[i..]);
+                        d = o.Nesterov ? VecMath.Fma(vmu, b, d) : b;
+                    }
+                    VecMath.Fma(vlr, d, pi).CopyTo(p[i..]);
+                }
+            }
+            for (int j = k; j < len; j++)
             {
                 int i = start + j;
                 T d = us[j];

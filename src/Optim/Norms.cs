@@ -1,5 +1,6 @@
 // The L2 norm of a gradient summed in PyTorch 1.13's order (CPU, AVX2 build), so AlphaGrad and clipping match it.
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Tiny.Optim;
 
@@ -15,6 +16,17 @@ internal static class Norms
         {
             const int lanes = 8;
             Span<T> acc = stackalloc T[lanes];
+            if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)   // the same eight lanes, in one register
+            {
+                var xf = System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x);
+                var va = System.Runtime.Intrinsics.Vector256<float>.Zero;
+                for (; i + lanes <= xf.Length; i += lanes)
+                {
+                    var v = System.Runtime.Intrinsics.Vector256.Create(xf.Slice(i, lanes));
+                    va = System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(v, v, va);
+                }
+                va.CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(acc));
+            }
             for (; i + lanes <= x.Length; i += lanes)
                 for (int j = 0; j < lanes; j++) acc[j] = T.FusedMultiplyAdd(x[i + j], x[i + j], acc[j]);
             sum = acc[0];
