@@ -36,9 +36,9 @@ public sealed record PpoOptions
     [Description("clip of normalised observations and rewards")] public double NormClip { get; init; } = 10;
 
     /// <summary>numEnvs * numSteps.</summary>
-    public int BatchSize => NumEnvs * NumSteps;
+    [System.Text.Json.Serialization.JsonIgnore] public int BatchSize => NumEnvs * NumSteps;
     /// <summary>batchSize / numMinibatches.</summary>
-    public int MinibatchSize => BatchSize / NumMinibatches;
+    [System.Text.Json.Serialization.JsonIgnore] public int MinibatchSize => BatchSize / NumMinibatches;
 
     /// <summary>Throws ArgumentException naming the first bad value.</summary>
     public void Validate()
