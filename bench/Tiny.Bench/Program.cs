@@ -8,7 +8,8 @@ public static class Program
         switch (args.Length > 0 ? args[0] : "")
         {
             case "gemm": GemmBench.Run(args); return 0;
-            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps]"); return 1;
+            case "optim": OptimBench.Run(args); return 0;
+            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps] | optim [reps]"); return 1;
         }
     }
 }

@@ -3,23 +3,25 @@ namespace Tiny.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args)
+    /// <summary>The sub-commands: name -> Run(args after the name, stdout, stderr) returning the exit code.</summary>
+    public static readonly Dictionary<string, Func<string[], TextWriter, TextWriter, int>> Commands = new()
     {
-        if (args.Length == 0 || args[0] is "--help" or "-h")
+        ["optim"] = OptimCommand.Run,
+        ["train"] = (a, o, e) => TrainCommand.Run(a, o, e),
+        ["eval"] = EvalCommand.Run,
+    };
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs `tiny args...` in-process (tests call this).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" || !Commands.TryGetValue(args[0], out var command))
         {
-            Console.WriteLine("usage: tiny COMMAND [args]   (tiny COMMAND --help for details)");
-            Console.WriteLine("  train   train an RL agent (dqn, td3, ppo) on an env");
-            Console.WriteLine("  eval    evaluate a trained agent deterministically");
-            return args.Length == 0 ? 2 : 0;
+            if (args.Length > 0 && args[0] is not ("-h" or "--help")) stderr.WriteLine($"tiny: unknown command '{args[0]}'");
+            stderr.WriteLine($"usage: tiny <command> [options]; commands: {string.Join(", ", Commands.Keys)}");
+            return args.Length == 0 || args[0] is "-h" or "--help" ? 0 : 2;
         }
-        var rest = args[1..];
-        switch (args[0])
-        {
-            case "train": return TrainCommand.Run(rest, Console.Out, Console.Error);
-            case "eval": return EvalCommand.Run(rest, Console.Out, Console.Error);
-            default:
-                Console.Error.WriteLine($"tiny: unknown command '{args[0]}' (try tiny --help)");
-                return 2;
-        }
+        return command(args[1..], stdout, stderr);
     }
 }

@@ -51,7 +51,24 @@ public sealed class AdaBound : Optimizer<AdaBoundOptions>
         T b1 = C<T>(o.Beta1), oneMinusB1 = C<T>(1 - o.Beta1), b2 = C<T>(o.Beta2), oneMinusB2 = C<T>(1 - o.Beta2);
         T wd = C<T>(o.WeightDecay), eps = C<T>(o.Eps), step = C<T>(stepSize), lo = C<T>(lower), hi = C<T>(upper);
         bool l2 = o.WeightDecay != 0 && !o.Decoupled, decay = o.WeightDecay != 0 && o.Decoupled;
-        for (int i = 0; i < p.Length; i++)
+        int i = 0;
+        if (VecMath.On)
+        {
+            Vector<T> vb1 = new(b1), v1mb1 = new(oneMinusB1), vb2 = new(b2), v1mb2 = new(oneMinusB2), vwd = new(wd),
+                      veps = new(eps), vstep = new(step), vlo = new(lo), vhi = new(hi);
+            for (; i + Vector<T>.Count <= p.Length; i += Vector<T>.Count)   // the scalar loop below, Vector<T>.Count lanes at a time
+            {
+                Vector<T> gi = new(g[i..]), pi = new(p[i..]);
+                if (l2) gi = VecMath.Fma(vwd, pi, gi);
+                var mi = VecMath.Fma(v1mb1, gi, vb1 * new Vector<T>(m[i..]));
+                var vi = VecMath.Fma(v1mb2 * gi, gi, vb2 * new Vector<T>(v[i..]));
+                mi.CopyTo(m[i..]); vi.CopyTo(v[i..]);
+                if (o.AmsBound) { vi = Vector.Max(new Vector<T>(vmax[i..]), vi); vi.CopyTo(vmax[i..]); }
+                var eta = Vector.Min(Vector.Max(vstep / (Vector.SquareRoot(vi) + veps), vlo), vhi) * mi;
+                (decay ? (pi - eta) - pi * vwd : pi - eta).CopyTo(p[i..]);
+            }
+        }
+        for (; i < p.Length; i++)
         {
             T gi = g[i];
             if (l2) gi = T.FusedMultiplyAdd(wd, p[i], gi);                  // g <- g + wd*p

@@ -51,7 +51,25 @@ public class Adam : Optimizer<AdamOptions>
         T wd = C<T>(o.WeightDecay), decay = C<T>(1 - o.Lr * o.WeightDecay), eps = C<T>(o.Eps);
         T bc2Sqrt = C<T>(Math.Sqrt(bc2)), negStep = C<T>(-(o.Lr / bc1));
         bool l2 = o.WeightDecay != 0 && !_decoupled;
-        for (int i = 0; i < p.Length; i++)
+        int i = 0;
+        if (VecMath.On)
+        {
+            Vector<T> vb1 = new(b1), v1mb1 = new(oneMinusB1), vb2 = new(b2), v1mb2 = new(oneMinusB2), vwd = new(wd), vdecay = new(decay),
+                      veps = new(eps), vbc2 = new(bc2Sqrt), vstep = new(negStep);
+            for (; i + Vector<T>.Count <= p.Length; i += Vector<T>.Count)   // the scalar loop below, Vector<T>.Count lanes at a time
+            {
+                Vector<T> gi = new(g[i..]), pi = new(p[i..]);
+                if (o.Maximize) gi = -gi;
+                if (_decoupled) pi *= vdecay;
+                else if (l2) gi = VecMath.Fma(vwd, pi, gi);
+                var mi = VecMath.Fma(v1mb1, gi, vb1 * new Vector<T>(m[i..]));
+                var vi = VecMath.Fma(v1mb2 * gi, gi, vb2 * new Vector<T>(v[i..]));
+                mi.CopyTo(m[i..]); vi.CopyTo(v[i..]);
+                if (o.Amsgrad) { vi = Vector.Max(new Vector<T>(vmax[i..]), vi); vi.CopyTo(vmax[i..]); }
+                (pi + vstep * mi / (Vector.SquareRoot(vi) / vbc2 + veps)).CopyTo(p[i..]);
+            }
+        }
+        for (; i < p.Length; i++)
         {
             T gi = o.Maximize ? -g[i] : g[i];
             if (_decoupled) p[i] *= decay;                                 // AdamW: p <- p*(1 - lr*wd)

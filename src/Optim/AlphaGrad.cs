@@ -39,26 +39,36 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
 
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AlphaGradOptions o, ParamGroup group, ParamState state)
     {
-        T sumSq = T.Zero;                                                    // ||g||_2: sequential FMA sum of squares
-        for (int i = 0; i < g.Length; i++) sumSq = T.FusedMultiplyAdd(g[i], g[i], sumSq);
-        T scale = T.Sqrt(sumSq) + C<T>(o.Eps);                                // ||g|| + eps (the sign of g does not matter)
+        T scale = Norms.L2(g) + C<T>(o.Eps);                                  // ||g||_2 + eps (the sign of g does not matter)
         T alpha = C<T>(o.Alpha), wd = C<T>(o.WeightDecay), mu = C<T>(o.Momentum), oneMinusDamp = C<T>(1 - o.Dampening), negLr = C<T>(-o.Lr);
         bool useWd = o.WeightDecay != 0, useMu = o.Momentum != 0;
         bool fresh = false;
         Span<T> buf = useMu ? state.Buffer<T>("momentum_buffer", p.Length, out fresh) : default;
         if (useMu) state.Step++;
-        for (int i = 0; i < p.Length; i++)
+        // One pass in chunks: u = tanh(alpha*g/scale) into a stack buffer (vectorised tanh), then the SGD update.
+        const int chunk = 256;
+        Span<T> u = stackalloc T[chunk];
+        for (int start = 0; start < p.Length; start += chunk)
         {
-            T d = o.Maximize ? -g[i] : g[i];
-            d = T.Tanh(alpha * d / scale);                                    // g <- tanh(alpha * g/(||g|| + eps))
-            if (useWd) d = T.FusedMultiplyAdd(wd, p[i], d);                  // g <- g + wd*p
-            if (useMu)
+            int len = Math.Min(chunk, p.Length - start);
+            var gs = g.Slice(start, len);
+            var us = u[..len];
+            for (int j = 0; j < len; j++) us[j] = alpha * (o.Maximize ? -gs[j] : gs[j]) / scale;   // alpha * g/(||g|| + eps)
+            if (len >= Vector<T>.Count) System.Numerics.Tensors.TensorPrimitives.Tanh<T>(us, us);  // g <- tanh(...)
+            else for (int j = 0; j < len; j++) us[j] = T.Tanh(us[j]);                               // (libm, as torch's tail)
+            for (int j = 0; j < len; j++)
             {
-                T b = fresh ? d : T.FusedMultiplyAdd(oneMinusDamp, d, mu * buf[i]);   // buf <- mu*buf + (1-dampening)*g
-                buf[i] = b;
-                d = o.Nesterov ? T.FusedMultiplyAdd(mu, b, d) : b;          // g <- nesterov ? g + mu*buf : buf
+                int i = start + j;
+                T d = us[j];
+                if (useWd) d = T.FusedMultiplyAdd(wd, p[i], d);                  // g <- g + wd*p
+                if (useMu)
+                {
+                    T b = fresh ? d : T.FusedMultiplyAdd(oneMinusDamp, d, mu * buf[i]);   // buf <- mu*buf + (1-dampening)*g
+                    buf[i] = b;
+                    d = o.Nesterov ? T.FusedMultiplyAdd(mu, b, d) : b;          // g <- nesterov ? g + mu*buf : buf
+                }
+                p[i] = T.FusedMultiplyAdd(negLr, d, p[i]);                        // p <- p - lr*g
             }
-            p[i] = T.FusedMultiplyAdd(negLr, d, p[i]);                        // p <- p - lr*g
         }
     }
 }

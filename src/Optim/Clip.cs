@@ -30,7 +30,7 @@ public static class Clip
             var d = data(g);
             T n = T.Zero;
             if (inf) foreach (var x in d) n = T.Max(n, T.Abs(x));                  // max |g|
-            else { foreach (var x in d) n = T.FusedMultiplyAdd(x, x, n); n = T.Sqrt(n); }   // ||g||_2
+            else n = Norms.L2<T>(d);                                                   // ||g||_2
             total = inf ? T.Max(total, n) : T.FusedMultiplyAdd(n, n, total);
         }
         if (!inf) total = T.Sqrt(total);                                             // norm of the norms

@@ -39,7 +39,25 @@ public sealed class Sgd : Optimizer<SgdOptions>
         bool fresh = false;
         Span<T> buf = useMu ? state.Buffer<T>("momentum_buffer", p.Length, out fresh) : default;
         state.Step++;
-        for (int i = 0; i < p.Length; i++)
+        int i = 0;
+        if (VecMath.On)
+        {
+            Vector<T> vwd = new(wd), vmu = new(mu), v1md = new(oneMinusDamp), vlr = new(negLr);
+            for (; i + Vector<T>.Count <= p.Length; i += Vector<T>.Count)   // the scalar loop below, Vector<T>.Count lanes at a time
+            {
+                Vector<T> d = new(g[i..]), pi = new(p[i..]);
+                if (o.Maximize) d = -d;
+                if (useWd) d = VecMath.Fma(vwd, pi, d);
+                if (useMu)
+                {
+                    var b = fresh ? d : VecMath.Fma(v1md, d, vmu * new Vector<T>(buf[i..]));
+                    b.CopyTo(buf[i..]);
+                    d = o.Nesterov ? VecMath.Fma(vmu, b, d) : b;
+                }
+                VecMath.Fma(vlr, d, pi).CopyTo(p[i..]);
+            }
+        }
+        for (; i < p.Length; i++)
         {
             T d = o.Maximize ? -g[i] : g[i];                             // g <- maximize ? -grad : grad
             if (useWd) d = T.FusedMultiplyAdd(wd, p[i], d);              // g <- g + wd*p

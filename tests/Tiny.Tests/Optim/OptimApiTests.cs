@@ -124,4 +124,34 @@ public sealed class OptimApiTests
         Assert.That(p.At(0), Is.EqualTo(min[0]).Within(1e-2), $"x after {steps} steps");
         Assert.That(p.At(1), Is.EqualTo(min[1]).Within(1e-2), $"y after {steps} steps");
     }
+
+    // The vector loop must give the scalar loop's bits: one 1003-element tensor vs 1003 one-element tensors (scalar path).
+    [TestCase("sgd", "lr=0.1,momentum=0.9,nesterov=true,weight_decay=0.01")]
+    [TestCase("sgd", "lr=0.1,momentum=0.9,dampening=0.5,maximize=true")]
+    [TestCase("adam", "lr=0.01,weight_decay=0.1,amsgrad=true,maximize=true")]
+    [TestCase("adamw", "lr=0.01,amsgrad=true")]
+    [TestCase("adabound", "lr=0.01,weight_decay=0.01,amsbound=true")]
+    [TestCase("adabound", "lr=0.01,weight_decay=0.01,adaboundw=true")]
+    public void VectorLoopMatchesScalarLoop(string name, string options)
+    {
+        foreach (bool f32 in new[] { false, true })
+        {
+            var opts = options.Split(',').Select(kv => kv.Split('=')).ToDictionary(kv => kv[0], kv => kv[1]);
+            var rng = new Rng(7);
+            const int n = 1003;
+            var dtype = f32 ? DType.Float32 : DType.Float64;
+            var big = Tensor.Randn([n], rng, dtype);
+            var small = Enumerable.Range(0, n).Select(i => Tensor.Full([1], big.At(i), dtype)).ToList();
+            var ob = Optimizers.Create(name, [big], opts);
+            var os = Optimizers.Create(name, small, opts);
+            for (int step = 0; step < 5; step++)
+            {
+                var g = Tensor.Randn([n], rng, dtype);
+                big.Grad = g;
+                for (int i = 0; i < n; i++) small[i].Grad = Tensor.Full([1], g.At(i), dtype);
+                ob.Step(); os.Step();
+            }
+            for (int i = 0; i < n; i++) Assert.That(small[i].At(0), Is.EqualTo(big.At(i)), $"{name} f32={f32} element {i}");
+        }
+    }
 }
