@@ -1,0 +1,264 @@
+// The optimizer bookkeeping: param groups with typed options, lazily created per-parameter state, ZeroGrad,
+// Step, StateDict/LoadStateDict. Subclasses write only the update of one tensor (see Sgd, Adam, ...).
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
+
+namespace Tiny.Optim;
+
+/// <summary>Options of one param group; each optimizer has its own sealed record (SgdOptions, AdamOptions, ...).</summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(SgdOptions), "sgd")]
+[JsonDerivedType(typeof(AdamOptions), "adam")]
+[JsonDerivedType(typeof(AdaBoundOptions), "adabound")]
+[JsonDerivedType(typeof(AlphaGradOptions), "alphagrad")]
+public abstract record OptimizerOptions(double Lr)
+{
+    /// <summary>Throws ArgumentException (PyTorch's wording) for an invalid hyperparameter.</summary>
+    public abstract void Validate();
+
+    private protected static void Check(bool ok, string message, string param)
+    {
+        if (!ok) throw new ArgumentException(message, param);
+    }
+
+    /// <summary>A double as Python's repr writes it (1.0, -0.1, 1e-08).</summary>
+    private protected static string Py(double x)
+    {
+        if (double.IsNaN(x)) return "nan";
+        if (double.IsInfinity(x)) return x > 0 ? "inf" : "-inf";
+        var s = x.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace("E", "e");
+        return s.Contains('e') || s.Contains('.') ? s : s + ".0";
+    }
+}
+
+/// <summary>A group of parameters to build an optimizer from: the optimizer's defaults, optionally overridden.</summary>
+public sealed record GroupSpec<TOptions>(IEnumerable<Tensor> Params, Func<TOptions, TOptions>? Override = null)
+    where TOptions : OptimizerOptions;
+
+/// <summary>A param group of a built optimizer: its parameters and its (replaceable) options.</summary>
+public sealed class ParamGroup
+{
+    private OptimizerOptions _options;
+
+    internal ParamGroup(IReadOnlyList<Tensor> parameters, OptimizerOptions options)
+    {
+        Params = parameters;
+        _options = options;
+        InitialLr = options.Lr;
+    }
+
+    public IReadOnlyList<Tensor> Params { get; }
+
+    /// <summary>The group's options; replacing them validates the new values.</summary>
+    public OptimizerOptions Options
+    {
+        get => _options;
+        set { value.Validate(); _options = value; }
+    }
+
+    /// <summary>The learning rate (schedulers set it).</summary>
+    public double Lr
+    {
+        get => _options.Lr;
+        set => Options = _options with { Lr = value };
+    }
+
+    /// <summary>The lr when the optimizer was built (AdaBound's base_lr).</summary>
+    public double InitialLr { get; internal set; }
+}
+
+/// <summary>The per-parameter state: a step count and named buffers (float[] or double[], the param's dtype).</summary>
+public sealed class ParamState
+{
+    public long Step { get; set; }
+    public Dictionary<string, Array> Buffers { get; } = [];
+
+    /// <summary>The buffer called name, created as zeros on first use (fresh = true then).</summary>
+    public Span<T> Buffer<T>(string name, int length, out bool fresh) where T : unmanaged
+    {
+        fresh = !Buffers.TryGetValue(name, out var a);
+        if (fresh) Buffers[name] = a = new T[length];
+        return (T[])a!;
+    }
+
+    public Span<T> Buffer<T>(string name, int length) where T : unmanaged => Buffer<T>(name, length, out _);
+
+    internal long Bytes => Buffers.Values.Sum(a => (long)a.Length * (a is float[] ? 4 : 8));
+}
+
+/// <summary>A serialisable snapshot of an optimizer: per-parameter state (by position) and the groups.</summary>
+public sealed class OptimizerStateDict
+{
+    public List<ParamStateEntry> State { get; set; } = [];
+    public List<GroupEntry> Groups { get; set; } = [];
+
+    public sealed class ParamStateEntry
+    {
+        public int Param { get; set; }
+        public long Step { get; set; }
+        public bool Float32 { get; set; }
+        public Dictionary<string, double[]> Buffers { get; set; } = [];
+    }
+
+    public sealed class GroupEntry
+    {
+        public List<int> Params { get; set; } = [];
+        public OptimizerOptions Options { get; set; } = null!;
+        public double InitialLr { get; set; }
+    }
+}
+
+/// <summary>Base of every optimizer: `opt.ZeroGrad(); loss.Backward(); opt.Step();`.</summary>
+public abstract class Optimizer
+{
+    private readonly List<ParamGroup> _groups = [];
+    private readonly Dictionary<Tensor, ParamState> _state = new(ReferenceEqualityComparer.Instance);
+
+    private protected Optimizer(IEnumerable<ParamGroup> groups)
+    {
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var g in groups)
+        {
+            g.Options.Validate();
+            foreach (var p in g.Params)
+            {
+                if (p.DType != DType.Float32 && p.DType != DType.Float64)
+                    throw new ArgumentException($"{GetType().Name}: parameter {p.Name} has dtype {p.DType}; only float32 and float64 are supported", "params");
+                if (!seen.Add(p))
+                    throw new ArgumentException("some parameters appear in more than one parameter group", "params");
+            }
+            _groups.Add(g);
+        }
+        if (_groups.Count == 0 || _groups.All(g => g.Params.Count == 0))
+            throw new ArgumentException("optimizer got an empty parameter list", "params");
+    }
+
+    public IReadOnlyList<ParamGroup> ParamGroups => _groups;
+
+    /// <summary>The first group's lr (get), or every group's lr (set).</summary>
+    public double Lr
+    {
+        get => _groups[0].Lr;
+        set { foreach (var g in _groups) g.Lr = value; }
+    }
+
+    /// <summary>Bytes of optimizer state held now.</summary>
+    public long StateBytes => _state.Values.Sum(s => s.Bytes);
+
+    /// <summary>The state of p (null before its first step).</summary>
+    public ParamState? StateOf(Tensor p) => _state.GetValueOrDefault(p);
+
+    /// <summary>Zeroes every gradient in place (PyTorch 1.13's default, set_to_none = false).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var g in _groups)
+            foreach (var p in g.Params)
+                p.Grad?.ZeroInPlace();
+    }
+
+    /// <summary>One update of every parameter that has a gradient.</summary>
+    public void Step()
+    {
+        using var _ = Tensor.NoGrad();
+        foreach (var group in _groups)
+            foreach (var p in group.Params)
+            {
+                var grad = p.Grad;
+                if (grad is null) continue;
+                if (grad.Numel != p.Numel || grad.DType != p.DType)
+                    throw new InvalidOperationException($"{GetType().Name}.Step: grad {grad.Shape} {grad.DType} does not match param {p.Shape} {p.DType}");
+                if (!_state.TryGetValue(p, out var state)) _state[p] = state = new ParamState();
+                Update(p, grad, group, state);
+                p.MarkModified();
+            }
+    }
+
+    private protected abstract void Update(Tensor p, Tensor grad, ParamGroup group, ParamState state);
+
+    private IEnumerable<Tensor> AllParams => _groups.SelectMany(g => g.Params);
+
+    /// <summary>A deep copy of the state (buffers as double arrays) and of the groups' options.</summary>
+    public OptimizerStateDict StateDict()
+    {
+        var d = new OptimizerStateDict();
+        int i = 0;
+        foreach (var group in _groups)
+        {
+            var e = new OptimizerStateDict.GroupEntry { Options = group.Options, InitialLr = group.InitialLr };
+            foreach (var p in group.Params)
+            {
+                e.Params.Add(i);
+                if (_state.TryGetValue(p, out var s))
+                {
+                    var pe = new OptimizerStateDict.ParamStateEntry { Param = i, Step = s.Step, Float32 = p.DType == DType.Float32 };
+                    foreach (var (k, a) in s.Buffers)
+                        pe.Buffers[k] = a is float[] f ? Array.ConvertAll(f, x => (double)x) : (double[])((double[])a).Clone();
+                    d.State.Add(pe);
+                }
+                i++;
+            }
+            d.Groups.Add(e);
+        }
+        return d;
+    }
+
+    /// <summary>Restores a StateDict of an optimizer of the same type over the same parameter layout.</summary>
+    public void LoadStateDict(OptimizerStateDict d)
+    {
+        if (d.Groups.Count != _groups.Count)
+            throw new ArgumentException($"loaded state dict has {d.Groups.Count} parameter groups, the optimizer has {_groups.Count}", nameof(d));
+        for (int k = 0; k < _groups.Count; k++)
+        {
+            if (d.Groups[k].Params.Count != _groups[k].Params.Count)
+                throw new ArgumentException($"loaded state dict group {k} has {d.Groups[k].Params.Count} parameters, the optimizer's has {_groups[k].Params.Count}", nameof(d));
+            if (d.Groups[k].Options.GetType() != _groups[k].Options.GetType())
+                throw new ArgumentException($"loaded state dict holds {d.Groups[k].Options.GetType().Name}, the optimizer uses {_groups[k].Options.GetType().Name}", nameof(d));
+        }
+        var ps = AllParams.ToList();
+        _state.Clear();
+        for (int k = 0; k < _groups.Count; k++)
+        {
+            _groups[k].Options = d.Groups[k].Options;
+            _groups[k].InitialLr = d.Groups[k].InitialLr;
+        }
+        foreach (var e in d.State)
+        {
+            var p = ps[e.Param];
+            var s = new ParamState { Step = e.Step };
+            foreach (var (k, a) in e.Buffers)
+            {
+                if (a.Length != p.Numel) throw new ArgumentException($"state buffer {k} of param {e.Param} has {a.Length} values, the param {p.Numel}", nameof(d));
+                s.Buffers[k] = p.DType == DType.Float32 ? Array.ConvertAll(a, x => (float)x) : (double[])a.Clone();
+            }
+            _state[p] = s;
+        }
+    }
+}
+
+/// <summary>An optimizer whose groups carry TOptions; the subclass writes Update&lt;T&gt; for one tensor.</summary>
+public abstract class Optimizer<TOptions> : Optimizer where TOptions : OptimizerOptions
+{
+    protected Optimizer(IEnumerable<GroupSpec<TOptions>> groups, TOptions defaults)
+        : base(groups.Select(g => new ParamGroup(g.Params.ToList(), g.Override?.Invoke(defaults) ?? defaults)).ToList())
+    {
+        Defaults = defaults;
+    }
+
+    /// <summary>The constructor's options, which every group starts from.</summary>
+    public TOptions Defaults { get; }
+
+    private protected sealed override void Update(Tensor p, Tensor grad, ParamGroup group, ParamState state)
+    {
+        var o = (TOptions)group.Options;
+        if (p.DType == DType.Float32) Update<float>(p.DataF, grad.DataF, o, group, state);
+        else Update<double>(p.DataD, grad.DataD, o, group, state);
+    }
+
+    /// <summary>One fused pass over one parameter's memory.</summary>
+    protected abstract void Update<T>(Span<T> p, ReadOnlySpan<T> g, TOptions o, ParamGroup group, ParamState state)
+        where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>A double scalar rounded to T (torch casts Python scalars to the tensor's dtype).</summary>
+    protected static T C<T>(double x) where T : IFloatingPointIeee754<T> => T.CreateTruncating(x);
+}

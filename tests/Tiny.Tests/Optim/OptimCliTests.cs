@@ -1,0 +1,89 @@
+// `tiny optim run|plot` in-process: CSV rows against the golden trajectories, errors, the PNG.
+using System.Globalization;
+using NUnit.Framework;
+using Tiny.Cli;
+
+namespace Tiny.Tests.Optim;
+
+public sealed class OptimCliTests
+{
+    private static (int Rc, string Out, string Err) Tiny(params string[] args)
+    {
+        var o = new StringWriter(); var e = new StringWriter();
+        int rc = Program.Run(args, o, e);
+        return (rc, o.ToString(), e.ToString());
+    }
+
+    [TestCase("adam_amsgrad_rosenbrock", "--optimizer adam --function rosenbrock --start -1.2,1 --steps 120 --lr 0.05 --amsgrad")]
+    [TestCase("sgd_nesterov_beale_f32", null)]
+    [TestCase("alphagrad_momentum_rosenbrock", null)]
+    public void RunCsvMatchesGolden(string name, string? cmdline)
+    {
+        var c = Golden.Get(name);
+        var args = new List<string> { "optim", "run", "--optimizer", c.Optimizer, "--function", c.Problem, "--steps", c.Steps.ToString(CultureInfo.InvariantCulture),
+                                      "--start", string.Join(",", c.Start["p"].Data.Select(x => x.ToString("R", CultureInfo.InvariantCulture))), "--dtype", c.DType };
+        foreach (var (k, v) in c.Options) args.AddRange(v == "true" ? [$"--{k.Replace('_', '-')}"] : [$"--{k.Replace('_', '-')}", v]);
+        if (cmdline is not null) { args = ["optim", "run", .. cmdline.Split(' ')]; }
+        var (rc, stdout, err) = Tiny([.. args]);
+        Assert.That(rc, Is.EqualTo(0), err);
+        var lines = stdout.TrimEnd().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        Assert.That(lines[0], Is.EqualTo("step,loss,x0,x1"));
+        Assert.That(lines, Has.Length.EqualTo(c.Steps + 2));
+        for (int k = 0; k <= c.Steps; k++)
+        {
+            // float32 values are printed with G9: parse them back to float (exact round trip).
+            var v = lines[k + 1].Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).Select(x => c.F32 ? (double)(float)x : x).ToArray();
+            Assert.That(v[0], Is.EqualTo(k));
+            var want = k == 0 ? c.Start["p"].Data : c.Trajectory[k - 1]["p"];
+            double tol = c.Optimizer == "alphagrad" ? 1e-9 : c.F32 ? 1e-5 : 0;   // own autograd (float32 sums round differently) + tanh
+            Assert.That(Golden.Rel(v[2], want[0]), Is.LessThanOrEqualTo(tol), $"x0 at step {k}");
+            Assert.That(Golden.Rel(v[3], want[1]), Is.LessThanOrEqualTo(tol), $"x1 at step {k}");
+            if (k < c.Steps) Assert.That(Golden.Rel(v[1], c.Loss[k]), Is.LessThanOrEqualTo(c.F32 ? 1e-5 : 1e-12), $"loss at step {k}");
+        }
+    }
+
+    [TestCase("optim run --optimizer nope --function rosenbrock --start 0,0 --steps 1", "unknown optimizer 'nope'")]
+    [TestCase("optim run --optimizer adam --function nope --start 0,0 --steps 1", "unknown function 'nope'")]
+    [TestCase("optim run --optimizer sgd --function quadratic --start 0,0 --steps 1", "learning rate lr is required")]
+    [TestCase("optim run --optimizer adam --function quadratic --start 0 --steps 1", "--start: expected X,Y")]
+    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps -1", "--steps")]
+    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --lr -0.1", "Invalid learning rate: -0.1")]
+    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --beta1 x", "is not a number")]
+    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --alpha 2", "'alpha' does not apply")]
+    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --bogus 2", "unknown option --bogus")]
+    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --dtype float16", "--dtype")]
+    public void BadInputIsOneLineOnStderrWithExitCode2(string cmdline, string message)
+    {
+        var (rc, stdout, err) = Tiny(cmdline.Split(' '));
+        Assert.That(rc, Is.EqualTo(2));
+        Assert.That(err, Does.Contain(message));
+        Assert.That(err.TrimEnd().Split('\n'), Has.Length.EqualTo(1));
+        Assert.That(stdout, Is.Empty);
+    }
+
+    [Test]
+    public void NegativeValuesAreValuesAndOutWritesAFile()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"tiny_optim_{Guid.NewGuid():N}.csv");
+        var (rc, stdout, err) = Tiny("optim", "run", "--optimizer", "adamw", "--function", "himmelblau", "--start", "-1.5,-2", "--steps", "5",
+                                     "--weight-decay", "-0", "--lr", "0.1", "--out", file);
+        Assert.That(rc, Is.EqualTo(0), err);
+        var lines = File.ReadAllLines(file);
+        File.Delete(file);
+        Assert.That(lines, Has.Length.EqualTo(7));
+        Assert.That(lines[1], Does.StartWith("0,").And.EndWith(",-1.5,-2"));
+        Assert.That(stdout, Is.Empty);
+    }
+
+    [Test]
+    public void PlotWritesAPng()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"tiny_optim_{Guid.NewGuid():N}.png");
+        var (rc, _, err) = Tiny("optim", "plot", "--function", "himmelblau", "--start", "-1,-1", "--steps", "50",
+                                "--optimizer", "adam:lr=0.1", "--optimizer", "alphagrad:alpha=2,lr=0.05,momentum=0.9", "--out", file);
+        Assert.That(rc, Is.EqualTo(0), err);
+        var bytes = File.ReadAllBytes(file);
+        File.Delete(file);
+        Assert.That(bytes.Take(4), Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }));
+    }
+}
