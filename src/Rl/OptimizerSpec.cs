@@ -91,7 +91,7 @@ public sealed record OptimizerSpec(string Name, IReadOnlyDictionary<string, doub
             case "adabound":
             {
                 var o = new AdaBoundOptions(lr);
-                o = o with { Beta1 = G("beta1", o.Beta1), Beta2 = G("beta2", o.Beta2), FinalLr = G("final-lr", o.FinalLr), Gamma = G("gamma", o.Gamma), Eps = G("eps", o.Eps), WeightDecay = G("weight-decay", o.WeightDecay), Amsbound = B("amsbound", o.Amsbound) };
+                o = o with { Beta1 = G("beta1", o.Beta1), Beta2 = G("beta2", o.Beta2), FinalLr = G("final-lr", o.FinalLr), Gamma = G("gamma", o.Gamma), Eps = G("eps", o.Eps), WeightDecay = G("weight-decay", o.WeightDecay), AmsBound = B("amsbound", o.AmsBound) };
                 return new AdaBound([new GroupSpec<AdaBoundOptions>(ps)], o);
             }
             case "alphagrad":

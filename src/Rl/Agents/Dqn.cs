@@ -1,7 +1,7 @@
 // DQN (Mnih et al. 2015) after CleanRL's dqn.py: epsilon-greedy acting, a replay buffer, a Q-network trained on
 // MSE(r + gamma * max_a' Q_target(s', a') * (1 - terminated), Q(s, a)), and a target network copied every
 // targetNetworkFrequency steps. Reads top to bottom in Train().
-using System.Diagnostics;
+using System.ComponentModel;
 using System.Text.Json.Nodes;
 using Tiny.Nn;
 using Tiny.Optim;
@@ -12,32 +12,46 @@ namespace Tiny.Rl;
 public sealed record DqnOptions
 {
     /// <summary>Environment steps to train for.</summary>
+    [Description("Environment steps to train for.")]
     public long TotalTimesteps { get; init; } = 500_000;
     /// <summary>Learning rate (used when the optimizer spec gives none).</summary>
+    [Description("Learning rate (used when the optimizer spec gives none).")]
     public double LearningRate { get; init; } = 2.5e-4;
     /// <summary>Replay buffer capacity in transitions.</summary>
+    [Description("Replay buffer capacity in transitions.")]
     public int BufferSize { get; init; } = 10_000;
     /// <summary>Discount factor.</summary>
+    [Description("Discount factor.")]
     public double Gamma { get; init; } = 0.99;
     /// <summary>Target update rate: 1 = hard copy (CleanRL's default), below 1 = Polyak averaging.</summary>
+    [Description("Target update rate: 1 = hard copy (CleanRL's default), below 1 = Polyak averaging.")]
     public double Tau { get; init; } = 1.0;
     /// <summary>Steps between target network updates.</summary>
+    [Description("Steps between target network updates.")]
     public int TargetNetworkFrequency { get; init; } = 500;
     /// <summary>Transitions per gradient step.</summary>
+    [Description("Transitions per gradient step.")]
     public int BatchSize { get; init; } = 128;
     /// <summary>Epsilon at the start of training.</summary>
+    [Description("Epsilon at the start of training.")]
     public double StartE { get; init; } = 1.0;
     /// <summary>Epsilon after the exploration phase.</summary>
+    [Description("Epsilon after the exploration phase.")]
     public double EndE { get; init; } = 0.05;
     /// <summary>Fraction of TotalTimesteps over which epsilon falls linearly from StartE to EndE.</summary>
+    [Description("Fraction of TotalTimesteps over which epsilon falls linearly from StartE to EndE.")]
     public double ExplorationFraction { get; init; } = 0.5;
     /// <summary>Steps collected before learning starts.</summary>
+    [Description("Steps collected before learning starts.")]
     public int LearningStarts { get; init; } = 10_000;
     /// <summary>Env steps per gradient step.</summary>
+    [Description("Env steps per gradient step.")]
     public int TrainFrequency { get; init; } = 10;
     /// <summary>Hidden layer sizes of the Q-network (ReLU between layers).</summary>
+    [Description("Hidden layer sizes of the Q-network (ReLU between layers).")]
     public int[] HiddenSizes { get; init; } = [120, 84];
     /// <summary>Seed of every random number (network init, exploration, sampling, env resets).</summary>
+    [Description("Seed of every random number (network init, exploration, sampling, env resets).")]
     public int Seed { get; init; } = 1;
 }
 

@@ -1,6 +1,7 @@
 // TD3 (Fujimoto et al. 2018) after CleanRL's td3_continuous_action.py: a deterministic actor, twin critics
 // trained on the smaller target Q with clipped target-policy noise, delayed actor updates and soft (Polyak)
 // target updates. Reads top to bottom in Train().
+using System.ComponentModel;
 using System.Text.Json.Nodes;
 using Tiny.Nn;
 using Tiny.Optim;
@@ -11,32 +12,46 @@ namespace Tiny.Rl;
 public sealed record Td3Options
 {
     /// <summary>Environment steps to train for.</summary>
+    [Description("Environment steps to train for.")]
     public long TotalTimesteps { get; init; } = 1_000_000;
     /// <summary>Learning rate of actor and critics (used when the optimizer spec gives none).</summary>
+    [Description("Learning rate of actor and critics (used when the optimizer spec gives none).")]
     public double LearningRate { get; init; } = 3e-4;
     /// <summary>Replay buffer capacity in transitions.</summary>
+    [Description("Replay buffer capacity in transitions.")]
     public int BufferSize { get; init; } = 1_000_000;
     /// <summary>Discount factor.</summary>
+    [Description("Discount factor.")]
     public double Gamma { get; init; } = 0.99;
     /// <summary>Polyak rate of the target networks: target = tau * online + (1 - tau) * target.</summary>
+    [Description("Polyak rate of the target networks: target = tau * online + (1 - tau) * target.")]
     public double Tau { get; init; } = 0.005;
     /// <summary>Transitions per gradient step.</summary>
+    [Description("Transitions per gradient step.")]
     public int BatchSize { get; init; } = 256;
     /// <summary>Std of the target-policy smoothing noise, in units of the action scale.</summary>
+    [Description("Std of the target-policy smoothing noise, in units of the action scale.")]
     public double PolicyNoise { get; init; } = 0.2;
     /// <summary>Clip of the target-policy smoothing noise, in units of the action scale.</summary>
+    [Description("Clip of the target-policy smoothing noise, in units of the action scale.")]
     public double NoiseClip { get; init; } = 0.5;
     /// <summary>Std of the Gaussian exploration noise, in units of the action scale.</summary>
+    [Description("Std of the Gaussian exploration noise, in units of the action scale.")]
     public double ExplorationNoise { get; init; } = 0.1;
     /// <summary>Steps of uniform random actions before learning starts.</summary>
+    [Description("Steps of uniform random actions before learning starts.")]
     public int LearningStarts { get; init; } = 25_000;
     /// <summary>Critic updates per actor (and target) update: the policy delay.</summary>
+    [Description("Critic updates per actor (and target) update: the policy delay.")]
     public int PolicyFrequency { get; init; } = 2;
     /// <summary>Hidden layer sizes of the actor (ReLU; tanh * scale + bias on the output).</summary>
+    [Description("Hidden layer sizes of the actor (ReLU; tanh * scale + bias on the output).")]
     public int[] ActorHiddenSizes { get; init; } = [256, 256];
     /// <summary>Hidden layer sizes of each critic (ReLU), input obs ++ action.</summary>
+    [Description("Hidden layer sizes of each critic (ReLU), input obs ++ action.")]
     public int[] CriticHiddenSizes { get; init; } = [256, 256];
     /// <summary>Seed of every random number (network init, noise, sampling, env resets).</summary>
+    [Description("Seed of every random number (network init, noise, sampling, env resets).")]
     public int Seed { get; init; } = 1;
 
     /// <summary>
