@@ -18,6 +18,14 @@ public static class Agents
     /// </summary>
     public static readonly IReadOnlyDictionary<(string Algo, string Env), JsonObject> EnvDefaults = new Dictionary<(string, string), JsonObject>
     {
+        // CleanRL dqn.py as is.
+        [("dqn", "CartPole-v1")] = new JsonObject(),
+        // rl-baselines3-zoo's TD3 Pendulum-v1 (RL.md): 20k steps, gamma 0.98, learning starts 10k, lr 1e-3, 400-300 nets.
+        [("td3", "Pendulum-v1")] = new JsonObject
+        {
+            ["totalTimesteps"] = 20_000, ["gamma"] = 0.98, ["learningStarts"] = 10_000, ["learningRate"] = 1e-3,
+            ["bufferSize"] = 200_000, ["actorHiddenSizes"] = new JsonArray(400, 300), ["criticHiddenSizes"] = new JsonArray(400, 300),
+        },
         // CleanRL ppo.py as is.
         [("ppo", "CartPole-v1")] = new JsonObject(),
         // After rl-baselines3-zoo's PPO Pendulum-v1 (gamma 0.9, lr 1e-3, 10 epochs, no entropy bonus; theirs is 4 x 1024
@@ -35,8 +43,8 @@ public static class Agents
     public static Type? OptionsType(string algo) => algo switch
     {
         "ppo" => typeof(PpoOptions),
-        // "dqn" => typeof(DqnOptions),   // wired when branch offpolicy is merged
-        // "td3" => typeof(Td3Options),
+        "dqn" => typeof(DqnOptions),
+        "td3" => typeof(Td3Options),
         _ => null,
     };
 
@@ -67,11 +75,9 @@ public static class Agents
                 return new Ppo(o, opt);
             }
             case "dqn":
-                // Slot for branch offpolicy: new Dqn(BuildOptions<DqnOptions>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), envId, opt)
-                throw new NotSupportedException("dqn is not wired into this build yet (branch offpolicy)");
+                return new Dqn(BuildOptions<DqnOptions>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), envId, opt);
             case "td3":
-                // Slot for branch offpolicy: new Td3(BuildOptions<Td3Options>(...), envId, opt)
-                throw new NotSupportedException("td3 is not wired into this build yet (branch offpolicy)");
+                return new Td3(BuildOptions<Td3Options>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), envId, opt);
             default:
                 throw new ArgumentException($"unknown agent '{algo}'; known: {string.Join(", ", Algorithms)}");
         }
@@ -96,7 +102,7 @@ public static class Agents
         var defaults = Defaults(algo, envId);
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (!p.CanWrite) continue;
+            if (!p.CanWrite || p.Name == "EnvId") continue;
             string json = JsonNamingPolicy.CamelCase.ConvertName(p.Name);
             string value = defaults[json]?.ToJsonString() ?? "null";
             yield return (json, value.Trim('"'), p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "");
@@ -125,6 +131,7 @@ public static class Agents
                 node[key] = v?.DeepClone();
             }
         node["seed"] = seed;
+        if (node.ContainsKey("envId")) node["envId"] = envId;   // the env is chosen by envId (--env), not an option
         if (totalSteps is long n) node[totalKey] = n;
         try
         {
@@ -149,9 +156,8 @@ public static class Agents
         return algo switch
         {
             "ppo" => Ppo.Load(dir),
-            // "dqn" => Dqn.Load(dir),   // wired when branch offpolicy is merged
-            // "td3" => Td3.Load(dir),
-            "dqn" or "td3" => throw new NotSupportedException($"{algo} is not wired into this build yet (branch offpolicy)"),
+            "dqn" => Dqn.Load(dir),
+            "td3" => Td3.Load(dir),
             _ => throw new InvalidDataException($"{configPath}: unknown algorithm '{algo}'"),
         };
     }
