@@ -7,6 +7,8 @@ public static class Program
     public static readonly Dictionary<string, Func<string[], TextWriter, TextWriter, int>> Commands = new()
     {
         ["optim"] = OptimCommand.Run,
+        ["train"] = (a, o, e) => TrainCommand.Run(a, o, e),
+        ["eval"] = EvalCommand.Run,
     };
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);

@@ -1,0 +1,99 @@
+// `tiny eval DIR [--episodes N] [--seed N] [--json]`: deterministic episodes of a saved agent; mean and std of the return.
+using System.Globalization;
+using System.Text.Json;
+using Tiny.Rl;
+
+namespace Tiny.Cli;
+
+public static class EvalCommand
+{
+    private sealed class CliError(string message) : Exception(message);
+
+    /// <summary>Runs the command; 0 on success, 2 on bad input (unknown flag, bad number, missing or corrupt DIR).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            return RunCore(args, stdout);
+        }
+        catch (Exception e) when (e is CliError or ArgumentException or NotSupportedException or IOException or InvalidDataException or JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
+        {
+            stderr.WriteLine($"tiny eval: error: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static int RunCore(string[] args, TextWriter stdout)
+    {
+        if (args.Length == 0 || args.Contains("--help") || args.Contains("-h"))
+        {
+            stdout.WriteLine("usage: tiny eval DIR [--episodes N (100)] [--seed N (0)] [--json]");
+            stdout.WriteLine("  runs N deterministic episodes (greedy / mean action) of the agent saved in DIR by tiny train;");
+            stdout.WriteLine("  episode i resets with seed + i; prints the mean and std of the return (--json: as the last line)");
+            return args.Length == 0 ? 2 : 0;
+        }
+        string? dir = null;
+        int episodes = 100, seed = 0;
+        bool json = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Next() => i + 1 < args.Length ? args[++i] : throw new CliError($"{a} needs a value");
+            switch (a)
+            {
+                case "--episodes":
+                {
+                    string s = Next();
+                    if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out episodes) || episodes <= 0)
+                        throw new CliError($"--episodes: '{s}' is not a positive integer");
+                    break;
+                }
+                case "--seed":
+                {
+                    string s = Next();
+                    if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out seed)) throw new CliError($"--seed: '{s}' is not an integer");
+                    break;
+                }
+                case "--json": json = true; break;
+                default:
+                    if (a.StartsWith("--")) throw new CliError($"unknown option '{a}'");
+                    if (dir is not null) throw new CliError($"unexpected argument '{a}' (DIR is '{dir}')");
+                    dir = a; break;
+            }
+        }
+        if (dir is null) throw new CliError("missing DIR (a folder written by tiny train)");
+
+        var agent = Agents.Load(dir);
+        var returns = Evaluate(agent, episodes, seed);
+        double mean = returns.Average();
+        double std = Math.Sqrt(returns.Sum(r => (r - mean) * (r - mean)) / returns.Length);
+        var inv = CultureInfo.InvariantCulture;
+        stdout.WriteLine($"{agent.Algorithm} on {agent.EnvId}: {episodes} episodes, return {mean.ToString("F2", inv)} +- {std.ToString("F2", inv)} (min {returns.Min().ToString("F1", inv)}, max {returns.Max().ToString("F1", inv)})");
+        if (json)
+            stdout.WriteLine(JsonSerializer.Serialize(new { mean, std, episodes }));
+        return 0;
+    }
+
+    /// <summary>Returns of deterministic episodes; episode i resets with seed + i.</summary>
+    public static double[] Evaluate(IAgent agent, int episodes, int seed)
+    {
+        using var env = Env.Make(agent.EnvId);
+        bool discrete = env.ActionSpace is Discrete;
+        var returns = new double[episodes];
+        for (int ep = 0; ep < episodes; ep++)
+        {
+            var obs = env.Reset(seed + ep);
+            double total = 0;
+            while (true)
+            {
+                var action = agent.Act(obs);
+                var r = discrete ? env.Step((int)action[0]) : env.Step(action);
+                total += r.Reward;
+                obs = r.Observation;
+                if (r.Terminated || r.Truncated) break;
+            }
+            returns[ep] = total;
+        }
+        return returns;
+    }
+}

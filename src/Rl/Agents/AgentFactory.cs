@@ -1,0 +1,164 @@
+// Agents: builds an agent by name for an env from per-env defaults plus overrides, and loads a saved one.
+using System.ComponentModel;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Tiny.Rl;
+
+/// <summary>Creates and loads agents by algorithm name ("dqn", "td3", "ppo").</summary>
+public static class Agents
+{
+    /// <summary>The algorithm names <see cref="Create"/> knows.</summary>
+    public static readonly IReadOnlyList<string> Algorithms = ["dqn", "td3", "ppo"];
+
+    /// <summary>
+    /// Tuned settings per (algorithm, env), applied over the options record's defaults (CleanRL's). Keys are the
+    /// options' camelCase JSON names.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<(string Algo, string Env), JsonObject> EnvDefaults = new Dictionary<(string, string), JsonObject>
+    {
+        // CleanRL dqn.py as is.
+        [("dqn", "CartPole-v1")] = new JsonObject(),
+        // rl-baselines3-zoo's TD3 Pendulum-v1 (RL.md): 20k steps, gamma 0.98, learning starts 10k, lr 1e-3, 400-300 nets.
+        [("td3", "Pendulum-v1")] = new JsonObject
+        {
+            ["totalTimesteps"] = 20_000, ["gamma"] = 0.98, ["learningStarts"] = 10_000, ["learningRate"] = 1e-3,
+            ["bufferSize"] = 200_000, ["actorHiddenSizes"] = new JsonArray(400, 300), ["criticHiddenSizes"] = new JsonArray(400, 300),
+        },
+        // CleanRL ppo.py as is.
+        [("ppo", "CartPole-v1")] = new JsonObject(),
+        // After rl-baselines3-zoo's PPO Pendulum-v1 (gamma 0.9, lr 1e-3, 10 epochs, no entropy bonus; theirs is 4 x 1024
+        // steps with gSDE and VecNormalize). Without gSDE, 4 x 512 steps, 64-sample minibatches and reward
+        // normalisation only learn best in a short sweep (obs normalisation hurt: seed 1 eval -962 vs -188), 200k steps.
+        [("ppo", "Pendulum-v1")] = new JsonObject
+        {
+            ["totalTimesteps"] = 200_000, ["numEnvs"] = 4, ["numSteps"] = 512, ["gamma"] = 0.9, ["gaeLambda"] = 0.95,
+            ["learningRate"] = 1e-3, ["updateEpochs"] = 10, ["numMinibatches"] = 32, ["entCoef"] = 0.0, ["clipCoef"] = 0.2,
+            ["normalizeObs"] = false, ["normalizeReward"] = true,
+        },
+    };
+
+    /// <summary>The options record type of an algorithm (for help and validation); null when not wired in.</summary>
+    public static Type? OptionsType(string algo) => algo switch
+    {
+        "ppo" => typeof(PpoOptions),
+        "dqn" => typeof(DqnOptions),
+        "td3" => typeof(Td3Options),
+        _ => null,
+    };
+
+    /// <summary>
+    /// The agent algo for envId: options = record defaults, then <see cref="EnvDefaults"/>, then overrides
+    /// (camelCase or kebab-case keys), then seed and totalSteps. ArgumentException for an unknown algorithm, env,
+    /// option, or an action space the algorithm cannot handle.
+    /// </summary>
+    public static IAgent Create(string algo, string envId, JsonObject? overrides, OptimizerSpec? opt, int seed, long? totalSteps)
+    {
+        ArgumentNullException.ThrowIfNull(algo);
+        ArgumentNullException.ThrowIfNull(envId);
+        if (!Algorithms.Contains(algo))
+            throw new ArgumentException($"unknown agent '{algo}'; known: {string.Join(", ", Algorithms)}");
+        Space actionSpace;
+        using (var probe = Env.Make(envId)) actionSpace = probe.ActionSpace;   // unknown env: Env.Make's message
+        if (algo == "dqn" && actionSpace is not Discrete)
+            throw new ArgumentException($"dqn needs a discrete action space; {envId} has {actionSpace}");
+        if (algo == "td3" && actionSpace is not Box)
+            throw new ArgumentException($"td3 needs a continuous (Box) action space; {envId} has {actionSpace}");
+        opt?.Validate();
+
+        switch (algo)
+        {
+            case "ppo":
+            {
+                var o = BuildOptions<PpoOptions>(algo, envId, overrides, seed, totalSteps, "totalTimesteps");
+                return new Ppo(o, opt);
+            }
+            case "dqn":
+                return new Dqn(BuildOptions<DqnOptions>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), envId, opt);
+            case "td3":
+                return new Td3(BuildOptions<Td3Options>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), envId, opt);
+            default:
+                throw new ArgumentException($"unknown agent '{algo}'; known: {string.Join(", ", Algorithms)}");
+        }
+    }
+
+    /// <summary>The effective default options of algo on envId as JSON (record defaults + <see cref="EnvDefaults"/>).</summary>
+    public static JsonObject Defaults(string algo, string envId)
+    {
+        var type = OptionsType(algo) ?? throw new NotSupportedException($"{algo} is not wired into this build yet");
+        var node = JsonSerializer.SerializeToNode(Activator.CreateInstance(type), type, Ppo.JsonOpts)!.AsObject();
+        if (node.ContainsKey("envId")) node["envId"] = envId;
+        if (EnvDefaults.TryGetValue((algo, envId), out var d))
+            foreach (var (k, v) in d) node[k] = v?.DeepClone();
+        return node;
+    }
+
+    /// <summary>Option name, default (for envId) and description of each field of algo's options record.</summary>
+    public static IEnumerable<(string Name, string Default, string Description)> DescribeOptions(string algo, string envId)
+    {
+        var type = OptionsType(algo);
+        if (type is null) yield break;
+        var defaults = Defaults(algo, envId);
+        foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (!p.CanWrite || p.Name == "EnvId") continue;
+            string json = JsonNamingPolicy.CamelCase.ConvertName(p.Name);
+            string value = defaults[json]?.ToJsonString() ?? "null";
+            yield return (json, value.Trim('"'), p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "");
+        }
+    }
+
+    /// <summary>"num-envs" or "num_envs" -> "numEnvs".</summary>
+    public static string ToCamel(string key)
+    {
+        var parts = key.Split('-', '_');
+        return parts[0] + string.Concat(parts.Skip(1).Where(s => s.Length > 0).Select(s => char.ToUpperInvariant(s[0]) + s[1..]));
+    }
+
+    /// <summary>"numEnvs" -> "num-envs".</summary>
+    public static string ToKebab(string camel) => JsonNamingPolicy.KebabCaseLower.ConvertName(camel);
+
+    private static T BuildOptions<T>(string algo, string envId, JsonObject? overrides, int seed, long? totalSteps, string totalKey)
+    {
+        var node = Defaults(algo, envId);
+        if (overrides is not null)
+            foreach (var (k, v) in overrides)
+            {
+                string key = ToCamel(k);
+                if (!node.ContainsKey(key))
+                    throw new ArgumentException($"{algo} has no option '{k}'; options: {string.Join(", ", node.Select(kv => ToKebab(kv.Key)))}");
+                node[key] = v?.DeepClone();
+            }
+        node["seed"] = seed;
+        if (node.ContainsKey("envId")) node["envId"] = envId;   // the env is chosen by envId (--env), not an option
+        if (totalSteps is long n) node[totalKey] = n;
+        try
+        {
+            return node.Deserialize<T>(Ppo.JsonOpts) ?? throw new ArgumentException($"{algo}: empty options");
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"{algo}: bad option value{(e.Path is { } p ? $" at {p.TrimStart('$', '.')}" : "")}: {e.Message.Split('.')[0]}");
+        }
+    }
+
+    /// <summary>Loads DIR (model.safetensors + config.json), dispatching on config.json's "algorithm".</summary>
+    public static IAgent Load(string dir)
+    {
+        string configPath = Path.Combine(dir, "config.json");
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"no such run directory: {dir}");
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{configPath} not found (not a saved agent?)");
+        JsonNode? config;
+        try { config = JsonNode.Parse(File.ReadAllText(configPath)); }
+        catch (JsonException e) { throw new InvalidDataException($"{configPath} is not valid JSON: {e.Message}"); }
+        string algo = config?["algorithm"]?.GetValue<string>() ?? throw new InvalidDataException($"{configPath} has no \"algorithm\"");
+        return algo switch
+        {
+            "ppo" => Ppo.Load(dir),
+            "dqn" => Dqn.Load(dir),
+            "td3" => Td3.Load(dir),
+            _ => throw new InvalidDataException($"{configPath}: unknown algorithm '{algo}'"),
+        };
+    }
+}

@@ -1,0 +1,241 @@
+// DQN (Mnih et al. 2015) after CleanRL's dqn.py: epsilon-greedy acting, a replay buffer, a Q-network trained on
+// MSE(r + gamma * max_a' Q_target(s', a') * (1 - terminated), Q(s, a)), and a target network copied every
+// targetNetworkFrequency steps. Reads top to bottom in Train().
+using System.ComponentModel;
+using System.Text.Json.Nodes;
+using Tiny.Nn;
+using Tiny.Optim;
+
+namespace Tiny.Rl;
+
+/// <summary>DQN hyperparameters; defaults are CleanRL dqn.py's (CartPole-v1).</summary>
+public sealed record DqnOptions
+{
+    /// <summary>Environment steps to train for.</summary>
+    [Description("Environment steps to train for.")]
+    public long TotalTimesteps { get; init; } = 500_000;
+    /// <summary>Learning rate (used when the optimizer spec gives none).</summary>
+    [Description("Learning rate (used when the optimizer spec gives none).")]
+    public double LearningRate { get; init; } = 2.5e-4;
+    /// <summary>Replay buffer capacity in transitions.</summary>
+    [Description("Replay buffer capacity in transitions.")]
+    public int BufferSize { get; init; } = 10_000;
+    /// <summary>Discount factor.</summary>
+    [Description("Discount factor.")]
+    public double Gamma { get; init; } = 0.99;
+    /// <summary>Target update rate: 1 = hard copy (CleanRL's default), below 1 = Polyak averaging.</summary>
+    [Description("Target update rate: 1 = hard copy (CleanRL's default), below 1 = Polyak averaging.")]
+    public double Tau { get; init; } = 1.0;
+    /// <summary>Steps between target network updates.</summary>
+    [Description("Steps between target network updates.")]
+    public int TargetNetworkFrequency { get; init; } = 500;
+    /// <summary>Transitions per gradient step.</summary>
+    [Description("Transitions per gradient step.")]
+    public int BatchSize { get; init; } = 128;
+    /// <summary>Epsilon at the start of training.</summary>
+    [Description("Epsilon at the start of training.")]
+    public double StartE { get; init; } = 1.0;
+    /// <summary>Epsilon after the exploration phase.</summary>
+    [Description("Epsilon after the exploration phase.")]
+    public double EndE { get; init; } = 0.05;
+    /// <summary>Fraction of TotalTimesteps over which epsilon falls linearly from StartE to EndE.</summary>
+    [Description("Fraction of TotalTimesteps over which epsilon falls linearly from StartE to EndE.")]
+    public double ExplorationFraction { get; init; } = 0.5;
+    /// <summary>Steps collected before learning starts.</summary>
+    [Description("Steps collected before learning starts.")]
+    public int LearningStarts { get; init; } = 10_000;
+    /// <summary>Env steps per gradient step.</summary>
+    [Description("Env steps per gradient step.")]
+    public int TrainFrequency { get; init; } = 10;
+    /// <summary>Hidden layer sizes of the Q-network (ReLU between layers).</summary>
+    [Description("Hidden layer sizes of the Q-network (ReLU between layers).")]
+    public int[] HiddenSizes { get; init; } = [120, 84];
+    /// <summary>Seed of every random number (network init, exploration, sampling, env resets).</summary>
+    [Description("Seed of every random number (network init, exploration, sampling, env resets).")]
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>Deep Q-Network for discrete action spaces.</summary>
+public sealed class Dqn : IAgent
+{
+    private readonly Sequential _q, _target;
+    private readonly Rng _rng;
+    private readonly int _obsDim, _numActions;
+
+    /// <summary>Builds the Q-network and its target for envId (a Discrete action space); optimizer null = Adam at options.LearningRate.</summary>
+    public Dqn(DqnOptions options, string envId, OptimizerSpec? optimizer = null)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        EnvId = envId;
+        Optimizer = optimizer ?? OptimizerSpec.Adam();
+        Optimizer.Validate();
+        using var env = Env.Make(envId);
+        if (env.ActionSpace is not Discrete d) throw new ArgumentException($"DQN needs a discrete action space; {envId} has {env.ActionSpace}");
+        if (env.ObservationSpace is not Box box) throw new ArgumentException($"DQN needs a Box observation space; {envId} has {env.ObservationSpace}");
+        _obsDim = box.Shape.Aggregate(1, (a, b) => a * b);
+        _numActions = d.N;
+        _rng = new Rng(options.Seed);
+        int[] sizes = [_obsDim, .. options.HiddenSizes, _numActions];
+        _q = Mlp.Create(sizes, () => new ReLU(), _rng);
+        _target = Mlp.Create(sizes, () => new ReLU(), _rng);
+        _target.CopyFrom(_q);
+    }
+
+    /// <inheritdoc/>
+    public string Algorithm => "dqn";
+    /// <inheritdoc/>
+    public string EnvId { get; }
+    /// <summary>The hyperparameters.</summary>
+    public DqnOptions Options { get; }
+    /// <summary>The optimizer spec of the Q-network.</summary>
+    public OptimizerSpec Optimizer { get; }
+    /// <summary>The online Q-network (obs -> one Q-value per action).</summary>
+    public Module QNetwork => _q;
+
+    /// <summary>CleanRL's linear_schedule: start -> end over duration steps, then end.</summary>
+    public static double LinearSchedule(double startE, double endE, double duration, long t) =>
+        Math.Max((endE - startE) / duration * t + startE, endE);
+
+    /// <inheritdoc/>
+    public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default)
+    {
+        var o = Options;
+        var envRng = _rng.Fork();          // one stream each, all from the seed
+        var actRng = _rng.Fork();
+        var sampleRng = _rng.Fork();
+        using var envs = new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep);
+        var optimizer = Optimizer.Create(_q.Parameters(), o.LearningRate);
+        var rb = new ReplayBuffer(o.BufferSize, _obsDim, 1, o.BatchSize);
+        var qParams = _q.Parameters().ToList();
+        var targetParams = _target.Parameters().ToList();
+
+        // Reused batch tensors and arrays.
+        var obsT = Tensor.Zeros(o.BatchSize, _obsDim);
+        var nextObsT = Tensor.Zeros(o.BatchSize, _obsDim);
+        var rewardsT = Tensor.Zeros(o.BatchSize);
+        var terminatedT = Tensor.Zeros(o.BatchSize);
+        var actionIndex = new int[o.BatchSize];
+        var oneObs = Tensor.Zeros(1, _obsDim);
+        var obs = new float[_obsDim];
+        var nextObs = new float[_obsDim];
+        var action = new float[1];
+        var actions = new int[1];
+
+        double tdLossValue = double.NaN, qValuesMean = double.NaN;
+        var metrics = new Dictionary<string, double>();
+        envs.Reset(unchecked((int)envRng.NextUInt64()));
+        envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
+        for (long globalStep = 0; globalStep < o.TotalTimesteps && !ct.IsCancellationRequested; globalStep++)
+        {
+            // 1. Epsilon-greedy action.
+            double epsilon = LinearSchedule(o.StartE, o.EndE, o.ExplorationFraction * o.TotalTimesteps, globalStep);
+            if (actRng.NextDouble() < epsilon) actions[0] = actRng.NextInt(_numActions);
+            else using (Tensor.NoGrad()) actions[0] = ArgMax(_q.Forward(OffPolicy.Fill(oneObs, obs)).DataF);
+
+            // 2. Step; the true next obs of a finished episode is FinalObservations (truncation is not termination).
+            envs.Step(actions);
+            bool terminated = envs.Terminated[0];
+            (envs.FinalObservations[0] ?? envs.Observations).AsSpan(0, _obsDim).CopyTo(nextObs);
+            action[0] = actions[0];
+            rb.Add(obs, action, (float)envs.Rewards[0], nextObs, terminated);
+            envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
+
+            if (envs.FinishedEpisodes[0] is EpisodeInfo ep && progress is not null)
+                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), o.LearningRate));
+
+            // 3. Learn.
+            if (globalStep > o.LearningStarts)
+            {
+                if (globalStep % o.TrainFrequency == 0)
+                {
+                    rb.Sample(sampleRng);
+                    OffPolicy.Fill(obsT, rb.BatchObs);
+                    OffPolicy.Fill(nextObsT, rb.BatchNextObs);
+                    OffPolicy.Fill(rewardsT, rb.BatchRewards);
+                    OffPolicy.Fill(terminatedT, rb.BatchTerminated);
+                    for (int b = 0; b < o.BatchSize; b++) actionIndex[b] = (int)rb.BatchActions[b];
+
+                    Tensor tdTarget;
+                    using (Tensor.NoGrad())
+                    {
+                        var targetMax = _target.Forward(nextObsT).Max(1);
+                        tdTarget = rewardsT + o.Gamma * targetMax * (1.0 - terminatedT);
+                    }
+                    var oldVal = _q.Forward(obsT).Gather(1, actionIndex, o.BatchSize, 1).Reshape(o.BatchSize);
+                    var loss = F.MseLoss(oldVal, tdTarget);
+
+                    optimizer.ZeroGrad();
+                    loss.Backward();
+                    optimizer.Step();
+
+                    if (globalStep % 100 == 0)
+                    {
+                        tdLossValue = loss.Item();
+                        qValuesMean = Mean(oldVal.DataF);
+                        progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), o.LearningRate));
+                    }
+                }
+
+                // 4. Target network: hard copy when tau = 1.
+                if (globalStep % o.TargetNetworkFrequency == 0)
+                    OffPolicy.SoftUpdate(targetParams, qParams, o.Tau);
+            }
+        }
+    }
+
+    private static Dictionary<string, double> Snapshot(Dictionary<string, double> m, double tdLoss, double qValues, double epsilon)
+    {
+        m.Clear();
+        if (!double.IsNaN(tdLoss)) { m["td_loss"] = tdLoss; m["q_values"] = qValues; }
+        m["epsilon"] = epsilon;
+        return new Dictionary<string, double>(m);
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    private static double Mean(ReadOnlySpan<float> v)
+    {
+        double s = 0;
+        foreach (var x in v) s += x;
+        return s / Math.Max(1, v.Length);
+    }
+
+    /// <inheritdoc/>
+    public float[] Act(ReadOnlySpan<float> observation)
+    {
+        if (observation.Length != _obsDim) throw new ArgumentException($"DQN.Act: expected {_obsDim} floats, got {observation.Length}");
+        using var _ = Tensor.NoGrad();
+        var x = Tensor.FromArray(observation.ToArray(), 1, _obsDim);
+        return [ArgMax(_q.Forward(x).DataF)];
+    }
+
+    private IEnumerable<KeyValuePair<string, Tensor>> Tensors() =>
+        _q.NamedParameters("q.").Concat(_target.NamedParameters("target."));
+
+    /// <inheritdoc/>
+    public void Save(string dir) =>
+        OffPolicy.SaveCheckpoint(dir, Tensors(), new JsonObject
+        {
+            ["algorithm"] = Algorithm,
+            ["envId"] = EnvId,
+            ["options"] = OffPolicy.OptionsToJson(Options),
+            ["optimizer"] = Optimizer.ToJson(),
+        });
+
+    /// <summary>Loads what <see cref="Save"/> wrote; a missing or corrupt DIR throws (FileNotFound/DirectoryNotFound/InvalidData).</summary>
+    public static Dqn Load(string dir)
+    {
+        var config = OffPolicy.ReadConfig(dir, "dqn");
+        string envId = config["envId"]?.GetValue<string>() ?? throw new InvalidDataException($"dqn checkpoint: config.json in '{dir}' has no envId");
+        var options = OffPolicy.OptionsFromJson<DqnOptions>(config["options"], "dqn");
+        var spec = config["optimizer"] is JsonNode n ? OptimizerSpec.FromJson(n) : OptimizerSpec.Adam();
+        var agent = new Dqn(options, envId, spec);
+        OffPolicy.LoadWeights(dir, agent.Tensors().ToList(), "dqn");
+        return agent;
+    }
+}

@@ -1,0 +1,120 @@
+// OffPolicy: what DQN and TD3 truly share: soft/hard target updates, copying arrays into reused tensors, and the
+// checkpoint directory (model.safetensors + config.json) with clear errors for a missing or corrupt one.
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tiny.Nn;
+
+namespace Tiny.Rl;
+
+/// <summary>Helpers shared by the off-policy agents.</summary>
+public static class OffPolicy
+{
+    /// <summary>
+    /// Polyak averaging, target = tau * source + (1 - tau) * target, over matching parameter lists (tau = 1 is a
+    /// hard copy). Allocation-free: works on the float spans and bumps each target's version.
+    /// </summary>
+    public static void SoftUpdate(IReadOnlyList<Tensor> target, IReadOnlyList<Tensor> source, double tau)
+    {
+        if (target.Count != source.Count) throw new ArgumentException($"SoftUpdate: {target.Count} target vs {source.Count} source parameters");
+        float t = (float)tau, keep = (float)(1.0 - tau);
+        for (int p = 0; p < target.Count; p++)
+        {
+            Span<float> dst = target[p].DataF;
+            ReadOnlySpan<float> src = source[p].DataF;
+            if (dst.Length != src.Length) throw new ArgumentException($"SoftUpdate: parameter {p} has {dst.Length} vs {src.Length} elements");
+            if (tau == 1.0) src.CopyTo(dst);
+            else for (int i = 0; i < dst.Length; i++) dst[i] = t * src[i] + keep * dst[i];
+            target[p].MarkModified();
+        }
+    }
+
+    /// <summary>SoftUpdate over two modules of the same structure (allocates the parameter lists; cache them in hot loops).</summary>
+    public static void SoftUpdate(Module target, Module source, double tau) =>
+        SoftUpdate(target.Parameters().ToList(), source.Parameters().ToList(), tau);
+
+    /// <summary>
+    /// Runs episodes with the agent's deterministic action (greedy / mean) on a fresh envId (with its time limit)
+    /// and returns each episode's return; episode i resets with seed + i.
+    /// </summary>
+    public static double[] Evaluate(IAgent agent, string envId, int episodes, int seed)
+    {
+        using var env = Env.Make(envId);
+        bool discrete = env.ActionSpace is Discrete;
+        var returns = new double[episodes];
+        for (int e = 0; e < episodes; e++)
+        {
+            var obs = env.Reset(unchecked(seed + e));
+            double ret = 0;
+            while (true)
+            {
+                var a = agent.Act(obs);
+                var r = discrete ? env.Step((int)a[0]) : env.Step(a);
+                ret += r.Reward;
+                obs = r.Observation;
+                if (r.Terminated || r.Truncated) break;
+            }
+            returns[e] = ret;
+        }
+        return returns;
+    }
+
+    /// <summary>Copies data into a reused float32 tensor of the same size and marks it modified.</summary>
+    public static Tensor Fill(Tensor t, ReadOnlySpan<float> data)
+    {
+        data.CopyTo(t.DataF);
+        t.MarkModified();
+        return t;
+    }
+
+    /// <summary>Writes DIR/model.safetensors (the named tensors) and DIR/config.json.</summary>
+    public static void SaveCheckpoint(string dir, IEnumerable<KeyValuePair<string, Tensor>> tensors, JsonObject config)
+    {
+        Directory.CreateDirectory(dir);
+        Safetensors.Save(Path.Combine(dir, "model.safetensors"), tensors);
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Reads DIR/config.json and checks its "algorithm"; throws a clear exception when missing or corrupt.</summary>
+    public static JsonObject ReadConfig(string dir, string algorithm)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{algorithm} checkpoint: directory '{dir}' does not exist");
+        string path = Path.Combine(dir, "config.json");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{algorithm} checkpoint: '{path}' is missing", path);
+        if (!File.Exists(Path.Combine(dir, "model.safetensors")))
+            throw new FileNotFoundException($"{algorithm} checkpoint: '{Path.Combine(dir, "model.safetensors")}' is missing");
+        JsonObject config;
+        try { config = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException("not a JSON object"); }
+        catch (Exception e) when (e is JsonException or InvalidDataException)
+        { throw new InvalidDataException($"{algorithm} checkpoint: '{path}' is not valid JSON: {e.Message}", e); }
+        string? alg = config["algorithm"]?.GetValue<string>();
+        if (alg != algorithm) throw new InvalidDataException($"{algorithm} checkpoint: '{path}' holds algorithm '{alg}', expected '{algorithm}'");
+        return config;
+    }
+
+    /// <summary>Loads DIR/model.safetensors into the named tensors; a corrupt or mismatched file throws InvalidDataException.</summary>
+    public static void LoadWeights(string dir, IReadOnlyList<KeyValuePair<string, Tensor>> targets, string algorithm)
+    {
+        string path = Path.Combine(dir, "model.safetensors");
+        try { Safetensors.LoadInto(path, targets); }
+        catch (Exception e) when (e is not InvalidDataException and not FileNotFoundException)
+        { throw new InvalidDataException($"{algorithm} checkpoint: cannot read '{path}': {e.Message}", e); }
+    }
+
+    /// <summary>Options record -> JSON (public properties, camelCase).</summary>
+    public static JsonNode OptionsToJson<T>(T options) =>
+        JsonSerializer.SerializeToNode(options, JsonOpts) ?? throw new InvalidOperationException("options serialised to null");
+
+    /// <summary>JSON -> options record; clear error when corrupt.</summary>
+    public static T OptionsFromJson<T>(JsonNode? node, string algorithm)
+    {
+        if (node is null) throw new InvalidDataException($"{algorithm} checkpoint: config.json has no 'options'");
+        try { return node.Deserialize<T>(JsonOpts) ?? throw new InvalidDataException("null options"); }
+        catch (JsonException e) { throw new InvalidDataException($"{algorithm} checkpoint: bad 'options' in config.json: {e.Message}", e); }
+    }
+
+    private static readonly JsonSerializerOptions JsonOpts = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+}

@@ -1,0 +1,499 @@
+// PPO (Schulman et al. 2017), after CleanRL's ppo.py (discrete) and ppo_continuous_action.py (continuous):
+// one file that reads top to bottom: options, networks, rollout, GAE, clipped-surrogate update, save/load.
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tiny.Nn;
+using Tiny.Optim;
+
+namespace Tiny.Rl;
+
+/// <summary>PPO's hyperparameters; the defaults are CleanRL ppo.py's (CartPole-v1).</summary>
+public sealed record PpoOptions
+{
+    [Description("environment id")] public string EnvId { get; init; } = "CartPole-v1";
+    [Description("seed of everything (init, sampling, env resets)")] public int Seed { get; init; } = 1;
+    [Description("total env steps")] public long TotalTimesteps { get; init; } = 500_000;
+    [Description("lr when the optimizer spec gives none")] public double LearningRate { get; init; } = 2.5e-4;
+    [Description("parallel envs")] public int NumEnvs { get; init; } = 4;
+    [Description("steps per env per rollout")] public int NumSteps { get; init; } = 128;
+    [Description("anneal lr linearly to 0")] public bool AnnealLr { get; init; } = true;
+    [Description("discount")] public double Gamma { get; init; } = 0.99;
+    [Description("GAE lambda")] public double GaeLambda { get; init; } = 0.95;
+    [Description("minibatches per epoch")] public int NumMinibatches { get; init; } = 4;
+    [Description("epochs per rollout")] public int UpdateEpochs { get; init; } = 4;
+    [Description("normalise advantages per minibatch")] public bool NormAdv { get; init; } = true;
+    [Description("surrogate clip coefficient")] public double ClipCoef { get; init; } = 0.2;
+    [Description("clip the value loss too")] public bool ClipVloss { get; init; } = true;
+    [Description("entropy coefficient")] public double EntCoef { get; init; } = 0.01;
+    [Description("value loss coefficient")] public double VfCoef { get; init; } = 0.5;
+    [Description("global grad-norm clip (null or 0: off)")] public double? MaxGradNorm { get; init; } = 0.5;
+    [Description("stop the epochs early above this approx KL (null: off)")] public double? TargetKl { get; init; }
+    [Description("hidden layer width (actor and critic, 2 layers)")] public int HiddenSize { get; init; } = 64;
+    [Description("continuous: normalise observations (running mean/std, clip 10)")] public bool NormalizeObs { get; init; }
+    [Description("continuous: normalise rewards by the return's std (clip 10)")] public bool NormalizeReward { get; init; }
+    [Description("clip of normalised observations and rewards")] public double NormClip { get; init; } = 10;
+
+    /// <summary>numEnvs * numSteps.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public int BatchSize => NumEnvs * NumSteps;
+    /// <summary>batchSize / numMinibatches.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public int MinibatchSize => BatchSize / NumMinibatches;
+
+    /// <summary>Throws ArgumentException naming the first bad value.</summary>
+    public void Validate()
+    {
+        void Check(bool ok, string what) { if (!ok) throw new ArgumentException($"ppo: {what}"); }
+        Check(NumEnvs > 0, $"numEnvs must be positive, got {NumEnvs}");
+        Check(NumSteps > 0, $"numSteps must be positive, got {NumSteps}");
+        Check(TotalTimesteps > 0, $"totalTimesteps must be positive, got {TotalTimesteps}");
+        Check(NumMinibatches > 0 && BatchSize % NumMinibatches == 0, $"numMinibatches ({NumMinibatches}) must divide numEnvs*numSteps ({BatchSize})");
+        Check(UpdateEpochs > 0, $"updateEpochs must be positive, got {UpdateEpochs}");
+        Check(Gamma is >= 0 and <= 1, $"gamma must be in [0, 1], got {Gamma}");
+        Check(GaeLambda is >= 0 and <= 1, $"gaeLambda must be in [0, 1], got {GaeLambda}");
+        Check(LearningRate > 0, $"learningRate must be positive, got {LearningRate}");
+        Check(ClipCoef > 0, $"clipCoef must be positive, got {ClipCoef}");
+        Check(HiddenSize > 0, $"hiddenSize must be positive, got {HiddenSize}");
+        Check(NormClip > 0, $"normClip must be positive, got {NormClip}");
+    }
+}
+
+/// <summary>Actor and critic (separate 64-64 Tanh MLPs) and, for continuous actions, the state-independent log-std.</summary>
+public sealed class PpoNetwork : Module
+{
+    public PpoNetwork(int obsDim, int actDim, bool continuous, int hidden, Rng rng)
+    {
+        Continuous = continuous;
+        // Module lists its own parameters first; register actor_logstd after the children so names read in order.
+        Critic = RegisterModule("critic", Layer(Mlp.Create([obsDim, hidden, hidden, 1], () => new Tanh(), rng), 1.0, rng));
+        Actor = RegisterModule("actor", Layer(Mlp.Create([obsDim, hidden, hidden, actDim], () => new Tanh(), rng), 0.01, rng));
+        if (continuous) ActorLogStd = RegisterParameter("actor_logstd", Tensor.Zeros(1, actDim));
+    }
+
+    public bool Continuous { get; }
+    public Sequential Actor { get; }
+    public Sequential Critic { get; }
+    public Tensor? ActorLogStd { get; }
+
+    /// <summary>CleanRL's layer_init: orthogonal weights (gain sqrt 2, last layer headGain), zero biases.</summary>
+    private static Sequential Layer(Sequential mlp, double headGain, Rng rng)
+    {
+        var linears = mlp.Children().OfType<Linear>().ToList();
+        for (int i = 0; i < linears.Count; i++)
+        {
+            Init.Orthogonal(linears[i].Weight, rng, i == linears.Count - 1 ? headGain : Math.Sqrt(2));
+            Init.Constant(linears[i].Bias!, 0);
+        }
+        return mlp;
+    }
+
+    /// <summary>V(s), shape [B].</summary>
+    public Tensor Value(Tensor obs) => Critic.Forward(obs).Reshape(obs.Shape[0]);
+
+    /// <summary>The value head (unused: call Actor / Critic).</summary>
+    public override Tensor Forward(Tensor x) => Actor.Forward(x);
+}
+
+/// <summary>PPO with clipped surrogate, GAE, clipped value loss; Categorical (Discrete) or Gaussian (Box) policy.</summary>
+public sealed class Ppo : IAgent
+{
+    private static readonly double Log2Pi = Math.Log(2 * Math.PI);
+
+    private readonly Rng _rng;
+    private readonly int _obsDim, _actDim, _numActions;
+    private readonly float[] _actLow = [], _actHigh = [];
+    private RunningMeanStd? _obsRms;   // frozen copy used by Act (continuous with NormalizeObs)
+
+    public Ppo(PpoOptions options, OptimizerSpec? optimizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        OptimizerSpec = optimizer ?? OptimizerSpec.Adam(eps: 1e-5);
+        OptimizerSpec.Validate();
+        using var probe = Env.Make(options.EnvId);
+        var obsSpace = probe.ObservationSpace as Box ?? throw new ArgumentException($"ppo: needs a Box observation space, {options.EnvId} has {probe.ObservationSpace}");
+        _obsDim = obsSpace.Dim;
+        switch (probe.ActionSpace)
+        {
+            case Discrete d: _numActions = d.N; _actDim = d.N; break;
+            case Box b: Continuous = true; _actDim = b.Dim; _actLow = b.Low; _actHigh = b.High; break;
+            default: throw new ArgumentException($"ppo: unsupported action space {probe.ActionSpace} of {options.EnvId}");
+        }
+        _rng = new Rng(options.Seed);
+        Network = new PpoNetwork(_obsDim, _actDim, Continuous, options.HiddenSize, _rng);
+    }
+
+    public string Algorithm => "ppo";
+    public string EnvId => Options.EnvId;
+    public PpoOptions Options { get; }
+    public OptimizerSpec OptimizerSpec { get; }
+    public PpoNetwork Network { get; }
+    /// <summary>True for a Box action space (Gaussian policy).</summary>
+    public bool Continuous { get; }
+    /// <summary>Env steps taken by <see cref="Train"/>.</summary>
+    public long GlobalStep { get; private set; }
+
+    private Env MakeEnv(int i)
+    {
+        // CleanRL's wrapper order; RecordEpisodeStatistics sits below the normalisers so returns are raw.
+        Env env = new RecordEpisodeStatistics(Env.Make(Options.EnvId));
+        if (Continuous)
+        {
+            env = new ClipAction(env);
+            if (Options.NormalizeObs) env = new NormalizeObservation(env, clip: (float)Options.NormClip);
+            if (Options.NormalizeReward) env = new NormalizeReward(env, Options.Gamma, clip: Options.NormClip);
+        }
+        return env;
+    }
+
+    /// <summary>Trains for Options.TotalTimesteps env steps (or until ct is cancelled).</summary>
+    public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default)
+    {
+        var o = Options;
+        int numEnvs = o.NumEnvs, numSteps = o.NumSteps, batchSize = o.BatchSize, minibatchSize = o.MinibatchSize;
+        int obsDim = _obsDim, actDim = Continuous ? _actDim : 1;
+        long numUpdates = o.TotalTimesteps / batchSize;
+        var parameters = Network.Parameters().ToList();
+        var optimizer = OptimizerSpec.Create(parameters, o.LearningRate);
+        double baseLr = optimizer.Lr;
+
+        using var envs = new SyncVectorEnv(MakeEnv, numEnvs, AutoresetMode.SameStep);
+
+        // Rollout storage, [numSteps, numEnvs, ...] flattened row-major.
+        var obs = new float[batchSize * obsDim];
+        var actions = new float[batchSize * actDim];
+        var logprobs = new float[batchSize];
+        var rewards = new float[batchSize];
+        var dones = new float[batchSize];
+        var values = new float[batchSize];
+        var advantages = new float[batchSize];
+        var returns = new float[batchSize];
+
+        var nextObs = (float[])envs.Reset(o.Seed).Clone();
+        var nextDone = new float[numEnvs];
+        var stepActions = new float[numEnvs * actDim];
+        var stepActionsInt = new int[numEnvs];
+        var stepLogprob = new float[numEnvs];
+        var stepValue = new float[numEnvs];
+        var inds = new int[batchSize];
+        for (int i = 0; i < batchSize; i++) inds[i] = i;
+        var metrics = new Dictionary<string, double>();
+
+        for (long update = 1; update <= numUpdates && !ct.IsCancellationRequested; update++)
+        {
+            if (o.AnnealLr)
+            {
+                double frac = 1.0 - (update - 1.0) / numUpdates;
+                optimizer.Lr = frac * baseLr;
+            }
+
+            // ---- Rollout: numSteps steps of every env, policy sampled, no gradients.
+            for (int step = 0; step < numSteps; step++)
+            {
+                GlobalStep += numEnvs;
+                nextObs.CopyTo(obs, step * numEnvs * obsDim);
+                nextDone.CopyTo(dones, step * numEnvs);
+                SampleActions(nextObs, numEnvs, stepActions, stepLogprob, stepValue);
+                stepActions.CopyTo(actions, step * numEnvs * actDim);
+                stepLogprob.CopyTo(logprobs, step * numEnvs);
+                stepValue.CopyTo(values, step * numEnvs);
+
+                VectorStepResult r;
+                if (Continuous) r = envs.Step(stepActions);   // ClipAction clips; the raw sample keeps its log-prob
+                else
+                {
+                    for (int e = 0; e < numEnvs; e++) stepActionsInt[e] = (int)stepActions[e];
+                    r = envs.Step(stepActionsInt);
+                }
+                for (int e = 0; e < numEnvs; e++)
+                {
+                    rewards[step * numEnvs + e] = (float)r.Rewards[e];
+                    nextDone[e] = r.Terminated[e] || r.Truncated[e] ? 1f : 0f;
+                }
+                r.Observations.CopyTo(nextObs, 0);
+
+                for (int e = 0; e < numEnvs; e++)
+                    if (envs.FinishedEpisodes[e] is EpisodeInfo ep)
+                        progress?.Invoke(new ProgressInfo(GlobalStep, o.TotalTimesteps, ep.Return, ep.Length, metrics, optimizer.Lr));
+                if (ct.IsCancellationRequested) break;
+            }
+            if (ct.IsCancellationRequested) break;
+
+            // ---- GAE: bootstrap from V(nextObs), as CleanRL (truncation counts as done, Gymnasium 0.29 style).
+            ValuesOf(nextObs, numEnvs, stepValue);
+            ComputeGae(rewards, values, dones, stepValue, nextDone, numSteps, numEnvs, o.Gamma, o.GaeLambda, advantages, returns);
+
+            // ---- Update: updateEpochs passes over shuffled minibatches.
+            double pgLossV = 0, vLossV = 0, entropyV = 0, oldApproxKl = 0, approxKl = 0;
+            var clipfracs = new List<double>();
+            var mbObs = new float[minibatchSize * obsDim];
+            var mbActions = new float[minibatchSize * actDim];
+            var mbActionIdx = new int[minibatchSize];
+            var mbLogprobs = new float[minibatchSize];
+            var mbAdv = new float[minibatchSize];
+            var mbReturns = new float[minibatchSize];
+            var mbValues = new float[minibatchSize];
+            for (int epoch = 0; epoch < o.UpdateEpochs; epoch++)
+            {
+                _rng.Shuffle(inds.AsSpan());
+                for (int start = 0; start < batchSize; start += minibatchSize)
+                {
+                    for (int k = 0; k < minibatchSize; k++)
+                    {
+                        int i = inds[start + k];
+                        Array.Copy(obs, i * obsDim, mbObs, k * obsDim, obsDim);
+                        Array.Copy(actions, i * actDim, mbActions, k * actDim, actDim);
+                        mbActionIdx[k] = (int)actions[i * actDim];
+                        mbLogprobs[k] = logprobs[i]; mbAdv[k] = advantages[i];
+                        mbReturns[k] = returns[i]; mbValues[k] = values[i];
+                    }
+                    if (o.NormAdv) NormalizeInPlace(mbAdv);
+
+                    var x = Tensor.FromArray(mbObs, minibatchSize, obsDim);
+                    var (newlogprob, entropy) = LogProbAndEntropy(x, mbActions, mbActionIdx);
+                    var newvalue = Network.Value(x);
+                    var logratio = newlogprob - Tensor.FromArray(mbLogprobs, minibatchSize);
+                    var ratio = logratio.Exp();
+
+                    // KL estimates (http://joschu.net/blog/kl-approx.html) and clip fraction, for logging and targetKl.
+                    {
+                        var lr = logratio.ToArray(); double k1 = 0, k3 = 0, cf = 0;
+                        for (int k = 0; k < lr.Length; k++)
+                        {
+                            double ra = Math.Exp(lr[k]);
+                            k1 += -lr[k]; k3 += (ra - 1) - lr[k];
+                            if (Math.Abs(ra - 1) > o.ClipCoef) cf++;
+                        }
+                        oldApproxKl = k1 / lr.Length; approxKl = k3 / lr.Length; clipfracs.Add(cf / lr.Length);
+                    }
+
+                    // Policy loss: the clipped surrogate.
+                    var adv = Tensor.FromArray(mbAdv, minibatchSize);
+                    var pgLoss1 = -adv * ratio;
+                    var pgLoss2 = -adv * ratio.Clamp(1 - o.ClipCoef, 1 + o.ClipCoef);
+                    var pgLoss = pgLoss1.Maximum(pgLoss2).Mean();
+
+                    // Value loss, optionally clipped around the rollout's values.
+                    var ret = Tensor.FromArray(mbReturns, minibatchSize);
+                    Tensor vLoss;
+                    if (o.ClipVloss)
+                    {
+                        var oldV = Tensor.FromArray(mbValues, minibatchSize);
+                        var vLossUnclipped = (newvalue - ret).Square();
+                        var vClipped = oldV + (newvalue - oldV).Clamp(-o.ClipCoef, o.ClipCoef);
+                        var vLossClipped = (vClipped - ret).Square();
+                        vLoss = 0.5 * vLossUnclipped.Maximum(vLossClipped).Mean();
+                    }
+                    else vLoss = 0.5 * (newvalue - ret).Square().Mean();
+
+                    var entropyLoss = entropy.Mean();
+                    var loss = pgLoss - o.EntCoef * entropyLoss + vLoss * o.VfCoef;
+
+                    optimizer.ZeroGrad();
+                    loss.Backward();
+                    if (o.MaxGradNorm is double maxNorm && maxNorm > 0) Clip.GradNorm(parameters, maxNorm);
+                    optimizer.Step();
+
+                    pgLossV = pgLoss.Item(); vLossV = vLoss.Item(); entropyV = entropyLoss.Item();
+                }
+                if (o.TargetKl is double targetKl && approxKl > targetKl) break;
+            }
+
+            metrics = new Dictionary<string, double>
+            {
+                ["policy_loss"] = pgLossV, ["value_loss"] = vLossV, ["entropy"] = entropyV,
+                ["old_approx_kl"] = oldApproxKl, ["approx_kl"] = approxKl,
+                ["clipfrac"] = clipfracs.Count > 0 ? clipfracs.Average() : 0,
+                ["explained_variance"] = ExplainedVariance(values, returns),
+            };
+            progress?.Invoke(new ProgressInfo(GlobalStep, o.TotalTimesteps, null, null, metrics, optimizer.Lr));
+        }
+
+        // Freeze the observation statistics (env 0's, as CleanRL's single env) for Act and Save.
+        if (envs.Envs[0].Find<NormalizeObservation>() is { } norm)
+        {
+            _obsRms = new RunningMeanStd(norm.Stats.Dim);
+            _obsRms.Set(norm.Stats.Mean, norm.Stats.Var, norm.Stats.Count);
+        }
+    }
+
+    /// <summary>
+    /// GAE(gamma, lambda) over a [numSteps, numEnvs] rollout: dones[t] says the episode ended before obs[t];
+    /// nextValue/nextDone are those of the observation after the last step. Writes advantages and returns = A + V.
+    /// </summary>
+    public static void ComputeGae(ReadOnlySpan<float> rewards, ReadOnlySpan<float> values, ReadOnlySpan<float> dones,
+        ReadOnlySpan<float> nextValue, ReadOnlySpan<float> nextDone, int numSteps, int numEnvs, double gamma, double gaeLambda,
+        Span<float> advantages, Span<float> returns)
+    {
+        for (int e = 0; e < numEnvs; e++)
+        {
+            double lastGaeLam = 0;
+            for (int t = numSteps - 1; t >= 0; t--)
+            {
+                double nextNonTerminal, nextValues;
+                if (t == numSteps - 1) { nextNonTerminal = 1.0 - nextDone[e]; nextValues = nextValue[e]; }
+                else { nextNonTerminal = 1.0 - dones[(t + 1) * numEnvs + e]; nextValues = values[(t + 1) * numEnvs + e]; }
+                int i = t * numEnvs + e;
+                double delta = rewards[i] + gamma * nextValues * nextNonTerminal - values[i];
+                lastGaeLam = delta + gamma * gaeLambda * nextNonTerminal * lastGaeLam;
+                advantages[i] = (float)lastGaeLam;
+                returns[i] = (float)(lastGaeLam + values[i]);
+            }
+        }
+    }
+
+    // log pi(a|s) and the policy's entropy per row, with gradients.
+    private (Tensor LogProb, Tensor Entropy) LogProbAndEntropy(Tensor x, float[] mbActions, int[] mbActionIdx)
+    {
+        int b = x.Shape[0];
+        if (!Continuous)
+        {
+            var logits = Network.Actor.Forward(x);
+            var logp = logits.LogSoftmax(1);
+            var newlogprob = logp.Gather(1, mbActionIdx, b, 1).Reshape(b);
+            var entropy = -(logp.Exp() * logp).Sum(1);
+            return (newlogprob, entropy);
+        }
+        var mean = Network.Actor.Forward(x);
+        var logstd = Network.ActorLogStd!;
+        var a = Tensor.FromArray(mbActions, b, _actDim);
+        var z = (a - mean) * (-logstd).Exp();
+        var logprob = (-0.5 * z.Square() - logstd - 0.5 * Log2Pi).Sum(1);
+        var ent = (logstd + (0.5 + 0.5 * Log2Pi)).Sum(1).Expand(b);
+        return (logprob, ent);
+    }
+
+    // Samples one action per env (under NoGrad) and records its log-prob and V(s).
+    private void SampleActions(float[] obsBatch, int n, float[] actionsOut, float[] logprobOut, float[] valueOut)
+    {
+        using var _ = Tensor.NoGrad();
+        var x = Tensor.FromArray(obsBatch, n, _obsDim);
+        var head = Network.Actor.Forward(x).ToArray();
+        Network.Value(x).ToArray().CopyTo(valueOut, 0);
+        if (!Continuous)
+        {
+            int na = _numActions;
+            for (int e = 0; e < n; e++)
+            {
+                // Categorical(logits): log-softmax, then inverse-CDF sampling.
+                double max = double.NegativeInfinity;
+                for (int k = 0; k < na; k++) max = Math.Max(max, head[e * na + k]);
+                double sum = 0;
+                for (int k = 0; k < na; k++) sum += Math.Exp(head[e * na + k] - max);
+                double logZ = max + Math.Log(sum);
+                double u = _rng.NextDouble(), cdf = 0;
+                int a = na - 1;
+                for (int k = 0; k < na; k++)
+                {
+                    cdf += Math.Exp(head[e * na + k] - logZ);
+                    if (u < cdf) { a = k; break; }
+                }
+                actionsOut[e] = a;
+                logprobOut[e] = (float)(head[e * na + a] - logZ);
+            }
+            return;
+        }
+        var logstd = Network.ActorLogStd!.ToArray();
+        for (int e = 0; e < n; e++)
+        {
+            double lp = 0;
+            for (int j = 0; j < _actDim; j++)
+            {
+                double noise = _rng.NextNormal();
+                float a = (float)(head[e * _actDim + j] + Math.Exp(logstd[j]) * noise);
+                actionsOut[e * _actDim + j] = a;
+                double zz = (a - head[e * _actDim + j]) / Math.Exp(logstd[j]);
+                lp += -0.5 * zz * zz - logstd[j] - 0.5 * Log2Pi;
+            }
+            logprobOut[e] = (float)lp;
+        }
+    }
+
+    private void ValuesOf(float[] obsBatch, int n, float[] valueOut)
+    {
+        using var _ = Tensor.NoGrad();
+        Network.Value(Tensor.FromArray(obsBatch, n, _obsDim)).ToArray().CopyTo(valueOut, 0);
+    }
+
+    private static void NormalizeInPlace(float[] a)
+    {
+        double mean = 0; foreach (var v in a) mean += v; mean /= a.Length;
+        double var = 0; foreach (var v in a) var += (v - mean) * (v - mean);
+        double std = Math.Sqrt(var / Math.Max(1, a.Length - 1));   // torch's .std() is unbiased
+        for (int i = 0; i < a.Length; i++) a[i] = (float)((a[i] - mean) / (std + 1e-8));
+    }
+
+    private static double ExplainedVariance(float[] yPred, float[] yTrue)
+    {
+        double mt = yTrue.Average(v => (double)v), md = 0;
+        double vt = yTrue.Sum(v => (v - mt) * (v - mt)) / yTrue.Length;
+        var diff = new double[yTrue.Length];
+        for (int i = 0; i < diff.Length; i++) { diff[i] = yTrue[i] - yPred[i]; md += diff[i]; }
+        md /= diff.Length;
+        double vd = diff.Sum(d => (d - md) * (d - md)) / diff.Length;
+        return vt == 0 ? double.NaN : 1 - vd / vt;
+    }
+
+    /// <summary>Deterministic action: argmax of the logits (as [index]) or the Gaussian mean (normalised obs if trained so).</summary>
+    public float[] Act(ReadOnlySpan<float> observation)
+    {
+        if (observation.Length != _obsDim) throw new ArgumentException($"ppo.Act: expected {_obsDim} observation values, got {observation.Length}");
+        var x = observation.ToArray();
+        if (_obsRms is { } rms)
+            for (int i = 0; i < x.Length; i++)
+                x[i] = (float)Math.Clamp((x[i] - rms.Mean[i]) / Math.Sqrt(rms.Var[i] + 1e-8), -Options.NormClip, Options.NormClip);
+        using var _ = Tensor.NoGrad();
+        var head = Network.Actor.Forward(Tensor.FromArray(x, 1, _obsDim)).ToArray();
+        if (Continuous) return head;
+        int best = 0;
+        for (int k = 1; k < head.Length; k++) if (head[k] > head[best]) best = k;
+        return [best];
+    }
+
+    /// <summary>DIR/model.safetensors (actor.*, critic.*, actor_logstd) and DIR/config.json.</summary>
+    public void Save(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        Network.Save(Path.Combine(dir, "model.safetensors"));
+        var config = new JsonObject
+        {
+            ["algorithm"] = Algorithm,
+            ["env_id"] = EnvId,
+            ["options"] = JsonSerializer.SerializeToNode(Options, JsonOpts),
+            ["optimizer"] = OptimizerSpec.ToJson(),
+            ["global_step"] = GlobalStep,
+        };
+        if (_obsRms is { } rms)
+            config["obs_rms"] = new JsonObject
+            {
+                ["mean"] = new JsonArray(rms.Mean.Select(v => (JsonNode?)v).ToArray()),
+                ["var"] = new JsonArray(rms.Var.Select(v => (JsonNode?)v).ToArray()),
+                ["count"] = rms.Count,
+            };
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>The JSON naming of options (camelCase, as config.json and --config files use).</summary>
+    public static readonly JsonSerializerOptions JsonOpts = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
+
+    /// <summary>Loads what <see cref="Save"/> wrote.</summary>
+    public static Ppo Load(string dir)
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))
+            ?? throw new InvalidDataException($"{dir}/config.json is empty");
+        var options = config["options"].Deserialize<PpoOptions>(JsonOpts) ?? throw new InvalidDataException($"{dir}/config.json: no options");
+        var spec = config["optimizer"] is JsonNode n ? OptimizerSpec.FromJson(n) : null;
+        var agent = new Ppo(options, spec);
+        agent.Network.Load(Path.Combine(dir, "model.safetensors"));
+        agent.GlobalStep = config["global_step"]?.GetValue<long>() ?? 0;
+        if (config["obs_rms"] is JsonObject r)
+        {
+            var mean = r["mean"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            var var = r["var"]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+            agent._obsRms = new RunningMeanStd(mean.Length);
+            agent._obsRms.Set(mean, var, r["count"]!.GetValue<double>());
+        }
+        return agent;
+    }
+}

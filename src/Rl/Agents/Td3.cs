@@ -1,0 +1,279 @@
+// TD3 (Fujimoto et al. 2018) after CleanRL's td3_continuous_action.py: a deterministic actor, twin critics
+// trained on the smaller target Q with clipped target-policy noise, delayed actor updates and soft (Polyak)
+// target updates. Reads top to bottom in Train().
+using System.ComponentModel;
+using System.Text.Json.Nodes;
+using Tiny.Nn;
+using Tiny.Optim;
+
+namespace Tiny.Rl;
+
+/// <summary>TD3 hyperparameters; defaults are CleanRL td3_continuous_action.py's, <see cref="ForPendulum"/> is rl-zoo's.</summary>
+public sealed record Td3Options
+{
+    /// <summary>Environment steps to train for.</summary>
+    [Description("Environment steps to train for.")]
+    public long TotalTimesteps { get; init; } = 1_000_000;
+    /// <summary>Learning rate of actor and critics (used when the optimizer spec gives none).</summary>
+    [Description("Learning rate of actor and critics (used when the optimizer spec gives none).")]
+    public double LearningRate { get; init; } = 3e-4;
+    /// <summary>Replay buffer capacity in transitions.</summary>
+    [Description("Replay buffer capacity in transitions.")]
+    public int BufferSize { get; init; } = 1_000_000;
+    /// <summary>Discount factor.</summary>
+    [Description("Discount factor.")]
+    public double Gamma { get; init; } = 0.99;
+    /// <summary>Polyak rate of the target networks: target = tau * online + (1 - tau) * target.</summary>
+    [Description("Polyak rate of the target networks: target = tau * online + (1 - tau) * target.")]
+    public double Tau { get; init; } = 0.005;
+    /// <summary>Transitions per gradient step.</summary>
+    [Description("Transitions per gradient step.")]
+    public int BatchSize { get; init; } = 256;
+    /// <summary>Std of the target-policy smoothing noise, in units of the action scale.</summary>
+    [Description("Std of the target-policy smoothing noise, in units of the action scale.")]
+    public double PolicyNoise { get; init; } = 0.2;
+    /// <summary>Clip of the target-policy smoothing noise, in units of the action scale.</summary>
+    [Description("Clip of the target-policy smoothing noise, in units of the action scale.")]
+    public double NoiseClip { get; init; } = 0.5;
+    /// <summary>Std of the Gaussian exploration noise, in units of the action scale.</summary>
+    [Description("Std of the Gaussian exploration noise, in units of the action scale.")]
+    public double ExplorationNoise { get; init; } = 0.1;
+    /// <summary>Steps of uniform random actions before learning starts.</summary>
+    [Description("Steps of uniform random actions before learning starts.")]
+    public int LearningStarts { get; init; } = 25_000;
+    /// <summary>Critic updates per actor (and target) update: the policy delay.</summary>
+    [Description("Critic updates per actor (and target) update: the policy delay.")]
+    public int PolicyFrequency { get; init; } = 2;
+    /// <summary>Hidden layer sizes of the actor (ReLU; tanh * scale + bias on the output).</summary>
+    [Description("Hidden layer sizes of the actor (ReLU; tanh * scale + bias on the output).")]
+    public int[] ActorHiddenSizes { get; init; } = [256, 256];
+    /// <summary>Hidden layer sizes of each critic (ReLU), input obs ++ action.</summary>
+    [Description("Hidden layer sizes of each critic (ReLU), input obs ++ action.")]
+    public int[] CriticHiddenSizes { get; init; } = [256, 256];
+    /// <summary>Seed of every random number (network init, noise, sampling, env resets).</summary>
+    [Description("Seed of every random number (network init, noise, sampling, env resets).")]
+    public int Seed { get; init; } = 1;
+
+    /// <summary>
+    /// rl-baselines3-zoo's tuned TD3 for Pendulum-v1: 20k steps, gamma 0.98, 10k random steps, lr 1e-3, 400-300
+    /// nets, buffer 200k, exploration std 0.1 of the action scale.
+    /// </summary>
+    public static Td3Options ForPendulum => new()
+    {
+        TotalTimesteps = 20_000, Gamma = 0.98, LearningStarts = 10_000, LearningRate = 1e-3,
+        BufferSize = 200_000, ExplorationNoise = 0.1, ActorHiddenSizes = [400, 300], CriticHiddenSizes = [400, 300],
+    };
+}
+
+/// <summary>Twin Delayed DDPG for Box action spaces.</summary>
+public sealed class Td3 : IAgent
+{
+    private readonly Sequential _actor, _qf1, _qf2, _actorTarget, _qf1Target, _qf2Target;
+    private readonly Tensor _actionScale, _actionBias;
+    private readonly float[] _low, _high;
+    private readonly Rng _rng;
+    private readonly int _obsDim, _actDim;
+
+    /// <summary>Builds actor, twin critics and their targets for envId (a Box action space); optimizer null = Adam at options.LearningRate.</summary>
+    public Td3(Td3Options options, string envId, OptimizerSpec? optimizer = null)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        EnvId = envId;
+        Optimizer = optimizer ?? OptimizerSpec.Adam();
+        Optimizer.Validate();
+        using var env = Env.Make(envId);
+        if (env.ActionSpace is not Box act) throw new ArgumentException($"TD3 needs a Box action space; {envId} has {env.ActionSpace}");
+        if (env.ObservationSpace is not Box box) throw new ArgumentException($"TD3 needs a Box observation space; {envId} has {env.ObservationSpace}");
+        _obsDim = box.Shape.Aggregate(1, (a, b) => a * b);
+        _actDim = act.Shape.Aggregate(1, (a, b) => a * b);
+        _low = act.Low; _high = act.High;
+        var scale = new float[_actDim]; var bias = new float[_actDim];
+        for (int i = 0; i < _actDim; i++) { scale[i] = (_high[i] - _low[i]) / 2f; bias[i] = (_high[i] + _low[i]) / 2f; }
+        _actionScale = Tensor.FromArray(scale, _actDim);
+        _actionBias = Tensor.FromArray(bias, _actDim);
+
+        _rng = new Rng(options.Seed);
+        int[] actorSizes = [_obsDim, .. options.ActorHiddenSizes, _actDim];
+        int[] criticSizes = [_obsDim + _actDim, .. options.CriticHiddenSizes, 1];
+        _actor = Mlp.Create(actorSizes, () => new ReLU(), _rng);
+        _qf1 = Mlp.Create(criticSizes, () => new ReLU(), _rng);
+        _qf2 = Mlp.Create(criticSizes, () => new ReLU(), _rng);
+        _actorTarget = Mlp.Create(actorSizes, () => new ReLU(), _rng);
+        _qf1Target = Mlp.Create(criticSizes, () => new ReLU(), _rng);
+        _qf2Target = Mlp.Create(criticSizes, () => new ReLU(), _rng);
+        _actorTarget.CopyFrom(_actor);
+        _qf1Target.CopyFrom(_qf1);
+        _qf2Target.CopyFrom(_qf2);
+    }
+
+    /// <inheritdoc/>
+    public string Algorithm => "td3";
+    /// <inheritdoc/>
+    public string EnvId { get; }
+    /// <summary>The hyperparameters.</summary>
+    public Td3Options Options { get; }
+    /// <summary>The optimizer spec (one optimizer for the actor, one over both critics).</summary>
+    public OptimizerSpec Optimizer { get; }
+    /// <summary>The actor's MLP (before tanh * scale + bias).</summary>
+    public Module Actor => _actor;
+
+    // mu(s) = tanh(actor(s)) * scale + bias
+    private Tensor Mu(Module actor, Tensor obs) => actor.Forward(obs).Tanh() * _actionScale + _actionBias;
+
+    private static Tensor Q(Module critic, Tensor obs, Tensor action) => critic.Forward(Tensor.Cat([obs, action], 1));
+
+    /// <inheritdoc/>
+    public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default)
+    {
+        var o = Options;
+        var envRng = _rng.Fork();
+        var noiseRng = _rng.Fork();
+        var sampleRng = _rng.Fork();
+        using var envs = new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep);
+        var actorOptimizer = Optimizer.Create(_actor.Parameters(), o.LearningRate);
+        var qOptimizer = Optimizer.Create(_qf1.Parameters().Concat(_qf2.Parameters()), o.LearningRate);
+        var rb = new ReplayBuffer(Math.Min(o.BufferSize, (int)Math.Min(int.MaxValue, Math.Max(1, o.TotalTimesteps))), _obsDim, _actDim, o.BatchSize);
+        List<Tensor> P(Module m) => m.Parameters().ToList();
+        var (actorP, qf1P, qf2P) = (P(_actor), P(_qf1), P(_qf2));
+        var (actorTP, qf1TP, qf2TP) = (P(_actorTarget), P(_qf1Target), P(_qf2Target));
+
+        // Reused batch tensors and arrays.
+        var obsT = Tensor.Zeros(o.BatchSize, _obsDim);
+        var nextObsT = Tensor.Zeros(o.BatchSize, _obsDim);
+        var actionsT = Tensor.Zeros(o.BatchSize, _actDim);
+        var rewardsT = Tensor.Zeros(o.BatchSize, 1);
+        var terminatedT = Tensor.Zeros(o.BatchSize, 1);
+        var noiseT = Tensor.Zeros(o.BatchSize, _actDim);
+        var noise = new float[o.BatchSize * _actDim];
+        var oneObs = Tensor.Zeros(1, _obsDim);
+        var obs = new float[_obsDim];
+        var nextObs = new float[_obsDim];
+        var action = new float[_actDim];
+
+        double qfLossValue = double.NaN, actorLossValue = double.NaN, qValuesMean = double.NaN;
+        envs.Reset(unchecked((int)envRng.NextUInt64()));
+        envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
+        for (long globalStep = 0; globalStep < o.TotalTimesteps && !ct.IsCancellationRequested; globalStep++)
+        {
+            // 1. Action: uniform random before learningStarts, then mu(s) + N(0, explorationNoise * scale), clipped.
+            if (globalStep < o.LearningStarts)
+                for (int i = 0; i < _actDim; i++) action[i] = (float)noiseRng.Uniform(_low[i], _high[i]);
+            else
+            {
+                using (Tensor.NoGrad()) Mu(_actor, OffPolicy.Fill(oneObs, obs)).DataF.CopyTo(action);
+                for (int i = 0; i < _actDim; i++)
+                {
+                    float scale = _actionScale.DataF[i];
+                    action[i] = Math.Clamp(action[i] + (float)(noiseRng.NextNormal() * scale * o.ExplorationNoise), _low[i], _high[i]);
+                }
+            }
+
+            // 2. Step; the true next obs of a finished episode is FinalObservations (truncation is not termination).
+            envs.Step(action);
+            (envs.FinalObservations[0] ?? envs.Observations).AsSpan(0, _obsDim).CopyTo(nextObs);
+            rb.Add(obs, action, (float)envs.Rewards[0], nextObs, envs.Terminated[0]);
+            envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
+
+            if (envs.FinishedEpisodes[0] is EpisodeInfo ep && progress is not null)
+                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Metrics(qfLossValue, actorLossValue, qValuesMean), o.LearningRate));
+
+            if (globalStep <= o.LearningStarts) continue;
+
+            // 3. Critics: y = r + gamma * (1 - terminated) * min_i Q_i'(s', clip(mu'(s') + clip(eps, -c, c) * scale)).
+            rb.Sample(sampleRng);
+            OffPolicy.Fill(obsT, rb.BatchObs);
+            OffPolicy.Fill(nextObsT, rb.BatchNextObs);
+            OffPolicy.Fill(actionsT, rb.BatchActions);
+            OffPolicy.Fill(rewardsT, rb.BatchRewards);
+            OffPolicy.Fill(terminatedT, rb.BatchTerminated);
+            Tensor nextQValue;
+            using (Tensor.NoGrad())
+            {
+                for (int i = 0; i < noise.Length; i++)
+                    noise[i] = (float)Math.Clamp(noiseRng.NextNormal() * o.PolicyNoise, -o.NoiseClip, o.NoiseClip);
+                var clippedNoise = OffPolicy.Fill(noiseT, noise) * _actionScale;
+                var nextStateActions = ClampActions(Mu(_actorTarget, nextObsT) + clippedNoise);
+                var minQfNextTarget = Q(_qf1Target, nextObsT, nextStateActions).Minimum(Q(_qf2Target, nextObsT, nextStateActions));
+                nextQValue = rewardsT + (1.0 - terminatedT) * o.Gamma * minQfNextTarget;
+            }
+            var qf1AValues = Q(_qf1, obsT, actionsT);
+            var qf2AValues = Q(_qf2, obsT, actionsT);
+            var qfLoss = F.MseLoss(qf1AValues, nextQValue) + F.MseLoss(qf2AValues, nextQValue);
+            qOptimizer.ZeroGrad();
+            qfLoss.Backward();
+            qOptimizer.Step();
+
+            // 4. Delayed actor: maximise Q1(s, mu(s)); then Polyak-average all three targets.
+            if (globalStep % o.PolicyFrequency == 0)
+            {
+                var actorLoss = -Q(_qf1, obsT, Mu(_actor, obsT)).Mean();
+                actorOptimizer.ZeroGrad();
+                actorLoss.Backward();
+                actorOptimizer.Step();
+
+                OffPolicy.SoftUpdate(actorTP, actorP, o.Tau);
+                OffPolicy.SoftUpdate(qf1TP, qf1P, o.Tau);
+                OffPolicy.SoftUpdate(qf2TP, qf2P, o.Tau);
+
+                if (globalStep % 100 == 0)
+                {
+                    qfLossValue = qfLoss.Item() / 2;
+                    actorLossValue = actorLoss.Item();
+                    double s = 0; foreach (var v in qf1AValues.DataF) s += v;
+                    qValuesMean = s / o.BatchSize;
+                    progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Metrics(qfLossValue, actorLossValue, qValuesMean), o.LearningRate));
+                }
+            }
+        }
+    }
+
+    private Tensor ClampActions(Tensor a)
+    {
+        // Per-dimension bounds; all Gymnasium Box action spaces used here share one bound, so clamp by the widest.
+        float lo = _low.Min(), hi = _high.Max();
+        return a.Clamp(lo, hi);
+    }
+
+    private static Dictionary<string, double> Metrics(double qfLoss, double actorLoss, double qValues)
+    {
+        var m = new Dictionary<string, double>();
+        if (!double.IsNaN(qfLoss)) { m["qf_loss"] = qfLoss; m["td_loss"] = qfLoss; m["q_values"] = qValues; }
+        if (!double.IsNaN(actorLoss)) m["actor_loss"] = actorLoss;
+        return m;
+    }
+
+    /// <inheritdoc/>
+    public float[] Act(ReadOnlySpan<float> observation)
+    {
+        if (observation.Length != _obsDim) throw new ArgumentException($"TD3.Act: expected {_obsDim} floats, got {observation.Length}");
+        using var _ = Tensor.NoGrad();
+        return Mu(_actor, Tensor.FromArray(observation.ToArray(), 1, _obsDim)).ToArray();
+    }
+
+    private IEnumerable<KeyValuePair<string, Tensor>> Tensors() =>
+        _actor.NamedParameters("actor.").Concat(_qf1.NamedParameters("qf1.")).Concat(_qf2.NamedParameters("qf2."))
+            .Concat(_actorTarget.NamedParameters("actor_target.")).Concat(_qf1Target.NamedParameters("qf1_target."))
+            .Concat(_qf2Target.NamedParameters("qf2_target."));
+
+    /// <inheritdoc/>
+    public void Save(string dir) =>
+        OffPolicy.SaveCheckpoint(dir, Tensors(), new JsonObject
+        {
+            ["algorithm"] = Algorithm,
+            ["envId"] = EnvId,
+            ["options"] = OffPolicy.OptionsToJson(Options),
+            ["optimizer"] = Optimizer.ToJson(),
+        });
+
+    /// <summary>Loads what <see cref="Save"/> wrote; a missing or corrupt DIR throws (FileNotFound/DirectoryNotFound/InvalidData).</summary>
+    public static Td3 Load(string dir)
+    {
+        var config = OffPolicy.ReadConfig(dir, "td3");
+        string envId = config["envId"]?.GetValue<string>() ?? throw new InvalidDataException($"td3 checkpoint: config.json in '{dir}' has no envId");
+        var options = OffPolicy.OptionsFromJson<Td3Options>(config["options"], "td3");
+        var spec = config["optimizer"] is JsonNode n ? OptimizerSpec.FromJson(n) : OptimizerSpec.Adam();
+        var agent = new Td3(options, envId, spec);
+        OffPolicy.LoadWeights(dir, agent.Tensors().ToList(), "td3");
+        return agent;
+    }
+}

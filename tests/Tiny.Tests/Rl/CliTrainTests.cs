@@ -1,0 +1,110 @@
+// Tests of `tiny train` and `tiny eval`, run in-process.
+using System.Text.Json;
+using NUnit.Framework;
+using Tiny.Cli;
+
+namespace Tiny.Tests.Rl;
+
+public sealed class CliTrainTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void SetUp() => _dir = Path.Combine(Path.GetTempPath(), "tiny-cli-" + Guid.NewGuid().ToString("N"));
+
+    [TearDown]
+    public void TearDown() { if (Directory.Exists(_dir)) Directory.Delete(_dir, true); }
+
+    private static (int Code, string Out, string Err) Train(params string[] args)
+    {
+        var o = new StringWriter(); var e = new StringWriter();
+        int code = TrainCommand.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static (int Code, string Out, string Err) Eval(params string[] args)
+    {
+        var o = new StringWriter(); var e = new StringWriter();
+        int code = EvalCommand.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Test]
+    public void TrainWritesTheFourFilesAndEvalJsonParses()
+    {
+        var (code, stdout, err) = Train("ppo", "--env", "CartPole-v1", "--total-steps", "2048", "--out", _dir);
+        Assert.That(code, Is.EqualTo(0), err);
+        foreach (var f in new[] { "metrics.csv", "model.safetensors", "config.json", "curve.png" })
+            Assert.That(File.Exists(Path.Combine(_dir, f)), f);
+        var header = File.ReadLines(Path.Combine(_dir, "metrics.csv")).First();
+        Assert.That(header, Does.StartWith("global_step,episodic_return,episode_length").And.Contain("policy_loss").And.EndWith("lr,wall_time"));
+        Assert.That(stdout, Does.Contain("steps/s").And.Contain("tiny eval"));
+
+        var (ecode, eout, eerr) = Eval(_dir, "--episodes", "5", "--json");
+        Assert.That(ecode, Is.EqualTo(0), eerr);
+        var last = eout.TrimEnd().Split('\n').Last();
+        using var doc = JsonDocument.Parse(last);
+        Assert.That(doc.RootElement.GetProperty("episodes").GetInt32(), Is.EqualTo(5));
+        Assert.That(doc.RootElement.GetProperty("mean").GetDouble(), Is.InRange(1, 500));
+        Assert.That(doc.RootElement.GetProperty("std").GetDouble(), Is.GreaterThanOrEqualTo(0));
+    }
+
+    [Test]
+    public void TrainTakesOptimizerFlagsAndAgentOptions()
+    {
+        var (code, _, err) = Train("ppo", "--env", "CartPole-v1", "--total-steps", "1024", "--out", _dir,
+            "--optimizer", "alphagrad", "--alpha", "2", "--momentum", "0.9", "--num-envs", "2", "--seed", "3");
+        Assert.That(code, Is.EqualTo(0), err);
+        var config = File.ReadAllText(Path.Combine(_dir, "config.json"));
+        Assert.That(config, Does.Contain("alphagrad").And.Contain("\"numEnvs\": 2").And.Contain("\"seed\": 3"));
+    }
+
+    [TestCase(new[] { "a2c", "--env", "CartPole-v1" }, "a2c")]
+    [TestCase(new[] { "ppo", "--env", "Nope-v9" }, "Nope-v9")]
+    [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--optimizer", "rmsprop" }, "rmsprop")]
+    [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--lr", "fast" }, "fast")]
+    [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--total-steps", "-5" }, "-5")]
+    [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--seed", "x1" }, "x1")]
+    [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--num-envz", "2" }, "numEnvz")]
+    [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--num-envs", "many" }, "numEnvs")]
+    [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--device", "cuda" }, "cuda")]
+    [TestCase(new[] { "dqn", "--env", "Pendulum-v1" }, "Pendulum-v1")]
+    [TestCase(new[] { "td3", "--env", "CartPole-v1" }, "CartPole-v1")]
+    [TestCase(new[] { "ppo" }, "--env")]
+    public void BadTrainInputGivesExit2AndAOneLineMessage(string[] args, string named)
+    {
+        var (code, _, err) = Train(args);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.TrimEnd().Split('\n'), Has.Length.EqualTo(1));
+        Assert.That(err, Does.Contain(named));
+    }
+
+    [Test]
+    public void BadEvalInputGivesExit2()
+    {
+        var (code, _, err) = Eval(_dir);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain(_dir));
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(Path.Combine(_dir, "config.json"), "{ not json");
+        (code, _, err) = Eval(_dir);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("config.json"));
+        File.WriteAllText(Path.Combine(_dir, "config.json"), """{"algorithm":"ppo","env_id":"CartPole-v1","options":{"envId":"CartPole-v1"}}""");
+        (code, _, err) = Eval(_dir);
+        Assert.That(code, Is.EqualTo(2), "missing model.safetensors");
+        (code, _, err) = Eval(_dir, "--episodes", "zero");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("zero"));
+    }
+
+    [Test]
+    public void HelpListsEveryPpoOptionWithItsDefault()
+    {
+        var (code, stdout, _) = Train("ppo", "--help");
+        Assert.That(code, Is.EqualTo(0));
+        foreach (var opt in new[] { "--num-envs", "--num-steps", "--clip-coef", "--ent-coef", "--max-grad-norm", "--target-kl", "--optimizer", "--total-steps", "--seed" })
+            Assert.That(stdout, Does.Contain(opt));
+        Assert.That(stdout, Does.Contain("0.00025"));
+    }
+}

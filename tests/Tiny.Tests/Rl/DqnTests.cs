@@ -1,0 +1,200 @@
+// Tests of DQN and the replay buffer: smoke runs with every optimizer, seeding, checkpoints, the epsilon schedule,
+// buffer wraparound/sampling, SoftUpdate, and (Slow) solving CartPole-v1 with CleanRL's defaults.
+using System.Diagnostics;
+using NUnit.Framework;
+using Tiny.Nn;
+using Tiny.Rl;
+
+namespace Tiny.Tests.Rl;
+
+public sealed class DqnTests
+{
+    private static readonly string[] Optimizers = ["adam", "alphagrad", "sgd", "adabound"];
+
+    private static DqnOptions Short(int seed = 1) => new()
+    {
+        Seed = seed, TotalTimesteps = 500, LearningStarts = 100, TrainFrequency = 2, TargetNetworkFrequency = 50,
+        BatchSize = 32, BufferSize = 300,
+    };
+
+    private static float[] Flat(Module m) => m.Parameters().SelectMany(p => p.ToArray()).ToArray();
+
+    private static string TempDir() => Path.Combine(Path.GetTempPath(), "tiny-dqn-" + Guid.NewGuid().ToString("N"));
+
+    [TestCaseSource(nameof(Optimizers))]
+    public void Smoke_TrainsWithoutNaN(string optimizer)
+    {
+        var agent = new Dqn(Short(), "CartPole-v1", OptimizerSpec.Parse(optimizer));
+        var before = Flat(agent.QNetwork);
+        var losses = new List<double>();
+        int episodes = 0;
+        agent.Train(p =>
+        {
+            if (p.EpisodicReturn is not null) episodes++;
+            if (p.Metrics.TryGetValue("td_loss", out var l)) losses.Add(l);
+            Assert.That(p.Metrics.ContainsKey("epsilon"));
+        });
+        var after = Flat(agent.QNetwork);
+        Assert.That(after.All(float.IsFinite), "parameters stay finite");
+        Assert.That(after, Is.Not.EqualTo(before), "training changed the parameters");
+        Assert.That(episodes, Is.GreaterThan(0));
+        Assert.That(losses, Is.Not.Empty);
+        Assert.That(losses.All(double.IsFinite));
+    }
+
+    [Test]
+    public void SameSeed_IdenticalParameters_DifferentSeed_Different()
+    {
+        var a = new Dqn(Short(7), "CartPole-v1");
+        var b = new Dqn(Short(7), "CartPole-v1");
+        var c = new Dqn(Short(8), "CartPole-v1");
+        a.Train(); b.Train(); c.Train();
+        Assert.That(Flat(a.QNetwork), Is.EqualTo(Flat(b.QNetwork)));
+        Assert.That(Flat(a.QNetwork), Is.Not.EqualTo(Flat(c.QNetwork)));
+    }
+
+    [Test]
+    public void SaveLoad_RoundTrip_SameActions()
+    {
+        var agent = new Dqn(Short(3), "CartPole-v1", OptimizerSpec.Parse("alphagrad:alpha=2"));
+        agent.Train();
+        string dir = TempDir();
+        try
+        {
+            agent.Save(dir);
+            Assert.That(File.Exists(Path.Combine(dir, "model.safetensors")) && File.Exists(Path.Combine(dir, "config.json")));
+            var names = Safetensors.Read(Path.Combine(dir, "model.safetensors")).Tensors.Select(t => t.Name).ToList();
+            Assert.That(names, Does.Contain("q.0.weight").And.Contain("target.4.bias"));
+            var loaded = Dqn.Load(dir);
+            Assert.That(loaded.Options with { HiddenSizes = agent.Options.HiddenSizes }, Is.EqualTo(agent.Options));
+            Assert.That(loaded.Options.HiddenSizes, Is.EqualTo(agent.Options.HiddenSizes));
+            Assert.That(loaded.Optimizer, Is.EqualTo(agent.Optimizer));
+            Assert.That(loaded.EnvId, Is.EqualTo("CartPole-v1"));
+            Assert.That(Flat(loaded.QNetwork), Is.EqualTo(Flat(agent.QNetwork)));
+            var rng = new Rng(5);
+            for (int i = 0; i < 50; i++)
+            {
+                var obs = Enumerable.Range(0, 4).Select(_ => (float)rng.Uniform(-2, 2)).ToArray();
+                Assert.That(loaded.Act(obs), Is.EqualTo(agent.Act(obs)));
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void Load_MissingOrCorrupt_ThrowsClearly()
+    {
+        string dir = TempDir();
+        Assert.Throws<DirectoryNotFoundException>(() => Dqn.Load(dir));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            Assert.Throws<FileNotFoundException>(() => Dqn.Load(dir));
+            new Dqn(Short(), "CartPole-v1").Save(dir);
+            File.WriteAllText(Path.Combine(dir, "model.safetensors"), "garbage");
+            Assert.Throws<InvalidDataException>(() => Dqn.Load(dir));
+            File.WriteAllText(Path.Combine(dir, "config.json"), "{ not json");
+            Assert.Throws<InvalidDataException>(() => Dqn.Load(dir));
+            File.WriteAllText(Path.Combine(dir, "config.json"), "{\"algorithm\": \"td3\"}");
+            var e = Assert.Throws<InvalidDataException>(() => Dqn.Load(dir));
+            Assert.That(e!.Message, Does.Contain("td3"));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void EpsilonSchedule_IsCleanRLs()
+    {
+        Assert.That(Dqn.LinearSchedule(1, 0.05, 250_000, 0), Is.EqualTo(1.0));
+        Assert.That(Dqn.LinearSchedule(1, 0.05, 250_000, 125_000), Is.EqualTo(0.525).Within(1e-12));
+        Assert.That(Dqn.LinearSchedule(1, 0.05, 250_000, 250_000), Is.EqualTo(0.05).Within(1e-12));
+        Assert.That(Dqn.LinearSchedule(1, 0.05, 250_000, 400_000), Is.EqualTo(0.05));
+    }
+
+    [Test]
+    public void Constructor_RejectsContinuousEnv() =>
+        Assert.Throws<ArgumentException>(() => new Dqn(new DqnOptions(), "Pendulum-v1"));
+
+    [Test]
+    public void ReplayBuffer_WrapsAroundAndKeepsNewest()
+    {
+        var rb = new ReplayBuffer(capacity: 5, obsDim: 2, actionDim: 1, batchSize: 64);
+        for (int i = 0; i < 8; i++)
+            rb.Add([i, -i], [i % 2], i * 10, [i + 1, -(i + 1)], terminated: i == 6);
+        Assert.That(rb.Count, Is.EqualTo(5));
+        var seen = new HashSet<int>();
+        var rng = new Rng(1);
+        for (int k = 0; k < 20; k++)
+        {
+            rb.Sample(64, rng);
+            for (int b = 0; b < 64; b++)
+            {
+                int i = (int)rb.BatchObs[b * 2];
+                seen.Add(i);
+                Assert.That(rb.BatchObs[b * 2 + 1], Is.EqualTo(-i));
+                Assert.That(rb.BatchNextObs[b * 2], Is.EqualTo(i + 1));
+                Assert.That(rb.BatchActions[b], Is.EqualTo(i % 2));
+                Assert.That(rb.BatchRewards[b], Is.EqualTo(i * 10));
+                Assert.That(rb.BatchTerminated[b], Is.EqualTo(i == 6 ? 1f : 0f));
+            }
+        }
+        Assert.That(seen, Is.EquivalentTo(new[] { 3, 4, 5, 6, 7 }), "the 3 oldest were overwritten; all 5 newest are sampled");
+    }
+
+    [Test]
+    public void ReplayBuffer_SampleIsSeededAndAllocationFree()
+    {
+        var a = new ReplayBuffer(100, 3, 2, 16);
+        var b = new ReplayBuffer(100, 3, 2, 16);
+        for (int i = 0; i < 50; i++) { a.Add([i, i, i], [i, 0], i, [i, i, i], false); b.Add([i, i, i], [i, 0], i, [i, i, i], false); }
+        var (ra, rbg) = (new Rng(9), new Rng(9));
+        a.Sample(ra); b.Sample(rbg);
+        Assert.That(a.BatchObs, Is.EqualTo(b.BatchObs));
+        a.Sample(ra);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) a.Sample(ra);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+        Assert.Throws<ArgumentException>(() => a.Sample(8, ra));
+        Assert.Throws<InvalidOperationException>(() => new ReplayBuffer(4, 1, 1, 2).Sample(ra));
+    }
+
+    [Test]
+    public void SoftUpdate_PolyakAndHardCopy_AllocationFree()
+    {
+        var rng = new Rng(2);
+        var src = Mlp.Create([3, 4, 2], () => new ReLU(), rng);
+        var dst = Mlp.Create([3, 4, 2], () => new ReLU(), rng);
+        var s = src.Parameters().ToList();
+        var d = dst.Parameters().ToList();
+        var s0 = Flat(src); var d0 = Flat(dst);
+        OffPolicy.SoftUpdate(d, s, 0.25);
+        var d1 = Flat(dst);
+        for (int i = 0; i < d1.Length; i++) Assert.That(d1[i], Is.EqualTo(0.25f * s0[i] + 0.75f * d0[i]).Within(1e-6));
+        OffPolicy.SoftUpdate(d, s, 0.25);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        OffPolicy.SoftUpdate(d, s, 0.005);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+        OffPolicy.SoftUpdate(dst, src, 1.0);
+        Assert.That(Flat(dst), Is.EqualTo(s0));
+    }
+
+    // CleanRL dqn.py defaults (500k steps). ~10 s per seed on one free core.
+    [Test, Category("Slow")]
+    public void Slow_SolvesCartPole_CleanRLDefaults()
+    {
+        int solved = 0;
+        var report = new List<string>();
+        foreach (int seed in new[] { 1, 2, 3 })
+        {
+            var sw = Stopwatch.StartNew();
+            var agent = new Dqn(new DqnOptions { Seed = seed }, "CartPole-v1");
+            agent.Train();
+            double train = sw.Elapsed.TotalSeconds;
+            double mean = OffPolicy.Evaluate(agent, "CartPole-v1", 100, 10_000 + seed).Average();
+            report.Add($"seed {seed}: eval mean {mean:F1} over 100 episodes, train {train:F1} s ({agent.Options.TotalTimesteps / train:F0} steps/s)");
+            if (mean >= 475) solved++;
+        }
+        TestContext.Out.WriteLine(string.Join("\n", report));
+        Assert.That(solved, Is.GreaterThanOrEqualTo(2), string.Join("; ", report));
+    }
+}
