@@ -89,7 +89,7 @@ public sealed class Td3Tests
         Assert.Throws<ArgumentException>(() => new Td3(new Td3Options(), "CartPole-v1"));
     }
 
-    // Pendulum-v1 with the zoo preset shrunk to fit CI (64-64 nets, 2k random steps, 15k steps; ~10 s a seed).
+    // Pendulum-v1 with the zoo preset shrunk to fit CI (64-64 nets, 2k random steps, 20k steps, 20 eval episodes; ~7 s a seed).
     // The full zoo preset (400-300, 20k steps) also solves it but takes ~2 minutes a seed on one core.
     [Test, Category("Slow")]
     public void Slow_SolvesPendulum()
@@ -101,14 +101,14 @@ public sealed class Td3Tests
             var sw = Stopwatch.StartNew();
             var options = Td3Options.ForPendulum with
             {
-                Seed = seed, TotalTimesteps = 15_000, LearningStarts = 2_000, ActorHiddenSizes = [64, 64], CriticHiddenSizes = [64, 64],
+                Seed = seed, TotalTimesteps = 20_000, LearningStarts = 2_000, ActorHiddenSizes = [64, 64], CriticHiddenSizes = [64, 64],
             };
             var agent = new Td3(options, "Pendulum-v1");
             agent.Train();
             double train = sw.Elapsed.TotalSeconds;
-            double mean = OffPolicy.Evaluate(agent, "Pendulum-v1", 10, 10_000 + seed).Average();
+            double mean = OffPolicy.Evaluate(agent, "Pendulum-v1", 20, 10_000 + seed).Average();
             means.Add(mean);
-            report.Add($"seed {seed}: eval mean {mean:F1} over 10 episodes, train {train:F1} s ({options.TotalTimesteps / train:F0} steps/s)");
+            report.Add($"seed {seed}: eval mean {mean:F1} over 20 episodes, train {train:F1} s ({options.TotalTimesteps / train:F0} steps/s)");
         }
         TestContext.Out.WriteLine(string.Join("\n", report));
         Assert.That(means, Has.All.GreaterThanOrEqualTo(-200.0), string.Join("; ", report));
