@@ -9,6 +9,7 @@ public static class Program
         ["optim"] = OptimCommand.Run,
         ["train"] = (a, o, e) => TrainCommand.Run(a, o, e),
         ["eval"] = EvalCommand.Run,
+        ["devices"] = DevicesCommand.Run,
     };
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);

@@ -1,0 +1,31 @@
+// DevicesCommand: `tiny devices` lists the GPUs ILGPU finds (CUDA, OpenCL) and what `--device auto` would pick.
+using System.Globalization;
+using Tiny.Gpu;
+
+namespace Tiny.Cli;
+
+public static class DevicesCommand
+{
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length > 0)
+        {
+            stderr.WriteLine($"tiny devices: error: unexpected argument '{args[0]}' (usage: tiny devices)");
+            return 2;
+        }
+        stdout.WriteLine("cpu        managed SIMD backend (always available)");
+        IReadOnlyList<GpuDeviceInfo> gpus;
+        try { gpus = IlgpuDevices.ListDevices(); }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or DllNotFoundException or TypeInitializationException)
+        {
+            stdout.WriteLine($"no GPU: ILGPU could not query devices ({e.Message})");
+            return 0;
+        }
+        foreach (var g in gpus)
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index,-5} {g.Name}, {g.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {g.Capability}, warp {g.WarpSize}"));
+        if (gpus.Count == 0) stdout.WriteLine($"no GPU: {IlgpuDevices.Found()} (ILGPU's own CPU device is not a GPU)");
+        stdout.WriteLine($"best: {IlgpuDevices.Best()}");
+        return 0;
+    }
+}
