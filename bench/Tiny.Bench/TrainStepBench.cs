@@ -1,4 +1,4 @@
-// TrainStepBench: one MLP training step (zero grad, forward, MSE, backward, inline SGD) in microseconds and bytes.
+// TrainStepBench: one MLP training step (zero grad, forward, MSE, backward, inline SGD or Adam) in microseconds and bytes.
 using System.Diagnostics;
 using System.Text.Json;
 using Tiny.Nn;
@@ -28,6 +28,7 @@ public static class TrainStepBench
         }
         Tiny.Cpu.Gemm.MaxThreads = threads;
         foreach (var (name, sizes, act, batch) in work)
+        foreach (var update in new[] { "sgd", "adam" })
         {
             var rng = new Rng(0);
             var net = Mlp.Create(sizes, act, rng);
@@ -35,12 +36,15 @@ public static class TrainStepBench
             var x = Tensor.Randn([batch, sizes[0]], rng);
             var y = Tensor.Randn([batch, sizes[^1]], rng);
             const double lr = 1e-3;
+            var adam = new Tiny.Optim.Adam(ps, lr: lr);
             void Step()
             {
-                foreach (var p in ps) p.Grad = null;
+                if (update == "sgd") foreach (var p in ps) p.Grad = null;
+                else adam.ZeroGrad();
                 var loss = F.MseLoss(net.Forward(x), y);
                 loss.Backward();
-                using (Tensor.NoGrad()) foreach (var p in ps) p.AddInPlace(p.Grad!, -lr);
+                if (update == "sgd") { using (Tensor.NoGrad()) foreach (var p in ps) p.AddInPlace(p.Grad!, -lr); }
+                else adam.Step();
             }
             int scale = Math.Max(1, batch * sizes.Max() / (64 * 64));
             int reps = Math.Max(5, 2000 / scale);
@@ -58,7 +62,7 @@ public static class TrainStepBench
             per.Sort();
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                bench = "train_step", peer = "tiny", threads, net = name, batch, update = "sgd",
+                bench = "train_step", peer = "tiny", threads, net = name, batch, update,
                 us_best = Math.Round(per[0], 2), us_median = Math.Round(per[per.Count / 2], 2), bytes_per_step = bytes, reps, passes,
             }));
         }
