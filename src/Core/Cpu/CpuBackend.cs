@@ -22,6 +22,9 @@ public sealed class CpuBackend : IBackend
         if (a.DType != b.DType) throw new ArgumentException($"{op}: dtype mismatch {a.DType.Name()} vs {b.DType.Name()}");
     }
 
+    /// <summary>An array every element of which the caller overwrites: skipping the zeroing matters for big activations.</summary>
+    private static T[] Uninit<T>(int n) => GC.AllocateUninitializedArray<T>(n);
+
     // ------------------------------------------------------------ creation
     public Storage Allocate(DType dtype, int length) =>
         dtype == DType.Float32 ? new CpuStorage(new float[length]) : new CpuStorage(new double[length]);
@@ -95,8 +98,8 @@ public sealed class CpuBackend : IBackend
     public Storage Unary(UnaryOp op, Storage x, double a = 0, double b = 0)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var y = new float[c.Length]; CpuKernels<float>.Unary(op, c.F, y, a, b); return new CpuStorage(y); }
-        var yd = new double[c.Length]; CpuKernels<double>.Unary(op, c.D, yd, a, b); return new CpuStorage(yd);
+        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.Unary(op, c.F, y, a, b); return new CpuStorage(y); }
+        var yd = Uninit<double>(c.Length); CpuKernels<double>.Unary(op, c.D, yd, a, b); return new CpuStorage(yd);
     }
 
     public Storage Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
@@ -105,11 +108,11 @@ public sealed class CpuBackend : IBackend
         var ca = S(a); var cb = S(b);
         if (ca.DType == DType.Float32)
         {
-            var o = new float[outShape.Numel];
+            var o = Uninit<float>(outShape.Numel);
             CpuKernels<float>.Binary(op, ca.F, aShape, cb.F, bShape, o, outShape);
             return new CpuStorage(o);
         }
-        var od = new double[outShape.Numel];
+        var od = Uninit<double>(outShape.Numel);
         CpuKernels<double>.Binary(op, ca.D, aShape, cb.D, bShape, od, outShape);
         return new CpuStorage(od);
     }
@@ -120,11 +123,11 @@ public sealed class CpuBackend : IBackend
         var cc = S(cond.DType == a.DType ? cond : Cast(cond, a.DType));
         if (a.DType == DType.Float32)
         {
-            var o = new float[outShape.Numel];
+            var o = Uninit<float>(outShape.Numel);
             CpuKernels<float>.Where(cc.F, condShape, S(a).F, aShape, S(b).F, bShape, o, outShape);
             return new CpuStorage(o);
         }
-        var od = new double[outShape.Numel];
+        var od = Uninit<double>(outShape.Numel);
         CpuKernels<double>.Where(cc.D, condShape, S(a).D, aShape, S(b).D, bShape, od, outShape);
         return new CpuStorage(od);
     }
@@ -136,11 +139,11 @@ public sealed class CpuBackend : IBackend
         int outer = xShape.Product(0, axis), len = xShape[axis], inner = xShape.Product(axis + 1, xShape.Rank);
         if (c.DType == DType.Float32)
         {
-            var o = new float[outer * inner];
+            var o = Uninit<float>(outer * inner);
             CpuKernels<float>.Reduce(op, c.F, outer, len, inner, o);
             return new CpuStorage(o);
         }
-        var od = new double[outer * inner];
+        var od = Uninit<double>(outer * inner);
         CpuKernels<double>.Reduce(op, c.D, outer, len, inner, od);
         return new CpuStorage(od);
     }
@@ -179,23 +182,23 @@ public sealed class CpuBackend : IBackend
     public Storage Expand(Storage x, Shape xShape, Shape outShape)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var o = new float[outShape.Numel]; CpuKernels<float>.Expand(c.F, xShape, o, outShape); return new CpuStorage(o); }
-        var od = new double[outShape.Numel]; CpuKernels<double>.Expand(c.D, xShape, od, outShape); return new CpuStorage(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(outShape.Numel); CpuKernels<float>.Expand(c.F, xShape, o, outShape); return new CpuStorage(o); }
+        var od = Uninit<double>(outShape.Numel); CpuKernels<double>.Expand(c.D, xShape, od, outShape); return new CpuStorage(od);
     }
 
     public Storage Permute(Storage x, Shape xShape, int[] perm)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var o = new float[c.Length]; CpuKernels<float>.Permute(c.F, xShape, perm, o); return new CpuStorage(o); }
-        var od = new double[c.Length]; CpuKernels<double>.Permute(c.D, xShape, perm, od); return new CpuStorage(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(c.Length); CpuKernels<float>.Permute(c.F, xShape, perm, o); return new CpuStorage(o); }
+        var od = Uninit<double>(c.Length); CpuKernels<double>.Permute(c.D, xShape, perm, od); return new CpuStorage(od);
     }
 
     public Storage Slice(Storage x, Shape xShape, int axis, int start, int length)
     {
         var c = S(x);
         int outer = xShape.Product(0, axis), len = xShape[axis], inner = xShape.Product(axis + 1, xShape.Rank);
-        if (c.DType == DType.Float32) { var o = new float[outer * length * inner]; CpuKernels<float>.Slice(c.F, outer, len, inner, start, length, o); return new CpuStorage(o); }
-        var od = new double[outer * length * inner]; CpuKernels<double>.Slice(c.D, outer, len, inner, start, length, od); return new CpuStorage(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(outer * length * inner); CpuKernels<float>.Slice(c.F, outer, len, inner, start, length, o); return new CpuStorage(o); }
+        var od = Uninit<double>(outer * length * inner); CpuKernels<double>.Slice(c.D, outer, len, inner, start, length, od); return new CpuStorage(od);
     }
 
     public void SliceAddInPlace(Storage dst, Shape dstShape, int axis, int start, Storage src, Shape srcShape)
@@ -210,8 +213,8 @@ public sealed class CpuBackend : IBackend
     public Storage Gather(Storage x, Shape xShape, int axis, int[] index, Shape indexShape)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var o = new float[indexShape.Numel]; CpuKernels<float>.GatherScatter(c.F, xShape, axis, index, indexShape, o, false); return new CpuStorage(o); }
-        var od = new double[indexShape.Numel]; CpuKernels<double>.GatherScatter(c.D, xShape, axis, index, indexShape, od, false); return new CpuStorage(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(indexShape.Numel); CpuKernels<float>.GatherScatter(c.F, xShape, axis, index, indexShape, o, false); return new CpuStorage(o); }
+        var od = Uninit<double>(indexShape.Numel); CpuKernels<double>.GatherScatter(c.D, xShape, axis, index, indexShape, od, false); return new CpuStorage(od);
     }
 
     public Storage ScatterAdd(Shape xShape, DType dtype, int axis, int[] index, Shape indexShape, Storage src)
@@ -225,7 +228,8 @@ public sealed class CpuBackend : IBackend
     public Storage MatMul(Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB)
     {
         SameType(a, b, "MatMul");
-        var c = Allocate(a.DType, batch * m * n);
+        // Gemm with accumulate: false never reads C, so it need not be zeroed.
+        var c = a.DType == DType.Float32 ? new CpuStorage(Uninit<float>(batch * m * n)) : (Storage)new CpuStorage(Uninit<double>(batch * m * n));
         MatMulAddInPlace(c, a, b, batch, m, k, n, transA, transB, strideA, strideB, m * n, accumulate: false);
         return c;
     }
@@ -285,21 +289,22 @@ public sealed class CpuBackend : IBackend
     public Storage LogSoftmax(Storage x, int rows, int cols)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var y = new float[c.Length]; CpuKernels<float>.LogSoftmax(c.F, y, rows, cols); return new CpuStorage(y); }
-        var yd = new double[c.Length]; CpuKernels<double>.LogSoftmax(c.D, yd, rows, cols); return new CpuStorage(yd);
+        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.LogSoftmax(c.F, y, rows, cols); return new CpuStorage(y); }
+        var yd = Uninit<double>(c.Length); CpuKernels<double>.LogSoftmax(c.D, yd, rows, cols); return new CpuStorage(yd);
     }
 
     public Storage LogSoftmaxBackward(Storage y, Storage g, int rows, int cols)
     {
         var cy = S(y); var cg = S(g);
-        if (cy.DType == DType.Float32) { var d = new float[cy.Length]; CpuKernels<float>.LogSoftmaxBackward(cy.F, cg.F, d, rows, cols); return new CpuStorage(d); }
-        var dd = new double[cy.Length]; CpuKernels<double>.LogSoftmaxBackward(cy.D, cg.D, dd, rows, cols); return new CpuStorage(dd);
+        if (cy.DType == DType.Float32) { var d = Uninit<float>(cy.Length); CpuKernels<float>.LogSoftmaxBackward(cy.F, cg.F, d, rows, cols); return new CpuStorage(d); }
+        var dd = Uninit<double>(cy.Length); CpuKernels<double>.LogSoftmaxBackward(cy.D, cg.D, dd, rows, cols); return new CpuStorage(dd);
     }
 
     public Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF)
     {
         SameType(x, w, "Linear");
-        var y = Allocate(x.DType, rows * outF);
+        // Every element is written: bias rows then an accumulating GEMM, or a GEMM that never reads C.
+        var y = x.DType == DType.Float32 ? new CpuStorage(Uninit<float>(rows * outF)) : (Storage)new CpuStorage(Uninit<double>(rows * outF));
         var cy = S(y);
         bool acc = bias is not null;
         if (bias is not null)
