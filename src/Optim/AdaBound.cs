@@ -37,6 +37,7 @@ public sealed class AdaBound : Optimizer<AdaBoundOptions>
 
     public AdaBound(IEnumerable<GroupSpec<AdaBoundOptions>> groups, AdaBoundOptions defaults) : base(groups, defaults) { }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AdaBoundOptions o, ParamGroup group, ParamState state)
     {
         long t = ++state.Step;

@@ -37,6 +37,7 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
 
     public AlphaGrad(IEnumerable<GroupSpec<AlphaGradOptions>> groups, AlphaGradOptions defaults) : base(groups, defaults) { }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AlphaGradOptions o, ParamGroup group, ParamState state)
     {
         T scale = Norms.L2(g) + C<T>(o.Eps);                                  // ||g||_2 + eps (the sign of g does not matter)

@@ -8,6 +8,7 @@ internal static class Norms
 {
     /// <summary>||x||_2. float64: one sequential FMA sum of squares. float32: torch's vectorised reduction, eight
     /// FMA accumulators (lane j sums x[8k+j]^2), added lane by lane, then the tail by sequential FMA.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static T L2<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T sum = T.Zero;

@@ -32,6 +32,7 @@ public sealed class Sgd : Optimizer<SgdOptions>
 
     public Sgd(IEnumerable<GroupSpec<SgdOptions>> groups, SgdOptions defaults) : base(groups, defaults) { }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, SgdOptions o, ParamGroup group, ParamState state)
     {
         T wd = C<T>(o.WeightDecay), mu = C<T>(o.Momentum), oneMinusDamp = C<T>(1 - o.Dampening), negLr = C<T>(-o.Lr);
