@@ -27,6 +27,37 @@ public sealed class ConvTests
         GradCheck.Check(t => conv.Forward(t[0]), [x]);   // input gradient = col2im (the scatter-add of the gather)
     }
 
+    // The dedicated CPU im2col (the default) and the generic gather path give the same output and gradients.
+    public static IEnumerable<TestCaseData> Im2ColCases() => Geometries.Select(g => new TestCaseData((object)g).SetName($"Im2Col_vs_gather_[{string.Join(",", g)}]"));
+
+    [TestCaseSource(nameof(Im2ColCases))]
+    public void DedicatedIm2ColMatchesGenericGather(int[] g)
+    {
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            (double[] Y, double[] Dx, double[] Dw) Run(bool generic)
+            {
+                var conv = new Conv2d(g[1], g[2], g[5], new Rng(1), stride: g[6], padding: g[7], dtype: dtype);
+                var x = Tensor.Uniform([g[0], g[1], g[3], g[4]], -1, 1, new Rng(2), dtype);
+                x.RequiresGrad = true;
+                Tiny.Nn.Im2Col.ForceGeneric = generic;
+                try
+                {
+                    var y = conv.Forward(x);
+                    (y * y).Sum().Backward();
+                    return (y.ToDoubleArray(), x.Grad!.ToDoubleArray(), conv.Weight.Grad!.ToDoubleArray());
+                }
+                finally { Tiny.Nn.Im2Col.ForceGeneric = false; }
+            }
+            var fast = Run(false);
+            var slow = Run(true);
+            double tol = dtype == DType.Float64 ? 1e-12 : 1e-5;
+            Assert.That(fast.Y, Is.EqualTo(slow.Y).Within(tol), $"{dtype} output");
+            Assert.That(fast.Dx, Is.EqualTo(slow.Dx).Within(tol), $"{dtype} input gradient");
+            Assert.That(fast.Dw, Is.EqualTo(slow.Dw).Within(tol), $"{dtype} weight gradient");
+        }
+    }
+
     [Test]
     public void Conv2dParameterGradientsMatchFiniteDifferences()
     {
