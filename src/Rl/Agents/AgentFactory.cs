@@ -38,6 +38,12 @@ public static class Agents
         },
         // CleanRL ppo.py as is.
         [("ppo", "CartPole-v1")] = new JsonObject(),
+        // CleanRL ppo.py's update with 8 envs and the MinAtar conv torso (separate for actor and critic), hidden 128;
+        // not tuned (no published CleanRL MinAtar config to copy).
+        [("ppo", "MinAtar/Breakout-v1")] = new JsonObject
+        {
+            ["totalTimesteps"] = 5_000_000, ["numEnvs"] = 8, ["numSteps"] = 128, ["hiddenSize"] = 128, ["net"] = "cnn",
+        },
         // After rl-baselines3-zoo's PPO Pendulum-v1 (gamma 0.9, lr 1e-3, 10 epochs, no entropy bonus; theirs is 4 x 1024
         // steps with gSDE and VecNormalize). Without gSDE, 4 x 512 steps, 64-sample minibatches and reward
         // normalisation only learn best in a short sweep (obs normalisation hurt: seed 1 eval -962 vs -188), 200k steps.

@@ -149,3 +149,47 @@ public sealed class CnnTests
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }
 }
+
+public sealed class PpoCnnTests
+{
+    private static PpoOptions Short(int seed = 1) => new()
+    {
+        EnvId = "MinAtar/Breakout-v1", Seed = seed, TotalTimesteps = 128, NumEnvs = 2, NumSteps = 32, NumMinibatches = 2,
+        UpdateEpochs = 2, HiddenSize = 32,
+    };
+
+    private static float[] Flat(Module m) => m.Parameters().SelectMany(p => p.ToArray()).ToArray();
+
+    [Test]
+    public void PpoCnn_Trains_SameSeedSame_SaveLoadSameActions()
+    {
+        var a = new Ppo(Short(2));
+        Assert.That(a.Options.Net, Is.EqualTo("cnn"));
+        Assert.That(a.Network.Actor.Children().OfType<Conv2d>().Count() + a.Network.Critic.Children().OfType<Conv2d>().Count(), Is.EqualTo(2), "a conv torso each");
+        var before = Flat(a.Network);
+        a.Train();
+        var b = new Ppo(Short(2));
+        b.Train();
+        var after = Flat(a.Network);
+        Assert.That(after.All(float.IsFinite));
+        Assert.That(after, Is.Not.EqualTo(before));
+        Assert.That(Flat(b.Network), Is.EqualTo(after));
+        Assert.That(new Ppo(Short() with { EnvId = "CartPole-v1", NumEnvs = 1 }).Options.Net, Is.EqualTo("mlp"));
+        Assert.Throws<ArgumentException>(() => new Ppo(Short() with { EnvId = "CartPole-v1", Net = "cnn" }));
+
+        string dir = Path.Combine(Path.GetTempPath(), "tiny-ppocnn-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            a.Save(dir);
+            var loaded = (Ppo)Agents.Load(dir);
+            Assert.That(loaded.Options.Net, Is.EqualTo("cnn"));
+            var rng = new Rng(9);
+            for (int i = 0; i < 20; i++)
+            {
+                var obs = Enumerable.Range(0, 400).Select(_ => rng.NextDouble() < 0.1 ? 1f : 0f).ToArray();
+                Assert.That(loaded.Act(obs), Is.EqualTo(a.Act(obs)));
+            }
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+}
