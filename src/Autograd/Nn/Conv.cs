@@ -169,7 +169,7 @@ public sealed class Conv2d : Module
             cols = Unfold.Patches(x, KernelSize, KernelSize, Stride, ref _cache, out ho, out wo);
         }
         var y = Tensor.Linear(cols, Weight.Reshape(OutChannels, -1), Bias);                               // [N, Ho*Wo, out]
-        return y.Reshape(n, ho, wo, OutChannels).Permute(0, 3, 1, 2);                                     // [N, out, Ho, Wo]
+        return y.Permute(0, 2, 1).Reshape(n, OutChannels, ho, wo);                                        // [N, out, Ho, Wo]
     }
 }
 

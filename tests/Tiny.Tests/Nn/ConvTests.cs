@@ -58,6 +58,23 @@ public sealed class ConvTests
         }
     }
 
+    // Conv2d's NHWC -> NCHW step is Permute(0, 2, 1), which the CPU kernel does as blocked 2-D transposes.
+    [Test]
+    public void BatchedTransposePermuteMatchesIndexing()
+    {
+        foreach (var (b, r, c) in new[] { (2, 33, 35), (3, 64, 5), (1, 1, 7) })
+        {
+            var x = Tensor.Uniform([b, r, c], -1, 1, new Rng(3));
+            var y = x.Permute(0, 2, 1);
+            Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { b, c, r }));
+            var xs = x.ToArray(); var ys = y.ToArray();
+            for (int n = 0; n < b; n++)
+                for (int i = 0; i < r; i++)
+                    for (int j = 0; j < c; j++)
+                        Assert.That(ys[(n * c + j) * r + i], Is.EqualTo(xs[(n * r + i) * c + j]));
+        }
+    }
+
     [Test]
     public void Conv2dParameterGradientsMatchFiniteDifferences()
     {
