@@ -10,7 +10,8 @@ public static class Program
             case "gemm": GemmBench.Run(args); return 0;
             case "train": TrainStepBench.Run(args); return 0;
             case "optim": OptimBench.Run(args); return 0;
-            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps] | train [--batches] [--threads N] | optim [reps]"); return 1;
+            case "conv": ConvBench.Run(args); return 0;
+            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps] | train [--batches] [--threads N] | optim [reps] | conv [--threads N]"); return 1;
         }
     }
 }

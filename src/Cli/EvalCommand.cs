@@ -1,4 +1,5 @@
-// `tiny eval DIR [--episodes N] [--seed N] [--json]`: deterministic episodes of a saved agent; mean and std of the return.
+// `tiny eval DIR [--episodes N] [--seed N] [--json] [--render FILE.png]`: deterministic episodes of a saved agent; mean and
+// std of the return; --render draws the first episode of a MinAtar agent as a PNG strip of frames.
 using System.Globalization;
 using System.Text.Json;
 using Tiny.Rl;
@@ -27,14 +28,16 @@ public static class EvalCommand
     {
         if (args.Length == 0 || args.Contains("--help") || args.Contains("-h"))
         {
-            stdout.WriteLine("usage: tiny eval DIR [--episodes N (100)] [--seed N (0)] [--json]");
+            stdout.WriteLine("usage: tiny eval DIR [--episodes N (100)] [--seed N (0)] [--json] [--render FILE.png]");
             stdout.WriteLine("  runs N deterministic episodes (greedy / mean action) of the agent saved in DIR by tiny train;");
             stdout.WriteLine("  episode i resets with seed + i; prints the mean and std of the return (--json: as the last line)");
+            stdout.WriteLine($"  --render FILE.png: MinAtar envs only; the first episode's frames (at most {MaxRenderFrames}) as one PNG");
             return args.Length == 0 ? 2 : 0;
         }
         string? dir = null;
         int episodes = 100, seed = 0;
         bool json = false;
+        string? render = null;
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
@@ -55,6 +58,7 @@ public static class EvalCommand
                     break;
                 }
                 case "--json": json = true; break;
+                case "--render": render = Next(); break;
                 default:
                     if (a.StartsWith("--")) throw new CliError($"unknown option '{a}'");
                     if (dir is not null) throw new CliError($"unexpected argument '{a}' (DIR is '{dir}')");
@@ -64,18 +68,33 @@ public static class EvalCommand
         if (dir is null) throw new CliError("missing DIR (a folder written by tiny train)");
 
         var agent = Agents.Load(dir);
-        var returns = Evaluate(agent, episodes, seed);
+        List<float[]>? frames = null;
+        if (render is not null)
+        {
+            if (!agent.EnvId.StartsWith("MinAtar/", StringComparison.Ordinal))
+                throw new CliError($"--render draws MinAtar envs only; this agent was trained on {agent.EnvId}");
+            frames = [];
+        }
+        var returns = Evaluate(agent, episodes, seed, frames);
         double mean = returns.Average();
         double std = Math.Sqrt(returns.Sum(r => (r - mean) * (r - mean)) / returns.Length);
         var inv = CultureInfo.InvariantCulture;
         stdout.WriteLine($"{agent.Algorithm} on {agent.EnvId}: {episodes} episodes, return {mean.ToString("F2", inv)} +- {std.ToString("F2", inv)} (min {returns.Min().ToString("F1", inv)}, max {returns.Max().ToString("F1", inv)})");
+        if (frames is not null)
+        {
+            MinAtarRender.SavePng(frames, render!, scale: 8, columns: 20);
+            stdout.WriteLine($"rendered the first episode ({frames.Count} frames{(frames.Count >= MaxRenderFrames ? ", cut" : "")}) -> {render}");
+        }
         if (json)
             stdout.WriteLine(JsonSerializer.Serialize(new { mean, std, episodes }));
         return 0;
     }
 
-    /// <summary>Returns of deterministic episodes; episode i resets with seed + i.</summary>
-    public static double[] Evaluate(IAgent agent, int episodes, int seed)
+    /// <summary>Most frames --render draws (a good Breakout agent can play for very long).</summary>
+    public const int MaxRenderFrames = 1000;
+
+    /// <summary>Returns of deterministic episodes; episode i resets with seed + i; frames (when given) collects episode 0's observations.</summary>
+    public static double[] Evaluate(IAgent agent, int episodes, int seed, List<float[]>? frames = null)
     {
         using var env = Env.Make(agent.EnvId);
         bool discrete = env.ActionSpace is Discrete;
@@ -86,12 +105,14 @@ public static class EvalCommand
             double total = 0;
             while (true)
             {
+                if (ep == 0 && frames is not null && frames.Count < MaxRenderFrames) frames.Add(obs.ToArray());
                 var action = agent.Act(obs);
                 var r = discrete ? env.Step((int)action[0]) : env.Step(action);
                 total += r.Reward;
                 obs = r.Observation;
                 if (r.Terminated || r.Truncated) break;
             }
+            if (ep == 0 && frames is not null && frames.Count < MaxRenderFrames) frames.Add(obs.ToArray());   // the last frame
             returns[ep] = total;
         }
         return returns;

@@ -1,7 +1,11 @@
-// Conv: Conv2d as im2col (a cached gather) + one GEMM, and max/avg pooling, all composed from differentiable ops.
+// Conv: Conv2d as im2col + one GEMM, and max/avg pooling, all composed from differentiable ops. On the CPU, im2col is
+// a dedicated op (direct loops, padding inline, col2im as its backward); elsewhere it is a cached gather.
+using System.Numerics;
+using Tiny.Cpu;
+
 namespace Tiny.Nn;
 
-/// <summary>Index tables for unfolding NCHW images into patches (im2col), cached per input geometry.</summary>
+/// <summary>Index tables for unfolding NCHW images into patches (im2col), cached per input geometry (the generic path, any device).</summary>
 internal static class Unfold
 {
     /// <summary>
@@ -40,6 +44,92 @@ internal static class Unfold
     }
 }
 
+/// <summary>im2col as one op on CPU tensors: [N, C, H, W] -> [N, Ho*Wo, C*k*k] with zero padding; backward = col2im.</summary>
+internal static class Im2Col
+{
+    /// <summary>Forces the generic gather path (tests and benchmarks compare the two).</summary>
+    [ThreadStatic] internal static bool ForceGeneric;
+
+    /// <summary>The patches of x, or null when x is not a CPU tensor (the caller then pads and gathers).</summary>
+    public static Tensor? TryApply(Tensor x, int k, int stride, int pad, out int ho, out int wo)
+    {
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
+        ho = (h + 2 * pad - k) / stride + 1;
+        wo = (w + 2 * pad - k) / stride + 1;
+        if (ForceGeneric || x.Storage is not CpuStorage cs) return null;
+        var shape = new Shape(n, ho * wo, c * k * k);
+        Tensor r;
+        Action<Tensor> backward;
+        int h1 = ho, w1 = wo;
+        if (cs.DType == DType.Float32)
+        {
+            var dst = new float[shape.Numel];
+            Unfold(cs.F, dst, n, c, h, w, k, stride, pad, ho, wo);
+            r = new Tensor(new CpuStorage(dst), shape);
+            backward = g => x.AccumulateGrad(new Tensor(new CpuStorage(Fold(((CpuStorage)g.Storage).F, n, c, h, w, k, stride, pad, h1, w1)), x.Shape));
+        }
+        else
+        {
+            var dst = new double[shape.Numel];
+            Unfold((double[])cs.Data, dst, n, c, h, w, k, stride, pad, ho, wo);
+            r = new Tensor(new CpuStorage(dst), shape);
+            backward = g => x.AccumulateGrad(new Tensor(new CpuStorage(Fold((double[])((CpuStorage)g.Storage).Data, n, c, h, w, k, stride, pad, h1, w1)), x.Shape));
+        }
+        return Tensor.Record(r, "Im2Col", backward, x);
+    }
+
+    // dst[n, oy*wo + ox, (ch*k + ky)*k + kx] = src[n, ch, oy*s + ky - pad, ox*s + kx - pad] (0 outside).
+    private static void Unfold<T>(T[] src, T[] dst, int n, int c, int h, int w, int k, int s, int pad, int ho, int wo) where T : struct, INumber<T>
+    {
+        int p = 0;
+        for (int b = 0; b < n; b++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        int plane = (b * c + ch) * h;
+                        for (int ky = 0; ky < k; ky++)
+                        {
+                            int iy = oy * s + ky - pad, ix0 = ox * s - pad;
+                            if ((uint)iy >= (uint)h) { dst.AsSpan(p, k).Clear(); p += k; continue; }
+                            int row = (plane + iy) * w;
+                            if (ix0 >= 0 && ix0 + k <= w) { src.AsSpan(row + ix0, k).CopyTo(dst.AsSpan(p, k)); p += k; continue; }
+                            for (int kx = 0; kx < k; kx++, p++)
+                            {
+                                int ix = ix0 + kx;
+                                dst[p] = (uint)ix < (uint)w ? src[row + ix] : T.Zero;
+                            }
+                        }
+                    }
+    }
+
+    // The adjoint of Unfold: every patch entry adds its gradient back to the input pixel it came from.
+    private static T[] Fold<T>(T[] g, int n, int c, int h, int w, int k, int s, int pad, int ho, int wo) where T : struct, INumber<T>
+    {
+        var dx = new T[n * c * h * w];
+        int p = 0;
+        for (int b = 0; b < n; b++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        int plane = (b * c + ch) * h;
+                        for (int ky = 0; ky < k; ky++)
+                        {
+                            int iy = oy * s + ky - pad, ix0 = ox * s - pad;
+                            if ((uint)iy >= (uint)h) { p += k; continue; }
+                            int row = (plane + iy) * w;
+                            for (int kx = 0; kx < k; kx++, p++)
+                            {
+                                int ix = ix0 + kx;
+                                if ((uint)ix < (uint)w) dx[row + ix] += g[p];
+                            }
+                        }
+                    }
+        return dx;
+    }
+}
+
 /// <summary>2-D convolution on NCHW tensors: y = W * x + b via im2col + GEMM, PyTorch's default init.</summary>
 public sealed class Conv2d : Module
 {
@@ -71,11 +161,15 @@ public sealed class Conv2d : Module
         int hp = x.Shape[2] + 2 * Padding, wp = x.Shape[3] + 2 * Padding;
         if (hp < KernelSize || wp < KernelSize)
             throw new ArgumentException($"Conv2d: kernel {KernelSize}x{KernelSize} is larger than the padded input {hp}x{wp} (input {x.Shape}, padding {Padding})");
-        if (Padding > 0) x = x.Pad(2, Padding, Padding).Pad(3, Padding, Padding);
-        int n = x.Shape[0];
-        var cols = Unfold.Patches(x, KernelSize, KernelSize, Stride, ref _cache, out int ho, out int wo);   // [N, Ho*Wo, C*k*k]
+        int n = x.Shape[0], ho, wo;
+        var cols = Im2Col.TryApply(x, KernelSize, Stride, Padding, out ho, out wo);                         // [N, Ho*Wo, C*k*k]
+        if (cols is null)
+        {
+            if (Padding > 0) x = x.Pad(2, Padding, Padding).Pad(3, Padding, Padding);
+            cols = Unfold.Patches(x, KernelSize, KernelSize, Stride, ref _cache, out ho, out wo);
+        }
         var y = Tensor.Linear(cols, Weight.Reshape(OutChannels, -1), Bias);                               // [N, Ho*Wo, out]
-        return y.Reshape(n, ho, wo, OutChannels).Permute(0, 3, 1, 2);                                     // [N, out, Ho, Wo]
+        return y.Permute(0, 2, 1).Reshape(n, OutChannels, ho, wo);                                        // [N, out, Ho, Wo]
     }
 }
 

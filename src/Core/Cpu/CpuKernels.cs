@@ -332,18 +332,23 @@ internal static class CpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T
         int n = xS.Numel;
         if (n == 0) return;
         var xs = xS.Strides();
-        if (rank == 2 && perm[0] == 1)
+        // 2-D transpose, or a batch of them ([B, R, C] -> [B, C, R], as Conv2d's NHWC -> NCHW): blocked copies.
+        if ((rank == 2 && perm[0] == 1) || (rank == 3 && perm[0] == 0 && perm[1] == 2))
         {
-            int rows = xS[0], cols = xS[1];
+            int batch = rank == 3 ? xS[0] : 1, rows = xS[rank - 2], cols = xS[rank - 1], plane = rows * cols;
             const int B = 32;
-            for (int i0 = 0; i0 < rows; i0 += B)
-                for (int j0 = 0; j0 < cols; j0 += B)
-                {
-                    int i1 = Math.Min(i0 + B, rows), j1 = Math.Min(j0 + B, cols);
-                    for (int i = i0; i < i1; i++)
-                        for (int j = j0; j < j1; j++)
-                            o[j * rows + i] = x[i * cols + j];
-                }
+            for (int b = 0; b < batch; b++)
+            {
+                int bo = b * plane;
+                for (int i0 = 0; i0 < rows; i0 += B)
+                    for (int j0 = 0; j0 < cols; j0 += B)
+                    {
+                        int i1 = Math.Min(i0 + B, rows), j1 = Math.Min(j0 + B, cols);
+                        for (int i = i0; i < i1; i++)
+                            for (int j = j0; j < j1; j++)
+                                o[bo + j * rows + i] = x[bo + i * cols + j];
+                    }
+            }
             return;
         }
         var oDims = new int[rank];

@@ -1,6 +1,7 @@
 // DQN (Mnih et al. 2015) after CleanRL's dqn.py: epsilon-greedy acting, a replay buffer, a Q-network trained on
 // MSE(r + gamma * max_a' Q_target(s', a') * (1 - terminated), Q(s, a)), and a target network copied every
-// targetNetworkFrequency steps. Reads top to bottom in Train().
+// targetNetworkFrequency steps. Reads top to bottom in Train(). The Q-network is an MLP, or for [C, H, W] observations
+// (MinAtar) the MinAtar paper's CNN; QNetworks.Create picks it (options.Net: auto, mlp, cnn).
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using Tiny.Nn;
@@ -47,9 +48,15 @@ public sealed record DqnOptions
     /// <summary>Env steps per gradient step.</summary>
     [Description("Env steps per gradient step.")]
     public int TrainFrequency { get; init; } = 10;
-    /// <summary>Hidden layer sizes of the Q-network (ReLU between layers).</summary>
-    [Description("Hidden layer sizes of the Q-network (ReLU between layers).")]
+    /// <summary>Hidden layer sizes of the Q-network (ReLU between layers); for the cnn, the Linear layers after the conv.</summary>
+    [Description("Hidden layer sizes of the Q-network (ReLU between layers); for the cnn, the Linear layers after the conv.")]
     public int[] HiddenSizes { get; init; } = [120, 84];
+    /// <summary>Q-network kind: auto (cnn for [C, H, W] observations, else mlp), mlp, or cnn (MinAtar's conv net).</summary>
+    [Description("Q-network kind: auto (cnn for [C, H, W] observations, else mlp), mlp, or cnn (MinAtar's conv net).")]
+    public string Net { get; init; } = "auto";
+    /// <summary>Steps over which epsilon falls (when set, replaces ExplorationFraction * TotalTimesteps).</summary>
+    [Description("Steps over which epsilon falls (when set, replaces ExplorationFraction * TotalTimesteps).")]
+    public long? ExplorationSteps { get; init; }
     /// <summary>Seed of every random number (network init, exploration, sampling, env resets).</summary>
     [Description("Seed of every random number (network init, exploration, sampling, env resets).")]
     public int Seed { get; init; } = 1;
@@ -65,19 +72,19 @@ public sealed class Dqn : IAgent
     /// <summary>Builds the Q-network and its target for envId (a Discrete action space); optimizer null = Adam at options.LearningRate.</summary>
     public Dqn(DqnOptions options, string envId, OptimizerSpec? optimizer = null)
     {
-        Options = options ?? throw new ArgumentNullException(nameof(options));
+        ArgumentNullException.ThrowIfNull(options);
         EnvId = envId;
         Optimizer = optimizer ?? OptimizerSpec.Adam();
         Optimizer.Validate();
         using var env = Env.Make(envId);
         if (env.ActionSpace is not Discrete d) throw new ArgumentException($"DQN needs a discrete action space; {envId} has {env.ActionSpace}");
         if (env.ObservationSpace is not Box box) throw new ArgumentException($"DQN needs a Box observation space; {envId} has {env.ObservationSpace}");
-        _obsDim = box.Shape.Aggregate(1, (a, b) => a * b);
+        Options = options with { Net = QNetworks.Resolve(options.Net, box, envId) };   // config.json records the kind
+        _obsDim = box.Dim;
         _numActions = d.N;
         _rng = new Rng(options.Seed);
-        int[] sizes = [_obsDim, .. options.HiddenSizes, _numActions];
-        _q = Mlp.Create(sizes, () => new ReLU(), _rng);
-        _target = Mlp.Create(sizes, () => new ReLU(), _rng);
+        _q = QNetworks.Create(Options.Net, box, _numActions, options.HiddenSizes, _rng);
+        _target = QNetworks.Create(Options.Net, box, _numActions, options.HiddenSizes, _rng);
         _target.CopyFrom(_q);
     }
 
@@ -128,7 +135,7 @@ public sealed class Dqn : IAgent
         for (long globalStep = 0; globalStep < o.TotalTimesteps && !ct.IsCancellationRequested; globalStep++)
         {
             // 1. Epsilon-greedy action.
-            double epsilon = LinearSchedule(o.StartE, o.EndE, o.ExplorationFraction * o.TotalTimesteps, globalStep);
+            double epsilon = LinearSchedule(o.StartE, o.EndE, o.ExplorationSteps ?? o.ExplorationFraction * o.TotalTimesteps, globalStep);
             if (actRng.NextDouble() < epsilon) actions[0] = actRng.NextInt(_numActions);
             else using (Tensor.NoGrad()) actions[0] = ArgMax(_q.Forward(OffPolicy.Fill(oneObs, obs)).DataF);
 

@@ -30,7 +30,8 @@ public sealed record PpoOptions
     [Description("value loss coefficient")] public double VfCoef { get; init; } = 0.5;
     [Description("global grad-norm clip (null or 0: off)")] public double? MaxGradNorm { get; init; } = 0.5;
     [Description("stop the epochs early above this approx KL (null: off)")] public double? TargetKl { get; init; }
-    [Description("hidden layer width (actor and critic, 2 layers)")] public int HiddenSize { get; init; } = 64;
+    [Description("hidden layer width (actor and critic, 2 layers; cnn: 1 layer after the conv)")] public int HiddenSize { get; init; } = 64;
+    [Description("network: auto (cnn for [C, H, W] observations, else mlp), mlp, or cnn (conv torso per actor and critic)")] public string Net { get; init; } = "auto";
     [Description("continuous: normalise observations (running mean/std, clip 10)")] public bool NormalizeObs { get; init; }
     [Description("continuous: normalise rewards by the return's std (clip 10)")] public bool NormalizeReward { get; init; }
     [Description("clip of normalised observations and rewards")] public double NormClip { get; init; } = 10;
@@ -58,15 +59,21 @@ public sealed record PpoOptions
     }
 }
 
-/// <summary>Actor and critic (separate 64-64 Tanh MLPs) and, for continuous actions, the state-independent log-std.</summary>
+/// <summary>
+/// Actor and critic (separate 64-64 Tanh MLPs, or with net "cnn" separate MinAtar conv torsos: Conv2d(C->16, 3x3) -> ReLU
+/// -> hidden -> ReLU -> head, conv layers at PyTorch's default init) and, for continuous actions, the log-std.
+/// </summary>
 public sealed class PpoNetwork : Module
 {
-    public PpoNetwork(int obsDim, int actDim, bool continuous, int hidden, Rng rng)
+    public PpoNetwork(int obsDim, int actDim, bool continuous, int hidden, Rng rng, string net = "mlp", Box? obsSpace = null)
     {
         Continuous = continuous;
+        Sequential Torso(int outDim) => net == "cnn"
+            ? QNetworks.Create("cnn", obsSpace ?? throw new ArgumentException("PpoNetwork: the cnn needs the observation space"), outDim, [hidden], rng)
+            : Mlp.Create([obsDim, hidden, hidden, outDim], () => new Tanh(), rng);
         // Module lists its own parameters first; register actor_logstd after the children so names read in order.
-        Critic = RegisterModule("critic", Layer(Mlp.Create([obsDim, hidden, hidden, 1], () => new Tanh(), rng), 1.0, rng));
-        Actor = RegisterModule("actor", Layer(Mlp.Create([obsDim, hidden, hidden, actDim], () => new Tanh(), rng), 0.01, rng));
+        Critic = RegisterModule("critic", Layer(Torso(1), 1.0, rng));
+        Actor = RegisterModule("actor", Layer(Torso(actDim), 0.01, rng));
         if (continuous) ActorLogStd = RegisterParameter("actor_logstd", Tensor.Zeros(1, actDim));
     }
 
@@ -108,11 +115,11 @@ public sealed class Ppo : IAgent
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Options = options;
         OptimizerSpec = optimizer ?? OptimizerSpec.Adam(eps: 1e-5);
         OptimizerSpec.Validate();
         using var probe = Env.Make(options.EnvId);
         var obsSpace = probe.ObservationSpace as Box ?? throw new ArgumentException($"ppo: needs a Box observation space, {options.EnvId} has {probe.ObservationSpace}");
+        Options = options with { Net = QNetworks.Resolve(options.Net, obsSpace, options.EnvId) };   // config.json records the kind
         _obsDim = obsSpace.Dim;
         switch (probe.ActionSpace)
         {
@@ -121,7 +128,7 @@ public sealed class Ppo : IAgent
             default: throw new ArgumentException($"ppo: unsupported action space {probe.ActionSpace} of {options.EnvId}");
         }
         _rng = new Rng(options.Seed);
-        Network = new PpoNetwork(_obsDim, _actDim, Continuous, options.HiddenSize, _rng);
+        Network = new PpoNetwork(_obsDim, _actDim, Continuous, options.HiddenSize, _rng, Options.Net, obsSpace);
     }
 
     public string Algorithm => "ppo";

@@ -27,6 +27,54 @@ public sealed class ConvTests
         GradCheck.Check(t => conv.Forward(t[0]), [x]);   // input gradient = col2im (the scatter-add of the gather)
     }
 
+    // The dedicated CPU im2col (the default) and the generic gather path give the same output and gradients.
+    public static IEnumerable<TestCaseData> Im2ColCases() => Geometries.Select(g => new TestCaseData((object)g).SetName($"Im2Col_vs_gather_[{string.Join(",", g)}]"));
+
+    [TestCaseSource(nameof(Im2ColCases))]
+    public void DedicatedIm2ColMatchesGenericGather(int[] g)
+    {
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        {
+            (double[] Y, double[] Dx, double[] Dw) Run(bool generic)
+            {
+                var conv = new Conv2d(g[1], g[2], g[5], new Rng(1), stride: g[6], padding: g[7], dtype: dtype);
+                var x = Tensor.Uniform([g[0], g[1], g[3], g[4]], -1, 1, new Rng(2), dtype);
+                x.RequiresGrad = true;
+                Tiny.Nn.Im2Col.ForceGeneric = generic;
+                try
+                {
+                    var y = conv.Forward(x);
+                    (y * y).Sum().Backward();
+                    return (y.ToDoubleArray(), x.Grad!.ToDoubleArray(), conv.Weight.Grad!.ToDoubleArray());
+                }
+                finally { Tiny.Nn.Im2Col.ForceGeneric = false; }
+            }
+            var fast = Run(false);
+            var slow = Run(true);
+            double tol = dtype == DType.Float64 ? 1e-12 : 1e-5;
+            Assert.That(fast.Y, Is.EqualTo(slow.Y).Within(tol), $"{dtype} output");
+            Assert.That(fast.Dx, Is.EqualTo(slow.Dx).Within(tol), $"{dtype} input gradient");
+            Assert.That(fast.Dw, Is.EqualTo(slow.Dw).Within(tol), $"{dtype} weight gradient");
+        }
+    }
+
+    // Conv2d's NHWC -> NCHW step is Permute(0, 2, 1), which the CPU kernel does as blocked 2-D transposes.
+    [Test]
+    public void BatchedTransposePermuteMatchesIndexing()
+    {
+        foreach (var (b, r, c) in new[] { (2, 33, 35), (3, 64, 5), (1, 1, 7) })
+        {
+            var x = Tensor.Uniform([b, r, c], -1, 1, new Rng(3));
+            var y = x.Permute(0, 2, 1);
+            Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { b, c, r }));
+            var xs = x.ToArray(); var ys = y.ToArray();
+            for (int n = 0; n < b; n++)
+                for (int i = 0; i < r; i++)
+                    for (int j = 0; j < c; j++)
+                        Assert.That(ys[(n * c + j) * r + i], Is.EqualTo(xs[(n * r + i) * c + j]));
+        }
+    }
+
     [Test]
     public void Conv2dParameterGradientsMatchFiniteDifferences()
     {

@@ -139,7 +139,7 @@ public sealed class PpoTests
         Assert.That(Assert.Throws<ArgumentException>(() => Agents.Create("ppo", "Nope-v0", null, null, 1, 1024))!.Message, Does.Contain("Nope-v0"));
         Assert.That(Assert.Throws<ArgumentException>(() => Agents.Create("ppo", "CartPole-v1", new() { ["numEnvz"] = 3 }, null, 1, 1024))!.Message, Does.Contain("numEnvz"));
         var ppo = (Ppo)Agents.Create("ppo", "CartPole-v1", new() { ["num-envs"] = 8 }, null, 5, 4096);
-        Assert.That(ppo.Options, Is.EqualTo(new PpoOptions { NumEnvs = 8, Seed = 5, TotalTimesteps = 4096 }));
+        Assert.That(ppo.Options, Is.EqualTo(new PpoOptions { NumEnvs = 8, Seed = 5, TotalTimesteps = 4096, Net = "mlp" }));
     }
 
     private static double EvalMean(IAgent agent, int episodes = 100) => EvalCommand.Evaluate(agent, episodes, 10_000).Average();
