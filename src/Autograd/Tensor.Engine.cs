@@ -211,6 +211,7 @@ public sealed partial class Tensor
         if (device == Device) return;
         var b = device.Backend;
         Storage = DType == DType.Float32 ? b.FromArray(ToArray()) : b.FromArray(ToDoubleArray());
+        Storage.Keep();
         Grad = null;
     }
 
@@ -219,6 +220,7 @@ public sealed partial class Tensor
     {
         if (dtype == DType) return;
         Storage = Backend.Cast(Storage, dtype);
+        Storage.Keep();
         Grad = null;
     }
 
@@ -226,6 +228,7 @@ public sealed partial class Tensor
     internal void ReplaceStorage(Storage s)
     {
         if (s.Length != Numel) throw new ArgumentException($"ReplaceStorage: {s.Length} elements for shape {Shape}");
+        s.Keep();
         Storage = s;
     }
 
