@@ -103,4 +103,9 @@ public interface IBackend
     Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF);
     /// <summary>Sum of squares of all elements, accumulated in double.</summary>
     double SumSquares(Storage x);
+
+    /// <summary>One optimizer update of one tensor in place, as one fused pass (one kernel on a GPU; AlphaGrad adds a
+    /// deterministic norm reduction before it). param, grad and the state buffers s1..s3 (in the order
+    /// <see cref="FusedKind"/> lists them; null when unused) have the same dtype and length.</summary>
+    void OptimizerStep(in FusedStep step, Storage param, Storage grad, Storage? s1, Storage? s2, Storage? s3);
 }

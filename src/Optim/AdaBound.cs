@@ -37,6 +37,25 @@ public sealed class AdaBound : Optimizer<AdaBoundOptions>
 
     public AdaBound(IEnumerable<GroupSpec<AdaBoundOptions>> groups, AdaBoundOptions defaults) : base(groups, defaults) { }
 
+    /// <summary>Step t's constants in double (the CPU pass rounds them to T; a device kernel gets them as they are).</summary>
+    private static FusedStep Constants(AdaBoundOptions o, ParamGroup group, long t)
+    {
+        double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t);
+        double stepSize = o.Lr * Math.Sqrt(bc2) / bc1;                     // lr * sqrt(1-b2^t) / (1-b1^t)
+        double finalLr = o.FinalLr * o.Lr / group.InitialLr;              // a scheduled lr scales the SGD target too
+        double lower = finalLr * (1 - 1 / (o.Gamma * t + 1));             // final*(1 - 1/(gamma*t+1))
+        double upper = finalLr * (1 + 1 / (o.Gamma * t));                 // final*(1 + 1/(gamma*t))
+        return new FusedStep
+        {
+            Kind = FusedKind.AdaBound, Beta1 = o.Beta1, OneMinusBeta1 = 1 - o.Beta1, Beta2 = o.Beta2, OneMinusBeta2 = 1 - o.Beta2,
+            WeightDecay = o.WeightDecay, Eps = o.Eps, StepSize = stepSize, Lower = lower, Upper = upper,
+            Amsgrad = o.AmsBound, Decoupled = o.Decoupled,
+        };
+    }
+
+    private protected override (FusedStep Step, string[] Buffers) Fused(AdaBoundOptions o, ParamGroup group, ParamState state) =>
+        (Constants(o, group, ++state.Step), o.AmsBound ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"]);
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AdaBoundOptions o, ParamGroup group, ParamState state)
     {
@@ -44,13 +63,9 @@ public sealed class AdaBound : Optimizer<AdaBoundOptions>
         var m = state.Buffer<T>("exp_avg", p.Length);
         var v = state.Buffer<T>("exp_avg_sq", p.Length);
         var vmax = o.AmsBound ? state.Buffer<T>("max_exp_avg_sq", p.Length) : default;
-        double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t);
-        double stepSize = o.Lr * Math.Sqrt(bc2) / bc1;                     // lr * sqrt(1-b2^t) / (1-b1^t)
-        double finalLr = o.FinalLr * o.Lr / group.InitialLr;              // a scheduled lr scales the SGD target too
-        double lower = finalLr * (1 - 1 / (o.Gamma * t + 1));             // final*(1 - 1/(gamma*t+1))
-        double upper = finalLr * (1 + 1 / (o.Gamma * t));                 // final*(1 + 1/(gamma*t))
-        T b1 = C<T>(o.Beta1), oneMinusB1 = C<T>(1 - o.Beta1), b2 = C<T>(o.Beta2), oneMinusB2 = C<T>(1 - o.Beta2);
-        T wd = C<T>(o.WeightDecay), eps = C<T>(o.Eps), step = C<T>(stepSize), lo = C<T>(lower), hi = C<T>(upper);
+        var f = Constants(o, group, t);
+        T b1 = C<T>(f.Beta1), oneMinusB1 = C<T>(f.OneMinusBeta1), b2 = C<T>(f.Beta2), oneMinusB2 = C<T>(f.OneMinusBeta2);
+        T wd = C<T>(f.WeightDecay), eps = C<T>(f.Eps), step = C<T>(f.StepSize), lo = C<T>(f.Lower), hi = C<T>(f.Upper);
         bool l2 = o.WeightDecay != 0 && !o.Decoupled, decay = o.WeightDecay != 0 && o.Decoupled;
         int i = 0;
         if (VecMath.On)

@@ -40,16 +40,31 @@ public class Adam : Optimizer<AdamOptions>
     private protected Adam(IEnumerable<GroupSpec<AdamOptions>> groups, AdamOptions defaults, bool decoupled)
         : base(groups, defaults) => _decoupled = decoupled;
 
+    /// <summary>Step t's constants in double (the CPU pass rounds them to T; a device kernel gets them as they are).</summary>
+    private FusedStep Constants(AdamOptions o, long t)
+    {
+        double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t);   // bias corrections 1 - b^t
+        return new FusedStep
+        {
+            Kind = FusedKind.Adam, Beta1 = o.Beta1, OneMinusBeta1 = 1 - o.Beta1, Beta2 = o.Beta2, OneMinusBeta2 = 1 - o.Beta2,
+            WeightDecay = o.WeightDecay, Decay = 1 - o.Lr * o.WeightDecay, Eps = o.Eps,
+            Bc2Sqrt = Math.Sqrt(bc2), StepSize = -(o.Lr / bc1), Amsgrad = o.Amsgrad, Maximize = o.Maximize, Decoupled = _decoupled,
+        };
+    }
+
+    private protected sealed override (FusedStep Step, string[] Buffers) Fused(AdamOptions o, ParamGroup group, ParamState state) =>
+        (Constants(o, ++state.Step), o.Amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"]);
+
     protected sealed override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AdamOptions o, ParamGroup group, ParamState state)
     {
         long t = ++state.Step;
         var m = state.Buffer<T>("exp_avg", p.Length);
         var v = state.Buffer<T>("exp_avg_sq", p.Length);
         var vmax = o.Amsgrad ? state.Buffer<T>("max_exp_avg_sq", p.Length) : default;
-        double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t);   // bias corrections 1 - b^t
-        T b1 = C<T>(o.Beta1), oneMinusB1 = C<T>(1 - o.Beta1), b2 = C<T>(o.Beta2), oneMinusB2 = C<T>(1 - o.Beta2);
-        T wd = C<T>(o.WeightDecay), decay = C<T>(1 - o.Lr * o.WeightDecay), eps = C<T>(o.Eps);
-        T bc2Sqrt = C<T>(Math.Sqrt(bc2)), negStep = C<T>(-(o.Lr / bc1));
+        var f = Constants(o, t);
+        T b1 = C<T>(f.Beta1), oneMinusB1 = C<T>(f.OneMinusBeta1), b2 = C<T>(f.Beta2), oneMinusB2 = C<T>(f.OneMinusBeta2);
+        T wd = C<T>(f.WeightDecay), decay = C<T>(f.Decay), eps = C<T>(f.Eps);
+        T bc2Sqrt = C<T>(f.Bc2Sqrt), negStep = C<T>(f.StepSize);
         bool l2 = o.WeightDecay != 0 && !_decoupled;
         int i = 0;
         if (VecMath.On)

@@ -37,11 +37,25 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
 
     public AlphaGrad(IEnumerable<GroupSpec<AlphaGradOptions>> groups, AlphaGradOptions defaults) : base(groups, defaults) { }
 
+    /// <summary>This step's constants (the CPU pass rounds the same doubles to T).</summary>
+    private static FusedStep Constants(AlphaGradOptions o) => new()
+    {
+        Kind = FusedKind.AlphaGrad, Alpha = o.Alpha, Eps = o.Eps, WeightDecay = o.WeightDecay, Momentum = o.Momentum,
+        OneMinusDampening = 1 - o.Dampening, NegLr = -o.Lr, Nesterov = o.Nesterov, Maximize = o.Maximize,
+    };
+
+    private protected override (FusedStep Step, string[] Buffers) Fused(AlphaGradOptions o, ParamGroup group, ParamState state)
+    {
+        if (o.Momentum != 0) state.Step++;
+        return (Constants(o), o.Momentum != 0 ? ["momentum_buffer"] : []);
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AlphaGradOptions o, ParamGroup group, ParamState state)
     {
-        T scale = Norms.L2(g) + C<T>(o.Eps);                                  // ||g||_2 + eps (the sign of g does not matter)
-        T alpha = C<T>(o.Alpha), wd = C<T>(o.WeightDecay), mu = C<T>(o.Momentum), oneMinusDamp = C<T>(1 - o.Dampening), negLr = C<T>(-o.Lr);
+        var f = Constants(o);
+        T scale = Norms.L2(g) + C<T>(f.Eps);                                  // ||g||_2 + eps (the sign of g does not matter)
+        T alpha = C<T>(f.Alpha), wd = C<T>(f.WeightDecay), mu = C<T>(f.Momentum), oneMinusDamp = C<T>(f.OneMinusDampening), negLr = C<T>(f.NegLr);
         bool useWd = o.WeightDecay != 0, useMu = o.Momentum != 0;
         bool fresh = false;
         Span<T> buf = useMu ? state.Buffer<T>("momentum_buffer", p.Length, out fresh) : default;

@@ -27,10 +27,10 @@ public static class Clip
         T total = T.Zero;
         foreach (var g in grads)
         {
-            var d = data(g);
             T n = T.Zero;
-            if (inf) foreach (var x in d) n = T.Max(n, T.Abs(x));                  // max |g|
-            else n = Norms.L2<T>(d);                                                   // ||g||_2
+            if (g.Device.Kind != DeviceKind.Cpu) n = T.CreateTruncating(DeviceNorm(g, inf));  // on the device, one scalar back
+            else if (inf) foreach (var x in data(g)) n = T.Max(n, T.Abs(x));          // max |g|
+            else n = Norms.L2<T>(data(g));                                             // ||g||_2
             total = inf ? T.Max(total, n) : T.FusedMultiplyAdd(n, n, total);
         }
         if (!inf) total = T.Sqrt(total);                                             // norm of the norms
@@ -38,11 +38,24 @@ public static class Clip
         coef = T.Min(coef, T.One);                                                   // clamped to <= 1
         foreach (var g in grads)
         {
-            var d = data(g);
-            for (int i = 0; i < d.Length; i++) d[i] *= coef;
+            if (g.Device.Kind != DeviceKind.Cpu) g.Backend.ScaleInPlace(g.Storage, double.CreateTruncating(coef));   // scaled on the device
+            else
+            {
+                var d = data(g);
+                for (int i = 0; i < d.Length; i++) d[i] *= coef;
+            }
             g.MarkModified();
         }
         return total;
+    }
+
+    /// <summary>||g||_2 (deterministic partial sums in double on the device) or max |g| of a tensor off the CPU.</summary>
+    private static double DeviceNorm(Tensor g, bool inf)
+    {
+        var b = g.Backend;
+        if (!inf) return Math.Sqrt(b.SumSquares(g.Storage));
+        if (g.Numel == 0) return 0;
+        return b.GetItem(b.Reduce(ReduceOp.Max, b.Unary(UnaryOp.Abs, g.Storage), new Shape(g.Numel), 0), 0);
     }
 
     /// <summary>Clamps every gradient element into [-clip, clip].</summary>
@@ -50,7 +63,8 @@ public static class Clip
     {
         foreach (var g in parameters.Select(p => p.Grad).OfType<Tensor>())
         {
-            if (g.DType == DType.Float32) { var d = g.DataF; float c = (float)clip; for (int i = 0; i < d.Length; i++) d[i] = Math.Clamp(d[i], -c, c); }
+            if (g.Device.Kind != DeviceKind.Cpu) g.Backend.CopyInPlace(g.Storage, g.Backend.Unary(UnaryOp.Clamp, g.Storage, -clip, clip));
+            else if (g.DType == DType.Float32) { var d = g.DataF; float c = (float)clip; for (int i = 0; i < d.Length; i++) d[i] = Math.Clamp(d[i], -c, c); }
             else { var d = g.DataD; for (int i = 0; i < d.Length; i++) d[i] = Math.Clamp(d[i], -clip, clip); }
             g.MarkModified();
         }

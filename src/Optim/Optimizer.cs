@@ -68,11 +68,15 @@ public sealed class ParamGroup
     public double InitialLr { get; internal set; }
 }
 
-/// <summary>The per-parameter state: a step count and named buffers (float[] or double[], the param's dtype).</summary>
+/// <summary>The per-parameter state: a step count and named buffers (float[] or double[], the param's dtype), or for
+/// a parameter on another device (a GPU) the same buffers as tensors on that device.</summary>
 public sealed class ParamState
 {
     public long Step { get; set; }
     public Dictionary<string, Array> Buffers { get; } = [];
+
+    /// <summary>The buffers of a parameter that lives off the CPU: tensors on its device, same names and dtype.</summary>
+    public Dictionary<string, Tensor> DeviceBuffers { get; } = [];
 
     /// <summary>The buffer called name, created as zeros on first use (fresh = true then).</summary>
     public Span<T> Buffer<T>(string name, int length, out bool fresh) where T : unmanaged
@@ -84,7 +88,31 @@ public sealed class ParamState
 
     public Span<T> Buffer<T>(string name, int length) where T : unmanaged => Buffer<T>(name, length, out _);
 
-    internal long Bytes => Buffers.Values.Sum(a => (long)a.Length * (a is float[] ? 4 : 8));
+    internal long Bytes => Buffers.Values.Sum(a => (long)a.Length * (a is float[] ? 4 : 8)) + DeviceBuffers.Values.Sum(t => t.Storage.Bytes);
+
+    /// <summary>Moves the buffers to p's device (or back to the CPU) when p moved since they were made.</summary>
+    internal void FollowDevice(Tensor p)
+    {
+        if (p.Device.Kind == DeviceKind.Cpu)
+        {
+            foreach (var (k, t) in DeviceBuffers) Buffers[k] = p.DType == DType.Float32 ? t.ToArray() : t.ToDoubleArray();
+            DeviceBuffers.Clear();
+            return;
+        }
+        foreach (var (k, t) in DeviceBuffers.ToList())
+            if (!ReferenceEquals(t.Backend, p.Backend)) DeviceBuffers[k] = Upload(p, p.DType == DType.Float32 ? t.ToArray() : t.ToDoubleArray());
+        foreach (var (k, a) in Buffers) DeviceBuffers[k] = Upload(p, a);
+        Buffers.Clear();
+    }
+
+    /// <summary>A tensor like p (same backend, dtype, shape) holding a host array's values.</summary>
+    internal static Tensor Upload(Tensor p, Array a) => new(a switch
+    {
+        float[] f when p.DType == DType.Float32 => p.Backend.FromArray(f),
+        float[] f => p.Backend.FromArray(Array.ConvertAll(f, x => (double)x)),
+        double[] d when p.DType == DType.Float32 => p.Backend.FromArray(Array.ConvertAll(d, x => (float)x)),
+        _ => p.Backend.FromArray((double[])a),
+    }, p.Shape);
 }
 
 /// <summary>A serialisable snapshot of an optimizer: per-parameter state (by position) and the groups.</summary>
@@ -194,6 +222,7 @@ public abstract class Optimizer
                     var pe = new OptimizerStateDict.ParamStateEntry { Param = i, Step = s.Step, Float32 = p.DType == DType.Float32 };
                     foreach (var (k, a) in s.Buffers)
                         pe.Buffers[k] = a is float[] f ? Array.ConvertAll(f, x => (double)x) : (double[])((double[])a).Clone();
+                    foreach (var (k, t) in s.DeviceBuffers) pe.Buffers[k] = t.ToDoubleArray();   // a copy via the host
                     d.State.Add(pe);
                 }
                 i++;
@@ -229,7 +258,8 @@ public abstract class Optimizer
             foreach (var (k, a) in e.Buffers)
             {
                 if (a.Length != p.Numel) throw new ArgumentException($"state buffer {k} of param {e.Param} has {a.Length} values, the param {p.Numel}", nameof(d));
-                s.Buffers[k] = p.DType == DType.Float32 ? Array.ConvertAll(a, x => (float)x) : (double[])a.Clone();
+                if (p.Device.Kind != DeviceKind.Cpu) s.DeviceBuffers[k] = ParamState.Upload(p, a);
+                else s.Buffers[k] = p.DType == DType.Float32 ? Array.ConvertAll(a, x => (float)x) : (double[])a.Clone();
             }
             _state[p] = s;
         }
@@ -251,9 +281,39 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
     private protected sealed override void Update(Tensor p, Tensor grad, ParamGroup group, ParamState state)
     {
         var o = (TOptions)group.Options;
-        if (p.DType == DType.Float32) Update<float>(p.DataF, grad.DataF, o, group, state);
+        if (grad.Device != p.Device)
+            throw new InvalidOperationException($"{GetType().Name}.Step: grad on {grad.Device}, param {p.Name} on {p.Device}");
+        bool onDevice = p.Device.Kind != DeviceKind.Cpu;
+        if (onDevice ? state.Buffers.Count > 0 || state.DeviceBuffers.Values.Any(t => !ReferenceEquals(t.Backend, p.Backend)) : state.DeviceBuffers.Count > 0)
+            state.FollowDevice(p);   // the parameter moved since its state was made
+        if (onDevice) UpdateOnDevice(p, grad, o, group, state);
+        else if (p.DType == DType.Float32) Update<float>(p.DataF, grad.DataF, o, group, state);
         else Update<double>(p.DataD, grad.DataD, o, group, state);
     }
+
+    // Off the CPU: the subclass gives this step's constants and the names of its state buffers; the backend runs
+    // the whole update as one kernel, the state zero-initialised on the parameter's device.
+    private void UpdateOnDevice(Tensor p, Tensor grad, TOptions o, ParamGroup group, ParamState state)
+    {
+        var (step, names) = Fused(o, group, state);
+        var bufs = new Storage?[3];
+        bool fresh = false;
+        for (int k = 0; k < names.Length; k++)
+        {
+            if (!state.DeviceBuffers.TryGetValue(names[k], out var t))
+            {
+                state.DeviceBuffers[names[k]] = t = new Tensor(p.Backend.Allocate(p.DType, p.Numel), p.Shape);
+                if (k == 0) fresh = true;
+            }
+            bufs[k] = t.Storage;
+        }
+        p.Backend.OptimizerStep(step with { Fresh = fresh }, p.Storage, grad.Storage, bufs[0], bufs[1], bufs[2]);
+    }
+
+    /// <summary>The device update of one step: its constants, computed in double exactly as Update&lt;T&gt; computes
+    /// them (advancing state.Step the same way), and the state buffers it uses in <see cref="FusedKind"/>'s order.</summary>
+    private protected virtual (FusedStep Step, string[] Buffers) Fused(TOptions o, ParamGroup group, ParamState state) =>
+        throw new NotSupportedException($"{GetType().Name}: no fused device update; move the parameters to the CPU");
 
     /// <summary>One fused pass over one parameter's memory.</summary>
     protected abstract void Update<T>(Span<T> p, ReadOnlySpan<T> g, TOptions o, ParamGroup group, ParamState state)

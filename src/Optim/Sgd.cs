@@ -32,10 +32,24 @@ public sealed class Sgd : Optimizer<SgdOptions>
 
     public Sgd(IEnumerable<GroupSpec<SgdOptions>> groups, SgdOptions defaults) : base(groups, defaults) { }
 
+    /// <summary>This step's constants (the CPU pass rounds the same doubles to T).</summary>
+    private static FusedStep Constants(SgdOptions o) => new()
+    {
+        Kind = FusedKind.Sgd, WeightDecay = o.WeightDecay, Momentum = o.Momentum, OneMinusDampening = 1 - o.Dampening, NegLr = -o.Lr,
+        Nesterov = o.Nesterov, Maximize = o.Maximize,
+    };
+
+    private protected override (FusedStep Step, string[] Buffers) Fused(SgdOptions o, ParamGroup group, ParamState state)
+    {
+        state.Step++;
+        return (Constants(o), o.Momentum != 0 ? ["momentum_buffer"] : []);
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
     protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, SgdOptions o, ParamGroup group, ParamState state)
     {
-        T wd = C<T>(o.WeightDecay), mu = C<T>(o.Momentum), oneMinusDamp = C<T>(1 - o.Dampening), negLr = C<T>(-o.Lr);
+        var f = Constants(o);
+        T wd = C<T>(f.WeightDecay), mu = C<T>(f.Momentum), oneMinusDamp = C<T>(f.OneMinusDampening), negLr = C<T>(f.NegLr);
         bool useWd = o.WeightDecay != 0, useMu = o.Momentum != 0;
         bool fresh = false;
         Span<T> buf = useMu ? state.Buffer<T>("momentum_buffer", p.Length, out fresh) : default;

@@ -100,7 +100,7 @@ internal sealed class KernelSet<T> where T : unmanaged
     }
 
     /// <summary>Loads an implicitly grouped kernel: the delegate type names the loader overload.</summary>
-    private static TDel Auto<TDel>(Accelerator acc, Type src, string name) where TDel : Delegate
+    internal static TDel Auto<TDel>(Accelerator acc, Type src, string name) where TDel : Delegate
     {
         var method = src.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!;
         var kernelArgs = typeof(TDel).GetGenericArguments(); // Index1D, params...
@@ -112,6 +112,25 @@ internal sealed class KernelSet<T> where T : unmanaged
     }
 }
 
+/// <summary>The optimizer kernels of one element type (TArgs: that type's StepArgs), loaded on first use.</summary>
+internal sealed class OptimizerKernels<T, TArgs> where T : unmanaged where TArgs : unmanaged
+{
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs> Sgd;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, TArgs> AlphaGrad;
+    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs> Adam, AdaBound;
+    public readonly Action<Index1D, ArrayView<double>, ArrayView<double>, int> SumPartials;
+
+    public OptimizerKernels(Accelerator acc)
+    {
+        Type src = typeof(T) == typeof(float) ? typeof(KernelsF) : typeof(KernelsD);
+        Sgd = KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs>>(acc, src, nameof(KernelsF.SgdStep));
+        AlphaGrad = KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, TArgs>>(acc, src, nameof(KernelsF.AlphaGradStep));
+        Adam = KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs>>(acc, src, nameof(KernelsF.AdamStep));
+        AdaBound = KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs>>(acc, src, nameof(KernelsF.AdaBoundStep));
+        SumPartials = KernelSet<T>.Auto<Action<Index1D, ArrayView<double>, ArrayView<double>, int>>(acc, src, nameof(KernelsF.SumPartials));
+    }
+}
+
 /// <summary>IBackend on one ILGPU accelerator; semantics identical to CpuBackend (the tests hold them equal).</summary>
 public sealed class IlgpuBackend : IBackend, IDisposable
 {
@@ -119,6 +138,10 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     private readonly KernelSet<double> _d;
     internal readonly BufferPool Pool;
     private readonly int _groupSide; // matmul groups are p x p threads
+    private readonly Lazy<OptimizerKernels<float, KernelsF.StepArgs>> _optF;
+    private readonly Lazy<OptimizerKernels<double, KernelsD.StepArgs>> _optD;
+    private readonly object _normGate = new();
+    private MemoryBuffer1D<double, Stride1D.Dense>? _normScratch;   // AlphaGrad: partial sums, then the total
 
     internal IlgpuBackend(Accelerator accelerator, Device device, string name)
     {
@@ -130,6 +153,8 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         _d = new KernelSet<double>(accelerator);
         _groupSide = KernelsF.MaxThreads;
         while (_groupSide > 1 && _groupSide * _groupSide > accelerator.MaxNumThreadsPerGroup) _groupSide /= 2;
+        _optF = new(() => new OptimizerKernels<float, KernelsF.StepArgs>(accelerator));
+        _optD = new(() => new OptimizerKernels<double, KernelsD.StepArgs>(accelerator));
     }
 
     /// <summary>The ILGPU accelerator this backend launches on.</summary>
@@ -141,7 +166,11 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     /// <summary>Free buffers waiting in the pool.</summary>
     public int PooledBuffers => Pool.FreeCount;
 
-    public void Dispose() => Accelerator.Dispose();
+    public void Dispose()
+    {
+        _normScratch?.Dispose();
+        Accelerator.Dispose();
+    }
 
     private IlgpuStorage S(Storage s) => s is IlgpuStorage g && ReferenceEquals(g.Backend, this) ? g
         : throw new ArgumentException($"{Name} backend: storage lives on {s.Backend.Name}, not {Name} (move tensors with To(device) first)");
@@ -554,5 +583,66 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         double s = 0;
         foreach (double v in p) s += v;
         return s;
+    }
+
+    // ------------------------------------------------------------ optimizers
+    public void OptimizerStep(in FusedStep step, Storage param, Storage grad, Storage? s1, Storage? s2, Storage? s3)
+    {
+        var p = S(param); var g = S(grad);
+        int needed = step.Kind switch
+        {
+            FusedKind.Sgd or FusedKind.AlphaGrad => step.Momentum != 0 ? 1 : 0,
+            _ => step.Amsgrad ? 3 : 2,
+        };
+        Storage?[] states = [s1, s2, s3];
+        var views = new IlgpuStorage[3];
+        for (int k = 0; k < 3; k++)
+        {
+            if (k >= needed) { views[k] = p; continue; }   // unused: any view of the right type, never read
+            var st = states[k] ?? throw new ArgumentException($"OptimizerStep({step.Kind}): state buffer {k + 1} is missing");
+            views[k] = S(st);
+        }
+        foreach (var st in (IlgpuStorage[])[g, .. views])
+        {
+            SameType(p, st, $"OptimizerStep({step.Kind})");
+            if (st.Length != p.Length) throw new ArgumentException($"OptimizerStep({step.Kind}): {st.Length} elements vs the parameter's {p.Length}");
+        }
+        if (p.Length == 0) return;
+        lock (_normGate)
+        {
+            if (p.DType == DType.Float32) Launch(_optF.Value, _f, KernelsF.Args(step), step.Kind, p, g, views);
+            else Launch(_optD.Value, _d, KernelsD.Args(step), step.Kind, p, g, views);
+        }
+        p.BumpVersion();
+    }
+
+    private void Launch<T, TArgs>(OptimizerKernels<T, TArgs> k, KernelSet<T> set, TArgs args, FusedKind kind, IlgpuStorage p, IlgpuStorage g, IlgpuStorage[] s)
+        where T : unmanaged where TArgs : unmanaged
+    {
+        int n = p.Length;
+        switch (kind)
+        {
+            case FusedKind.Sgd: k.Sgd(n, p.View<T>(), g.View<T>(), s[0].View<T>(), args); break;
+            case FusedKind.Adam: k.Adam(n, p.View<T>(), g.View<T>(), s[0].View<T>(), s[1].View<T>(), s[2].View<T>(), args); break;
+            case FusedKind.AdaBound: k.AdaBound(n, p.View<T>(), g.View<T>(), s[0].View<T>(), s[1].View<T>(), s[2].View<T>(), args); break;
+            case FusedKind.AlphaGrad:
+            {
+                // ||g||^2 without atomics: fixed chunks of 256 summed in double, then the chunks summed in order.
+                int chunks = (n + 255) / 256;
+                if (_normScratch is null || _normScratch.Length < chunks + 1)
+                {
+                    _normScratch?.Dispose();
+                    _normScratch = Accelerator.Allocate1D<double>(Math.Max(chunks + 1, 1024));
+                }
+                var partial = _normScratch.View.SubView(0, chunks);
+                var total = _normScratch.View.SubView(chunks, 1);
+                set.SumSquares(chunks, g.View<T>(), partial, n);
+                k.SumPartials(1, partial, total, chunks);
+                k.AlphaGrad(n, p.View<T>(), g.View<T>(), s[0].View<T>(), total, args);
+                break;
+            }
+            default: throw new ArgumentException($"OptimizerStep: unknown kind {kind}");
+        }
+        Sync();
     }
 }

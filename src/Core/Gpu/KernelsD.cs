@@ -274,6 +274,93 @@ internal static class KernelsD
         partial[i] = s;
     }
 
+    /// <summary>The final sum of SumSquares' partials, in order, by one thread: a deterministic ||x||^2 on the device.</summary>
+    public static void SumPartials(Index1D i, ArrayView<double> partial, ArrayView<double> total, int count)
+    {
+        double s = 0;
+        for (int j = 0; j < count; j++) s += partial[j];
+        total[i] = s;
+    }
+
+    // ---------------------------------------------------------------- optimizers: one thread per element, one kernel per update
+    /// <summary>A FusedStep's constants rounded to Real (as the CPU optimizers round them); Flags bits: see below.</summary>
+    public struct StepArgs
+    {
+        public Real Wd, Mu, OneMinusDamp, NegLr, B1, OneMinusB1, B2, OneMinusB2, Eps, Decay, Bc2Sqrt, StepSize, Lo, Hi, Alpha;
+        public int Flags;
+    }
+
+    public const int FMaximize = 1, FNesterov = 2, FAmsgrad = 4, FDecoupled = 8, FFresh = 16;
+
+    /// <summary>A FusedStep's doubles rounded to Real, as the CPU optimizers round them (T.CreateTruncating).</summary>
+    internal static StepArgs Args(in FusedStep s) => new()
+    {
+        Wd = (Real)s.WeightDecay, Mu = (Real)s.Momentum, OneMinusDamp = (Real)s.OneMinusDampening, NegLr = (Real)s.NegLr,
+        B1 = (Real)s.Beta1, OneMinusB1 = (Real)s.OneMinusBeta1, B2 = (Real)s.Beta2, OneMinusB2 = (Real)s.OneMinusBeta2,
+        Eps = (Real)s.Eps, Decay = (Real)s.Decay, Bc2Sqrt = (Real)s.Bc2Sqrt, StepSize = (Real)s.StepSize,
+        Lo = (Real)s.Lower, Hi = (Real)s.Upper, Alpha = (Real)s.Alpha,
+        Flags = (s.Maximize ? FMaximize : 0) | (s.Nesterov ? FNesterov : 0) | (s.Amsgrad ? FAmsgrad : 0)
+              | (s.Decoupled ? FDecoupled : 0) | (s.Fresh ? FFresh : 0),
+    };
+
+    /// <summary>SGD's momentum and step on a direction d (SGD and AlphaGrad); buf is read only when mu != 0.</summary>
+    private static void SgdTail(int i, ArrayView<Real> p, ArrayView<Real> buf, Real d, StepArgs a)
+    {
+        Real pi = p[i];
+        if (a.Wd != (Real)0) d = a.Wd * pi + d;                                   // g <- g + wd*p
+        if (a.Mu != (Real)0)
+        {
+            Real b = (a.Flags & FFresh) != 0 ? d : a.OneMinusDamp * d + a.Mu * buf[i];   // buf <- mu*buf + (1-dampening)*g (g at first)
+            buf[i] = b;
+            d = (a.Flags & FNesterov) != 0 ? a.Mu * b + d : b;                     // g <- nesterov ? g + mu*buf : buf
+        }
+        p[i] = a.NegLr * d + pi;                                                   // p <- p - lr*g
+    }
+
+    /// <summary>torch.optim.SGD's update of one element.</summary>
+    public static void SgdStep(Index1D i, ArrayView<Real> p, ArrayView<Real> g, ArrayView<Real> buf, StepArgs a) =>
+        SgdTail(i, p, buf, (a.Flags & FMaximize) != 0 ? -g[i] : g[i], a);
+
+    /// <summary>AlphaGrad: d = tanh(alpha*g/(||g|| + eps)) with ||g||^2 read from the device (SumPartials), then SGD.</summary>
+    public static void AlphaGradStep(Index1D i, ArrayView<Real> p, ArrayView<Real> g, ArrayView<Real> buf, ArrayView<double> sumSq, StepArgs a)
+    {
+        Real scale = (Real)XMath.Sqrt(sumSq[0]) + a.Eps;                        // ||g||_2 + eps
+        Real alpha = (a.Flags & FMaximize) != 0 ? -a.Alpha : a.Alpha;
+        SgdTail(i, p, buf, XMath.Tanh(alpha * g[i] / scale), a);                   // g <- tanh(alpha * g/scale)
+    }
+
+    /// <summary>Adam / AdamW / AMSGrad (torch.optim.Adam's single-tensor path) on one element.</summary>
+    public static void AdamStep(Index1D i, ArrayView<Real> p, ArrayView<Real> g, ArrayView<Real> m, ArrayView<Real> v, ArrayView<Real> vmax, StepArgs a)
+    {
+        Real gi = (a.Flags & FMaximize) != 0 ? -g[i] : g[i];
+        Real pi = p[i];
+        if ((a.Flags & FDecoupled) != 0) pi *= a.Decay;                           // AdamW: p <- p*(1 - lr*wd)
+        else if (a.Wd != (Real)0) gi = a.Wd * pi + gi;                            // Adam:  g <- g + wd*p
+        Real mi = a.OneMinusB1 * gi + a.B1 * m[i];                                  // m <- b1*m + (1-b1)*g
+        Real vi = a.OneMinusB2 * gi * gi + a.B2 * v[i];                             // v <- b2*v + (1-b2)*g*g
+        m[i] = mi; v[i] = vi;
+        if ((a.Flags & FAmsgrad) != 0) { Real w = vmax[i]; vi = w > vi ? w : vi; vmax[i] = vi; }   // vmax <- max(vmax, v)
+        Real denom = XMath.Sqrt(vi) / a.Bc2Sqrt + a.Eps;                           // sqrt(v)/sqrt(bc2) + eps
+        p[i] = pi + a.StepSize * mi / denom;                                        // p <- p - (lr/bc1) * m/denom
+    }
+
+    /// <summary>AdaBound / AMSBound / AdaBoundW (the official code) on one element.</summary>
+    public static void AdaBoundStep(Index1D i, ArrayView<Real> p, ArrayView<Real> g, ArrayView<Real> m, ArrayView<Real> v, ArrayView<Real> vmax, StepArgs a)
+    {
+        Real gi = g[i], pi = p[i];
+        bool decoupled = (a.Flags & FDecoupled) != 0;
+        if (a.Wd != (Real)0 && !decoupled) gi = a.Wd * pi + gi;                  // g <- g + wd*p
+        Real mi = a.OneMinusB1 * gi + a.B1 * m[i];                                  // m <- b1*m + (1-b1)*g
+        Real vi = a.OneMinusB2 * gi * gi + a.B2 * v[i];                             // v <- b2*v + (1-b2)*g*g
+        m[i] = mi; v[i] = vi;
+        if ((a.Flags & FAmsgrad) != 0) { Real w = vmax[i]; vi = w > vi ? w : vi; vmax[i] = vi; }   // vmax <- max(vmax, v)
+        Real lr = a.StepSize / (XMath.Sqrt(vi) + a.Eps);                           // step_size / (sqrt(v) + eps)
+        lr = lr > a.Lo ? lr : a.Lo;
+        lr = lr < a.Hi ? lr : a.Hi;                                                 // clamp(., lower, upper)
+        Real eta = lr * mi;
+        p[i] = a.Wd != (Real)0 && decoupled ? (pi - eta) - pi * a.Wd : pi - eta;   // AdaBoundW: p - eta*m - wd*p_old
+    }
+
     public static void ToDouble(Index1D i, ArrayView<Real> x, ArrayView<double> y) => y[i] = x[i];
     public static void ToFloat(Index1D i, ArrayView<Real> x, ArrayView<float> y) => y[i] = (float)x[i];
 }

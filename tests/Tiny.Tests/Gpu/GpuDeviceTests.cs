@@ -65,7 +65,9 @@ public sealed class GpuDeviceTests
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
             .Where(m => m.ReturnType == typeof(void) && m.GetParameters().Length > 0)
             .ToList();
-        Assert.That(kernels, Has.Count.GreaterThanOrEqualTo(36));
+        Assert.That(kernels, Has.Count.GreaterThanOrEqualTo(46));
+        foreach (var name in new[] { nameof(KernelsF.SgdStep), nameof(KernelsF.AdamStep), nameof(KernelsF.AdaBoundStep), nameof(KernelsF.AlphaGradStep), nameof(KernelsF.SumPartials) })
+            Assert.That(kernels.Count(m => m.Name == name), Is.EqualTo(2), $"{name}: float and double kernels are compiled");
         var failures = new List<string>();
         foreach (var m in kernels)
         {
