@@ -4,7 +4,7 @@
 // standard mathematical functions", tanh_u1 of src/libm/sleefsimd{sp,dp}.c): tanh(|x|) = (e - 1/e) / (e + 1/e)
 // with e = exp(|x|) as an unevaluated double-float (pair hi + lo) sum, and every step in double-float arithmetic
 // with the same operations, the same operation order and FMAs exactly where the AVX2 build fuses, so each result
-// has the same bits. The scalar and the Vector256 versions compute the same function lane by lane.
+// has the same bits. The scalar, Vector256 and (float) Vector512 versions compute the same function lane by lane.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -245,6 +245,77 @@ public static class TorchTanh
         return (s, t + xy);
     }
 
+    /// <summary>Sixteen float32 tanh at once (AVX-512), each lane equal to <see cref="Tanh(float)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Tanh(Vector512<float> x)
+    {
+        var signMask = Vector512.Create(int.MinValue).AsSingle();
+        var a = Vector512.AndNot(x, signMask);
+        var q = Vector512.Round(a * Vector512.Create(R_Ln2F));
+        Vector512<float> sx, sy;
+        {
+            var c = q * Vector512.Create(-L2UF); var s = a + c; var v = s - a;
+            sx = s; sy = ((a - (s - v)) + (c - v)) + Vector512<float>.Zero;
+            c = q * Vector512.Create(-L2LF); s = sx + c; v = s - sx;
+            var t = (sx - (s - v)) + (c - v);
+            sy = t + sy; sx = s;
+        }
+        var u = Vector512.FusedMultiplyAdd(Vector512.Create(P0F), sx, Vector512.Create(P1F));
+        u = Vector512.FusedMultiplyAdd(u, sx, Vector512.Create(P2F));
+        u = Vector512.FusedMultiplyAdd(u, sx, Vector512.Create(P3F));
+        Vector512<float> tx, ty;
+        {
+            var m = sx * u; var ml = Vector512.FusedMultiplyAdd(sy, u, Vector512.FusedMultiplyAdd(sx, u, -m));
+            (tx, ty) = Add2(m, ml, Vector512.Create(SixthF));
+        }
+        {
+            var m = sx * tx;
+            var ml = Vector512.FusedMultiplyAdd(sx, ty, Vector512.FusedMultiplyAdd(sy, tx, Vector512.FusedMultiplyAdd(sx, tx, -m)));
+            (tx, ty) = Add2(m, ml, Vector512.Create(0.5f));
+        }
+        {
+            var q2 = sx * sx; var q2l = Vector512.FusedMultiplyAdd(sx + sx, sy, Vector512.FusedMultiplyAdd(sx, sx, -q2));
+            var m = q2 * tx;
+            var ml = Vector512.FusedMultiplyAdd(q2, ty, Vector512.FusedMultiplyAdd(q2l, tx, Vector512.FusedMultiplyAdd(q2, tx, -m)));
+            var s = sx + m; var v = s - sx;
+            var t = (sx - (s - v)) + (m - v);
+            tx = s; ty = t + (sy + ml);
+        }
+        var one = Vector512<float>.One;
+        {
+            var s = one + tx;
+            ty = ((one - s) + tx) + ty; tx = s;
+        }
+        // q is integral and small (or the lane is discarded below): its int from the bits of q + 1.5*2^23
+        var qi = (q + Vector512.Create(12582912f)).AsInt32() - Vector512.Create(0x4B400000);
+        var h = Vector512.ShiftRightArithmetic(qi, 1);
+        var bias = Vector512.Create(0x7f);
+        var p1 = Vector512.ShiftLeft(h + bias, 23).AsSingle();
+        var p2 = Vector512.ShiftLeft(qi - h + bias, 23).AsSingle();
+        var ex = tx * p1 * p2; var ey = ty * p1 * p2;
+        var rx = one / ex;
+        var ry = rx * Vector512.FusedMultiplyAdd(-ey, rx, Vector512.FusedMultiplyAdd(-ex, rx, one));
+        var nrx = -rx;
+        var nx = ex + nrx; var ny = (((ex - nx) + nrx) + ey) + -ry;
+        var dx = ex + rx; var dy = (((ex - dx) + rx) + ey) + ry;
+        var it = one / dx; var qx = nx * it;
+        var w = Vector512.FusedMultiplyAdd(it, nx, -qx);
+        var z = Vector512.FusedMultiplyAdd(-dy, it, Vector512.FusedMultiplyAdd(-dx, it, one));
+        var y = qx + Vector512.FusedMultiplyAdd(qx, z, Vector512.FusedMultiplyAdd(ny, it, w));
+        var big = Vector512.GreaterThan(a, Vector512.Create(ThresholdF)) | ~Vector512.Equals(y, y);
+        y = Vector512.ConditionalSelect(big, one, y);
+        y ^= x & signMask;
+        return y | ~Vector512.Equals(x, x);   // NaN in: all bits set
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float>, Vector512<float>) Add2(Vector512<float> xx, Vector512<float> xy, Vector512<float> y)
+    {
+        var s = xx + y; var v = s - xx;
+        var t = (xx - (s - v)) + (y - v);
+        return (s, t + xy);
+    }
+
     /// <summary>Four float64 tanh at once, each lane equal to <see cref="Tanh(double)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<double> Tanh(Vector256<double> x)
@@ -333,6 +404,8 @@ public static class TorchTanh
     {
         if (y.Length < x.Length) throw new ArgumentException("destination too short", nameof(y));
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= x.Length; i += 16) Tanh(Vector512.Create(x.Slice(i, 16))).CopyTo(y.Slice(i, 16));
         if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= x.Length; i += 8) Tanh(Vector256.Create(x.Slice(i, 8))).CopyTo(y.Slice(i, 8));
         for (; i < x.Length; i++) y[i] = Tanh(x[i]);
