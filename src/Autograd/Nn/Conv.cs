@@ -63,17 +63,17 @@ internal static class Im2Col
         int h1 = ho, w1 = wo;
         if (cs.DType == DType.Float32)
         {
-            var dst = new float[shape.Numel];
+            var dst = CpuPool.Rent<float>(shape.Numel, zero: false);   // Unfold writes every element
             Unfold(cs.F, dst, n, c, h, w, k, stride, pad, ho, wo);
-            r = new Tensor(new CpuStorage(dst), shape);
-            backward = g => x.AccumulateGrad(new Tensor(new CpuStorage(Fold(((CpuStorage)g.Storage).F, n, c, h, w, k, stride, pad, h1, w1)), x.Shape));
+            r = new Tensor(CpuPool.Wrap(dst), shape);
+            backward = g => x.AccumulateGrad(new Tensor(CpuPool.Wrap(Fold(((CpuStorage)g.Storage).F, n, c, h, w, k, stride, pad, h1, w1)), x.Shape));
         }
         else
         {
-            var dst = new double[shape.Numel];
+            var dst = CpuPool.Rent<double>(shape.Numel, zero: false);
             Unfold((double[])cs.Data, dst, n, c, h, w, k, stride, pad, ho, wo);
-            r = new Tensor(new CpuStorage(dst), shape);
-            backward = g => x.AccumulateGrad(new Tensor(new CpuStorage(Fold((double[])((CpuStorage)g.Storage).Data, n, c, h, w, k, stride, pad, h1, w1)), x.Shape));
+            r = new Tensor(CpuPool.Wrap(dst), shape);
+            backward = g => x.AccumulateGrad(new Tensor(CpuPool.Wrap(Fold((double[])((CpuStorage)g.Storage).Data, n, c, h, w, k, stride, pad, h1, w1)), x.Shape));
         }
         return Tensor.Record(r, "Im2Col", backward, x);
     }
@@ -106,7 +106,7 @@ internal static class Im2Col
     // The adjoint of Unfold: every patch entry adds its gradient back to the input pixel it came from.
     private static T[] Fold<T>(T[] g, int n, int c, int h, int w, int k, int s, int pad, int ho, int wo) where T : struct, INumber<T>
     {
-        var dx = new T[n * c * h * w];
+        var dx = CpuPool.Rent<T>(n * c * h * w, zero: true);   // accumulated into
         int p = 0;
         for (int b = 0; b < n; b++)
             for (int oy = 0; oy < ho; oy++)

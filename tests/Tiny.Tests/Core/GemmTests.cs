@@ -127,6 +127,23 @@ public sealed class GemmTests
         Assert.That(c2, Is.EqualTo(c1));
     }
 
+    [Test]
+    public void ThreadedPathAllocatesNothingInSteadyState()
+    {
+        var rng = new Rng(8);
+        const int m = 256, n = 256, k = 256;
+        var a = Random<float>(rng, m * k); var b = Random<float>(rng, k * n);
+        var c1 = new float[m * n]; var c4 = new float[m * n];
+        Gemm.MaxThreads = 1; Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c1, n, false);
+        Gemm.MaxThreads = 4;   // more slabs than cores: the caller and pool threads share them
+        for (int i = 0; i < 5; i++) Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c4, n, false);
+        long b0 = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c4, n, false);
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - b0;
+        Assert.That(c4, Is.EqualTo(c1));
+        Assert.That(bytes, Is.LessThan(1024), "bytes allocated by 20 threaded SGEMMs on the calling thread");
+    }
+
     private static readonly float[] Four = new float[4], Six = new float[6];
 
     [TestCase("m", -1, 2, 2, 2, 2, 2, 6)]

@@ -166,6 +166,35 @@ public sealed class ScopeTests
         for (int i = 0; i < p0.Count; i++) Assert.That(p1[i], Is.EqualTo(p0[i]));
     }
 
+    private static List<float[]> TrainConv(bool scoped, int steps)
+    {
+        var rng = new Rng(5);
+        var conv = new Conv2d(2, 4, 3, rng, stride: 1, padding: 1);
+        var opt = new Adam(conv.Parameters(), lr: 1e-2);
+        var x = Tensor.Randn([3, 2, 6, 6], rng);
+        x.RequiresGrad = true;   // the input gradient runs Fold (a pooled, zeroed array)
+        var xs = new List<float[]>();
+        for (int s = 0; s < steps; s++)
+        {
+            using var memory = scoped ? Tensor.Scope() : default;
+            opt.ZeroGrad();
+            x.Grad?.ZeroInPlace();
+            conv.Forward(x).Tanh().Square().Mean().Backward();
+            opt.Step();
+        }
+        xs.AddRange(conv.Parameters().Select(p => p.ToArray()));
+        xs.Add(x.Grad!.ToArray());
+        return xs;
+    }
+
+    [Test]
+    public void ConvTrainingInAScopeIsBitIdentical()
+    {
+        var a = TrainConv(scoped: false, steps: 5);
+        var b = TrainConv(scoped: true, steps: 5);
+        for (int i = 0; i < a.Count; i++) Assert.That(b[i], Is.EqualTo(a[i]));
+    }
+
     [Test]
     public void SteadyStateTrainStepAllocatesLittle()
     {
