@@ -11,7 +11,8 @@ public static class Program
             case "train": TrainStepBench.Run(args); return 0;
             case "optim": OptimBench.Run(args); return 0;
             case "conv": ConvBench.Run(args); return 0;
-            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps] | train [--batches] [--threads N] | optim [reps] | conv [--threads N]"); return 1;
+            case "gpu": return GpuBench.Run(args);
+            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps] | train [--batches] [--threads N] | optim [reps] | conv [--threads N] | gpu [--device D] [--smoke]"); return 1;
         }
     }
 }

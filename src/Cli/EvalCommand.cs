@@ -28,16 +28,17 @@ public static class EvalCommand
     {
         if (args.Length == 0 || args.Contains("--help") || args.Contains("-h"))
         {
-            stdout.WriteLine("usage: tiny eval DIR [--episodes N (100)] [--seed N (0)] [--json] [--render FILE.png]");
+            stdout.WriteLine("usage: tiny eval DIR [--episodes N (100)] [--seed N (0)] [--json] [--render FILE.png] [--device D (cpu)]");
             stdout.WriteLine("  runs N deterministic episodes (greedy / mean action) of the agent saved in DIR by tiny train;");
             stdout.WriteLine("  episode i resets with seed + i; prints the mean and std of the return (--json: as the last line)");
             stdout.WriteLine($"  --render FILE.png: MinAtar envs only; the first episode's frames (at most {MaxRenderFrames}) as one PNG");
+            stdout.WriteLine($"  --device D: {DeviceOption.Values}; where a ppo agent's network runs (dqn and td3: cpu only)");
             return args.Length == 0 ? 2 : 0;
         }
         string? dir = null;
         int episodes = 100, seed = 0;
         bool json = false;
-        string? render = null;
+        string? render = null, deviceName = null;
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
@@ -59,6 +60,7 @@ public static class EvalCommand
                 }
                 case "--json": json = true; break;
                 case "--render": render = Next(); break;
+                case "--device": deviceName = Next(); break;
                 default:
                     if (a.StartsWith("--")) throw new CliError($"unknown option '{a}'");
                     if (dir is not null) throw new CliError($"unexpected argument '{a}' (DIR is '{dir}')");
@@ -68,6 +70,8 @@ public static class EvalCommand
         if (dir is null) throw new CliError("missing DIR (a folder written by tiny train)");
 
         var agent = Agents.Load(dir);
+        var device = DeviceOption.Resolve(deviceName ?? "cpu", agent.Algorithm);
+        if (agent is Ppo ppo && device != Device.Cpu) ppo.To(device);
         List<float[]>? frames = null;
         if (render is not null)
         {

@@ -45,7 +45,7 @@ public static class TrainCommand
         if (!Agents.Algorithms.Contains(algo))
             throw new CliError($"unknown agent '{args[0]}'; known: {string.Join(", ", Agents.Algorithms)}");
 
-        string? env = null, outDir = null, configFile = null, optimizerName = null;
+        string? env = null, outDir = null, configFile = null, optimizerName = null, deviceName = null;
         int seed = 1;
         long? totalSteps = null;
         var optArgs = new Dictionary<string, double>();
@@ -72,12 +72,7 @@ public static class TrainCommand
                         throw new CliError($"--total-steps: '{s}' is not a positive integer");
                     totalSteps = n; break;
                 }
-                case "device":
-                {
-                    string d = Next();
-                    if (d != "cpu") throw new CliError($"--device: '{d}' is not available; RL agents run on cpu");
-                    break;
-                }
+                case "device": deviceName = Next(); break;
                 default:
                     if (OptimizerFlags.Contains(key)) { optArgs[key] = ParseDouble(Next(), "--" + key); break; }
                     overrides[Agents.ToCamel(key)] = ParseValue(Next());
@@ -85,6 +80,7 @@ public static class TrainCommand
             }
         }
         if (env is null) throw new CliError("--env is required (e.g. --env CartPole-v1)");
+        var device = DeviceOption.Resolve(deviceName ?? "cpu", algo);
 
         // --config FILE.json: {"optimizer": "adam:eps=1e-5" or {...}, "numEnvs": 8, ...}; flags win over the file.
         if (configFile is not null)
@@ -116,6 +112,7 @@ public static class TrainCommand
         }
 
         var agent = Agents.Create(algo, env, overrides, spec, seed, totalSteps);
+        if (agent is Ppo ppo && device != Device.Cpu) ppo.To(device);
         outDir ??= Path.Combine("runs", $"{algo}-{env}-{seed}");
         Directory.CreateDirectory(outDir);
 
@@ -130,7 +127,7 @@ public static class TrainCommand
         try
         {
             bool interactive = realConsole && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps -> {outDir}");
+            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps{(device != Device.Cpu ? $", device {device}" : "")} -> {outDir}");
             if (interactive) TrainInteractive(agent, log, sw, cts.Token);
             else TrainPlain(agent, log, sw, stdout, cts.Token);
         }
@@ -233,7 +230,8 @@ public static class TrainCommand
         w.WriteLine("  --total-steps N       env steps (default: the agent's for the env)");
         w.WriteLine("  --out DIR             output folder (default runs/{algo}-{env}-{seed})");
         w.WriteLine("  --config FILE.json    agent options as JSON ({\"numEnvs\": 8, \"optimizer\": \"adam:eps=1e-5\"}); flags win");
-        w.WriteLine("  --device cpu          RL agents run on the cpu");
+        w.WriteLine($"  --device D            {DeviceOption.Values} (default cpu); ppo's networks and updates run there,");
+        w.WriteLine("                        its envs on the cpu; dqn and td3 run on the cpu only");
         w.WriteLine("  --OPTION VALUE        any agent option below, kebab-case (--num-envs 8, --target-kl 0.02)");
         foreach (var a in algo is null ? Agents.Algorithms : [algo])
         {

@@ -57,6 +57,19 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
         }
     }
 
+    /// <summary>
+    /// A --device value made real: "auto" (the best GPU, else the CPU), "cpu", "cuda[:i]", "opencl[:i]", "ilgpu-cpu".
+    /// A GPU that is not there throws InvalidOperationException saying what ILGPU sees ("no CUDA device found; ILGPU
+    /// sees: 0 CUDA, 0 OpenCL ..."); an unknown name throws ArgumentException.
+    /// </summary>
+    public static Device Resolve(string text)
+    {
+        if (text.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) return Best();
+        var d = Parse(text);
+        if (d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL) global::Tiny.Gpu.IlgpuDevices.Require(d);
+        return d;
+    }
+
     /// <summary>Parses "cpu", "cuda", "cuda:1", "opencl", "opencl:0", "ilgpu-cpu".</summary>
     public static Device Parse(string text)
     {
@@ -75,7 +88,7 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
             "cuda" => Cuda(idx),
             "opencl" => OpenCL(idx),
             "ilgpu-cpu" or "ilgpucpu" => IlgpuCpu,
-            _ => throw new ArgumentException($"unknown device '{text}' (known: cpu, cuda[:i], opencl[:i], ilgpu-cpu)"),
+            _ => throw new ArgumentException($"unknown device '{text}' (known: auto, cpu, cuda[:i], opencl[:i], ilgpu-cpu)"),
         };
     }
 

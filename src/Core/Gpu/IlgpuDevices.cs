@@ -54,6 +54,25 @@ public static class IlgpuDevices
         return $"found {cuda} CUDA, {cl} OpenCL" + (cuda + cl == 0 ? "; ILGPU CPU accelerator only" : "");
     }
 
+    /// <summary>Throws InvalidOperationException unless ILGPU sees the CUDA or OpenCL device d.</summary>
+    public static void Require(Device d)
+    {
+        string kind = d.Kind == DeviceKind.Cuda ? "CUDA" : "OpenCL";
+        IReadOnlyList<GpuDeviceInfo> all;
+        try { all = ListDevices(); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidOperationException($"no {kind} device found: ILGPU could not query devices ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+        int count = all.Count(g => g.Kind == d.Kind);
+        if (d.Index < count) return;
+        string sees = all.Count == 0 ? "0 CUDA, 0 OpenCL devices (only its own CPU accelerator, which is not a GPU)"
+            : string.Join(", ", all.Select(g => $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index} {g.Name}"));
+        throw new InvalidOperationException(count == 0
+            ? $"no {kind} device found; ILGPU sees: {sees}"
+            : $"no {kind} device {d.Index} (there are {count}); ILGPU sees: {sees}");
+    }
+
     /// <summary>GPUs only: CUDA and OpenCL devices (ILGPU's own CPU device is not a GPU and is not listed).</summary>
     public static IReadOnlyList<GpuDeviceInfo> ListDevices()
     {

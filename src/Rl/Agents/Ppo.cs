@@ -140,6 +140,17 @@ public sealed class Ppo : IAgent
     public bool Continuous { get; }
     /// <summary>Env steps taken by <see cref="Train"/>.</summary>
     public long GlobalStep { get; private set; }
+    /// <summary>Where the networks and their updates run (envs and rollout storage stay on the CPU).</summary>
+    public Device Device { get; private set; } = Device.Cpu;
+
+    /// <summary>Moves the networks (so the forward passes, backward passes and optimizer updates) to device; each step
+    /// uploads the observations and downloads the policy's outputs. Returns this.</summary>
+    public Ppo To(Device device)
+    {
+        Network.To(device);
+        Device = device;
+        return this;
+    }
 
     private Env MakeEnv(int i)
     {
@@ -258,10 +269,10 @@ public sealed class Ppo : IAgent
                     }
                     if (o.NormAdv) NormalizeInPlace(mbAdv);
 
-                    var x = Tensor.FromArray(mbObs, minibatchSize, obsDim);
+                    var x = Tensor.FromArray(mbObs, [minibatchSize, obsDim], Device);
                     var (newlogprob, entropy) = LogProbAndEntropy(x, mbActions, mbActionIdx);
                     var newvalue = Network.Value(x);
-                    var logratio = newlogprob - Tensor.FromArray(mbLogprobs, minibatchSize);
+                    var logratio = newlogprob - Tensor.FromArray(mbLogprobs, [minibatchSize], Device);
                     var ratio = logratio.Exp();
 
                     // KL estimates (http://joschu.net/blog/kl-approx.html) and clip fraction, for logging and targetKl.
@@ -277,17 +288,17 @@ public sealed class Ppo : IAgent
                     }
 
                     // Policy loss: the clipped surrogate.
-                    var adv = Tensor.FromArray(mbAdv, minibatchSize);
+                    var adv = Tensor.FromArray(mbAdv, [minibatchSize], Device);
                     var pgLoss1 = -adv * ratio;
                     var pgLoss2 = -adv * ratio.Clamp(1 - o.ClipCoef, 1 + o.ClipCoef);
                     var pgLoss = pgLoss1.Maximum(pgLoss2).Mean();
 
                     // Value loss, optionally clipped around the rollout's values.
-                    var ret = Tensor.FromArray(mbReturns, minibatchSize);
+                    var ret = Tensor.FromArray(mbReturns, [minibatchSize], Device);
                     Tensor vLoss;
                     if (o.ClipVloss)
                     {
-                        var oldV = Tensor.FromArray(mbValues, minibatchSize);
+                        var oldV = Tensor.FromArray(mbValues, [minibatchSize], Device);
                         var vLossUnclipped = (newvalue - ret).Square();
                         var vClipped = oldV + (newvalue - oldV).Clamp(-o.ClipCoef, o.ClipCoef);
                         var vLossClipped = (vClipped - ret).Square();
@@ -365,7 +376,7 @@ public sealed class Ppo : IAgent
         }
         var mean = Network.Actor.Forward(x);
         var logstd = Network.ActorLogStd!;
-        var a = Tensor.FromArray(mbActions, b, _actDim);
+        var a = Tensor.FromArray(mbActions, [b, _actDim], Device);
         var z = (a - mean) * (-logstd).Exp();
         var logprob = (-0.5 * z.Square() - logstd - 0.5 * Log2Pi).Sum(1);
         var ent = (logstd + (0.5 + 0.5 * Log2Pi)).Sum(1).Expand(b);
@@ -377,7 +388,7 @@ public sealed class Ppo : IAgent
     {
         using var _ = Tensor.NoGrad();
         using var memory = Tensor.Scope();
-        var x = Tensor.FromArray(obsBatch, n, _obsDim);
+        var x = Tensor.FromArray(obsBatch, [n, _obsDim], Device);
         var head = Network.Actor.Forward(x).ToArray();
         Network.Value(x).ToArray().CopyTo(valueOut, 0);
         if (!Continuous)
@@ -423,7 +434,7 @@ public sealed class Ppo : IAgent
     {
         using var _ = Tensor.NoGrad();
         using var memory = Tensor.Scope();
-        Network.Value(Tensor.FromArray(obsBatch, n, _obsDim)).ToArray().CopyTo(valueOut, 0);
+        Network.Value(Tensor.FromArray(obsBatch, [n, _obsDim], Device)).ToArray().CopyTo(valueOut, 0);
     }
 
     private static void NormalizeInPlace(float[] a)
@@ -454,7 +465,7 @@ public sealed class Ppo : IAgent
             for (int i = 0; i < x.Length; i++)
                 x[i] = (float)Math.Clamp((x[i] - rms.Mean[i]) / Math.Sqrt(rms.Var[i] + 1e-8), -Options.NormClip, Options.NormClip);
         using var _ = Tensor.NoGrad();
-        var head = Network.Actor.Forward(Tensor.FromArray(x, 1, _obsDim)).ToArray();
+        var head = Network.Actor.Forward(Tensor.FromArray(x, [1, _obsDim], Device)).ToArray();
         if (Continuous) return head;
         int best = 0;
         for (int k = 1; k < head.Length; k++) if (head[k] > head[best]) best = k;
