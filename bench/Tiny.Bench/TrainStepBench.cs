@@ -1,4 +1,5 @@
-// TrainStepBench: one MLP training step (zero grad, forward, MSE, backward, inline SGD or Adam) in microseconds and bytes.
+// TrainStepBench: one MLP training step (zero grad, forward, MSE, backward, inline SGD or Adam) in microseconds and
+// bytes allocated, without and with a Tensor.Scope around the step.
 using System.Diagnostics;
 using System.Text.Json;
 using Tiny.Nn;
@@ -29,6 +30,7 @@ public static class TrainStepBench
         Tiny.Cpu.Gemm.MaxThreads = threads;
         foreach (var (name, sizes, act, batch) in work)
         foreach (var update in new[] { "sgd", "adam" })
+        foreach (var scope in new[] { false, true })
         {
             var rng = new Rng(0);
             var net = Mlp.Create(sizes, act, rng);
@@ -39,7 +41,8 @@ public static class TrainStepBench
             var adam = new Tiny.Optim.Adam(ps, lr: lr);
             void Step()
             {
-                if (update == "sgd") foreach (var p in ps) p.Grad = null;
+                using var memory = scope ? Tensor.Scope() : default;
+                if (update == "sgd") foreach (var p in ps) p.Grad?.ZeroInPlace();
                 else adam.ZeroGrad();
                 var loss = F.MseLoss(net.Forward(x), y);
                 loss.Backward();
@@ -62,7 +65,7 @@ public static class TrainStepBench
             per.Sort();
             Console.WriteLine(JsonSerializer.Serialize(new
             {
-                bench = "train_step", peer = "tiny", threads, net = name, batch, update,
+                bench = "train_step", peer = "tiny", threads, net = name, batch, update, scope,
                 us_best = Math.Round(per[0], 2), us_median = Math.Round(per[per.Count / 2], 2), bytes_per_step = bytes, reps, passes,
             }));
         }

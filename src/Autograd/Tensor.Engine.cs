@@ -116,13 +116,20 @@ public sealed partial class Tensor
             node.Backward(g);
             if (!retainGraph) node.Freed = true;
         }
+        RecycleTopo(topo);
     }
+
+    // The walk's collections, reused by the next Backward on this thread (taken while in use).
+    [ThreadStatic] private static List<Tensor>? _topoOrder;
+    [ThreadStatic] private static HashSet<Tensor>? _topoVisited;
+    [ThreadStatic] private static Stack<(Tensor, int)>? _topoStack;
 
     private List<Tensor> TopoSort()
     {
-        var order = new List<Tensor>();
-        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor t, int next)>();
+        var order = _topoOrder ?? [];
+        var visited = _topoVisited ?? new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = _topoStack ?? new Stack<(Tensor, int)>();
+        _topoOrder = null; _topoVisited = null; _topoStack = null;
         stack.Push((this, 0));
         visited.Add(this);
         while (stack.Count > 0)
@@ -137,7 +144,17 @@ public sealed partial class Tensor
             }
             else order.Add(t);
         }
+        visited.Clear();
+        _topoVisited = visited;
+        _topoStack = stack;
         return order;
+    }
+
+    /// <summary>Hands the order list back for the next Backward on this thread.</summary>
+    private static void RecycleTopo(List<Tensor> order)
+    {
+        order.Clear();
+        _topoOrder = order;
     }
 
     /// <summary>A tensor sharing this one's data, cut from the graph.</summary>
@@ -211,6 +228,7 @@ public sealed partial class Tensor
         if (device == Device) return;
         var b = device.Backend;
         Storage = DType == DType.Float32 ? b.FromArray(ToArray()) : b.FromArray(ToDoubleArray());
+        Storage.Keep();
         Grad = null;
     }
 
@@ -219,6 +237,7 @@ public sealed partial class Tensor
     {
         if (dtype == DType) return;
         Storage = Backend.Cast(Storage, dtype);
+        Storage.Keep();
         Grad = null;
     }
 
@@ -226,6 +245,7 @@ public sealed partial class Tensor
     internal void ReplaceStorage(Storage s)
     {
         if (s.Length != Numel) throw new ArgumentException($"ReplaceStorage: {s.Length} elements for shape {Shape}");
+        s.Keep();
         Storage = s;
     }
 

@@ -11,15 +11,31 @@ namespace Tiny;
 /// </summary>
 public sealed partial class Tensor
 {
-    internal Storage Storage;
+    private Storage _storage;
     private bool _requiresGrad;
 
     internal Tensor(Storage storage, Shape shape)
     {
         if (storage.Length != shape.Numel) throw new ArgumentException($"Tensor: storage of {storage.Length} elements does not fit shape {shape}");
-        Storage = storage;
+        _storage = storage;
         Shape = shape;
     }
+
+    /// <summary>The data; throws once a <see cref="Scope"/> has released it.</summary>
+    internal Storage Storage
+    {
+        get
+        {
+            var s = _storage;
+            if (s.Scope == ScopeState.Released)
+                throw new InvalidOperationException($"Tensor of shape {Shape}{(Name is null ? "" : $" ({Name})")} was released by a Tensor.Scope when the scope was disposed; call Keep() on it inside the scope to use it afterwards");
+            return s;
+        }
+        set => _storage = value;
+    }
+
+    /// <summary>True once a <see cref="Scope"/> has released this tensor's data (any use then throws).</summary>
+    public bool IsReleased => _storage.IsReleased;
 
     /// <summary>Dimensions.</summary>
     public Shape Shape { get; private set; }
@@ -51,12 +67,23 @@ public sealed partial class Tensor
         set
         {
             if (!IsLeaf && !value) throw new InvalidOperationException("RequiresGrad: can only be turned off on leaf tensors; use Detach() for non-leaves");
+            if (value && IsLeaf) Storage.Keep();   // a leaf that learns (a parameter) outlives any scope
             _requiresGrad = value;
         }
     }
 
-    /// <summary>The accumulated gradient (leaves, or non-leaves after RetainGrad()).</summary>
-    public Tensor? Grad { get; set; }
+    /// <summary>The accumulated gradient (leaves, or non-leaves after RetainGrad()). A leaf's gradient outlives any
+    /// <see cref="Scope"/> (it accumulates across steps); a non-leaf's belongs to the scope that made it.</summary>
+    public Tensor? Grad
+    {
+        get => _grad;
+        set
+        {
+            if (value is not null && IsLeaf) value.Storage.Keep();
+            _grad = value;
+        }
+    }
+    private Tensor? _grad;
 
     // ---------------------------------------------------------------- creation
     /// <summary>Wraps a copy of data with the given shape (float32).</summary>

@@ -1,6 +1,9 @@
 // Storage: a flat block of elements owned by one backend.
 namespace Tiny;
 
+/// <summary>Where a storage stands with Tensor.Scope: not owned by one, owned by an open one, or handed back.</summary>
+internal enum ScopeState : byte { None, Scoped, Released }
+
 /// <summary>A flat, contiguous block of elements on one device. Tensors are views over a storage.</summary>
 public abstract class Storage
 {
@@ -24,6 +27,18 @@ public abstract class Storage
 
     /// <summary>Marks an in-place modification.</summary>
     public void BumpVersion() => Version++;
+
+    /// <summary>Owned by an open Tensor.Scope, released by a closed one, or neither (the GC owns it).</summary>
+    internal ScopeState Scope;
+
+    /// <summary>True once a Tensor.Scope has handed this storage's memory back to its pool.</summary>
+    public bool IsReleased => Scope == ScopeState.Released;
+
+    /// <summary>Detaches this storage from its scope: the GC owns it from now on.</summary>
+    internal void Keep()
+    {
+        if (Scope == ScopeState.Scoped) Scope = ScopeState.None;
+    }
 
     /// <summary>Bytes held.</summary>
     public long Bytes => (long)Length * DType.Size();

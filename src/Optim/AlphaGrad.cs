@@ -73,8 +73,7 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
                 for (Vector<T> va = new(o.Maximize ? -alpha : alpha), vs = new(scale); j0 + Vector<T>.Count <= len; j0 += Vector<T>.Count)
                     (va * new Vector<T>(gs[j0..]) / vs).CopyTo(us[j0..]);
             for (int j = j0; j < len; j++) us[j] = alpha * (o.Maximize ? -gs[j] : gs[j]) / scale;   // alpha * g/(||g|| + eps)
-            if (len >= Vector<T>.Count) System.Numerics.Tensors.TensorPrimitives.Tanh<T>(us, us);  // g <- tanh(...)
-            else for (int j = 0; j < len; j++) us[j] = T.Tanh(us[j]);                               // (libm, as torch's tail)
+            Tiny.Cpu.TorchTanh.Tanh<T>(us, us);                                    // g <- tanh(...), torch's bits
             int k = 0;
             if (VecMath.On)
             {

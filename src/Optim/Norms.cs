@@ -7,7 +7,9 @@ namespace Tiny.Optim;
 internal static class Norms
 {
     /// <summary>||x||_2. float64: one sequential FMA sum of squares. float32: torch's vectorised reduction, eight
-    /// FMA accumulators (lane j sums x[8k+j]^2), added lane by lane, then the tail by sequential FMA.</summary>
+    /// FMA accumulators (lane j sums x[8k+j]^2), added lane by lane, then the n % 8 tail elements: with 4 or more,
+    /// the first four as unfused x*x added in order, the rest (all of a tail of 1..3) by sequential FMA. Matches
+    /// torch 1.13's g.norm(2) bit for bit on every length tried (1..300 x 5 seeds, up to 1M + 3).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static T L2<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -32,6 +34,10 @@ internal static class Norms
                 for (int j = 0; j < lanes; j++) acc[j] = T.FusedMultiplyAdd(x[i + j], x[i + j], acc[j]);
             sum = acc[0];
             for (int j = 1; j < lanes; j++) sum += acc[j];
+            // The tail loop as GCC compiled torch's: with 4..7 elements left, their first four squares are
+            // computed together (a vector multiply) and added one by one; the others are fused into the sum.
+            if (x.Length - i >= 4)
+                for (int end = i + 4; i < end; i++) { T sq = x[i] * x[i]; sum += sq; }
         }
         for (; i < x.Length; i++) sum = T.FusedMultiplyAdd(x[i], x[i], sum);
         return T.Sqrt(sum);

@@ -22,21 +22,32 @@ public sealed class CpuBackend : IBackend
         if (a.DType != b.DType) throw new ArgumentException($"{op}: dtype mismatch {a.DType.Name()} vs {b.DType.Name()}");
     }
 
-    /// <summary>An array every element of which the caller overwrites: skipping the zeroing matters for big activations.</summary>
-    private static T[] Uninit<T>(int n) => GC.AllocateUninitializedArray<T>(n);
+    /// <summary>An array every element of which the caller overwrites: skipping the zeroing matters for big activations.
+    /// Inside a Tensor.Scope it comes from the thread's pool (see <see cref="CpuPool"/>).</summary>
+    private static T[] Uninit<T>(int n) => CpuPool.Rent<T>(n, zero: false);
+
+    /// <summary>An array of zeros (pooled inside a scope).</summary>
+    private static T[] Zeros<T>(int n) => CpuPool.Rent<T>(n, zero: true);
 
     // ------------------------------------------------------------ creation
     public Storage Allocate(DType dtype, int length) =>
-        dtype == DType.Float32 ? new CpuStorage(new float[length]) : new CpuStorage(new double[length]);
+        dtype == DType.Float32 ? CpuPool.Wrap(Zeros<float>(length)) : CpuPool.Wrap(Zeros<double>(length));
 
     public Storage Full(DType dtype, int length, double value)
     {
-        if (dtype == DType.Float32) { var a = new float[length]; if (value != 0) Array.Fill(a, (float)value); return new CpuStorage(a); }
-        var d = new double[length]; if (value != 0) Array.Fill(d, value); return new CpuStorage(d);
+        if (dtype == DType.Float32) { var a = CpuPool.Rent<float>(length, zero: value == 0); if (value != 0) Array.Fill(a, (float)value); return CpuPool.Wrap(a); }
+        var d = CpuPool.Rent<double>(length, zero: value == 0); if (value != 0) Array.Fill(d, value); return CpuPool.Wrap(d);
     }
 
-    public Storage FromArray(float[] data) => new CpuStorage((float[])data.Clone());
-    public Storage FromArray(double[] data) => new CpuStorage((double[])data.Clone());
+    public Storage FromArray(float[] data) => CopyOf(data);
+    public Storage FromArray(double[] data) => CopyOf(data);
+
+    private static CpuStorage CopyOf<T>(T[] data)
+    {
+        var a = Uninit<T>(data.Length);
+        Array.Copy(data, a, data.Length);
+        return CpuPool.Wrap(a);
+    }
 
     public float[] ToFloatArray(Storage s)
     {
@@ -64,42 +75,42 @@ public sealed class CpuBackend : IBackend
 
     public Storage Cast(Storage s, DType dtype)
     {
-        if (s.DType == dtype) return dtype == DType.Float32 ? new CpuStorage((float[])S(s).F.Clone()) : new CpuStorage((double[])S(s).D.Clone());
-        return dtype == DType.Float32 ? new CpuStorage(ToFloatArray(s)) : new CpuStorage(ToDoubleArray(s));
+        if (s.DType == dtype) return dtype == DType.Float32 ? CopyOf(S(s).F) : CopyOf(S(s).D);
+        return dtype == DType.Float32 ? CpuPool.Wrap(ToFloatArray(s)) : CpuPool.Wrap(ToDoubleArray(s));
     }
 
     public Storage Uniform(DType dtype, int length, double low, double high, Rng rng)
     {
         if (dtype == DType.Float32)
         {
-            var a = new float[length];
+            var a = Uninit<float>(length);
             for (int i = 0; i < length; i++) a[i] = (float)rng.Uniform(low, high);
-            return new CpuStorage(a);
+            return CpuPool.Wrap(a);
         }
-        var d = new double[length];
+        var d = Uninit<double>(length);
         for (int i = 0; i < length; i++) d[i] = rng.Uniform(low, high);
-        return new CpuStorage(d);
+        return CpuPool.Wrap(d);
     }
 
     public Storage Normal(DType dtype, int length, double mean, double std, Rng rng)
     {
         if (dtype == DType.Float32)
         {
-            var a = new float[length];
+            var a = Uninit<float>(length);
             for (int i = 0; i < length; i++) a[i] = (float)rng.Normal(mean, std);
-            return new CpuStorage(a);
+            return CpuPool.Wrap(a);
         }
-        var d = new double[length];
+        var d = Uninit<double>(length);
         for (int i = 0; i < length; i++) d[i] = rng.Normal(mean, std);
-        return new CpuStorage(d);
+        return CpuPool.Wrap(d);
     }
 
     // ------------------------------------------------------------ elementwise
     public Storage Unary(UnaryOp op, Storage x, double a = 0, double b = 0)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.Unary(op, c.F, y, a, b); return new CpuStorage(y); }
-        var yd = Uninit<double>(c.Length); CpuKernels<double>.Unary(op, c.D, yd, a, b); return new CpuStorage(yd);
+        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.Unary(op, c.F, y, a, b); return CpuPool.Wrap(y); }
+        var yd = Uninit<double>(c.Length); CpuKernels<double>.Unary(op, c.D, yd, a, b); return CpuPool.Wrap(yd);
     }
 
     public Storage Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
@@ -110,11 +121,11 @@ public sealed class CpuBackend : IBackend
         {
             var o = Uninit<float>(outShape.Numel);
             CpuKernels<float>.Binary(op, ca.F, aShape, cb.F, bShape, o, outShape);
-            return new CpuStorage(o);
+            return CpuPool.Wrap(o);
         }
         var od = Uninit<double>(outShape.Numel);
         CpuKernels<double>.Binary(op, ca.D, aShape, cb.D, bShape, od, outShape);
-        return new CpuStorage(od);
+        return CpuPool.Wrap(od);
     }
 
     public Storage Where(Storage cond, Shape condShape, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
@@ -125,11 +136,11 @@ public sealed class CpuBackend : IBackend
         {
             var o = Uninit<float>(outShape.Numel);
             CpuKernels<float>.Where(cc.F, condShape, S(a).F, aShape, S(b).F, bShape, o, outShape);
-            return new CpuStorage(o);
+            return CpuPool.Wrap(o);
         }
         var od = Uninit<double>(outShape.Numel);
         CpuKernels<double>.Where(cc.D, condShape, S(a).D, aShape, S(b).D, bShape, od, outShape);
-        return new CpuStorage(od);
+        return CpuPool.Wrap(od);
     }
 
     // ------------------------------------------------------------ reductions
@@ -141,11 +152,11 @@ public sealed class CpuBackend : IBackend
         {
             var o = Uninit<float>(outer * inner);
             CpuKernels<float>.Reduce(op, c.F, outer, len, inner, o);
-            return new CpuStorage(o);
+            return CpuPool.Wrap(o);
         }
         var od = Uninit<double>(outer * inner);
         CpuKernels<double>.Reduce(op, c.D, outer, len, inner, od);
-        return new CpuStorage(od);
+        return CpuPool.Wrap(od);
     }
 
     public Storage SumToShape(Storage g, Shape gShape, Shape targetShape)
@@ -182,23 +193,23 @@ public sealed class CpuBackend : IBackend
     public Storage Expand(Storage x, Shape xShape, Shape outShape)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var o = Uninit<float>(outShape.Numel); CpuKernels<float>.Expand(c.F, xShape, o, outShape); return new CpuStorage(o); }
-        var od = Uninit<double>(outShape.Numel); CpuKernels<double>.Expand(c.D, xShape, od, outShape); return new CpuStorage(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(outShape.Numel); CpuKernels<float>.Expand(c.F, xShape, o, outShape); return CpuPool.Wrap(o); }
+        var od = Uninit<double>(outShape.Numel); CpuKernels<double>.Expand(c.D, xShape, od, outShape); return CpuPool.Wrap(od);
     }
 
     public Storage Permute(Storage x, Shape xShape, int[] perm)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var o = Uninit<float>(c.Length); CpuKernels<float>.Permute(c.F, xShape, perm, o); return new CpuStorage(o); }
-        var od = Uninit<double>(c.Length); CpuKernels<double>.Permute(c.D, xShape, perm, od); return new CpuStorage(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(c.Length); CpuKernels<float>.Permute(c.F, xShape, perm, o); return CpuPool.Wrap(o); }
+        var od = Uninit<double>(c.Length); CpuKernels<double>.Permute(c.D, xShape, perm, od); return CpuPool.Wrap(od);
     }
 
     public Storage Slice(Storage x, Shape xShape, int axis, int start, int length)
     {
         var c = S(x);
         int outer = xShape.Product(0, axis), len = xShape[axis], inner = xShape.Product(axis + 1, xShape.Rank);
-        if (c.DType == DType.Float32) { var o = Uninit<float>(outer * length * inner); CpuKernels<float>.Slice(c.F, outer, len, inner, start, length, o); return new CpuStorage(o); }
-        var od = Uninit<double>(outer * length * inner); CpuKernels<double>.Slice(c.D, outer, len, inner, start, length, od); return new CpuStorage(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(outer * length * inner); CpuKernels<float>.Slice(c.F, outer, len, inner, start, length, o); return CpuPool.Wrap(o); }
+        var od = Uninit<double>(outer * length * inner); CpuKernels<double>.Slice(c.D, outer, len, inner, start, length, od); return CpuPool.Wrap(od);
     }
 
     public void SliceAddInPlace(Storage dst, Shape dstShape, int axis, int start, Storage src, Shape srcShape)
@@ -213,15 +224,15 @@ public sealed class CpuBackend : IBackend
     public Storage Gather(Storage x, Shape xShape, int axis, int[] index, Shape indexShape)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var o = Uninit<float>(indexShape.Numel); CpuKernels<float>.GatherScatter(c.F, xShape, axis, index, indexShape, o, false); return new CpuStorage(o); }
-        var od = Uninit<double>(indexShape.Numel); CpuKernels<double>.GatherScatter(c.D, xShape, axis, index, indexShape, od, false); return new CpuStorage(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(indexShape.Numel); CpuKernels<float>.GatherScatter(c.F, xShape, axis, index, indexShape, o, false); return CpuPool.Wrap(o); }
+        var od = Uninit<double>(indexShape.Numel); CpuKernels<double>.GatherScatter(c.D, xShape, axis, index, indexShape, od, false); return CpuPool.Wrap(od);
     }
 
     public Storage ScatterAdd(Shape xShape, DType dtype, int axis, int[] index, Shape indexShape, Storage src)
     {
         var s = S(src);
-        if (dtype == DType.Float32) { var o = new float[xShape.Numel]; CpuKernels<float>.GatherScatter(o, xShape, axis, index, indexShape, s.F, true); return new CpuStorage(o); }
-        var od = new double[xShape.Numel]; CpuKernels<double>.GatherScatter(od, xShape, axis, index, indexShape, s.D, true); return new CpuStorage(od);
+        if (dtype == DType.Float32) { var o = Zeros<float>(xShape.Numel); CpuKernels<float>.GatherScatter(o, xShape, axis, index, indexShape, s.F, true); return CpuPool.Wrap(o); }
+        var od = Zeros<double>(xShape.Numel); CpuKernels<double>.GatherScatter(od, xShape, axis, index, indexShape, s.D, true); return CpuPool.Wrap(od);
     }
 
     // ------------------------------------------------------------ linear algebra
@@ -229,7 +240,7 @@ public sealed class CpuBackend : IBackend
     {
         SameType(a, b, "MatMul");
         // Gemm with accumulate: false never reads C, so it need not be zeroed.
-        var c = a.DType == DType.Float32 ? new CpuStorage(Uninit<float>(batch * m * n)) : (Storage)new CpuStorage(Uninit<double>(batch * m * n));
+        var c = a.DType == DType.Float32 ? CpuPool.Wrap(Uninit<float>(batch * m * n)) : (Storage)CpuPool.Wrap(Uninit<double>(batch * m * n));
         MatMulAddInPlace(c, a, b, batch, m, k, n, transA, transB, strideA, strideB, m * n, accumulate: false);
         return c;
     }
@@ -289,22 +300,22 @@ public sealed class CpuBackend : IBackend
     public Storage LogSoftmax(Storage x, int rows, int cols)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.LogSoftmax(c.F, y, rows, cols); return new CpuStorage(y); }
-        var yd = Uninit<double>(c.Length); CpuKernels<double>.LogSoftmax(c.D, yd, rows, cols); return new CpuStorage(yd);
+        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.LogSoftmax(c.F, y, rows, cols); return CpuPool.Wrap(y); }
+        var yd = Uninit<double>(c.Length); CpuKernels<double>.LogSoftmax(c.D, yd, rows, cols); return CpuPool.Wrap(yd);
     }
 
     public Storage LogSoftmaxBackward(Storage y, Storage g, int rows, int cols)
     {
         var cy = S(y); var cg = S(g);
-        if (cy.DType == DType.Float32) { var d = Uninit<float>(cy.Length); CpuKernels<float>.LogSoftmaxBackward(cy.F, cg.F, d, rows, cols); return new CpuStorage(d); }
-        var dd = Uninit<double>(cy.Length); CpuKernels<double>.LogSoftmaxBackward(cy.D, cg.D, dd, rows, cols); return new CpuStorage(dd);
+        if (cy.DType == DType.Float32) { var d = Uninit<float>(cy.Length); CpuKernels<float>.LogSoftmaxBackward(cy.F, cg.F, d, rows, cols); return CpuPool.Wrap(d); }
+        var dd = Uninit<double>(cy.Length); CpuKernels<double>.LogSoftmaxBackward(cy.D, cg.D, dd, rows, cols); return CpuPool.Wrap(dd);
     }
 
     public Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF)
     {
         SameType(x, w, "Linear");
         // Every element is written: bias rows then an accumulating GEMM, or a GEMM that never reads C.
-        var y = x.DType == DType.Float32 ? new CpuStorage(Uninit<float>(rows * outF)) : (Storage)new CpuStorage(Uninit<double>(rows * outF));
+        var y = x.DType == DType.Float32 ? CpuPool.Wrap(Uninit<float>(rows * outF)) : (Storage)CpuPool.Wrap(Uninit<double>(rows * outF));
         var cy = S(y);
         bool acc = bias is not null;
         if (bias is not null)

@@ -21,7 +21,7 @@ internal static class CpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T
             case UnaryOp.Log: TensorPrimitives.Log(x, y); break;
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); break;
             case UnaryOp.Abs: TensorPrimitives.Abs(x, y); break;
-            case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
+            case UnaryOp.Tanh: TorchTanh.Tanh(x, y); break;   // torch's bits (SLEEF u10)
             case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
             case UnaryOp.Relu: Relu(x, y); break;
             case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); break;

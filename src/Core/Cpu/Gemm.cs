@@ -163,18 +163,59 @@ public static class Gemm
             int chunk = (len / align + threads - 1) / threads * align;
             if (chunk == 0) chunk = align;
             threads = (len + chunk - 1) / chunk;
-            var job = new Job(p, splitN, chunk);
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, job.Run);
+            var job = _job ??= new Job();
+            job.Start(p, splitN, chunk, threads);
+            for (int t = 1; t < threads; t++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
+            job.Drain();
+            job.Join();
         }
 
-        private sealed class Job(Problem<T> p, bool splitN, int chunk)
+        // A fork-join that allocates nothing per call (Parallel.For does). Caller and pool threads claim slabs from
+        // a counter until none is left, so the caller alone finishes the work when no pool thread comes; it then
+        // waits for the slabs others claimed. The split is the same as before: results do not depend on who ran what.
+        [ThreadStatic] private static Job? _job;
+
+        private sealed class Job : IThreadPoolWorkItem
         {
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            public void Run(int t)
+            private const int Idle = int.MaxValue / 2;   // a claim counter no late worker can bring below the slab count
+            private Problem<T> _p;
+            private bool _splitN;
+            private int _chunk, _slabs, _remaining, _next = Idle;
+            private Exception? _error;
+            private readonly ManualResetEventSlim _done = new(false);
+
+            public void Start(in Problem<T> p, bool splitN, int chunk, int slabs)
             {
-                int lo = t * chunk;
-                if (splitN) Slab(p, 0, p.M, lo, Math.Min(p.N, lo + chunk));
-                else Slab(p, lo, Math.Min(p.M, lo + chunk), 0, p.N);
+                _p = p; _splitN = splitN; _chunk = chunk; _slabs = slabs; _error = null;
+                _remaining = slabs;
+                _done.Reset();
+                Volatile.Write(ref _next, 0);   // publish last: a claim sees the fields above
+            }
+
+            public void Execute() => Drain();
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public void Drain()
+            {
+                int t;
+                while ((t = Interlocked.Increment(ref _next) - 1) < _slabs)
+                {
+                    try
+                    {
+                        int lo = t * _chunk;
+                        if (_splitN) Slab(_p, 0, _p.M, lo, Math.Min(_p.N, lo + _chunk));
+                        else Slab(_p, lo, Math.Min(_p.M, lo + _chunk), 0, _p.N);
+                    }
+                    catch (Exception e) { _error = e; }
+                    finally { if (Interlocked.Decrement(ref _remaining) == 0) _done.Set(); }
+                }
+            }
+
+            public void Join()
+            {
+                _done.Wait();   // every slab has been claimed (Drain returned); wait for the ones others run
+                Volatile.Write(ref _next, Idle);
+                if (_error is not null) throw new AggregateException(_error);
             }
         }
 

@@ -134,6 +134,7 @@ public sealed class Dqn : IAgent
         envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
         for (long globalStep = 0; globalStep < o.TotalTimesteps && !ct.IsCancellationRequested; globalStep++)
         {
+            using var memory = Tensor.Scope();   // this step's tensors go back to a pool at the end of the iteration
             // 1. Epsilon-greedy action.
             double epsilon = LinearSchedule(o.StartE, o.EndE, o.ExplorationSteps ?? o.ExplorationFraction * o.TotalTimesteps, globalStep);
             if (actRng.NextDouble() < epsilon) actions[0] = actRng.NextInt(_numActions);

@@ -257,6 +257,7 @@ public sealed class Ppo : IAgent
                 _rng.Shuffle(inds.AsSpan());
                 for (int start = 0; start < batchSize; start += minibatchSize)
                 {
+                    using var memory = Tensor.Scope();   // the minibatch's tensors go back to a pool at the end
                     for (int k = 0; k < minibatchSize; k++)
                     {
                         int i = inds[start + k];
@@ -386,6 +387,7 @@ public sealed class Ppo : IAgent
     private void SampleActions(float[] obsBatch, int n, float[] actionsOut, float[] logprobOut, float[] valueOut)
     {
         using var _ = Tensor.NoGrad();
+        using var memory = Tensor.Scope();
         var x = Tensor.FromArray(obsBatch, [n, _obsDim], Device);
         var head = Network.Actor.Forward(x).ToArray();
         Network.Value(x).ToArray().CopyTo(valueOut, 0);
@@ -431,6 +433,7 @@ public sealed class Ppo : IAgent
     private void ValuesOf(float[] obsBatch, int n, float[] valueOut)
     {
         using var _ = Tensor.NoGrad();
+        using var memory = Tensor.Scope();
         Network.Value(Tensor.FromArray(obsBatch, [n, _obsDim], Device)).ToArray().CopyTo(valueOut, 0);
     }
 

@@ -155,6 +155,7 @@ public sealed class Td3 : IAgent
         envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
         for (long globalStep = 0; globalStep < o.TotalTimesteps && !ct.IsCancellationRequested; globalStep++)
         {
+            using var memory = Tensor.Scope();   // this step's tensors go back to a pool at the end of the iteration
             // 1. Action: uniform random before learningStarts, then mu(s) + N(0, explorationNoise * scale), clipped.
             if (globalStep < o.LearningStarts)
                 for (int i = 0; i < _actDim; i++) action[i] = (float)noiseRng.Uniform(_low[i], _high[i]);

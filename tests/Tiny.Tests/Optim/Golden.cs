@@ -45,13 +45,15 @@ public static class Golden
     public static string DataPath(string file) => Path.Combine(TestContext.CurrentContext.TestDirectory, "data", file);
 
     private static readonly Lazy<List<GoldenCase>> _all = new(() =>
-        new[] { "optim_golden.json", "optim_golden_mlp_f64.json", "optim_golden_mlp_f32.json" }
+        new[] { "optim_golden.json", "optim_golden_mlp_f64.json", "optim_golden_mlp_f32.json", "optim_golden_mlp_grads.json" }
             .SelectMany(f => JsonDocument.Parse(File.ReadAllText(DataPath(f))).RootElement.EnumerateArray().Select(Parse)).ToList());
 
     public static List<GoldenCase> All => _all.Value;
     public static GoldenCase Get(string name) => All.Single(c => c.Name == name);
     public static IEnumerable<string> Names2D() => Load("optim_golden.json");
     public static IEnumerable<string> NamesMlp() => Load("optim_golden_mlp_f64.json").Concat(Load("optim_golden_mlp_f32.json"));
+    /// <summary>The AlphaGrad MLP cases with torch's gradients recorded (gen_alphagrad_mlp_grads.py).</summary>
+    public static IEnumerable<string> NamesMlpGrads() => Load("optim_golden_mlp_grads.json");
 
     // Names for TestCaseSource are read before TestContext exists: locate the data next to the assembly.
     private static IEnumerable<string> Load(string file) =>

@@ -1,0 +1,363 @@
+// TorchTanh: tanh exactly as PyTorch 1.13 computes it on CPU. torch's vectorised tanh (at::vml::vtanh, also for
+// the tail, which it pads into a vector) calls SLEEF's Sleef_tanhf8_u10 / Sleef_tanhd4_u10 (AVX2 + FMA build).
+// This is our own implementation of SLEEF's algorithm (Shibata, "SLEEF: a portable vectorized library of C
+// standard mathematical functions", tanh_u1 of src/libm/sleefsimd{sp,dp}.c): tanh(|x|) = (e - 1/e) / (e + 1/e)
+// with e = exp(|x|) as an unevaluated double-float (pair hi + lo) sum, and every step in double-float arithmetic
+// with the same operations, the same operation order and FMAs exactly where the AVX2 build fuses, so each result
+// has the same bits. The scalar and the Vector256 versions compute the same function lane by lane.
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Tiny.Cpu;
+
+/// <summary>tanh bit-exact with PyTorch 1.13 on CPU (SLEEF's u10 tanh), float32 and float64.</summary>
+public static class TorchTanh
+{
+    // ---- constants: ln 2 split in a high part with trailing zeros and a low part; 1/ln 2
+    private const float R_Ln2F = 1.442695040888963407359924681001892137426645954152985934135449406931f;
+    private const float L2UF = 0.693145751953125f, L2LF = 1.428606765330187045e-06f;
+    private const double R_Ln2 = 1.442695040888963407359924681001892137426645954152985934135449406931;
+    private const double L2U = .69314718055966295651160180568695068359375, L2L = .28235290563031577122588448175013436025525412068e-12;
+    // beyond these |x|, tanh is 1 to the last bit (and the exp above would overflow)
+    private const float ThresholdF = 8.664339742f;
+    private const double Threshold = 18.714973875;
+    // float32 exp(s) - 1 - s - s^2/2 - s^3/6 polynomial (Horner), float64 polynomial (Estrin, c9 .. c0)
+    private const float P0F = 0.1980960224e-3f, P1F = 0.1394256484e-2f, P2F = 0.8333456703e-2f, P3F = 0.4166637361e-1f;
+    private const float SixthF = 0.166666659414234244790680580464e+0f;
+    private const double C9 = 0.1602472219709932072e-9, C8 = 0.2092255183563157007e-8, C7 = 0.2505230023782644465e-7,
+        C6 = 0.2755724800902135303e-6, C5 = 0.2755731892386044373e-5, C4 = 0.2480158735605815065e-4,
+        C3 = 0.1984126984148071858e-3, C2 = 0.1388888888886763255e-2, C1 = 0.8333333333333347095e-2,
+        C0 = 0.4166666666666669905e-1, Sixth = 0.1666666666666666574e+0;
+
+    // ================================================================= float32, scalar
+
+    /// <summary>tanh(x) with the bits of torch.tanh on a float32 CPU tensor.</summary>
+    public static float Tanh(float x)
+    {
+        float a = MathF.Abs(x);
+        // e = exp(a) as (ex, ey): range reduction a = q ln2 + s, with s as a pair
+        float q = MathF.Round(a * R_Ln2F, MidpointRounding.ToEven);
+        float sx, sy;
+        {   // s = (a, 0) + q * -L2U, then + q * -L2L: two-sum with the low parts carried
+            float c = q * -L2UF, s = a + c, v = s - a;
+            sx = s; sy = ((a - (s - v)) + (c - v)) + 0f;
+            c = q * -L2LF; s = sx + c; v = s - sx;
+            float t = (sx - (s - v)) + (c - v);
+            sy = t + sy; sx = s;
+        }
+        float u = P0F;
+        u = MathF.FusedMultiplyAdd(u, sx, P1F);
+        u = MathF.FusedMultiplyAdd(u, sx, P2F);
+        u = MathF.FusedMultiplyAdd(u, sx, P3F);
+        float tx, ty;
+        {   // t = s * u + 1/6
+            float m = sx * u, ml = MathF.FusedMultiplyAdd(sy, u, MathF.FusedMultiplyAdd(sx, u, -m));
+            (tx, ty) = Add2(m, ml, SixthF);
+        }
+        {   // t = s * t + 1/2
+            float m = sx * tx, ml = MathF.FusedMultiplyAdd(sx, ty, MathF.FusedMultiplyAdd(sy, tx, MathF.FusedMultiplyAdd(sx, tx, -m)));
+            (tx, ty) = Add2(m, ml, 0.5f);
+        }
+        {   // t = s + s^2 * t
+            float q2 = sx * sx, q2l = MathF.FusedMultiplyAdd(sx + sx, sy, MathF.FusedMultiplyAdd(sx, sx, -q2));
+            float m = q2 * tx, ml = MathF.FusedMultiplyAdd(q2, ty, MathF.FusedMultiplyAdd(q2l, tx, MathF.FusedMultiplyAdd(q2, tx, -m)));
+            float s = sx + m, v = s - sx;
+            float t = (sx - (s - v)) + (m - v);
+            tx = s; ty = t + (sy + ml);
+        }
+        {   // t = 1 + t
+            float s = 1f + tx;
+            ty = ((1f - s) + tx) + ty; tx = s;
+        }
+        int qi = (int)q, h = qi >> 1;                                 // e = t * 2^q, in two exact steps
+        float p1 = Pow2(h), p2 = Pow2(qi - h);
+        float ex = tx * p1 * p2, ey = ty * p1 * p2;
+        // r = 1/e as a pair
+        float rx = 1f / ex, ry = rx * MathF.FusedMultiplyAdd(-ey, rx, MathF.FusedMultiplyAdd(-ex, rx, 1f));
+        // n = e - r, d = e + r (pair adds, |e| >= |r|)
+        float nx = ex + -rx, ny = (((ex - nx) + -rx) + ey) + -ry;
+        float dx = ex + rx, dy = (((ex - dx) + rx) + ey) + ry;
+        // n / d as a pair, then rounded to one float
+        float it = 1f / dx, qx = nx * it;
+        float w = MathF.FusedMultiplyAdd(it, nx, -qx);
+        float z = MathF.FusedMultiplyAdd(-dy, it, MathF.FusedMultiplyAdd(-dx, it, 1f));
+        float y = qx + MathF.FusedMultiplyAdd(qx, z, MathF.FusedMultiplyAdd(ny, it, w));
+        if (a > ThresholdF || float.IsNaN(y)) y = 1f;
+        y = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(y) ^ (BitConverter.SingleToInt32Bits(x) & int.MinValue));
+        return float.IsNaN(x) ? BitConverter.Int32BitsToSingle(-1) : y;   // SLEEF ORs the NaN mask in: all bits set
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (float, float) Add2(float xx, float xy, float y)   // (xx, xy) + y, no magnitude order assumed
+    {
+        float s = xx + y, v = s - xx;
+        float t = (xx - (s - v)) + (y - v);
+        return (s, t + xy);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Pow2(int e) => BitConverter.Int32BitsToSingle((e + 0x7f) << 23);
+
+    // ================================================================= float64, scalar
+
+    /// <summary>tanh(x) with the bits of torch.tanh on a float64 CPU tensor.</summary>
+    public static double Tanh(double x)
+    {
+        double a = Math.Abs(x);
+        double q = Math.Round(a * R_Ln2, MidpointRounding.ToEven);
+        double sx, sy;
+        {
+            double c = q * -L2U, s = a + c, v = s - a;
+            sx = s; sy = ((a - (s - v)) + (c - v)) + 0.0;
+            c = q * -L2L; s = sx + c; v = s - sx;
+            double t = (sx - (s - v)) + (c - v);
+            sy = t + sy; sx = s;
+        }
+        // s2 = s^2, s4 = s2^2 (pairs), s8 = s4.hi^2
+        double s2x = sx * sx, s2y = Math.FusedMultiplyAdd(sx + sx, sy, Math.FusedMultiplyAdd(sx, sx, -s2x));
+        double s4x = s2x * s2x;
+        double s8 = s4x * s4x;
+        double s4y = Math.FusedMultiplyAdd(s2x + s2x, s2y, Math.FusedMultiplyAdd(s2x, s2x, -s4x));
+        // Estrin: u = s8 (c9 s + c8) + s4 (s2 (c7 s + c6) + (c5 s + c4)) + (s2 (c3 s + c2) + (c1 s + c0))
+        double hi4 = Math.FusedMultiplyAdd(s2x, Math.FusedMultiplyAdd(sx, C7, C6), Math.FusedMultiplyAdd(sx, C5, C4));
+        double lo4 = Math.FusedMultiplyAdd(s2x, Math.FusedMultiplyAdd(sx, C3, C2), Math.FusedMultiplyAdd(sx, C1, C0));
+        double u = Math.FusedMultiplyAdd(s8, Math.FusedMultiplyAdd(sx, C9, C8), Math.FusedMultiplyAdd(s4x, hi4, lo4));
+        double tx, ty;
+        {   // t = 0.5 + s * 1/6
+            double m = sx * Sixth, ml = Math.FusedMultiplyAdd(sy, Sixth, Math.FusedMultiplyAdd(sx, Sixth, -m));
+            (tx, ty) = AddD(0.5, m, ml);
+        }
+        for (int k = 0; k < 2; k++)
+        {   // t = 1 + t * s, twice
+            double m = tx * sx, ml = Math.FusedMultiplyAdd(tx, sy, Math.FusedMultiplyAdd(ty, sx, Math.FusedMultiplyAdd(tx, sx, -m)));
+            (tx, ty) = AddD(1.0, m, ml);
+        }
+        {   // t = t + s4 * u (|t| >= |s4 u|)
+            double m = s4x * u, ml = Math.FusedMultiplyAdd(s4y, u, Math.FusedMultiplyAdd(s4x, u, -m));
+            double s = tx + m;
+            ty = (((tx - s) + m) + ty) + ml; tx = s;
+        }
+        int qi = (int)q, h = qi >> 1;
+        double p1 = Pow2(h, 0.0), p2 = Pow2(qi - h, 0.0);
+        double ex = tx * p1 * p2, ey = ty * p1 * p2;
+        double rx = 1.0 / ex, ry = rx * Math.FusedMultiplyAdd(-ey, rx, Math.FusedMultiplyAdd(-ex, rx, 1.0));
+        // n = e - r, d = e + r (pair adds without magnitude order)
+        var (nx, ny) = Add2D(ex, ey, -rx, -ry);
+        var (dx, dy) = Add2D(ex, ey, rx, ry);
+        double it = 1.0 / dx, qx = nx * it;
+        double w = Math.FusedMultiplyAdd(it, nx, -qx);
+        double z = Math.FusedMultiplyAdd(-dy, it, Math.FusedMultiplyAdd(-dx, it, 1.0));
+        double y = qx + Math.FusedMultiplyAdd(qx, z, Math.FusedMultiplyAdd(ny, it, w));
+        if (a > Threshold || double.IsNaN(y)) y = 1.0;
+        y = BitConverter.Int64BitsToDouble(BitConverter.DoubleToInt64Bits(y) ^ (BitConverter.DoubleToInt64Bits(x) & long.MinValue));
+        return double.IsNaN(x) ? BitConverter.Int64BitsToDouble(-1L) : y;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (double, double) AddD(double x, double yx, double yy)   // x + (yx, yy), |x| >= |yx|
+    {
+        double s = x + yx;
+        return (s, ((x - s) + yx) + yy);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (double, double) Add2D(double xx, double xy, double yx, double yy)
+    {
+        double s = xx + yx, v = s - xx;
+        double t = (xx - (s - v)) + (yx - v);
+        return (s, t + (xy + yy));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Pow2(int e, double _) => BitConverter.Int64BitsToDouble((long)(e + 0x3ff) << 52);
+
+    // ================================================================= vectors (Vector256, lane by lane the same)
+
+    /// <summary>Eight float32 tanh at once, each lane equal to <see cref="Tanh(float)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Tanh(Vector256<float> x)
+    {
+        var signMask = Vector256.Create(int.MinValue).AsSingle();
+        var a = Vector256.AndNot(x, signMask);
+        var q = Vector256.Round(a * Vector256.Create(R_Ln2F));
+        Vector256<float> sx, sy;
+        {
+            var c = q * Vector256.Create(-L2UF); var s = a + c; var v = s - a;
+            sx = s; sy = ((a - (s - v)) + (c - v)) + Vector256<float>.Zero;
+            c = q * Vector256.Create(-L2LF); s = sx + c; v = s - sx;
+            var t = (sx - (s - v)) + (c - v);
+            sy = t + sy; sx = s;
+        }
+        var u = Vector256.FusedMultiplyAdd(Vector256.Create(P0F), sx, Vector256.Create(P1F));
+        u = Vector256.FusedMultiplyAdd(u, sx, Vector256.Create(P2F));
+        u = Vector256.FusedMultiplyAdd(u, sx, Vector256.Create(P3F));
+        Vector256<float> tx, ty;
+        {
+            var m = sx * u; var ml = Vector256.FusedMultiplyAdd(sy, u, Vector256.FusedMultiplyAdd(sx, u, -m));
+            (tx, ty) = Add2(m, ml, Vector256.Create(SixthF));
+        }
+        {
+            var m = sx * tx;
+            var ml = Vector256.FusedMultiplyAdd(sx, ty, Vector256.FusedMultiplyAdd(sy, tx, Vector256.FusedMultiplyAdd(sx, tx, -m)));
+            (tx, ty) = Add2(m, ml, Vector256.Create(0.5f));
+        }
+        {
+            var q2 = sx * sx; var q2l = Vector256.FusedMultiplyAdd(sx + sx, sy, Vector256.FusedMultiplyAdd(sx, sx, -q2));
+            var m = q2 * tx;
+            var ml = Vector256.FusedMultiplyAdd(q2, ty, Vector256.FusedMultiplyAdd(q2l, tx, Vector256.FusedMultiplyAdd(q2, tx, -m)));
+            var s = sx + m; var v = s - sx;
+            var t = (sx - (s - v)) + (m - v);
+            tx = s; ty = t + (sy + ml);
+        }
+        var one = Vector256<float>.One;
+        {
+            var s = one + tx;
+            ty = ((one - s) + tx) + ty; tx = s;
+        }
+        // q is integral and small (or the lane is discarded below): its int from the bits of q + 1.5*2^23
+        var qi = (q + Vector256.Create(12582912f)).AsInt32() - Vector256.Create(0x4B400000);
+        var h = Vector256.ShiftRightArithmetic(qi, 1);
+        var bias = Vector256.Create(0x7f);
+        var p1 = Vector256.ShiftLeft(h + bias, 23).AsSingle();
+        var p2 = Vector256.ShiftLeft(qi - h + bias, 23).AsSingle();
+        var ex = tx * p1 * p2; var ey = ty * p1 * p2;
+        var rx = one / ex;
+        var ry = rx * Vector256.FusedMultiplyAdd(-ey, rx, Vector256.FusedMultiplyAdd(-ex, rx, one));
+        var nrx = -rx;
+        var nx = ex + nrx; var ny = (((ex - nx) + nrx) + ey) + -ry;
+        var dx = ex + rx; var dy = (((ex - dx) + rx) + ey) + ry;
+        var it = one / dx; var qx = nx * it;
+        var w = Vector256.FusedMultiplyAdd(it, nx, -qx);
+        var z = Vector256.FusedMultiplyAdd(-dy, it, Vector256.FusedMultiplyAdd(-dx, it, one));
+        var y = qx + Vector256.FusedMultiplyAdd(qx, z, Vector256.FusedMultiplyAdd(ny, it, w));
+        var big = Vector256.GreaterThan(a, Vector256.Create(ThresholdF)) | ~Vector256.Equals(y, y);
+        y = Vector256.ConditionalSelect(big, one, y);
+        y ^= x & signMask;
+        return y | ~Vector256.Equals(x, x);   // NaN in: all bits set
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float>, Vector256<float>) Add2(Vector256<float> xx, Vector256<float> xy, Vector256<float> y)
+    {
+        var s = xx + y; var v = s - xx;
+        var t = (xx - (s - v)) + (y - v);
+        return (s, t + xy);
+    }
+
+    /// <summary>Four float64 tanh at once, each lane equal to <see cref="Tanh(double)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Tanh(Vector256<double> x)
+    {
+        var signMask = Vector256.Create(long.MinValue).AsDouble();
+        var a = Vector256.AndNot(x, signMask);
+        var q = Vector256.Round(a * Vector256.Create(R_Ln2));
+        Vector256<double> sx, sy;
+        {
+            var c = q * Vector256.Create(-L2U); var s = a + c; var v = s - a;
+            sx = s; sy = ((a - (s - v)) + (c - v)) + Vector256<double>.Zero;
+            c = q * Vector256.Create(-L2L); s = sx + c; v = s - sx;
+            var t = (sx - (s - v)) + (c - v);
+            sy = t + sy; sx = s;
+        }
+        var s2x = sx * sx; var s2y = Vector256.FusedMultiplyAdd(sx + sx, sy, Vector256.FusedMultiplyAdd(sx, sx, -s2x));
+        var s4x = s2x * s2x;
+        var s8 = s4x * s4x;
+        var s4y = Vector256.FusedMultiplyAdd(s2x + s2x, s2y, Vector256.FusedMultiplyAdd(s2x, s2x, -s4x));
+        var hi4 = Vector256.FusedMultiplyAdd(s2x, Vector256.FusedMultiplyAdd(sx, Vector256.Create(C7), Vector256.Create(C6)),
+                                             Vector256.FusedMultiplyAdd(sx, Vector256.Create(C5), Vector256.Create(C4)));
+        var lo4 = Vector256.FusedMultiplyAdd(s2x, Vector256.FusedMultiplyAdd(sx, Vector256.Create(C3), Vector256.Create(C2)),
+                                             Vector256.FusedMultiplyAdd(sx, Vector256.Create(C1), Vector256.Create(C0)));
+        var u = Vector256.FusedMultiplyAdd(s8, Vector256.FusedMultiplyAdd(sx, Vector256.Create(C9), Vector256.Create(C8)),
+                                           Vector256.FusedMultiplyAdd(s4x, hi4, lo4));
+        Vector256<double> tx, ty;
+        {
+            var c6 = Vector256.Create(Sixth);
+            var m = sx * c6; var ml = Vector256.FusedMultiplyAdd(sy, c6, Vector256.FusedMultiplyAdd(sx, c6, -m));
+            (tx, ty) = AddD(Vector256.Create(0.5), m, ml);
+        }
+        var one = Vector256<double>.One;
+        for (int k = 0; k < 2; k++)
+        {
+            var m = tx * sx;
+            var ml = Vector256.FusedMultiplyAdd(tx, sy, Vector256.FusedMultiplyAdd(ty, sx, Vector256.FusedMultiplyAdd(tx, sx, -m)));
+            (tx, ty) = AddD(one, m, ml);
+        }
+        {
+            var m = s4x * u; var ml = Vector256.FusedMultiplyAdd(s4y, u, Vector256.FusedMultiplyAdd(s4x, u, -m));
+            var s = tx + m;
+            ty = (((tx - s) + m) + ty) + ml; tx = s;
+        }
+        // q and h = floor(q/2) as longs from the bits of q + 1.5*2^52 (no 64-bit shift right or convert in AVX2)
+        var magic = Vector256.Create(6755399441055744.0);
+        var qi = (q + magic).AsInt64() - magic.AsInt64();
+        var h = (Vector256.Floor(q * Vector256.Create(0.5)) + magic).AsInt64() - magic.AsInt64();
+        var bias = Vector256.Create(0x3ffL);
+        var p1 = Vector256.ShiftLeft(h + bias, 52).AsDouble();
+        var p2 = Vector256.ShiftLeft(qi - h + bias, 52).AsDouble();
+        var ex = tx * p1 * p2; var ey = ty * p1 * p2;
+        var rx = one / ex;
+        var ry = rx * Vector256.FusedMultiplyAdd(-ey, rx, Vector256.FusedMultiplyAdd(-ex, rx, one));
+        var (nx, ny) = Add2D(ex, ey, -rx, -ry);
+        var (dx, dy) = Add2D(ex, ey, rx, ry);
+        var it = one / dx; var qx = nx * it;
+        var w = Vector256.FusedMultiplyAdd(it, nx, -qx);
+        var z = Vector256.FusedMultiplyAdd(-dy, it, Vector256.FusedMultiplyAdd(-dx, it, one));
+        var y = qx + Vector256.FusedMultiplyAdd(qx, z, Vector256.FusedMultiplyAdd(ny, it, w));
+        var big = Vector256.GreaterThan(a, Vector256.Create(Threshold)) | ~Vector256.Equals(y, y);
+        y = Vector256.ConditionalSelect(big, one, y);
+        y ^= x & signMask;
+        return y | ~Vector256.Equals(x, x);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<double>, Vector256<double>) AddD(Vector256<double> x, Vector256<double> yx, Vector256<double> yy)
+    {
+        var s = x + yx;
+        return (s, ((x - s) + yx) + yy);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<double>, Vector256<double>) Add2D(Vector256<double> xx, Vector256<double> xy, Vector256<double> yx, Vector256<double> yy)
+    {
+        var s = xx + yx; var v = s - xx;
+        var t = (xx - (s - v)) + (yx - v);
+        return (s, t + (xy + yy));
+    }
+
+    // ================================================================= spans
+
+    /// <summary>y[i] = tanh(x[i]) as torch computes it; x and y may be the same span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tanh(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (y.Length < x.Length) throw new ArgumentException("destination too short", nameof(y));
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= x.Length; i += 8) Tanh(Vector256.Create(x.Slice(i, 8))).CopyTo(y.Slice(i, 8));
+        for (; i < x.Length; i++) y[i] = Tanh(x[i]);
+    }
+
+    /// <summary>y[i] = tanh(x[i]) as torch computes it; x and y may be the same span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tanh(ReadOnlySpan<double> x, Span<double> y)
+    {
+        if (y.Length < x.Length) throw new ArgumentException("destination too short", nameof(y));
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 4 <= x.Length; i += 4) Tanh(Vector256.Create(x.Slice(i, 4))).CopyTo(y.Slice(i, 4));
+        for (; i < x.Length; i++) y[i] = Tanh(x[i]);
+    }
+
+    /// <summary>The span version for T = float or double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float))
+            Tanh(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(y));
+        else if (typeof(T) == typeof(double))
+            Tanh(System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<T, double>(y));
+        else
+            for (int i = 0; i < x.Length; i++) y[i] = T.Tanh(x[i]);
+    }
+}
