@@ -159,11 +159,9 @@ internal static unsafe class ConvCpu
         var xa = ((CpuStorage)x.Storage).Get<T>();
         var wa = ((CpuStorage)weight.Storage).Get<T>();
         var ba = bias is null ? null : ((CpuStorage)bias.Storage).Get<T>();
-        var col = CpuPool.Rent<T>(ckk * np, zero: false);   // UnfoldT writes every element
-        CpuPool.Wrap(col);
+        T[]? col = Scratch<T>.Rent(ckk * np);   // UnfoldT writes every element
         UnfoldT(xa, col, n, c, h, w, k, s, pad, ho, wo);
-        var outT = CpuPool.Rent<T>(co * np, zero: false);
-        CpuPool.Wrap(outT);
+        var outT = Scratch<T>.Rent(co * np);
         Mm(false, false, co, np, ckk, wa, ckk, col, np, outT, np, false);
         var y = CpuPool.Rent<T>(n * co * p, zero: false);
         for (int b = 0; b < n; b++)
@@ -178,13 +176,18 @@ internal static unsafe class ConvCpu
                     for (int i = 0; i < p; i++) dst[i] = src[i] + bo;
                 }
             }
+        Scratch<T>.Return(outT);
         var r = new Tensor(CpuPool.Wrap(y), new Shape(n, co, ho, wo));
         Tensor[] parents = bias is null ? [x, weight] : [x, weight, bias];
-        return Tensor.Record(r, "Conv2d", g =>
+        r = Tensor.Record(r, "Conv2d", g =>
         {
             var ga = ((CpuStorage)g.Storage).Get<T>();
-            var gT = CpuPool.Rent<T>(co * np, zero: false);
-            CpuPool.Wrap(gT);
+            if (col is null)   // a second backward through a retained graph: unfold again (x is unchanged: versions are checked)
+            {
+                col = Scratch<T>.Rent(ckk * np);
+                UnfoldT(xa, col, n, c, h, w, k, s, pad, ho, wo);
+            }
+            var gT = Scratch<T>.Rent(co * np);
             for (int b = 0; b < n; b++)
                 for (int o = 0; o < co; o++)
                     ga.AsSpan((b * co + o) * p, p).CopyTo(gT.AsSpan(o * np + b * p, p));
@@ -207,12 +210,41 @@ internal static unsafe class ConvCpu
             }
             if (x.RequiresGrad)
             {
-                var dcol = CpuPool.Rent<T>(ckk * np, zero: false);
-                CpuPool.Wrap(dcol);
+                var dcol = Scratch<T>.Rent(ckk * np);
                 Mm(true, false, ckk, np, co, wa, ckk, gT, np, dcol, np, false);
                 x.AccumulateGrad(new Tensor(CpuPool.Wrap(FoldT(dcol, n, c, h, w, k, s, pad, ho, wo)), x.Shape));
+                Scratch<T>.Return(dcol);
             }
+            Scratch<T>.Return(gT);
+            Scratch<T>.Return(col);   // back to the pool once used; a retained graph's next backward unfolds anew
+            col = null;
         }, parents);
+        if (!r.RequiresGrad) { Scratch<T>.Return(col); col = null; }   // no graph recorded: the patches are not needed
+        return r;
+    }
+
+    /// <summary>
+    /// Per-thread reuse of the big temporaries (patches, transposed output and gradients): fresh multi-MB arrays each
+    /// step land on the large-object heap, and the page faults of touching them after each gen-2 GC cost more than
+    /// the unfold itself. An array is returned only when nothing can read it any more.
+    /// </summary>
+    private static class Scratch<T>
+    {
+        [ThreadStatic] private static Dictionary<int, Stack<T[]>>? _free;
+
+        public static T[] Rent(int n)
+        {
+            if (_free is not null && _free.TryGetValue(n, out var st) && st.TryPop(out var a)) return a;
+            return GC.AllocateUninitializedArray<T>(n);
+        }
+
+        public static void Return(T[]? a)
+        {
+            if (a is null) return;
+            var free = _free ??= [];
+            if (!free.TryGetValue(a.Length, out var st)) free[a.Length] = st = new Stack<T[]>();
+            if (st.Count < 4) st.Push(a);
+        }
     }
 
     private static void Mm<T>(bool ta, bool tb, int m, int n, int k, T[] a, int lda, T[] b, int ldb, T[] c, int ldc, bool acc)
