@@ -267,7 +267,8 @@ public static class Gemm
                 {
                     int kc = Math.Min(KC, p.K - pc);
                     bool load = p.Accumulate || pc > 0;
-                    for (int j = 0; j < nc; j += nr) PackB(p, bBlock + (nint)j * kc, pc, kc, jc + j, Math.Min(nr, nc - j));
+                    if (!p.TransB) PackBRows(p, bBlock, pc, kc, jc, nc);
+                    else for (int j = 0; j < nc; j += nr) PackB(p, bBlock + (nint)j * kc, pc, kc, jc + j, Math.Min(nr, nc - j));
                     for (int ic = i0; ic < i1; ic += MC)
                     {
                         int mc = Math.Min(MC, i1 - ic);
@@ -283,6 +284,25 @@ public static class Gemm
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// A kc x nc block of untransposed B into NR-wide panels (panel j at dst + j*kc), reading B row by row: the
+        /// source streams through memory once instead of one narrow column strip per panel (a page per row for wide B).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void PackBRows(in Problem<T> p, T* dst, int pc, int kc, int j0, int nc)
+        {
+            int nr = TK.NR;
+            T* src = p.B + (nint)pc * p.Ldb + j0;
+            for (int q = 0; q < kc; q++, src += p.Ldb)
+                for (int j = 0; j < nc; j += nr)
+                {
+                    int w = Math.Min(nr, nc - j);
+                    T* d = dst + (nint)j * kc + (nint)q * nr;
+                    Copy(src + j, d, w);
+                    for (int r = w; r < nr; r++) d[r] = T.Zero;
+                }
         }
 
         /// <summary>dst[p*NR + j] = B(pc+p, j0+j) for j &lt; nrj, zero for nrj &lt;= j &lt; NR.</summary>
