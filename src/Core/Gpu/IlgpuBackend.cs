@@ -489,7 +489,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     {
         if (batch == 0 || m == 0 || n == 0) return;
         int flags = (transA ? 1 : 0) | (transB ? 2 : 0) | (accumulate ? 4 : 0) | (bias is not null ? 8 : 0);
-        int p = _groupSide, tile = 2 * p;
+        int p = _groupSide, tile = KernelsF.Reg * p; // 4p x 4p C tile per p x p group, 4x4 outputs per thread
         var cfg = new KernelConfig(new Index3D((n + tile - 1) / tile, (m + tile - 1) / tile, batch), new Index3D(p, p, 1));
         var biasS = bias ?? c;
         if (c.DType == DType.Float32)

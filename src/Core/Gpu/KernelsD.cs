@@ -180,54 +180,86 @@ internal static class KernelsD
     }
 
     // ---------------------------------------------------------------- matmul
-    public const int MaxThreads = 16, TileK = 16;
+    /// <summary>MaxThreads: the largest group side p (p x p threads); Reg: outputs per thread along each axis (tile = Reg * p);
+    /// TileK: the k depth of the shared-memory panels.</summary>
+    public const int MaxThreads = 16, Reg = 4, TileK = 16;
+    private const int MaxTile = Reg * MaxThreads, PanelStride = MaxTile + 1; // +1: k-major stores along k hit distinct banks
 
     /// <summary>
-    /// C[z] (+)= op(A[z]) @ op(B[z]) (+ bias[col]). A group of p x p threads computes a 2p x 2p tile of C, 2x2 outputs
-    /// per thread, staging 2p x 16 panels of A and B in shared memory (p = 16 on GPUs: 32x32 tiles, 256 threads;
-    /// smaller where the accelerator allows fewer threads per group). Grid = (ceil(n/2p), ceil(m/2p), batch).
+    /// C[z] (+)= op(A[z]) @ op(B[z]) (+ bias[col]), register-blocked. A group of p x p threads computes a 4p x 4p tile of C
+    /// (p = 16 on GPUs: 64x64 tiles, 256 threads; smaller where the accelerator allows fewer threads per group), each thread
+    /// 4x4 outputs strided by p rows and p columns (rows ty + i*p, columns tx + j*p), so that a warp's shared-memory reads are
+    /// one broadcast A value and consecutive B values. The k loop stages a TileK x 4p panel of op(A) and of op(B) in shared
+    /// memory, both k-major (As[kk * PanelStride + row], Bs[kk * PanelStride + col]); each panel is loaded along the
+    /// operand's contiguous axis (k for row-major A and transposed B, rows/columns otherwise) so global loads coalesce.
+    /// Out-of-range rows, columns and k are staged as zeros and never stored. Grid = (ceil(n/4p), ceil(m/4p), batch).
     /// </summary>
     public static void MatMul(ArrayView<Real> a, ArrayView<Real> b, ArrayView<Real> c, ArrayView<Real> bias,
         int m, int n, int k, int flags, int strideA, int strideB, int strideC, int p)
     {
-        var As = SharedMemory.Allocate<Real>(TileK * 2 * MaxThreads); // As[kk * tile + row]
-        var Bs = SharedMemory.Allocate<Real>(TileK * 2 * MaxThreads); // Bs[kk * tile + col]
+        var As = SharedMemory.Allocate<Real>(TileK * PanelStride);
+        var Bs = SharedMemory.Allocate<Real>(TileK * PanelStride);
         bool transA = (flags & 1) != 0, transB = (flags & 2) != 0, accumulate = (flags & 4) != 0, hasBias = (flags & 8) != 0;
-        int tile = 2 * p;
+        int tile = Reg * p, threads = p * p, panel = TileK * tile;
         int tx = Group.IdxX, ty = Group.IdxY;
         int row0 = Grid.IdxY * tile, col0 = Grid.IdxX * tile;
         int z = Grid.IdxZ;
         int aOff = z * strideA, bOff = z * strideB, cOff = z * strideC;
         int lda = transA ? m : k, ldb = transB ? k : n;
         int tid = ty * p + tx;
-        Real c00 = 0, c01 = 0, c10 = 0, c11 = 0;
+        Real c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0, c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
         for (int k0 = 0; k0 < k; k0 += TileK)
         {
-            for (int e = tid; e < TileK * tile; e += p * p)
+            for (int e = tid; e < panel; e += threads)
             {
-                int kk = e / tile, rr = e - kk * tile;
+                // A panel: row-major A is contiguous along k (consecutive threads take consecutive k), transposed A along rows.
+                int kk, rr;
+                if (transA) { kk = e / tile; rr = e - kk * tile; }
+                else { rr = e / TileK; kk = e - rr * TileK; }
                 int gr = row0 + rr, gk = k0 + kk;
                 Real av = 0;
                 if (gr < m && gk < k) av = transA ? a[aOff + gk * lda + gr] : a[aOff + gr * lda + gk];
-                As[e] = av;
-                int gc = col0 + rr;
+                As[kk * PanelStride + rr] = av;
+                // B panel: row-major B is contiguous along columns, transposed B along k.
+                int bk, cc;
+                if (transB) { cc = e / TileK; bk = e - cc * TileK; }
+                else { bk = e / tile; cc = e - bk * tile; }
+                int gc = col0 + cc, gkb = k0 + bk;
                 Real bv = 0;
-                if (gc < n && gk < k) bv = transB ? b[bOff + gc * ldb + gk] : b[bOff + gk * ldb + gc];
-                Bs[e] = bv;
+                if (gc < n && gkb < k) bv = transB ? b[bOff + gc * ldb + gkb] : b[bOff + gkb * ldb + gc];
+                Bs[bk * PanelStride + cc] = bv;
             }
             Group.Barrier();
             for (int kk = 0; kk < TileK; kk++)
             {
-                Real a0 = As[kk * tile + ty], a1 = As[kk * tile + ty + p];
-                Real b0 = Bs[kk * tile + tx], b1 = Bs[kk * tile + tx + p];
-                c00 += a0 * b0; c01 += a0 * b1; c10 += a1 * b0; c11 += a1 * b1;
+                int ao = kk * PanelStride + ty, bo = kk * PanelStride + tx;
+                Real a0 = As[ao], a1 = As[ao + p], a2 = As[ao + 2 * p], a3 = As[ao + 3 * p];
+                Real b0 = Bs[bo], b1 = Bs[bo + p], b2 = Bs[bo + 2 * p], b3 = Bs[bo + 3 * p];
+                c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+                c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+                c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+                c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
             }
             Group.Barrier();
         }
-        Store(c, bias, cOff, row0 + ty, col0 + tx, m, n, c00, accumulate, hasBias);
-        Store(c, bias, cOff, row0 + ty, col0 + tx + p, m, n, c01, accumulate, hasBias);
-        Store(c, bias, cOff, row0 + ty + p, col0 + tx, m, n, c10, accumulate, hasBias);
-        Store(c, bias, cOff, row0 + ty + p, col0 + tx + p, m, n, c11, accumulate, hasBias);
+        int r0 = row0 + ty, r1 = r0 + p, r2 = r1 + p, r3 = r2 + p;
+        int c0x = col0 + tx, c1x = c0x + p, c2x = c1x + p, c3x = c2x + p;
+        Store(c, bias, cOff, r0, c0x, m, n, c00, accumulate, hasBias);
+        Store(c, bias, cOff, r0, c1x, m, n, c01, accumulate, hasBias);
+        Store(c, bias, cOff, r0, c2x, m, n, c02, accumulate, hasBias);
+        Store(c, bias, cOff, r0, c3x, m, n, c03, accumulate, hasBias);
+        Store(c, bias, cOff, r1, c0x, m, n, c10, accumulate, hasBias);
+        Store(c, bias, cOff, r1, c1x, m, n, c11, accumulate, hasBias);
+        Store(c, bias, cOff, r1, c2x, m, n, c12, accumulate, hasBias);
+        Store(c, bias, cOff, r1, c3x, m, n, c13, accumulate, hasBias);
+        Store(c, bias, cOff, r2, c0x, m, n, c20, accumulate, hasBias);
+        Store(c, bias, cOff, r2, c1x, m, n, c21, accumulate, hasBias);
+        Store(c, bias, cOff, r2, c2x, m, n, c22, accumulate, hasBias);
+        Store(c, bias, cOff, r2, c3x, m, n, c23, accumulate, hasBias);
+        Store(c, bias, cOff, r3, c0x, m, n, c30, accumulate, hasBias);
+        Store(c, bias, cOff, r3, c1x, m, n, c31, accumulate, hasBias);
+        Store(c, bias, cOff, r3, c2x, m, n, c32, accumulate, hasBias);
+        Store(c, bias, cOff, r3, c3x, m, n, c33, accumulate, hasBias);
     }
 
     private static void Store(ArrayView<Real> c, ArrayView<Real> bias, int cOff, int r, int col, int m, int n, Real v, bool accumulate, bool hasBias)
