@@ -7,17 +7,17 @@ internal static class DeviceOption
     public const string Values = "auto|cpu|cuda[:i]|opencl[:i]|ilgpu-cpu";
 
     /// <summary>The agents whose networks and updates can run off the CPU.</summary>
-    public static bool Supports(string algo) => algo == "ppo";
+    public static bool Supports(string algo) => algo is "ppo" or "dqn" or "td3";
 
-    /// <summary>The device for an agent, its backend started. dqn and td3 run on the CPU: for them auto means cpu and
-    /// anything else is an error. A missing GPU or a bad name is an ArgumentException of one line.</summary>
+    /// <summary>The device for an agent, its backend started (ppo, dqn and td3 all run their networks there; an agent
+    /// that cannot is told to use cpu). A missing GPU or a bad name is an ArgumentException of one line.</summary>
     public static Device Resolve(string text, string algo)
     {
         if (!Supports(algo))
         {
             string t = text.Trim().ToLowerInvariant();
             if (t is "auto" or "cpu") return Device.Cpu;
-            throw new ArgumentException($"--device {text}: {algo} runs on the cpu only (ppo can use a GPU); use --device cpu");
+            throw new ArgumentException($"--device {text}: {algo} runs on the cpu only; use --device cpu");
         }
         try
         {

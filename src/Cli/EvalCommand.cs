@@ -32,7 +32,7 @@ public static class EvalCommand
             stdout.WriteLine("  runs N deterministic episodes (greedy / mean action) of the agent saved in DIR by tiny train;");
             stdout.WriteLine("  episode i resets with seed + i; prints the mean and std of the return (--json: as the last line)");
             stdout.WriteLine($"  --render FILE.png: MinAtar envs only; the first episode's frames (at most {MaxRenderFrames}) as one PNG");
-            stdout.WriteLine($"  --device D: {DeviceOption.Values}; where a ppo agent's network runs (dqn and td3: cpu only)");
+            stdout.WriteLine($"  --device D: {DeviceOption.Values}; where the agent's network runs (ppo, dqn, td3)");
             return args.Length == 0 ? 2 : 0;
         }
         string? dir = null;
@@ -71,7 +71,13 @@ public static class EvalCommand
 
         var agent = Agents.Load(dir);
         var device = DeviceOption.Resolve(deviceName ?? "cpu", agent.Algorithm);
-        if (agent is Ppo ppo && device != Device.Cpu) ppo.To(device);
+        if (device != Device.Cpu)
+            switch (agent)
+            {
+                case Ppo ppo: ppo.To(device); break;
+                case Dqn dqn: dqn.To(device); break;
+                case Td3 td3: td3.To(device); break;
+            }
         List<float[]>? frames = null;
         if (render is not null)
         {

@@ -112,7 +112,13 @@ public static class TrainCommand
         }
 
         var agent = Agents.Create(algo, env, overrides, spec, seed, totalSteps);
-        if (agent is Ppo ppo && device != Device.Cpu) ppo.To(device);
+        if (device != Device.Cpu)
+            switch (agent)
+            {
+                case Ppo ppo: ppo.To(device); break;
+                case Dqn dqn: dqn.To(device); break;
+                case Td3 td3: td3.To(device); break;
+            }
         outDir ??= Path.Combine("runs", $"{algo}-{env}-{seed}");
         Directory.CreateDirectory(outDir);
 
@@ -230,8 +236,8 @@ public static class TrainCommand
         w.WriteLine("  --total-steps N       env steps (default: the agent's for the env)");
         w.WriteLine("  --out DIR             output folder (default runs/{algo}-{env}-{seed})");
         w.WriteLine("  --config FILE.json    agent options as JSON ({\"numEnvs\": 8, \"optimizer\": \"adam:eps=1e-5\"}); flags win");
-        w.WriteLine($"  --device D            {DeviceOption.Values} (default cpu); ppo's networks and updates run there,");
-        w.WriteLine("                        its envs on the cpu; dqn and td3 run on the cpu only");
+        w.WriteLine($"  --device D            {DeviceOption.Values} (default cpu); the agent's networks, losses and updates");
+        w.WriteLine("                        run there (ppo, dqn, td3), its envs and dqn/td3's replay buffer on the cpu");
         w.WriteLine("  --OPTION VALUE        any agent option below, kebab-case (--num-envs 8, --target-kl 0.02)");
         foreach (var a in algo is null ? Agents.Algorithms : [algo])
         {

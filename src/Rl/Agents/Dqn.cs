@@ -98,6 +98,20 @@ public sealed class Dqn : IAgent
     public OptimizerSpec Optimizer { get; }
     /// <summary>The online Q-network (obs -> one Q-value per action).</summary>
     public Module QNetwork => _q;
+    /// <summary>The target Q-network.</summary>
+    public Module TargetNetwork => _target;
+    /// <summary>Where the networks, losses and updates run (envs and the replay buffer stay on the CPU).</summary>
+    public Device Device { get; private set; } = Device.Cpu;
+
+    /// <summary>Moves the Q-network and its target to device; Train then uploads each sampled batch there.</summary>
+    public Dqn To(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        _q.To(device);
+        _target.To(device);
+        Device = device;
+        return this;
+    }
 
     /// <summary>CleanRL's linear_schedule: start -> end over duration steps, then end.</summary>
     public static double LinearSchedule(double startE, double endE, double duration, long t) =>
@@ -117,12 +131,12 @@ public sealed class Dqn : IAgent
         var targetParams = _target.Parameters().ToList();
 
         // Reused batch tensors and arrays.
-        var obsT = Tensor.Zeros(o.BatchSize, _obsDim);
-        var nextObsT = Tensor.Zeros(o.BatchSize, _obsDim);
-        var rewardsT = Tensor.Zeros(o.BatchSize);
-        var terminatedT = Tensor.Zeros(o.BatchSize);
+        var obsT = Tensor.Zeros([o.BatchSize, _obsDim], DType.Float32, Device);
+        var nextObsT = Tensor.Zeros([o.BatchSize, _obsDim], DType.Float32, Device);
+        var rewardsT = Tensor.Zeros([o.BatchSize], DType.Float32, Device);
+        var terminatedT = Tensor.Zeros([o.BatchSize], DType.Float32, Device);
         var actionIndex = new int[o.BatchSize];
-        var oneObs = Tensor.Zeros(1, _obsDim);
+        var oneObs = Tensor.Zeros([1, _obsDim], DType.Float32, Device);
         var obs = new float[_obsDim];
         var nextObs = new float[_obsDim];
         var action = new float[1];
@@ -138,7 +152,7 @@ public sealed class Dqn : IAgent
             // 1. Epsilon-greedy action.
             double epsilon = LinearSchedule(o.StartE, o.EndE, o.ExplorationSteps ?? o.ExplorationFraction * o.TotalTimesteps, globalStep);
             if (actRng.NextDouble() < epsilon) actions[0] = actRng.NextInt(_numActions);
-            else using (Tensor.NoGrad()) actions[0] = ArgMax(_q.Forward(OffPolicy.Fill(oneObs, obs)).DataF);
+            else using (Tensor.NoGrad()) actions[0] = ArgMax(Host(_q.Forward(OffPolicy.Fill(oneObs, obs))));
 
             // 2. Step; the true next obs of a finished episode is FinalObservations (truncation is not termination).
             envs.Step(actions);
@@ -179,7 +193,7 @@ public sealed class Dqn : IAgent
                     if (globalStep % 100 == 0)
                     {
                         tdLossValue = loss.Item();
-                        qValuesMean = Mean(oldVal.DataF);
+                        qValuesMean = Mean(Host(oldVal));
                         progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), o.LearningRate));
                     }
                 }
@@ -198,6 +212,9 @@ public sealed class Dqn : IAgent
         m["epsilon"] = epsilon;
         return new Dictionary<string, double>(m);
     }
+
+    // The values on the host: the CPU span itself, else a download.
+    private static ReadOnlySpan<float> Host(Tensor t) => t.Device == Device.Cpu ? t.DataF : t.ToArray();
 
     private static int ArgMax(ReadOnlySpan<float> v)
     {
@@ -218,8 +235,8 @@ public sealed class Dqn : IAgent
     {
         if (observation.Length != _obsDim) throw new ArgumentException($"DQN.Act: expected {_obsDim} floats, got {observation.Length}");
         using var _ = Tensor.NoGrad();
-        var x = Tensor.FromArray(observation.ToArray(), 1, _obsDim);
-        return [ArgMax(_q.Forward(x).DataF)];
+        var x = Tensor.FromArray(observation.ToArray(), [1, _obsDim], Device);
+        return [ArgMax(Host(_q.Forward(x)))];
     }
 
     private IEnumerable<KeyValuePair<string, Tensor>> Tensors() =>

@@ -19,6 +19,15 @@ public static class OffPolicy
         float t = (float)tau, keep = (float)(1.0 - tau);
         for (int p = 0; p < target.Count; p++)
         {
+            if (target[p].Device != Device.Cpu || source[p].Device != Device.Cpu)
+            {
+                // Off the CPU: backend ops on the device storage (target = keep * target + tau * source).
+                if (target[p].Numel != source[p].Numel) throw new ArgumentException($"SoftUpdate: parameter {p} has {target[p].Numel} vs {source[p].Numel} elements");
+                using var _ = Tensor.NoGrad();
+                if (tau == 1.0) target[p].CopyFrom(source[p]);
+                else target[p].MulInPlace(keep).AddInPlace(source[p], t);
+                continue;
+            }
             Span<float> dst = target[p].DataF;
             ReadOnlySpan<float> src = source[p].DataF;
             if (dst.Length != src.Length) throw new ArgumentException($"SoftUpdate: parameter {p} has {dst.Length} vs {src.Length} elements");
@@ -58,9 +67,16 @@ public static class OffPolicy
         return returns;
     }
 
-    /// <summary>Copies data into a reused float32 tensor of the same size and marks it modified.</summary>
+    /// <summary>Copies data into a reused float32 tensor of the same size (on any device) and marks it modified.</summary>
     public static Tensor Fill(Tensor t, ReadOnlySpan<float> data)
     {
+        if (t.Device != Device.Cpu)
+        {
+            // Upload: a host copy of data moved into the device tensor's storage.
+            if (data.Length != t.Numel) throw new ArgumentException($"Fill: {data.Length} values for a tensor of {t.Numel} elements");
+            using var _ = Tensor.NoGrad();
+            return t.CopyFrom(Tensor.FromArray(data.ToArray(), [t.Numel], t.Device));
+        }
         data.CopyTo(t.DataF);
         t.MarkModified();
         return t;

@@ -69,8 +69,8 @@ public sealed record Td3Options
 public sealed class Td3 : IAgent
 {
     private readonly Sequential _actor, _qf1, _qf2, _actorTarget, _qf1Target, _qf2Target;
-    private readonly Tensor _actionScale, _actionBias;
-    private readonly float[] _low, _high;
+    private Tensor _actionScale, _actionBias;
+    private readonly float[] _low, _high, _scale;
     private readonly Rng _rng;
     private readonly int _obsDim, _actDim;
 
@@ -89,6 +89,7 @@ public sealed class Td3 : IAgent
         _low = act.Low; _high = act.High;
         var scale = new float[_actDim]; var bias = new float[_actDim];
         for (int i = 0; i < _actDim; i++) { scale[i] = (_high[i] - _low[i]) / 2f; bias[i] = (_high[i] + _low[i]) / 2f; }
+        _scale = scale;
         _actionScale = Tensor.FromArray(scale, _actDim);
         _actionBias = Tensor.FromArray(bias, _actDim);
 
@@ -116,6 +117,21 @@ public sealed class Td3 : IAgent
     public OptimizerSpec Optimizer { get; }
     /// <summary>The actor's MLP (before tanh * scale + bias).</summary>
     public Module Actor => _actor;
+    /// <summary>All six networks: actor, qf1, qf2, then their targets.</summary>
+    public IReadOnlyList<Module> Networks => [_actor, _qf1, _qf2, _actorTarget, _qf1Target, _qf2Target];
+    /// <summary>Where the networks, losses and updates run (envs and the replay buffer stay on the CPU).</summary>
+    public Device Device { get; private set; } = Device.Cpu;
+
+    /// <summary>Moves actor, critics, their targets and the action scale/bias to device; Train then uploads each sampled batch there.</summary>
+    public Td3 To(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        foreach (var m in Networks) m.To(device);
+        _actionScale = _actionScale.To(device);
+        _actionBias = _actionBias.To(device);
+        Device = device;
+        return this;
+    }
 
     // mu(s) = tanh(actor(s)) * scale + bias
     private Tensor Mu(Module actor, Tensor obs) => actor.Forward(obs).Tanh() * _actionScale + _actionBias;
@@ -138,14 +154,15 @@ public sealed class Td3 : IAgent
         var (actorTP, qf1TP, qf2TP) = (P(_actorTarget), P(_qf1Target), P(_qf2Target));
 
         // Reused batch tensors and arrays.
-        var obsT = Tensor.Zeros(o.BatchSize, _obsDim);
-        var nextObsT = Tensor.Zeros(o.BatchSize, _obsDim);
-        var actionsT = Tensor.Zeros(o.BatchSize, _actDim);
-        var rewardsT = Tensor.Zeros(o.BatchSize, 1);
-        var terminatedT = Tensor.Zeros(o.BatchSize, 1);
-        var noiseT = Tensor.Zeros(o.BatchSize, _actDim);
+        Tensor Z(params int[] shape) => Tensor.Zeros(shape, DType.Float32, Device);
+        var obsT = Z(o.BatchSize, _obsDim);
+        var nextObsT = Z(o.BatchSize, _obsDim);
+        var actionsT = Z(o.BatchSize, _actDim);
+        var rewardsT = Z(o.BatchSize, 1);
+        var terminatedT = Z(o.BatchSize, 1);
+        var noiseT = Z(o.BatchSize, _actDim);
         var noise = new float[o.BatchSize * _actDim];
-        var oneObs = Tensor.Zeros(1, _obsDim);
+        var oneObs = Z(1, _obsDim);
         var obs = new float[_obsDim];
         var nextObs = new float[_obsDim];
         var action = new float[_actDim];
@@ -161,10 +178,15 @@ public sealed class Td3 : IAgent
                 for (int i = 0; i < _actDim; i++) action[i] = (float)noiseRng.Uniform(_low[i], _high[i]);
             else
             {
-                using (Tensor.NoGrad()) Mu(_actor, OffPolicy.Fill(oneObs, obs)).DataF.CopyTo(action);
+                using (Tensor.NoGrad())
+                {
+                    var mu = Mu(_actor, OffPolicy.Fill(oneObs, obs));
+                    if (Device == Device.Cpu) mu.DataF.CopyTo(action);
+                    else mu.ToArray().CopyTo(action, 0);
+                }
                 for (int i = 0; i < _actDim; i++)
                 {
-                    float scale = _actionScale.DataF[i];
+                    float scale = _scale[i];
                     action[i] = Math.Clamp(action[i] + (float)(noiseRng.NextNormal() * scale * o.ExplorationNoise), _low[i], _high[i]);
                 }
             }
@@ -220,7 +242,7 @@ public sealed class Td3 : IAgent
                 {
                     qfLossValue = qfLoss.Item() / 2;
                     actorLossValue = actorLoss.Item();
-                    double s = 0; foreach (var v in qf1AValues.DataF) s += v;
+                    double s = 0; foreach (var v in Device == Device.Cpu ? qf1AValues.DataF : qf1AValues.ToArray()) s += v;
                     qValuesMean = s / o.BatchSize;
                     progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Metrics(qfLossValue, actorLossValue, qValuesMean), o.LearningRate));
                 }
@@ -248,7 +270,7 @@ public sealed class Td3 : IAgent
     {
         if (observation.Length != _obsDim) throw new ArgumentException($"TD3.Act: expected {_obsDim} floats, got {observation.Length}");
         using var _ = Tensor.NoGrad();
-        return Mu(_actor, Tensor.FromArray(observation.ToArray(), 1, _obsDim)).ToArray();
+        return Mu(_actor, Tensor.FromArray(observation.ToArray(), [1, _obsDim], Device)).ToArray();
     }
 
     private IEnumerable<KeyValuePair<string, Tensor>> Tensors() =>

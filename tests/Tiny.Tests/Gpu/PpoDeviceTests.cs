@@ -77,14 +77,14 @@ public sealed class PpoDeviceTests
     }
 
     [Test]
-    public void MissingGpuOrCpuOnlyAgentIsOneLineExit2()
+    public void MissingGpuOrBadDeviceIsOneLineExit2()
     {
         string missing = NoCuda ? "cuda" : "cuda:99";
         foreach (var (args, named) in new[]
         {
             (new[] { "train", "ppo", "--env", "CartPole-v1", "--device", missing }, NoCuda ? "no CUDA device found; ILGPU sees:" : "no CUDA device 99"),
-            (new[] { "train", "dqn", "--env", "CartPole-v1", "--device", "ilgpu-cpu" }, "dqn runs on the cpu only"),
-            (new[] { "train", "td3", "--env", "Pendulum-v1", "--device", "cuda" }, "td3 runs on the cpu only"),
+            (new[] { "train", "dqn", "--env", "CartPole-v1", "--device", missing }, NoCuda ? "no CUDA device found; ILGPU sees:" : "no CUDA device 99"),
+            (new[] { "train", "td3", "--env", "Pendulum-v1", "--device", "opencl:99" }, "no OpenCL device"),
             (new[] { "eval", "/nonexistent-dir-for-tiny", "--device", "tpu" }, "tiny eval: error"),
         })
         {
