@@ -6,19 +6,10 @@ internal static class DeviceOption
     /// <summary>The values --device takes.</summary>
     public const string Values = "auto|cpu|cuda[:i]|opencl[:i]|ilgpu-cpu";
 
-    /// <summary>The agents whose networks and updates can run off the CPU.</summary>
-    public static bool Supports(string algo) => algo is "ppo" or "dqn" or "td3";
-
-    /// <summary>The device for an agent, its backend started (ppo, dqn and td3 all run their networks there; an agent
-    /// that cannot is told to use cpu). A missing GPU or a bad name is an ArgumentException of one line.</summary>
-    public static Device Resolve(string text, string algo)
+    /// <summary>The device named by text, its backend started. A missing GPU or a bad name is an ArgumentException of
+    /// one line.</summary>
+    public static Device Resolve(string text)
     {
-        if (!Supports(algo))
-        {
-            string t = text.Trim().ToLowerInvariant();
-            if (t is "auto" or "cpu") return Device.Cpu;
-            throw new ArgumentException($"--device {text}: {algo} runs on the cpu only; use --device cpu");
-        }
         try
         {
             var d = Device.Resolve(text);

@@ -70,14 +70,8 @@ public static class EvalCommand
         if (dir is null) throw new CliError("missing DIR (a folder written by tiny train)");
 
         var agent = Agents.Load(dir);
-        var device = DeviceOption.Resolve(deviceName ?? "cpu", agent.Algorithm);
-        if (device != Device.Cpu)
-            switch (agent)
-            {
-                case Ppo ppo: ppo.To(device); break;
-                case Dqn dqn: dqn.To(device); break;
-                case Td3 td3: td3.To(device); break;
-            }
+        var device = DeviceOption.Resolve(deviceName ?? "cpu");
+        if (device != Device.Cpu) agent.To(device);
         List<float[]>? frames = null;
         if (render is not null)
         {

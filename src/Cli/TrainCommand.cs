@@ -80,7 +80,7 @@ public static class TrainCommand
             }
         }
         if (env is null) throw new CliError("--env is required (e.g. --env CartPole-v1)");
-        var device = DeviceOption.Resolve(deviceName ?? "cpu", algo);
+        var device = DeviceOption.Resolve(deviceName ?? "cpu");
 
         // --config FILE.json: {"optimizer": "adam:eps=1e-5" or {...}, "numEnvs": 8, ...}; flags win over the file.
         if (configFile is not null)
@@ -112,13 +112,7 @@ public static class TrainCommand
         }
 
         var agent = Agents.Create(algo, env, overrides, spec, seed, totalSteps);
-        if (device != Device.Cpu)
-            switch (agent)
-            {
-                case Ppo ppo: ppo.To(device); break;
-                case Dqn dqn: dqn.To(device); break;
-                case Td3 td3: td3.To(device); break;
-            }
+        if (device != Device.Cpu) agent.To(device);
         outDir ??= Path.Combine("runs", $"{algo}-{env}-{seed}");
         Directory.CreateDirectory(outDir);
 

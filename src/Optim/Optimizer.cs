@@ -90,6 +90,16 @@ public sealed class ParamState
 
     internal long Bytes => Buffers.Values.Sum(a => (long)a.Length * (a is float[] ? 4 : 8)) + DeviceBuffers.Values.Sum(t => t.Storage.Bytes);
 
+    /// <summary>Whether some buffer is not where p is (p moved since they were made). No allocation: runs every step.</summary>
+    internal bool IsElsewhere(Tensor p)
+    {
+        if (p.Device.Kind == DeviceKind.Cpu) return DeviceBuffers.Count > 0;
+        if (Buffers.Count > 0) return true;
+        foreach (var t in DeviceBuffers.Values)
+            if (!ReferenceEquals(t.Backend, p.Backend)) return true;
+        return false;
+    }
+
     /// <summary>Moves the buffers to p's device (or back to the CPU) when p moved since they were made.</summary>
     internal void FollowDevice(Tensor p)
     {
@@ -284,8 +294,7 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         if (grad.Device != p.Device)
             throw new InvalidOperationException($"{GetType().Name}.Step: grad on {grad.Device}, param {p.Name} on {p.Device}");
         bool onDevice = p.Device.Kind != DeviceKind.Cpu;
-        if (onDevice ? state.Buffers.Count > 0 || state.DeviceBuffers.Values.Any(t => !ReferenceEquals(t.Backend, p.Backend)) : state.DeviceBuffers.Count > 0)
-            state.FollowDevice(p);   // the parameter moved since its state was made
+        if (state.IsElsewhere(p)) state.FollowDevice(p);   // the parameter moved since its state was made
         if (onDevice) UpdateOnDevice(p, grad, o, group, state);
         else if (p.DType == DType.Float32) Update<float>(p.DataF, grad.DataF, o, group, state);
         else Update<double>(p.DataD, grad.DataD, o, group, state);

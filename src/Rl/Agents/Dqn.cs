@@ -113,6 +113,8 @@ public sealed class Dqn : IAgent
         return this;
     }
 
+    IAgent IAgent.To(Device device) => To(device);
+
     /// <summary>CleanRL's linear_schedule: start -> end over duration steps, then end.</summary>
     public static double LinearSchedule(double startE, double endE, double duration, long t) =>
         Math.Max((endE - startE) / duration * t + startE, endE);
@@ -152,7 +154,7 @@ public sealed class Dqn : IAgent
             // 1. Epsilon-greedy action.
             double epsilon = LinearSchedule(o.StartE, o.EndE, o.ExplorationSteps ?? o.ExplorationFraction * o.TotalTimesteps, globalStep);
             if (actRng.NextDouble() < epsilon) actions[0] = actRng.NextInt(_numActions);
-            else using (Tensor.NoGrad()) actions[0] = ArgMax(Host(_q.Forward(OffPolicy.Fill(oneObs, obs))));
+            else using (Tensor.NoGrad()) actions[0] = ArgMax(OffPolicy.Host(_q.Forward(OffPolicy.Fill(oneObs, obs))));
 
             // 2. Step; the true next obs of a finished episode is FinalObservations (truncation is not termination).
             envs.Step(actions);
@@ -193,7 +195,7 @@ public sealed class Dqn : IAgent
                     if (globalStep % 100 == 0)
                     {
                         tdLossValue = loss.Item();
-                        qValuesMean = Mean(Host(oldVal));
+                        qValuesMean = Mean(OffPolicy.Host(oldVal));
                         progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), o.LearningRate));
                     }
                 }
@@ -212,9 +214,6 @@ public sealed class Dqn : IAgent
         m["epsilon"] = epsilon;
         return new Dictionary<string, double>(m);
     }
-
-    // The values on the host: the CPU span itself, else a download.
-    private static ReadOnlySpan<float> Host(Tensor t) => t.Device == Device.Cpu ? t.DataF : t.ToArray();
 
     private static int ArgMax(ReadOnlySpan<float> v)
     {
@@ -236,7 +235,7 @@ public sealed class Dqn : IAgent
         if (observation.Length != _obsDim) throw new ArgumentException($"DQN.Act: expected {_obsDim} floats, got {observation.Length}");
         using var _ = Tensor.NoGrad();
         var x = Tensor.FromArray(observation.ToArray(), [1, _obsDim], Device);
-        return [ArgMax(Host(_q.Forward(x)))];
+        return [ArgMax(OffPolicy.Host(_q.Forward(x)))];
     }
 
     private IEnumerable<KeyValuePair<string, Tensor>> Tensors() =>

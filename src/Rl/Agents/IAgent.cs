@@ -25,6 +25,9 @@ public interface IAgent
     /// <summary>Deterministic action for one observation: greedy (discrete, as [index]) or mean action (continuous).</summary>
     float[] Act(ReadOnlySpan<float> observation);
 
+    /// <summary>Moves the networks, losses and updates to device (envs and stored transitions stay on the CPU).</summary>
+    IAgent To(Device device);
+
     /// <summary>Writes DIR/model.safetensors and DIR/config.json (options, env id, optimizer, normalisation stats).</summary>
     void Save(string dir);
 }

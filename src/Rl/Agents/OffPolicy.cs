@@ -67,6 +67,9 @@ public static class OffPolicy
         return returns;
     }
 
+    /// <summary>A float32 tensor's values on the host: the CPU span itself, else a download.</summary>
+    public static ReadOnlySpan<float> Host(Tensor t) => t.Device == Device.Cpu ? t.DataF : t.ToArray();
+
     /// <summary>Copies data into a reused float32 tensor of the same size (on any device) and marks it modified.</summary>
     public static Tensor Fill(Tensor t, ReadOnlySpan<float> data)
     {

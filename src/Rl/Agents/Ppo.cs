@@ -147,10 +147,13 @@ public sealed class Ppo : IAgent
     /// uploads the observations and downloads the policy's outputs. Returns this.</summary>
     public Ppo To(Device device)
     {
+        ArgumentNullException.ThrowIfNull(device);
         Network.To(device);
         Device = device;
         return this;
     }
+
+    IAgent IAgent.To(Device device) => To(device);
 
     private Env MakeEnv(int i)
     {

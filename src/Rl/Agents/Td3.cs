@@ -133,6 +133,8 @@ public sealed class Td3 : IAgent
         return this;
     }
 
+    IAgent IAgent.To(Device device) => To(device);
+
     // mu(s) = tanh(actor(s)) * scale + bias
     private Tensor Mu(Module actor, Tensor obs) => actor.Forward(obs).Tanh() * _actionScale + _actionBias;
 
@@ -178,12 +180,7 @@ public sealed class Td3 : IAgent
                 for (int i = 0; i < _actDim; i++) action[i] = (float)noiseRng.Uniform(_low[i], _high[i]);
             else
             {
-                using (Tensor.NoGrad())
-                {
-                    var mu = Mu(_actor, OffPolicy.Fill(oneObs, obs));
-                    if (Device == Device.Cpu) mu.DataF.CopyTo(action);
-                    else mu.ToArray().CopyTo(action, 0);
-                }
+                using (Tensor.NoGrad()) OffPolicy.Host(Mu(_actor, OffPolicy.Fill(oneObs, obs))).CopyTo(action);
                 for (int i = 0; i < _actDim; i++)
                 {
                     float scale = _scale[i];
@@ -242,7 +239,7 @@ public sealed class Td3 : IAgent
                 {
                     qfLossValue = qfLoss.Item() / 2;
                     actorLossValue = actorLoss.Item();
-                    double s = 0; foreach (var v in Device == Device.Cpu ? qf1AValues.DataF : qf1AValues.ToArray()) s += v;
+                    double s = 0; foreach (var v in OffPolicy.Host(qf1AValues)) s += v;
                     qValuesMean = s / o.BatchSize;
                     progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Metrics(qfLossValue, actorLossValue, qValuesMean), o.LearningRate));
                 }
