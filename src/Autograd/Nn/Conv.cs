@@ -1,5 +1,5 @@
-// Conv: Conv2d as im2col + one GEMM, and max/avg pooling, all composed from differentiable ops. On the CPU, im2col is
-// a dedicated op (direct loops, padding inline, col2im as its backward); elsewhere it is a cached gather.
+// Conv: Conv2d as im2col + GEMM, and max/avg pooling. On the CPU, Conv2d is one op (transposed im2col, three GEMMs,
+// col2im as the input gradient); elsewhere it is composed from differentiable ops (a cached gather + Linear).
 using System.Numerics;
 using Tiny.Cpu;
 
@@ -44,92 +44,6 @@ internal static class Unfold
     }
 }
 
-/// <summary>im2col as one op on CPU tensors: [N, C, H, W] -> [N, Ho*Wo, C*k*k] with zero padding; backward = col2im.</summary>
-internal static class Im2Col
-{
-    /// <summary>Forces the generic gather path (tests and benchmarks compare the two).</summary>
-    [ThreadStatic] internal static bool ForceGeneric;
-
-    /// <summary>The patches of x, or null when x is not a CPU tensor (the caller then pads and gathers).</summary>
-    public static Tensor? TryApply(Tensor x, int k, int stride, int pad, out int ho, out int wo)
-    {
-        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], w = x.Shape[3];
-        ho = (h + 2 * pad - k) / stride + 1;
-        wo = (w + 2 * pad - k) / stride + 1;
-        if (ForceGeneric || x.Storage is not CpuStorage cs) return null;
-        var shape = new Shape(n, ho * wo, c * k * k);
-        Tensor r;
-        Action<Tensor> backward;
-        int h1 = ho, w1 = wo;
-        if (cs.DType == DType.Float32)
-        {
-            var dst = CpuPool.Rent<float>(shape.Numel, zero: false);   // Unfold writes every element
-            Unfold(cs.F, dst, n, c, h, w, k, stride, pad, ho, wo);
-            r = new Tensor(CpuPool.Wrap(dst), shape);
-            backward = g => x.AccumulateGrad(new Tensor(CpuPool.Wrap(Fold(((CpuStorage)g.Storage).F, n, c, h, w, k, stride, pad, h1, w1)), x.Shape));
-        }
-        else
-        {
-            var dst = CpuPool.Rent<double>(shape.Numel, zero: false);
-            Unfold((double[])cs.Data, dst, n, c, h, w, k, stride, pad, ho, wo);
-            r = new Tensor(CpuPool.Wrap(dst), shape);
-            backward = g => x.AccumulateGrad(new Tensor(CpuPool.Wrap(Fold((double[])((CpuStorage)g.Storage).Data, n, c, h, w, k, stride, pad, h1, w1)), x.Shape));
-        }
-        return Tensor.Record(r, "Im2Col", backward, x);
-    }
-
-    // dst[n, oy*wo + ox, (ch*k + ky)*k + kx] = src[n, ch, oy*s + ky - pad, ox*s + kx - pad] (0 outside).
-    private static void Unfold<T>(T[] src, T[] dst, int n, int c, int h, int w, int k, int s, int pad, int ho, int wo) where T : struct, INumber<T>
-    {
-        int p = 0;
-        for (int b = 0; b < n; b++)
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++)
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        int plane = (b * c + ch) * h;
-                        for (int ky = 0; ky < k; ky++)
-                        {
-                            int iy = oy * s + ky - pad, ix0 = ox * s - pad;
-                            if ((uint)iy >= (uint)h) { dst.AsSpan(p, k).Clear(); p += k; continue; }
-                            int row = (plane + iy) * w;
-                            if (ix0 >= 0 && ix0 + k <= w) { src.AsSpan(row + ix0, k).CopyTo(dst.AsSpan(p, k)); p += k; continue; }
-                            for (int kx = 0; kx < k; kx++, p++)
-                            {
-                                int ix = ix0 + kx;
-                                dst[p] = (uint)ix < (uint)w ? src[row + ix] : T.Zero;
-                            }
-                        }
-                    }
-    }
-
-    // The adjoint of Unfold: every patch entry adds its gradient back to the input pixel it came from.
-    private static T[] Fold<T>(T[] g, int n, int c, int h, int w, int k, int s, int pad, int ho, int wo) where T : struct, INumber<T>
-    {
-        var dx = CpuPool.Rent<T>(n * c * h * w, zero: true);   // accumulated into
-        int p = 0;
-        for (int b = 0; b < n; b++)
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++)
-                    for (int ch = 0; ch < c; ch++)
-                    {
-                        int plane = (b * c + ch) * h;
-                        for (int ky = 0; ky < k; ky++)
-                        {
-                            int iy = oy * s + ky - pad, ix0 = ox * s - pad;
-                            if ((uint)iy >= (uint)h) { p += k; continue; }
-                            int row = (plane + iy) * w;
-                            for (int kx = 0; kx < k; kx++, p++)
-                            {
-                                int ix = ix0 + kx;
-                                if ((uint)ix < (uint)w) dx[row + ix] += g[p];
-                            }
-                        }
-                    }
-        return dx;
-    }
-}
-
 /// <summary>
 /// Conv2d as one op on CPU tensors (float32 and float64). The patches are unfolded transposed, colT [C*k*k, N*Ho*Wo],
 /// so every GEMM has the long N*Ho*Wo side as its N dimension (B packed by plain copies) and the small weight as A:
@@ -137,10 +51,13 @@ internal static class Im2Col
 /// </summary>
 internal static unsafe class ConvCpu
 {
+    /// <summary>Forces the generic gather path (tests and benchmarks compare the two).</summary>
+    [ThreadStatic] internal static bool ForceGeneric;
+
     /// <summary>The convolution of x, or null when the tensors are not CPU tensors of one dtype (the caller falls back).</summary>
     public static Tensor? TryApply(Tensor x, Tensor weight, Tensor? bias, int k, int s, int pad)
     {
-        if (Im2Col.ForceGeneric || x.Storage is not CpuStorage xs || weight.Storage is not CpuStorage ws) return null;
+        if (ForceGeneric || x.Storage is not CpuStorage xs || weight.Storage is not CpuStorage ws) return null;
         if (ws.DType != xs.DType || (bias is not null && (bias.Storage is not CpuStorage bs || bs.DType != xs.DType))) return null;
         if (x.Numel != xs.Length || weight.Numel != ws.Length) return null;
         return xs.DType switch
@@ -361,13 +278,9 @@ public sealed class Conv2d : Module
         if (hp < KernelSize || wp < KernelSize)
             throw new ArgumentException($"Conv2d: kernel {KernelSize}x{KernelSize} is larger than the padded input {hp}x{wp} (input {x.Shape}, padding {Padding})");
         if (ConvCpu.TryApply(x, Weight, Bias, KernelSize, Stride, Padding) is { } fast) return fast;
-        int n = x.Shape[0], ho, wo;
-        var cols = Im2Col.TryApply(x, KernelSize, Stride, Padding, out ho, out wo);                         // [N, Ho*Wo, C*k*k]
-        if (cols is null)
-        {
-            if (Padding > 0) x = x.Pad(2, Padding, Padding).Pad(3, Padding, Padding);
-            cols = Unfold.Patches(x, KernelSize, KernelSize, Stride, ref _cache, out ho, out wo);
-        }
+        int n = x.Shape[0];
+        if (Padding > 0) x = x.Pad(2, Padding, Padding).Pad(3, Padding, Padding);
+        var cols = Unfold.Patches(x, KernelSize, KernelSize, Stride, ref _cache, out int ho, out int wo);  // [N, Ho*Wo, C*k*k]
         var y = Tensor.Linear(cols, Weight.Reshape(OutChannels, -1), Bias);                               // [N, Ho*Wo, out]
         return y.Permute(0, 2, 1).Reshape(n, OutChannels, ho, wo);                                        // [N, out, Ho, Wo]
     }

@@ -27,7 +27,7 @@ public sealed class ConvTests
         GradCheck.Check(t => conv.Forward(t[0]), [x]);   // input gradient = col2im (the scatter-add of the gather)
     }
 
-    // The dedicated CPU im2col (the default) and the generic gather path give the same output and gradients.
+    // The CPU conv op (the default) and the generic gather path give the same output and gradients.
     public static IEnumerable<TestCaseData> Im2ColCases() => Geometries.Select(g => new TestCaseData((object)g).SetName($"Im2Col_vs_gather_[{string.Join(",", g)}]"));
 
     [TestCaseSource(nameof(Im2ColCases))]
@@ -40,14 +40,14 @@ public sealed class ConvTests
                 var conv = new Conv2d(g[1], g[2], g[5], new Rng(1), stride: g[6], padding: g[7], dtype: dtype);
                 var x = Tensor.Uniform([g[0], g[1], g[3], g[4]], -1, 1, new Rng(2), dtype);
                 x.RequiresGrad = true;
-                Tiny.Nn.Im2Col.ForceGeneric = generic;
+                Tiny.Nn.ConvCpu.ForceGeneric = generic;
                 try
                 {
                     var y = conv.Forward(x);
                     (y * y).Sum().Backward();
                     return (y.ToDoubleArray(), x.Grad!.ToDoubleArray(), conv.Weight.Grad!.ToDoubleArray());
                 }
-                finally { Tiny.Nn.Im2Col.ForceGeneric = false; }
+                finally { Tiny.Nn.ConvCpu.ForceGeneric = false; }
             }
             var fast = Run(false);
             var slow = Run(true);
