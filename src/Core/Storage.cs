@@ -40,6 +40,9 @@ public abstract class Storage
         if (Scope == ScopeState.Scoped) Scope = ScopeState.None;
     }
 
+    /// <summary>Called once when a closing Tensor.Scope releases this (non-CPU) storage: hand the memory back to a pool.</summary>
+    internal virtual void Recycle() { }
+
     /// <summary>Bytes held.</summary>
     public long Bytes => (long)Length * DType.Size();
 }

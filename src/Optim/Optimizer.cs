@@ -115,14 +115,14 @@ public sealed class ParamState
         Buffers.Clear();
     }
 
-    /// <summary>A tensor like p (same backend, dtype, shape) holding a host array's values.</summary>
-    internal static Tensor Upload(Tensor p, Array a) => new(a switch
+    /// <summary>A tensor like p (same backend, dtype, shape) holding a host array's values; state, so it outlives any Tensor.Scope.</summary>
+    internal static Tensor Upload(Tensor p, Array a) => new Tensor(a switch
     {
         float[] f when p.DType == DType.Float32 => p.Backend.FromArray(f),
         float[] f => p.Backend.FromArray(Array.ConvertAll(f, x => (double)x)),
         double[] d when p.DType == DType.Float32 => p.Backend.FromArray(Array.ConvertAll(d, x => (float)x)),
         _ => p.Backend.FromArray((double[])a),
-    }, p.Shape);
+    }, p.Shape).Keep();
 }
 
 /// <summary>A serialisable snapshot of an optimizer: per-parameter state (by position) and the groups.</summary>
@@ -311,7 +311,7 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         {
             if (!state.DeviceBuffers.TryGetValue(names[k], out var t))
             {
-                state.DeviceBuffers[names[k]] = t = new Tensor(p.Backend.Allocate(p.DType, p.Numel), p.Shape);
+                state.DeviceBuffers[names[k]] = t = new Tensor(p.Backend.Allocate(p.DType, p.Numel), p.Shape).Keep();   // state outlives any Tensor.Scope
                 if (k == 0) fresh = true;
             }
             bufs[k] = t.Storage;

@@ -5,12 +5,14 @@ namespace Tiny.Cpu;
 /// While a scope is open on a thread, the CPU backend rents its output arrays here and registers their storages in
 /// the innermost scope; closing that scope marks every storage it still owns released and returns its array to the
 /// thread's pool (one stack per dtype and exact length). With no scope open, arrays come from the GC as before.
+/// Other backends register their storages here too (<see cref="Register"/>); closing the scope calls their
+/// <see cref="Storage.Recycle"/> (the ILGPU backend hands the device buffer back to its pool).
 /// </summary>
 internal static class CpuPool
 {
     private sealed class Frame
     {
-        public readonly List<CpuStorage> Owned = [];
+        public readonly List<Storage> Owned = [];
         public long Id;
     }
 
@@ -49,7 +51,7 @@ internal static class CpuPool
         {
             if (s.Scope != ScopeState.Scoped) continue;   // kept: the GC owns it now
             s.Scope = ScopeState.Released;
-            Return(s.Data);
+            if (s is CpuStorage c) Return(c.Data); else s.Recycle();
         }
         owned.Clear();
         _depth--;
@@ -80,6 +82,14 @@ internal static class CpuPool
             _frames![_depth - 1].Owned.Add(s);
         }
         return s;
+    }
+
+    /// <summary>Registers another backend's fresh storage in the innermost scope, when one is open.</summary>
+    public static void Register(Storage s)
+    {
+        if (_depth == 0 || s.Length == 0) return;
+        s.Scope = ScopeState.Scoped;
+        _frames![_depth - 1].Owned.Add(s);
     }
 
     /// <summary>A fresh storage of n elements (zeroed when asked), pooled inside a scope.</summary>

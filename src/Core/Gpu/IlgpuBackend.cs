@@ -28,18 +28,36 @@ public sealed class IlgpuStorage : Storage
     /// <summary>Full buffer view (for kernels that need a non-empty view).</summary>
     internal ArrayView<T> Raw<T>() where T : unmanaged => ((MemoryBuffer1D<T, Stride1D.Dense>)Buffer).View;
 
+    /// <summary>A closing Tensor.Scope released this storage: its buffer goes back to the backend's pool.</summary>
+    internal override void Recycle() => _backend.Pool.Return(Buffer, DType);
 }
 
-/// <summary>A size-keyed pool of device buffers (ILGPU allocates without pooling).</summary>
+/// <summary>
+/// A size-keyed pool of device buffers (ILGPU allocates without pooling). Storages made inside a Tensor.Scope come
+/// back here when the scope closes, so a scoped training step allocates no device memory in steady state. A buffer
+/// handed back may be rented again at once, even while kernels that read it are still queued: every launch and copy
+/// goes to the accelerator's one default stream, so the next user's work runs after them.
+/// </summary>
 internal sealed class BufferPool(Accelerator accelerator)
 {
     private readonly ConcurrentDictionary<(DType, long), ConcurrentBag<MemoryBuffer>> _free = new();
+    private long _allocations;
+
+    /// <summary>Device allocations made so far (pool misses).</summary>
+    public long Allocations => Interlocked.Read(ref _allocations);
 
     public MemoryBuffer Rent(DType dtype, int length)
     {
         long n = Math.Max(length, 1);
         if (_free.TryGetValue((dtype, n), out var bag) && bag.TryTake(out var b)) return b;
+        Interlocked.Increment(ref _allocations);
         return dtype == DType.Float32 ? accelerator.Allocate1D<float>(n) : accelerator.Allocate1D<double>(n);
+    }
+
+    public void Clear()
+    {
+        foreach (var bag in _free.Values)
+            while (bag.TryTake(out var b)) b.Dispose();
     }
 
     public void Return(MemoryBuffer buffer, DType dtype)
@@ -166,6 +184,29 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     /// <summary>Free buffers waiting in the pool.</summary>
     public int PooledBuffers => Pool.FreeCount;
 
+    /// <summary>Device allocations made so far: tensor buffers the pool could not serve, and launch metadata not yet cached.</summary>
+    public long DeviceAllocations => Pool.Allocations + Interlocked.Read(ref _intAllocations);
+
+    /// <summary>
+    /// Wait for every kernel after each op, even inside a Tensor.Scope (default: off; on when the environment
+    /// variable TINY_GPU_SYNC=1). Outside a scope every op waits anyway. For debugging a GPU run: with it on, an
+    /// error surfaces at the op that caused it.
+    /// </summary>
+    public bool SyncEachOp { get; set; } = Environment.GetEnvironmentVariable("TINY_GPU_SYNC") == "1";
+
+    /// <summary>Frees the pooled buffers (tensor data and cached launch metadata) after waiting for the device.</summary>
+    public void TrimPool()
+    {
+        Accelerator.Synchronize();
+        Pool.Clear();
+        lock (_ints)
+        {
+            foreach (var b in _meta.Values) b.Dispose();
+            _meta.Clear();
+            foreach (var st in _intFree.Values) while (st.TryPop(out var b)) b.Dispose();
+        }
+    }
+
     public void Dispose()
     {
         _normScratch?.Dispose();
@@ -180,21 +221,93 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (a.DType != b.DType) throw new ArgumentException($"{op}: dtype mismatch {a.DType.Name()} vs {b.DType.Name()}");
     }
 
-    private IlgpuStorage New(DType dtype, int length) => new(this, dtype, length, Pool.Rent(dtype, length));
+    private IlgpuStorage New(DType dtype, int length)
+    {
+        var s = new IlgpuStorage(this, dtype, length, Pool.Rent(dtype, length));
+        Tiny.Cpu.CpuPool.Register(s);   // inside a Tensor.Scope: back to the pool when the scope closes
+        return s;
+    }
 
-    // Every op synchronizes before returning: a storage may be collected (and its buffer freed by ILGPU) as soon as
-    // the caller drops it, which must not happen while a kernel still reads it.
-    private void Sync() => Accelerator.Synchronize();
+    // Outside a Tensor.Scope every op waits for its kernels before returning: the GC may free an unscoped storage's
+    // buffer as soon as the caller drops it. Inside a scope the ops' storages are only recycled through the pool, in
+    // stream order, so launches are queued without waiting (launch overhead is the GPU's enemy for RL's small nets);
+    // host reads (ToFloatArray, GetItem, SumSquares) always wait.
+    private void Sync()
+    {
+        if (SyncEachOp || Tiny.Cpu.CpuPool.Depth == 0) Accelerator.Synchronize();
+    }
 
     /// <summary>Hands a storage's buffer back to this backend's pool for reuse; the storage must not be used again.</summary>
     public void Release(Storage s) => Pool.Return(S(s).Buffer, s.DType);
 
-    /// <summary>Small int metadata (shapes, strides, indices) uploaded for one launch.</summary>
-    private MemoryBuffer1D<int, Stride1D.Dense> Ints(int[] data)
+    // Launch metadata (shapes and strides) repeats step after step, so it is uploaded once and cached by content;
+    // index arrays (Gather/ScatterAdd) change every call and use pooled int buffers.
+    private readonly object _ints = new();
+    private readonly Dictionary<IntsKey, MemoryBuffer1D<int, Stride1D.Dense>> _meta = new();
+    private readonly Dictionary<int, Stack<MemoryBuffer1D<int, Stride1D.Dense>>> _intFree = new();
+    private long _intAllocations;
+    private const int MaxCachedMeta = 4096;
+
+    private readonly struct IntsKey : IEquatable<IntsKey>
     {
-        var b = Accelerator.Allocate1D<int>(Math.Max(data.Length, 1));
-        if (data.Length > 0) b.View.SubView(0, data.Length).CopyFromCPU(data);
+        private readonly int[] _v;
+        private readonly int _hash;
+        public IntsKey(int[] v)
+        {
+            _v = v;
+            var h = new HashCode();
+            foreach (int x in v) h.Add(x);
+            _hash = h.ToHashCode();
+        }
+        public bool Equals(IntsKey o) => _hash == o._hash && _v.AsSpan().SequenceEqual(o._v);
+        public override bool Equals(object? o) => o is IntsKey k && Equals(k);
+        public override int GetHashCode() => _hash;
+    }
+
+    /// <summary>Shape/stride metadata on the device, uploaded on first use and cached (never written by kernels).</summary>
+    private ArrayView<int> Meta(int[] data)
+    {
+        lock (_ints)
+        {
+            var key = new IntsKey(data);
+            if (_meta.TryGetValue(key, out var b)) return b.View;
+            if (_meta.Count >= MaxCachedMeta)
+            {
+                Accelerator.Synchronize();
+                foreach (var old in _meta.Values) old.Dispose();
+                _meta.Clear();
+            }
+            b = Accelerator.Allocate1D<int>(Math.Max(data.Length, 1));
+            _intAllocations++;
+            if (data.Length > 0) b.View.SubView(0, data.Length).CopyFromCPU(data);
+            _meta[key] = b;
+            return b.View;
+        }
+    }
+
+    /// <summary>An index array uploaded into a pooled buffer; hand it back with <see cref="ReturnIndex"/> after the launch.</summary>
+    private MemoryBuffer1D<int, Stride1D.Dense> RentIndex(int[] data)
+    {
+        int n = Math.Max(data.Length, 1);
+        MemoryBuffer1D<int, Stride1D.Dense>? b = null;
+        lock (_ints)
+        {
+            if (_intFree.TryGetValue(n, out var st)) st.TryPop(out b);
+            if (b is null) _intAllocations++;
+        }
+        b ??= Accelerator.Allocate1D<int>(n);
+        if (data.Length > 0) b.View.SubView(0, data.Length).CopyFromCPU(data);   // waits for queued work first
         return b;
+    }
+
+    private void ReturnIndex(MemoryBuffer1D<int, Stride1D.Dense> b)
+    {
+        lock (_ints)
+        {
+            int n = (int)b.Length;
+            if (!_intFree.TryGetValue(n, out var st)) _intFree[n] = st = new Stack<MemoryBuffer1D<int, Stride1D.Dense>>();
+            st.Push(b);
+        }
     }
 
     // ------------------------------------------------------------ creation and transfer
@@ -226,7 +339,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var g = S(s);
         if (g.DType == DType.Float64) g = S(Cast(g, DType.Float32));
         var r = new float[g.Length];
-        Sync();
+        Accelerator.Synchronize();
         if (r.Length > 0) g.View<float>().CopyToCPU(r);
         return r;
     }
@@ -236,7 +349,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var g = S(s);
         if (g.DType == DType.Float32) g = S(Cast(g, DType.Float64));
         var r = new double[g.Length];
-        Sync();
+        Accelerator.Synchronize();
         if (r.Length > 0) g.View<double>().CopyToCPU(r);
         return r;
     }
@@ -245,7 +358,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     {
         var g = S(s);
         if ((uint)index >= (uint)g.Length) throw new ArgumentOutOfRangeException(nameof(index), $"GetItem: index {index} out of range for {g.Length} elements");
-        Sync();
+        Accelerator.Synchronize();
         if (g.DType == DType.Float32) { var one = new float[1]; g.View<float>().SubView(index, 1).CopyToCPU(one); return one[0]; }
         var d = new double[1]; g.View<double>().SubView(index, 1).CopyToCPU(d); return d[0];
     }
@@ -286,7 +399,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return o;
     }
 
-    private static int[] Meta(Shape outShape, params Shape[] operands)
+    private static int[] BroadcastMeta(Shape outShape, params Shape[] operands)
     {
         int rank = Math.Max(outShape.Rank, 1);
         var oSh = outShape.Rank == 0 ? new Shape(1) : outShape;
@@ -308,9 +421,9 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var o = New(ga.DType, n);
         if (n == 0) return o;
         int rank = Math.Max(outShape.Rank, 1);
-        using var meta = Ints(Meta(outShape, aShape, bShape));
-        if (ga.DType == DType.Float32) _f.Binary(n, ga.View<float>(), gb.View<float>(), o.View<float>(), meta.View, rank, (int)op);
-        else _d.Binary(n, ga.View<double>(), gb.View<double>(), o.View<double>(), meta.View, rank, (int)op);
+        var meta = Meta(BroadcastMeta(outShape, aShape, bShape));
+        if (ga.DType == DType.Float32) _f.Binary(n, ga.View<float>(), gb.View<float>(), o.View<float>(), meta, rank, (int)op);
+        else _d.Binary(n, ga.View<double>(), gb.View<double>(), o.View<double>(), meta, rank, (int)op);
         Sync();
         return o;
     }
@@ -324,9 +437,9 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var o = New(ga.DType, n);
         if (n == 0) return o;
         int rank = Math.Max(outShape.Rank, 1);
-        using var meta = Ints(Meta(outShape, condShape, aShape, bShape));
-        if (ga.DType == DType.Float32) _f.Where(n, gc.View<float>(), ga.View<float>(), gb.View<float>(), o.View<float>(), meta.View, rank);
-        else _d.Where(n, gc.View<double>(), ga.View<double>(), gb.View<double>(), o.View<double>(), meta.View, rank);
+        var meta = Meta(BroadcastMeta(outShape, condShape, aShape, bShape));
+        if (ga.DType == DType.Float32) _f.Where(n, gc.View<float>(), ga.View<float>(), gb.View<float>(), o.View<float>(), meta, rank);
+        else _d.Where(n, gc.View<double>(), ga.View<double>(), gb.View<double>(), o.View<double>(), meta, rank);
         Sync();
         return o;
     }
@@ -375,9 +488,9 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var meta = new int[2 * rank];
         if (outDims.Length == 0) meta[0] = 1;
         else { Array.Copy(outDims, meta, rank); Array.Copy(strides, 0, meta, rank, rank); }
-        using var m = Ints(meta);
-        if (x.DType == DType.Float32) _f.Strided(n, x.View<float>(), o.View<float>(), m.View, rank);
-        else _d.Strided(n, x.View<double>(), o.View<double>(), m.View, rank);
+        var m = Meta(meta);
+        if (x.DType == DType.Float32) _f.Strided(n, x.View<float>(), o.View<float>(), m, rank);
+        else _d.Strided(n, x.View<double>(), o.View<double>(), m, rank);
         Sync();
         return o;
     }
@@ -443,10 +556,11 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         int n = indexShape.Numel;
         var o = New(g.DType, n);
         if (n == 0) return o;
-        using var idx = Ints(index);
-        using var meta = Ints(GatherMeta(xShape, indexShape));
-        if (g.DType == DType.Float32) _f.Gather(n, g.View<float>(), idx.View, o.View<float>(), meta.View, indexShape.Rank, axis);
-        else _d.Gather(n, g.View<double>(), idx.View, o.View<double>(), meta.View, indexShape.Rank, axis);
+        var meta = Meta(GatherMeta(xShape, indexShape));
+        var idx = RentIndex(index);
+        if (g.DType == DType.Float32) _f.Gather(n, g.View<float>(), idx.View, o.View<float>(), meta, indexShape.Rank, axis);
+        else _d.Gather(n, g.View<double>(), idx.View, o.View<double>(), meta, indexShape.Rank, axis);
+        ReturnIndex(idx);
         Sync();
         return o;
     }
@@ -458,10 +572,11 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var o = S(Full(dtype, xShape.Numel, 0));
         int n = indexShape.Numel;
         if (n == 0) return o;
-        using var idx = Ints(index);
-        using var meta = Ints(GatherMeta(xShape, indexShape));
-        if (dtype == DType.Float32) _f.ScatterAdd(n, o.View<float>(), idx.View, s.View<float>(), meta.View, indexShape.Rank, axis);
-        else _d.ScatterAdd(n, o.View<double>(), idx.View, s.View<double>(), meta.View, indexShape.Rank, axis);
+        var meta = Meta(GatherMeta(xShape, indexShape));
+        var idx = RentIndex(index);
+        if (dtype == DType.Float32) _f.ScatterAdd(n, o.View<float>(), idx.View, s.View<float>(), meta, indexShape.Rank, axis);
+        else _d.ScatterAdd(n, o.View<double>(), idx.View, s.View<double>(), meta, indexShape.Rank, axis);
+        ReturnIndex(idx);
         Sync();
         return o;
     }
@@ -575,11 +690,14 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var g = S(x);
         if (g.Length == 0) return 0;
         int chunks = (g.Length + 255) / 256;
-        using var partial = Accelerator.Allocate1D<double>(chunks);
-        if (g.DType == DType.Float32) _f.SumSquares(chunks, g.View<float>(), partial.View, g.Length);
-        else _d.SumSquares(chunks, g.View<double>(), partial.View, g.Length);
-        Sync();
-        var p = partial.GetAsArray1D();
+        var buffer = (MemoryBuffer1D<double, Stride1D.Dense>)Pool.Rent(DType.Float64, chunks);
+        var partial = buffer.View.SubView(0, chunks);
+        if (g.DType == DType.Float32) _f.SumSquares(chunks, g.View<float>(), partial, g.Length);
+        else _d.SumSquares(chunks, g.View<double>(), partial, g.Length);
+        var p = new double[chunks];
+        Accelerator.Synchronize();
+        partial.CopyToCPU(p);
+        Pool.Return(buffer, DType.Float64);
         double s = 0;
         foreach (double v in p) s += v;
         return s;

@@ -1,0 +1,114 @@
+// DeviceMemoryTests: Tensor.Scope on an ILGPU device. Scoped storages go back to the backend's buffer pool, so a
+// training step allocates no device memory in steady state (cudaMalloc per op is what a GPU cannot afford); launch
+// metadata is cached; results are bit-identical with and without scopes; released device tensors throw.
+using NUnit.Framework;
+using Tiny.Gpu;
+using Tiny.Nn;
+using Tiny.Optim;
+using Tiny.Rl;
+
+namespace Tiny.Tests.Gpu;
+
+public sealed class DeviceMemoryTests
+{
+    private static IlgpuBackend Backend => (IlgpuBackend)Device.IlgpuCpu.Backend;
+
+    /// <summary>An MLP classifier step with every kind of device op a policy update uses: matmul, broadcasting,
+    /// tanh, log-softmax, gather (the taken action), a reduction, grad clipping (a device norm) and a fused optimizer.</summary>
+    private static (List<float[]> Params, List<float> Losses, long[] Allocs) Train(Device d, bool scoped, int steps, string optimizer)
+    {
+        var rng = new Rng(11);
+        var net = Mlp.Create([4, 16, 16, 3], () => new Tanh(), rng);
+        net.To(d);
+        var opt = OptimizerSpec.Parse(optimizer).Create(net.Parameters());
+        var x = Tensor.Randn([8, 4], rng).To(d);
+        int[] actions = [0, 2, 1, 1, 0, 2, 2, 1];
+        var losses = new List<float>();
+        var allocs = new long[steps];
+        for (int s = 0; s < steps; s++)
+        {
+            using (scoped ? Tensor.Scope() : default)
+            {
+                opt.ZeroGrad();
+                var logp = net.Forward(x).LogSoftmax(1).Gather(1, actions, 8, 1);
+                var loss = -(logp.Mean());
+                loss.Backward();
+                Clip.GradNorm(net.Parameters(), 0.5);
+                opt.Step();
+                losses.Add((float)loss.Item());
+            }
+            allocs[s] = d == Device.Cpu ? 0 : Backend.DeviceAllocations;
+        }
+        return (net.Parameters().Select(p => p.ToArray()).ToList(), losses, allocs);
+    }
+
+    [TestCase("adam:eps=1e-5")]
+    [TestCase("alphagrad:alpha=2,momentum=0.9")]
+    [TestCase("sgd:momentum=0.9,nesterov=true")]
+    public void ScopedDeviceStepsAllocateNothingInSteadyStateAndAreBitIdentical(string optimizer)
+    {
+        var scoped = Train(Device.IlgpuCpu, scoped: true, steps: 8, optimizer);
+        long steady = scoped.Allocs[^1] - scoped.Allocs[1];
+        TestContext.Out.WriteLine($"{optimizer}: device allocations after each scoped step: {string.Join(", ", scoped.Allocs)}");
+        Assert.That(steady, Is.EqualTo(0), "steps 3..8 inside a scope rent every buffer from the pool");
+
+        var unscoped = Train(Device.IlgpuCpu, scoped: false, steps: 8, optimizer);
+        long perStep = (unscoped.Allocs[^1] - unscoped.Allocs[1]) / 6;
+        TestContext.Out.WriteLine($"{optimizer}: without a scope, {perStep} device allocations per step");
+        Assert.That(perStep, Is.GreaterThan(10), "without a scope every op's result is a fresh device buffer");
+
+        Assert.That(scoped.Losses, Is.EqualTo(unscoped.Losses));
+        for (int i = 0; i < scoped.Params.Count; i++) Assert.That(scoped.Params[i], Is.EqualTo(unscoped.Params[i]));
+        var cpu = Train(Device.Cpu, scoped: true, steps: 8, optimizer);
+        for (int i = 0; i < cpu.Params.Count; i++)
+            Assert.That(scoped.Params[i], Is.EqualTo(cpu.Params[i]).Within(1e-4), "the device run follows the CPU run");
+    }
+
+    [Test]
+    public void ReleasedDeviceTensorThrowsAndKeptOneSurvives()
+    {
+        Tensor released, kept;
+        int pooledBefore;
+        using (Tensor.Scope())
+        {
+            var a = Tensor.Ones([64], DType.Float32, Device.IlgpuCpu);
+            released = a * 3;
+            kept = (a * 5).Keep();
+            pooledBefore = Backend.PooledBuffers;
+        }
+        Assert.That(released.IsReleased, Is.True);
+        Assert.That(Assert.Throws<InvalidOperationException>(() => released.ToArray())!.Message, Does.Contain("released by a Tensor.Scope"));
+        Assert.That(kept.IsReleased, Is.False);
+        Assert.That(kept.ToArray(), Is.All.EqualTo(5f));
+        Assert.That(Backend.PooledBuffers, Is.GreaterThanOrEqualTo(pooledBefore + 2), "the ones and a*3 went back to the pool");
+        // The pool hands them out again: the next scope's same-sized results reuse them and read correctly.
+        using (Tensor.Scope())
+        {
+            var b = Tensor.Full([64], 2, DType.Float32, Device.IlgpuCpu) + kept;
+            Assert.That(b.ToArray(), Is.All.EqualTo(7f));
+        }
+    }
+
+    [Test]
+    public void PpoUpdatesOnADeviceStopAllocating()
+    {
+        var options = new PpoOptions { EnvId = "CartPole-v1", Seed = 4, NumEnvs = 2, NumSteps = 32, TotalTimesteps = 5 * 64, UpdateEpochs = 2, NumMinibatches = 2 };
+        var ppo = new Ppo(options, OptimizerSpec.Parse("adam:eps=1e-5")).To(Device.IlgpuCpu);
+        var perUpdate = new List<long>();
+        ppo.Train(p => { if (p.EpisodicReturn is null) perUpdate.Add(Backend.DeviceAllocations); });   // once per update
+        TestContext.Out.WriteLine($"device allocations after each PPO update: {string.Join(", ", perUpdate)}");
+        Assert.That(perUpdate, Has.Count.EqualTo(5));
+        Assert.That(perUpdate[^1] - perUpdate[2], Is.EqualTo(0), "updates 4 and 5 (rollouts, GAE values, minibatch steps) allocate nothing");
+    }
+
+    [Test]
+    public void TrimPoolFreesPooledBuffers()
+    {
+        using (Tensor.Scope()) _ = Tensor.Ones([1000], DType.Float32, Device.IlgpuCpu) * 2;
+        Assert.That(Backend.PooledBuffers, Is.GreaterThan(0));
+        Backend.TrimPool();
+        Assert.That(Backend.PooledBuffers, Is.EqualTo(0));
+        using (Tensor.Scope())
+            Assert.That((Tensor.Ones([1000], DType.Float32, Device.IlgpuCpu) * 2).ToArray(), Is.All.EqualTo(2f), "works after a trim");
+    }
+}
