@@ -1,5 +1,6 @@
-// GpuBench: `gpu [--device D] [--smoke]`: SGEMM GFLOP/s (1024..8192) and MLP train steps (batch 64..4096) on the
-// best GPU (or --device) against the CPU backend, one JSON line per figure. No GPU: a clear message and exit 2.
+// GpuBench: `gpu [--device D] [--smoke]`: SGEMM GFLOP/s (1024..8192), MLP train steps (batch 64..4096), a width sweep
+// and whole PPO iterations (batch 512..4096) on the best GPU (or --device) against the CPU backend, one JSON line per
+// figure. No GPU: a clear message and exit 2.
 using System.Diagnostics;
 using System.Text.Json;
 using Tiny.Gpu;
@@ -65,6 +66,14 @@ public static class GpuBench
                 foreach (var d in new[] { device, Device.Cpu })
                     TrainStep(d, name, netSizes, act, batch, smoke);
         }
+        // The width above which the GPU wins: 4-W-W-2 Tanh at batch 1024 (a PPO minibatch of a big rollout).
+        foreach (int width in smoke ? new[] { 8, 16 } : [64, 128, 256, 512, 1024, 2048])
+            foreach (var d in new[] { device, Device.Cpu })
+                TrainStep(d, $"4-{width}-{width}-2-tanh", [4, width, width, 2], () => new Tanh(), smoke ? 16 : 1024, smoke, "gpu_width_step");
+        // Whole PPO iterations at batch 512 (CleanRL's CartPole) and 2048+ (the target: GPU no slower than CPU).
+        foreach (var (envs, steps) in smoke ? new[] { (2, 16) } : new[] { (4, 128), (16, 128), (32, 128) })
+            foreach (var d in new[] { device, Device.Cpu })
+                PpoIteration(d, envs, steps, smoke);
         return 0;
     }
 
@@ -105,7 +114,7 @@ public static class GpuBench
         (b as IlgpuBackend)?.Release(y);
     }
 
-    private static void TrainStep(Device device, string name, int[] sizes, Func<Module> act, int batch, bool smoke)
+    private static void TrainStep(Device device, string name, int[] sizes, Func<Module> act, int batch, bool smoke, string bench = "gpu_train_step")
     {
         var rng = new Rng(0);
         var net = Mlp.Create(sizes, act, rng);
@@ -113,16 +122,44 @@ public static class GpuBench
         var x = Tensor.Randn([batch, sizes[0]], rng).To(device);
         var y = Tensor.Randn([batch, sizes[^1]], rng).To(device);
         var adam = new Tiny.Optim.Adam(net.Parameters(), lr: 1e-3);
+        var ilgpu = device.Backend as IlgpuBackend;
         var (best, med, reps) = Time(() =>
         {
-            adam.ZeroGrad();
-            F.MseLoss(net.Forward(x), y).Backward();
-            adam.Step();
+            using (Tensor.Scope())   // as the agents run: buffers pooled, launches queued without waiting
+            {
+                adam.ZeroGrad();
+                F.MseLoss(net.Forward(x), y).Backward();
+                adam.Step();
+            }
+            ilgpu?.Synchronize();   // the step is timed to its last kernel
         }, smoke);
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            bench = "gpu_train_step", peer = "tiny", device = device.ToString(), net = name, batch, update = "adam",
+            bench, peer = "tiny", device = device.ToString(), net = name, batch, update = "adam",
             us_best = Math.Round(best * 1e6, 1), us_median = Math.Round(med * 1e6, 1), reps,
+        }));
+    }
+
+    /// <summary>PPO on CartPole with a 64-64 net (CleanRL's), batch = envs x steps, 4 minibatches, 4 epochs: wall time
+    /// per iteration (rollout on the host envs + GAE + update) on the device and on the CPU, after one warm-up iteration.</summary>
+    private static void PpoIteration(Device device, int numEnvs, int numSteps, bool smoke)
+    {
+        int iterations = smoke ? 2 : 4;
+        var options = new Tiny.Rl.PpoOptions
+        {
+            EnvId = "CartPole-v1", Seed = 1, NumEnvs = numEnvs, NumSteps = numSteps, NumMinibatches = 4, UpdateEpochs = smoke ? 1 : 4,
+            TotalTimesteps = (long)(iterations + 1) * numEnvs * numSteps,
+        };
+        var ppo = new Tiny.Rl.Ppo(options, Tiny.Rl.OptimizerSpec.Parse("adam:eps=1e-5")).To(device);
+        var marks = new List<double>();
+        var clock = Stopwatch.StartNew();
+        ppo.Train(p => { if (p.EpisodicReturn is null) marks.Add(clock.Elapsed.TotalSeconds); });   // once per iteration
+        var per = marks.Zip(marks.Skip(1), (a, b) => b - a).Order().ToList();
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            bench = "gpu_ppo_iteration", peer = "tiny", device = device.ToString(), env = "CartPole-v1", net = "64-64-tanh",
+            batch = numEnvs * numSteps, minibatch = numEnvs * numSteps / 4, epochs = options.UpdateEpochs,
+            ms_best = Math.Round(per[0] * 1e3, 2), ms_median = Math.Round(per[per.Count / 2] * 1e3, 2), iterations = per.Count,
         }));
     }
 }

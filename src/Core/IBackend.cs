@@ -103,6 +103,8 @@ public interface IBackend
     Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF);
     /// <summary>Sum of squares of all elements, accumulated in double.</summary>
     double SumSquares(Storage x);
+    /// <summary>SumSquares of each storage, with one wait for the device for all of them (gradient clipping).</summary>
+    double[] SumSquaresEach(IReadOnlyList<Storage> xs);
 
     /// <summary>One optimizer update of one tensor in place, as one fused pass (one kernel on a GPU; AlphaGrad adds a
     /// deterministic norm reduction before it). param, grad and the state buffers s1..s3 (in the order

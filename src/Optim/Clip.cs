@@ -25,10 +25,15 @@ public static class Clip
     private static T Apply<T>(List<Tensor> grads, Data<T> data, double maxNorm, bool inf) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T total = T.Zero;
-        foreach (var g in grads)
+        // Off the CPU, every 2-norm is computed on the device and they come back together (one wait for the device).
+        double[]? sq = !inf && grads[0].Device.Kind != DeviceKind.Cpu && grads.All(g => g.Device == grads[0].Device)
+            ? grads[0].Backend.SumSquaresEach(grads.Select(g => g.Storage).ToList()) : null;
+        for (int i = 0; i < grads.Count; i++)
         {
+            var g = grads[i];
             T n = T.Zero;
-            if (g.Device.Kind != DeviceKind.Cpu) n = T.CreateTruncating(DeviceNorm(g, inf));  // on the device, one scalar back
+            if (sq is not null) n = T.CreateTruncating(Math.Sqrt(sq[i]));
+            else if (g.Device.Kind != DeviceKind.Cpu) n = T.CreateTruncating(DeviceNorm(g, inf));  // on the device, one scalar back
             else if (inf) foreach (var x in data(g)) n = T.Max(n, T.Abs(x));          // max |g|
             else n = Norms.L2<T>(data(g));                                             // ||g||_2
             total = inf ? T.Max(total, n) : T.FusedMultiplyAdd(n, n, total);

@@ -334,6 +334,13 @@ public sealed class CpuBackend : IBackend
         return c.DType == DType.Float32 ? CpuKernels<float>.SumSquares(c.F) : CpuKernels<double>.SumSquares(c.D);
     }
 
+    public double[] SumSquaresEach(IReadOnlyList<Storage> xs)
+    {
+        var r = new double[xs.Count];
+        for (int i = 0; i < r.Length; i++) r[i] = SumSquares(xs[i]);
+        return r;
+    }
+
     /// <summary>Not used: on the CPU, Tiny.Optim's optimizers run their own fused SIMD pass (Optimizer.Step).</summary>
     public void OptimizerStep(in FusedStep step, Storage param, Storage grad, Storage? s1, Storage? s2, Storage? s3) =>
         throw new NotSupportedException($"cpu backend: OptimizerStep({step.Kind}) runs in Tiny.Optim on the CPU; call Optimizer.Step()");

@@ -194,6 +194,9 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     /// </summary>
     public bool SyncEachOp { get; set; } = Environment.GetEnvironmentVariable("TINY_GPU_SYNC") == "1";
 
+    /// <summary>Waits until every queued kernel and copy has finished (timing, or handing results to other code).</summary>
+    public void Synchronize() => Accelerator.Synchronize();
+
     /// <summary>Frees the pooled buffers (tensor data and cached launch metadata) after waiting for the device.</summary>
     public void TrimPool()
     {
@@ -685,22 +688,38 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return y;
     }
 
-    public double SumSquares(Storage x)
+    public double SumSquares(Storage x) => SumSquaresEach([x])[0];
+
+    // Partial sums of 256 elements each (in double, in a fixed order) for every storage, written side by side into
+    // one pooled buffer; one wait and one copy back, then each storage's partials summed in order on the host.
+    public double[] SumSquaresEach(IReadOnlyList<Storage> xs)
     {
-        var g = S(x);
-        if (g.Length == 0) return 0;
-        int chunks = (g.Length + 255) / 256;
-        var buffer = (MemoryBuffer1D<double, Stride1D.Dense>)Pool.Rent(DType.Float64, chunks);
-        var partial = buffer.View.SubView(0, chunks);
-        if (g.DType == DType.Float32) _f.SumSquares(chunks, g.View<float>(), partial, g.Length);
-        else _d.SumSquares(chunks, g.View<double>(), partial, g.Length);
-        var p = new double[chunks];
+        var starts = new int[xs.Count + 1];
+        for (int i = 0; i < xs.Count; i++) starts[i + 1] = starts[i] + (S(xs[i]).Length + 255) / 256;
+        var r = new double[xs.Count];
+        int total = starts[^1];
+        if (total == 0) return r;
+        var buffer = (MemoryBuffer1D<double, Stride1D.Dense>)Pool.Rent(DType.Float64, total);
+        for (int i = 0; i < xs.Count; i++)
+        {
+            var g = S(xs[i]);
+            int chunks = starts[i + 1] - starts[i];
+            if (chunks == 0) continue;
+            var partial = buffer.View.SubView(starts[i], chunks);
+            if (g.DType == DType.Float32) _f.SumSquares(chunks, g.View<float>(), partial, g.Length);
+            else _d.SumSquares(chunks, g.View<double>(), partial, g.Length);
+        }
+        var p = new double[total];
         Accelerator.Synchronize();
-        partial.CopyToCPU(p);
+        buffer.View.SubView(0, total).CopyToCPU(p);
         Pool.Return(buffer, DType.Float64);
-        double s = 0;
-        foreach (double v in p) s += v;
-        return s;
+        for (int i = 0; i < xs.Count; i++)
+        {
+            double s = 0;
+            for (int j = starts[i]; j < starts[i + 1]; j++) s += p[j];
+            r[i] = s;
+        }
+        return r;
     }
 
     // ------------------------------------------------------------ optimizers

@@ -278,18 +278,6 @@ public sealed class Ppo : IAgent
                     var logratio = newlogprob - Tensor.FromArray(mbLogprobs, [minibatchSize], Device);
                     var ratio = logratio.Exp();
 
-                    // KL estimates (http://joschu.net/blog/kl-approx.html) and clip fraction, for logging and targetKl.
-                    {
-                        var lr = logratio.ToArray(); double k1 = 0, k3 = 0, cf = 0;
-                        for (int k = 0; k < lr.Length; k++)
-                        {
-                            double ra = Math.Exp(lr[k]);
-                            k1 += -lr[k]; k3 += (ra - 1) - lr[k];
-                            if (Math.Abs(ra - 1) > o.ClipCoef) cf++;
-                        }
-                        oldApproxKl = k1 / lr.Length; approxKl = k3 / lr.Length; clipfracs.Add(cf / lr.Length);
-                    }
-
                     // Policy loss: the clipped surrogate.
                     var adv = Tensor.FromArray(mbAdv, [minibatchSize], Device);
                     var pgLoss1 = -adv * ratio;
@@ -317,6 +305,18 @@ public sealed class Ppo : IAgent
                     if (o.MaxGradNorm is double maxNorm && maxNorm > 0) Clip.GradNorm(parameters, maxNorm);
                     optimizer.Step();
 
+                    // Host reads come last, so a GPU gets the whole step queued before the first wait.
+                    // KL estimates (http://joschu.net/blog/kl-approx.html) and clip fraction, for logging and targetKl.
+                    {
+                        var lr = logratio.ToArray(); double k1 = 0, k3 = 0, cf = 0;
+                        for (int k = 0; k < lr.Length; k++)
+                        {
+                            double ra = Math.Exp(lr[k]);
+                            k1 += -lr[k]; k3 += (ra - 1) - lr[k];
+                            if (Math.Abs(ra - 1) > o.ClipCoef) cf++;
+                        }
+                        oldApproxKl = k1 / lr.Length; approxKl = k3 / lr.Length; clipfracs.Add(cf / lr.Length);
+                    }
                     pgLossV = pgLoss.Item(); vLossV = vLoss.Item(); entropyV = entropyLoss.Item();
                 }
                 if (o.TargetKl is double targetKl && approxKl > targetKl) break;
