@@ -764,18 +764,26 @@ public sealed class IlgpuBackend : IBackend, IDisposable
             case FusedKind.AdaBound: k.AdaBound(n, p.View<T>(), g.View<T>(), s[0].View<T>(), s[1].View<T>(), s[2].View<T>(), args); break;
             case FusedKind.AlphaGrad:
             {
-                // ||g||^2 without atomics: fixed chunks of 256 summed in double, then the chunks summed in order.
+                // ||g||^2 without atomics: fixed chunks of 256 summed in double, then a tree of in-order sums of 32
+                // (its shape depends on n only), each level written after the previous one in the scratch buffer.
                 int chunks = (n + 255) / 256;
-                if (_normScratch is null || _normScratch.Length < chunks + 1)
+                if (_normScratch is null || _normScratch.Length < 2 * chunks + 8)
                 {
                     _normScratch?.Dispose();
-                    _normScratch = Accelerator.Allocate1D<double>(Math.Max(chunks + 1, 1024));
+                    _normScratch = Accelerator.Allocate1D<double>(Math.Max(2 * chunks + 8, 1024));
                 }
-                var partial = _normScratch.View.SubView(0, chunks);
-                var total = _normScratch.View.SubView(chunks, 1);
-                set.SumSquares(chunks, g.View<T>(), partial, n);
-                k.SumPartials(1, partial, total, chunks);
-                k.AlphaGrad(n, p.View<T>(), g.View<T>(), s[0].View<T>(), total, args);
+                var level = _normScratch.View.SubView(0, chunks);
+                set.SumSquares(chunks, g.View<T>(), level, n);
+                long at = chunks;
+                do
+                {
+                    int count = (int)level.Length, next = (count + KernelsF.PartialFan - 1) / KernelsF.PartialFan;
+                    var up = _normScratch.View.SubView(at, next);
+                    k.SumPartials(next, level, up, count);
+                    level = up;
+                    at += next;
+                } while (level.Length > 1);
+                k.AlphaGrad(n, p.View<T>(), g.View<T>(), s[0].View<T>(), level, args);
                 break;
             }
             default: throw new ArgumentException($"OptimizerStep: unknown kind {kind}");

@@ -185,6 +185,30 @@ public sealed class OptimizerDeviceTests
         }
     }
 
+    /// <summary>AlphaGrad's device norm sums its partials in a tree of in-order groups of 32: at 300,001 elements that
+    /// is 1,172 partials, then 37, 2, 1 (three levels, a ragged last group in each). The step must match the CPU's.</summary>
+    [TestCase(DType.Float32)]
+    [TestCase(DType.Float64)]
+    public void AlphaGradNormTreeOnALargeTensor(DType dtype)
+    {
+        int n = 300_001;
+        var p0 = Values(n, 5, 1);
+        var g0 = Values(n, 6, 1e-2);
+        double[] Step(Device d)
+        {
+            var p = Make(p0, [n], dtype, d);
+            p.Grad = Make(g0, [n], dtype, d);
+            new AlphaGrad([p], lr: 0.1, alpha: 3).Step();
+            return p.ToDoubleArray();
+        }
+        var cpu = Step(Device.Cpu);
+        var dev = Step(Dev);
+        double maxDiff = cpu.Zip(dev, (a, b) => Math.Abs(a - b)).Max();
+        TestContext.Out.WriteLine($"alphagrad n={n} {dtype}: max |device - cpu| = {maxDiff:E2}");
+        Assert.That(maxDiff, Is.LessThan(dtype == DType.Float32 ? 1e-6 : 1e-14));
+        Assert.That(cpu.Zip(p0).Count(t => t.First != t.Second), Is.GreaterThan(n / 2), "the step moved the parameters");
+    }
+
     [Test]
     public void BackendRejectsMissingOrMismatchedState()
     {
