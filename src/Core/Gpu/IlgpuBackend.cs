@@ -38,7 +38,7 @@ public sealed class IlgpuStorage : Storage
 /// handed back may be rented again at once, even while kernels that read it are still queued: every launch and copy
 /// goes to the accelerator's one default stream, so the next user's work runs after them.
 /// </summary>
-internal sealed class BufferPool(Accelerator accelerator)
+internal sealed class BufferPool(Accelerator accelerator, string name)
 {
     private readonly ConcurrentDictionary<(DType, long), ConcurrentBag<MemoryBuffer>> _free = new();
     private long _allocations;
@@ -46,13 +46,38 @@ internal sealed class BufferPool(Accelerator accelerator)
     /// <summary>Device allocations made so far (pool misses).</summary>
     public long Allocations => Interlocked.Read(ref _allocations);
 
+    /// <summary>Tests: replaces the device allocation (to simulate running out of device memory).</summary>
+    internal Func<DType, long, MemoryBuffer>? AllocateHook;
+
     public MemoryBuffer Rent(DType dtype, int length)
     {
         long n = Math.Max(length, 1);
         if (_free.TryGetValue((dtype, n), out var bag) && bag.TryTake(out var b)) return b;
         Interlocked.Increment(ref _allocations);
-        return dtype == DType.Float32 ? accelerator.Allocate1D<float>(n) : accelerator.Allocate1D<double>(n);
+        try { return Allocate(dtype, n); }
+        catch (Exception first) when (first is not ArgumentException)
+        {
+            // Most likely out of device memory: give back what the pool holds and whatever unreachable tensors the
+            // GC can finalize, then try once more.
+            accelerator.Synchronize();
+            int freed = FreeCount;
+            Clear();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            try { return Allocate(dtype, n); }
+            catch (Exception e) when (e is not ArgumentException)
+            {
+                double mib = n * dtype.Size() / (1024.0 * 1024);
+                throw new InvalidOperationException(
+                    $"{name}: cannot allocate {n} {dtype.Name()} elements ({mib:F1} MiB) on the device, even after freeing " +
+                    $"{freed} pooled buffers and collecting garbage: {e.Message.ReplaceLineEndings(" ")} " +
+                    "(a smaller batch or net, or Tensor.Scope around each step, needs less device memory)", e);
+            }
+        }
     }
+
+    private MemoryBuffer Allocate(DType dtype, long n) =>
+        AllocateHook?.Invoke(dtype, n) ?? (dtype == DType.Float32 ? accelerator.Allocate1D<float>(n) : accelerator.Allocate1D<double>(n));
 
     public void Clear()
     {
@@ -166,7 +191,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         Accelerator = accelerator;
         Device = device;
         Name = name;
-        Pool = new BufferPool(accelerator);
+        Pool = new BufferPool(accelerator, name);
         _f = new KernelSet<float>(accelerator);
         _d = new KernelSet<double>(accelerator);
         _groupSide = KernelsF.MaxThreads;

@@ -111,4 +111,24 @@ public sealed class DeviceMemoryTests
         using (Tensor.Scope())
             Assert.That((Tensor.Ones([1000], DType.Float32, Device.IlgpuCpu) * 2).ToArray(), Is.All.EqualTo(2f), "works after a trim");
     }
+
+    /// <summary>Out of device memory: the pool's free buffers are released and the allocation retried once; if it still
+    /// fails, the error names the device, the size and what was tried. Simulated on a private CPU-accelerator backend.</summary>
+    [Test]
+    public void OutOfDeviceMemoryRetriesOnceThenNamesTheSize()
+    {
+        using var backend = IlgpuDevices.CreateCpuBackend(ILGPU.Runtime.CPU.CPUDevice.Default, "ilgpu-cpu-oom");
+        backend.Release(backend.Full(DType.Float32, 10, 1));   // one pooled buffer (of another size)
+        int calls = 0;
+        backend.Pool.AllocateHook = (t, n) => ++calls == 1 ? throw new OutOfMemoryException("device full") : null!;
+        var s = backend.Full(DType.Float32, 100, 3);   // first try fails, the retry (the real allocation) succeeds
+        Assert.That(calls, Is.EqualTo(2));
+        Assert.That(backend.PooledBuffers, Is.EqualTo(0), "the pool was emptied before the retry");
+        Assert.That(backend.ToFloatArray(s), Is.All.EqualTo(3f));
+
+        backend.Pool.AllocateHook = (t, n) => throw new OutOfMemoryException("device full");
+        var e = Assert.Throws<InvalidOperationException>(() => backend.Full(DType.Float64, 1 << 20, 0));
+        Assert.That(e!.Message, Does.StartWith("ilgpu-cpu-oom: cannot allocate 1048576 float64 elements (8.0 MiB) on the device")
+            .And.Contain("device full").And.Contain("smaller batch"));
+    }
 }
