@@ -460,8 +460,9 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (n == 0) return o;
         using var idx = Ints(index);
         using var meta = Ints(GatherMeta(xShape, indexShape));
-        if (dtype == DType.Float32) _f.ScatterAdd(n, o.View<float>(), idx.View, s.View<float>(), meta.View, indexShape.Rank, axis);
-        else _d.ScatterAdd(n, o.View<double>(), idx.View, s.View<double>(), meta.View, indexShape.Rank, axis);
+        int lines = n / indexShape[axis]; // one thread per line along axis: see KernelsF.ScatterAdd
+        if (dtype == DType.Float32) _f.ScatterAdd(lines, o.View<float>(), idx.View, s.View<float>(), meta.View, indexShape.Rank, axis);
+        else _d.ScatterAdd(lines, o.View<double>(), idx.View, s.View<double>(), meta.View, indexShape.Rank, axis);
         Sync();
         return o;
     }
