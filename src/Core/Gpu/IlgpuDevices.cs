@@ -81,8 +81,9 @@ public static class IlgpuDevices
         }
         int count = all.Count(g => g.Kind == d.Kind);
         if (d.Index < count) return;
-        string sees = all.Count == 0 ? "0 CUDA, 0 OpenCL devices (only its own CPU accelerator, which is not a GPU)"
-            : string.Join(", ", all.Select(g => $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index} {g.Name}"));
+        int cuda = all.Count(g => g.Kind == DeviceKind.Cuda), cl = all.Count - cuda;
+        string sees = $"{cuda} CUDA, {cl} OpenCL devices" + (all.Count == 0 ? " (only its own CPU accelerator, which is not a GPU)"
+            : ": " + string.Join(", ", all.Select(g => $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index} {g.Name}{(g.IsGpu ? "" : " (CPU-type)")}")));
         throw new InvalidOperationException(count == 0
             ? $"no {kind} device found; ILGPU sees: {sees}"
             : $"no {kind} device {d.Index} (there are {count}); ILGPU sees: {sees}");
