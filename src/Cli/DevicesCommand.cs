@@ -26,7 +26,7 @@ public static class DevicesCommand
         {
             string cpuType = g.IsGpu ? "" : $" (a CPU-type OpenCL device, not a GPU: runs with --device opencl{(g.Index > 0 ? $":{g.Index}" : "")}, never picked by auto)";
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index,-5} {g.Name}, {g.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {g.Capability}, warp {g.WarpSize}{cpuType}"));
+                $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index,-5} {g.Name}, {g.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {g.Capability}, warp {(g.WarpSize > 0 ? g.WarpSize.ToString(CultureInfo.InvariantCulture) : "unknown until used")}{cpuType}"));
         }
         if (!gpus.Any(g => g.IsGpu)) stdout.WriteLine($"no GPU: {IlgpuDevices.Found()} (ILGPU's own CPU device is not a GPU)");
         stdout.WriteLine($"best: {IlgpuDevices.Best()}");
