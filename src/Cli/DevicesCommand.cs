@@ -1,4 +1,5 @@
-// DevicesCommand: `tiny devices` lists the GPUs ILGPU finds (CUDA, OpenCL) and what `--device auto` would pick.
+// DevicesCommand: `tiny devices` lists the devices ILGPU finds (CUDA, OpenCL: GPUs, and CPU-type OpenCL drivers such
+// as POCL) and what `--device auto` would pick.
 using System.Globalization;
 using Tiny.Gpu;
 
@@ -22,9 +23,12 @@ public static class DevicesCommand
             return 0;
         }
         foreach (var g in gpus)
+        {
+            string cpuType = g.IsGpu ? "" : $" (a CPU-type OpenCL device, not a GPU: runs with --device opencl{(g.Index > 0 ? $":{g.Index}" : "")}, never picked by auto)";
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index,-5} {g.Name}, {g.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {g.Capability}, warp {g.WarpSize}"));
-        if (gpus.Count == 0) stdout.WriteLine($"no GPU: {IlgpuDevices.Found()} (ILGPU's own CPU device is not a GPU)");
+                $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index,-5} {g.Name}, {g.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {g.Capability}, warp {(g.WarpSize > 0 ? g.WarpSize.ToString(CultureInfo.InvariantCulture) : "unknown until used")}{cpuType}"));
+        }
+        if (!gpus.Any(g => g.IsGpu)) stdout.WriteLine($"no GPU: {IlgpuDevices.Found()} (ILGPU's own CPU device is not a GPU)");
         stdout.WriteLine($"best: {IlgpuDevices.Best()}");
         return 0;
     }

@@ -602,8 +602,9 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         if (n == 0) return o;
         var meta = Meta(GatherMeta(xShape, indexShape));
         var idx = RentIndex(index);
-        if (dtype == DType.Float32) _f.ScatterAdd(n, o.View<float>(), idx.View, s.View<float>(), meta, indexShape.Rank, axis);
-        else _d.ScatterAdd(n, o.View<double>(), idx.View, s.View<double>(), meta, indexShape.Rank, axis);
+        int lines = n / indexShape[axis]; // one thread per line along axis: see KernelsF.ScatterAdd
+        if (dtype == DType.Float32) _f.ScatterAdd(lines, o.View<float>(), idx.View, s.View<float>(), meta, indexShape.Rank, axis);
+        else _d.ScatterAdd(lines, o.View<double>(), idx.View, s.View<double>(), meta, indexShape.Rank, axis);
         ReturnIndex(idx);
         Sync();
         return o;

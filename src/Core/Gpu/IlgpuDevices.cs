@@ -4,17 +4,32 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using ILGPU.Runtime.OpenCL;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Runtime.Loader;
 
 namespace Tiny.Gpu;
 
-/// <summary>What ILGPU found: one row per accelerator.</summary>
-public sealed record GpuDeviceInfo(string Name, DeviceKind Kind, int Index, long MemoryBytes, string Capability, int WarpSize);
+/// <summary>What ILGPU found: one row per accelerator. IsGpu is false for a CPU-type OpenCL device (e.g. POCL): usable
+/// as an explicit opencl:i, never picked by auto.</summary>
+public sealed record GpuDeviceInfo(string Name, DeviceKind Kind, int Index, long MemoryBytes, string Capability, int WarpSize, bool IsGpu = true);
 
 /// <summary>One shared ILGPU context; registers ILGPU backends for CUDA, OpenCL and ILGPU's CPU accelerator.</summary>
 public static class IlgpuDevices
 {
+    // OpenCL devices: ILGPU's default filter, plus POCL's CPU driver (see Pocl).
     private static readonly Lazy<Context> SharedContext = new(() =>
-        Context.Create(b => b.Default().EnableAlgorithms().CPU(CPUDevice.Default).Math(MathMode.Default)));
+    {
+        AssemblyLoadContext.Default.ResolvingUnmanagedDll += ResolveOpenCL;
+        return Context.Create(b => b.DefaultCPU().Cuda().OpenCL(Pocl.Usable)
+            .EnableAlgorithms().CPU(CPUDevice.Default).Math(MathMode.Default));
+    });
+
+    // ILGPU imports "OpenCL", for which .NET probes libOpenCL.so: only the -dev package (ocl-icd-opencl-dev) has that
+    // name; the ICD loader that drivers depend on ships libOpenCL.so.1. Called only when .NET's own probing failed.
+    private static IntPtr ResolveOpenCL(Assembly assembly, string name) =>
+        OperatingSystem.IsLinux() && name == "OpenCL" && assembly == typeof(Context).Assembly
+        && NativeLibrary.TryLoad("libOpenCL.so.1", out var handle) ? handle : IntPtr.Zero;
     private static int _registered;
 
     /// <summary>The shared ILGPU context (one per process).</summary>
@@ -43,7 +58,7 @@ public static class IlgpuDevices
         else foreach (var d in Context.GetCLDevices()) list.Add(d);
         if (index < 0 || index >= list.Count)
             throw new InvalidOperationException($"no {(kind == DeviceKind.Cuda ? "CUDA" : "OpenCL")} device {index}: {Found()}");
-        var acc = list[index].CreateAccelerator(Context);
+        var acc = list[index] is CLDevice cl ? Pocl.CreateAccelerator(cl, Context) : list[index].CreateAccelerator(Context);
         return new IlgpuBackend(acc, new Device(kind, index), $"{kind.ToString().ToLowerInvariant()}:{index}");
     }
 
@@ -66,14 +81,15 @@ public static class IlgpuDevices
         }
         int count = all.Count(g => g.Kind == d.Kind);
         if (d.Index < count) return;
-        string sees = all.Count == 0 ? "0 CUDA, 0 OpenCL devices (only its own CPU accelerator, which is not a GPU)"
-            : string.Join(", ", all.Select(g => $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index} {g.Name}"));
+        int cuda = all.Count(g => g.Kind == DeviceKind.Cuda), cl = all.Count - cuda;
+        string sees = $"{cuda} CUDA, {cl} OpenCL devices" + (all.Count == 0 ? " (only its own CPU accelerator, which is not a GPU)"
+            : ": " + string.Join(", ", all.Select(g => $"{g.Kind.ToString().ToLowerInvariant()}:{g.Index} {g.Name}{(g.IsGpu ? "" : " (CPU-type)")}")));
         throw new InvalidOperationException(count == 0
             ? $"no {kind} device found; ILGPU sees: {sees}"
             : $"no {kind} device {d.Index} (there are {count}); ILGPU sees: {sees}");
     }
 
-    /// <summary>GPUs only: CUDA and OpenCL devices (ILGPU's own CPU device is not a GPU and is not listed).</summary>
+    /// <summary>CUDA and OpenCL devices (ILGPU's own CPU device is not listed; a CPU-type OpenCL device is, with IsGpu false).</summary>
     public static IReadOnlyList<GpuDeviceInfo> ListDevices()
     {
         var r = new List<GpuDeviceInfo>();
@@ -82,16 +98,21 @@ public static class IlgpuDevices
             r.Add(new GpuDeviceInfo(d.Name, DeviceKind.Cuda, i++, d.MemorySize, $"sm_{d.Architecture?.Major}{d.Architecture?.Minor}", d.WarpSize));
         i = 0;
         foreach (var d in Context.GetCLDevices())
-            r.Add(new GpuDeviceInfo(d.Name, DeviceKind.OpenCL, i++, d.MemorySize, d.CVersion.ToString(), d.WarpSize));
+            r.Add(new GpuDeviceInfo(d.Name, DeviceKind.OpenCL, i++, d.MemorySize, d.CVersion.ToString(), d.WarpSize, IsGpu(d)));
         return r;
     }
 
-    /// <summary>The best device: CUDA, then OpenCL, then <see cref="Device.Cpu"/>.</summary>
+    private static bool IsGpu(CLDevice d) => (d.DeviceType & CLDeviceType.CL_DEVICE_TYPE_GPU) != 0;
+
+    /// <summary>The best device: CUDA, then a GPU-type OpenCL device, then <see cref="Device.Cpu"/>. A CPU-type OpenCL
+    /// device (POCL) is no faster than our own CPU backend, so auto never picks it.</summary>
     public static Device Best()
     {
         Register();
         if (Context.GetCudaDevices().Count > 0) return Device.Cuda(0);
-        if (Context.GetCLDevices().Count > 0) return Device.OpenCL(0);
+        var cl = Context.GetCLDevices();
+        for (int i = 0; i < cl.Count; i++)
+            if (IsGpu(cl[i])) return Device.OpenCL(i);
         return Device.Cpu;
     }
 }

@@ -166,17 +166,27 @@ internal static class KernelsF
         o[i] = x[off];
     }
 
-    /// <summary>Backward of Gather: atomic adds, so repeated indices accumulate.</summary>
+    /// <summary>Backward of Gather, x[.., index[q], ..] += src[q]. i runs over the index tensor's lines along axis
+    /// (numel / indexDims[axis] of them); a thread adds its line's entries in order, and two lines never write the same x
+    /// element (they differ off the axis), so repeated indices accumulate with no atomics, in the same order on every run.
+    /// (No float atomics: OpenCL has none, and ILGPU's compare-exchange emulation casts to generic pointers, which CPU
+    /// OpenCL drivers such as POCL reject.)</summary>
     public static void ScatterAdd(Index1D i, ArrayView<Real> x, ArrayView<int> index, ArrayView<Real> src, ArrayView<int> meta, int rank, int axis)
     {
-        int rem = i, off = 0;
+        int rem = i, xOff = 0, at = 0, stride = 1, axisStride = 1;
         for (int d = rank - 1; d >= 0; d--)
         {
             int dim = meta[d];
-            int q = rem % dim; rem /= dim;
-            off += (d == axis ? index[i] : q) * meta[rank + d];
+            if (d == axis) axisStride = stride;
+            else { int q = rem % dim; rem /= dim; xOff += q * meta[rank + d]; at += q * stride; }
+            stride *= dim;
         }
-        Atomic.Add(ref x[off], src[i]);
+        int len = meta[axis], xAxisStride = meta[rank + axis];
+        for (int j = 0; j < len; j++)
+        {
+            int k = at + j * axisStride;
+            x[xOff + index[k] * xAxisStride] += src[k];
+        }
     }
 
     // ---------------------------------------------------------------- matmul

@@ -185,6 +185,11 @@ public abstract class BackendSuite
             var (s0, r0) = Both(Data(8, 15), t);
             Close(Ref.ScatterAdd(xS, t, 1, idx1, i1, r1), Backend.ScatterAdd(xS, t, 1, idx1, i1, s1), $"{t} ScatterAdd axis 1");
             Close(Ref.ScatterAdd(xS, t, 0, idx0, i0, r0), Backend.ScatterAdd(xS, t, 0, idx0, i0, s0), $"{t} ScatterAdd axis 0");
+            // rank 3, the middle axis, an index longer than x along the axis and shorter off it (one thread per index line)
+            Shape x3 = new(2, 3, 4), i3 = new(2, 5, 3);
+            int[] idx3 = Enumerable.Range(0, i3.Numel).Select(j => (j * 7 + j / 5) % 3).ToArray();
+            var (s3, r3) = Both(Data(i3.Numel, 16), t);
+            Close(Ref.ScatterAdd(x3, t, 1, idx3, i3, r3), Backend.ScatterAdd(x3, t, 1, idx3, i3, s3), $"{t} ScatterAdd rank 3 axis 1");
             Assert.Throws<ArgumentOutOfRangeException>(() => Backend.Gather(g, xS, 1, [4, 0, 0], new Shape(3, 1)));
         }
     }
@@ -293,12 +298,22 @@ public sealed class CudaBackendSuite : BackendSuite
     protected override IBackend Backend => Device.Cuda(0).Backend;
 }
 
+/// <summary>The first OpenCL device, GPU or CPU-type: in CI that is POCL's CPU driver (.ci/run installs pocl-opencl-icd),
+/// so the OpenCL C code ILGPU generates is compiled and run by a real OpenCL driver on every run.</summary>
 public sealed class OpenCLBackendSuite : BackendSuite
 {
     [OneTimeSetUp]
-    public void NeedOpenCL()
-    {
-        if (!IlgpuDevices.ListDevices().Any(d => d.Kind == DeviceKind.OpenCL)) Assert.Ignore($"no OpenCL GPU: {IlgpuDevices.Found()}");
-    }
+    public void NeedOpenCL() => OpenCLDevice.Require();
     protected override IBackend Backend => Device.OpenCL(0).Backend;
+}
+
+/// <summary>The OpenCL device the OpenCL tests run on, or an Assert.Ignore saying why there is none.</summary>
+public static class OpenCLDevice
+{
+    /// <summary>Ignores the calling test (or fixture) unless ILGPU sees an OpenCL device.</summary>
+    public static void Require()
+    {
+        if (!IlgpuDevices.ListDevices().Any(d => d.Kind == DeviceKind.OpenCL))
+            Assert.Ignore($"no OpenCL device: {IlgpuDevices.Found()} (install an OpenCL driver, e.g. apt-get install pocl-opencl-icd, as .ci/run does)");
+    }
 }

@@ -42,17 +42,24 @@ public sealed class GpuDeviceTests
         Assert.That(ex!.Message, Does.Contain("ilgpu-cpu").And.Contain("cpu"));
     }
 
+    /// <summary>Listed: CUDA and OpenCL devices, never ILGPU's own CPU accelerator. auto takes only a GPU: a CPU-type
+    /// OpenCL device (POCL in CI) is listed and usable by name but not picked.</summary>
     [Test]
-    public void DiscoveryCountsOnlyGpus()
+    public void DiscoveryListsDevicesAndAutoPicksOnlyGpus()
     {
         var list = IlgpuDevices.ListDevices();
         Assert.That(list.All(d => d.Kind is DeviceKind.Cuda or DeviceKind.OpenCL));
-        if (list.Count == 0)
+        Assert.That(list.Where(d => d.Kind == DeviceKind.Cuda).All(d => d.IsGpu));
+        var best = Device.Best();
+        if (!list.Any(d => d.IsGpu)) Assert.That(best, Is.EqualTo(Device.Cpu));
+        else Assert.That(list.Single(d => d.Kind == best.Kind && d.Index == best.Index).IsGpu, $"auto picked {best}, not a GPU");
+        if (list.All(d => d.Kind != DeviceKind.Cuda))
         {
-            Assert.That(Device.Best(), Is.EqualTo(Device.Cpu));
             var ex = Assert.Throws<InvalidOperationException>(() => _ = Device.Cuda(0).Backend);
             Assert.That(ex!.Message, Does.Contain("no CUDA device").And.Contain("found 0 CUDA"));
         }
+        foreach (var cpuType in list.Where(d => !d.IsGpu))
+            Assert.That(Device.Resolve($"opencl:{cpuType.Index}"), Is.EqualTo(Device.OpenCL(cpuType.Index)), "a CPU-type OpenCL device is usable by name");
     }
 
     /// <summary>Every kernel compiles to PTX for sm_90 without a GPU or driver, with no unresolved .extern .func.</summary>

@@ -1,5 +1,5 @@
-// OffPolicyDeviceTests: DQN's and TD3's networks, target networks and updates on ILGPU's CPU accelerator match the
-// CPU backend (envs and replay buffer stay on the CPU); --device for dqn and td3 in the CLI.
+// OffPolicyDeviceTests: DQN's and TD3's networks, target networks and updates on ILGPU's CPU accelerator and on OpenCL
+// (POCL in CI) match the CPU backend (envs and replay buffer stay on the CPU); --device for dqn and td3 in the CLI.
 using NUnit.Framework;
 using Tiny.Nn;
 using Tiny.Rl;
@@ -14,10 +14,13 @@ public sealed class OffPolicyDeviceTests
 
     /// <summary>A few hundred CartPole steps with ~60 gradient steps and 12 target updates: the device run takes the
     /// same actions (same episodes) and ends with the same Q-network and target, within float32 rounding.</summary>
-    [TestCase(1.0)]
-    [TestCase(0.5)]
-    public void DqnOnIlgpuCpuMatchesTheCpu(double tau)
+    [TestCase(1.0, "ilgpu-cpu")]
+    [TestCase(0.5, "ilgpu-cpu")]
+    [TestCase(0.5, "opencl")]
+    public void DqnOnADeviceMatchesTheCpu(double tau, string device)
     {
+        var d = Device.Parse(device);
+        if (d.Kind == DeviceKind.OpenCL) OpenCLDevice.Require();
         var options = new DqnOptions
         {
             Seed = 5, TotalTimesteps = 300, LearningStarts = 50, TrainFrequency = 4, TargetNetworkFrequency = 20, BatchSize = 16,
@@ -33,20 +36,23 @@ public sealed class OffPolicyDeviceTests
             return (Flat([dqn.QNetwork, dqn.TargetNetwork]), episodes, probes.SelectMany(o => dqn.Act(o)).ToArray());
         }
         var cpu = Run(Device.Cpu);
-        var dev = Run(Device.IlgpuCpu);
+        var dev = Run(d);
         Assert.That(cpu.Episodes, Has.Count.GreaterThan(3));
         Assert.That(dev.Episodes, Is.EqualTo(cpu.Episodes), "same actions: the episodes agree");
         Assert.That(dev.Acts, Is.EqualTo(cpu.Acts));
         double maxDiff = MaxDiff(cpu.Params, dev.Params);
-        TestContext.Out.WriteLine($"dqn tau={tau}: max |param(ilgpu-cpu) - param(cpu)| = {maxDiff:E2} over {cpu.Params.Length} params");
+        TestContext.Out.WriteLine($"dqn tau={tau}: max |param({device}) - param(cpu)| = {maxDiff:E2} over {cpu.Params.Length} params");
         Assert.That(maxDiff, Is.LessThan(1e-5));
     }
 
     /// <summary>Pendulum: 200 random steps then 30 critic updates, 15 actor updates and soft target updates; the device
     /// run's six networks stay within float32 rounding of the CPU run's and act alike.</summary>
-    [Test]
-    public void Td3OnIlgpuCpuMatchesTheCpu()
+    [TestCase("ilgpu-cpu")]
+    [TestCase("opencl")]
+    public void Td3OnADeviceMatchesTheCpu(string device)
     {
+        var d = Device.Parse(device);
+        if (d.Kind == DeviceKind.OpenCL) OpenCLDevice.Require();
         var options = new Td3Options
         {
             Seed = 7, TotalTimesteps = 230, LearningStarts = 200, BatchSize = 16, BufferSize = 1000, LearningRate = 1e-3,
@@ -62,13 +68,13 @@ public sealed class OffPolicyDeviceTests
             return (Flat(td3.Networks), returns, td3.Act(probe));
         }
         var cpu = Run(Device.Cpu);
-        var dev = Run(Device.IlgpuCpu);
+        var dev = Run(d);
         Assert.That(cpu.Returns, Has.Count.EqualTo(1));
         Assert.That(dev.Returns, Has.Count.EqualTo(1));
         Assert.That(dev.Returns[0], Is.EqualTo(cpu.Returns[0]).Within(1e-3), "same episode");
         Assert.That(dev.Act[0], Is.EqualTo(cpu.Act[0]).Within(1e-4));
         double maxDiff = MaxDiff(cpu.Params, dev.Params);
-        TestContext.Out.WriteLine($"td3: max |param(ilgpu-cpu) - param(cpu)| = {maxDiff:E2} over {cpu.Params.Length} params");
+        TestContext.Out.WriteLine($"td3: max |param({device}) - param(cpu)| = {maxDiff:E2} over {cpu.Params.Length} params");
         Assert.That(maxDiff, Is.LessThan(1e-5));
     }
 

@@ -1,13 +1,20 @@
-// OptimizerDeviceTests: every optimizer's fused device kernel (on ILGPU's CPU accelerator) against the CPU
-// optimizer over 20 steps, state dicts and device moves of optimizer state, and gradient clipping on a device.
+// OptimizerDeviceTests: every optimizer's fused device kernel (on ILGPU's CPU accelerator, and on OpenCL where there is
+// a device: POCL in CI) against the CPU optimizer over 20 steps, state dicts and device moves of optimizer state, and
+// gradient clipping on a device.
 using NUnit.Framework;
 using Tiny.Optim;
 
 namespace Tiny.Tests.Gpu;
 
-public sealed class OptimizerDeviceTests
+[TestFixture("ilgpu-cpu")]
+[TestFixture("opencl")]
+public sealed class OptimizerDeviceTests(string device)
 {
-    private static readonly Device Dev = Device.IlgpuCpu;
+    private readonly Device Dev = Device.Parse(device);
+
+    [OneTimeSetUp]
+    public void NeedDevice() { if (Dev.Kind == DeviceKind.OpenCL) OpenCLDevice.Require(); }
+
     private static readonly int[][] Shapes = [[20, 15], [7]];   // 300 elements: more than one 256-chunk of the norm
     private const int Steps = 20;
 

@@ -1,4 +1,5 @@
-// PpoDeviceTests: PPO's networks and updates on ILGPU's CPU accelerator match the CPU backend; --device in the CLI;
+// PpoDeviceTests: PPO's networks and updates on ILGPU's CPU accelerator and on OpenCL (POCL in CI) match the CPU
+// backend; --device in the CLI;
 // Device.Resolve's errors for GPUs that are not there.
 using NUnit.Framework;
 using Tiny.Cli;
@@ -13,10 +14,14 @@ public sealed class PpoDeviceTests
 
     /// <summary>Three PPO updates (4 minibatch steps each, grad clipping on) on CartPole: the device run's parameters
     /// stay within float32 rounding of the CPU run's, with the same rollouts.</summary>
-    [TestCase("adam:eps=1e-5")]
-    [TestCase("alphagrad:alpha=2,momentum=0.9")]
-    public void PpoUpdatesOnIlgpuCpuMatchTheCpu(string optimizer)
+    [TestCase("adam:eps=1e-5", "ilgpu-cpu")]
+    [TestCase("alphagrad:alpha=2,momentum=0.9", "ilgpu-cpu")]
+    [TestCase("adam:eps=1e-5", "opencl")]
+    [TestCase("alphagrad:alpha=2,momentum=0.9", "opencl")]
+    public void PpoUpdatesOnADeviceMatchTheCpu(string optimizer, string device)
     {
+        var d = Device.Parse(device);
+        if (d.Kind == DeviceKind.OpenCL) OpenCLDevice.Require();
         var options = new PpoOptions { EnvId = "CartPole-v1", Seed = 3, NumEnvs = 4, NumSteps = 32, TotalTimesteps = 3 * 128, UpdateEpochs = 2, NumMinibatches = 2 };
         (float[] Params, List<double> Returns) Run(Device d)
         {
@@ -27,10 +32,10 @@ public sealed class PpoDeviceTests
             return (ppo.Network.Parameters().SelectMany(t => t.ToArray()).ToArray(), returns);
         }
         var cpu = Run(Device.Cpu);
-        var dev = Run(Device.IlgpuCpu);
+        var dev = Run(d);
         Assert.That(dev.Returns, Is.EqualTo(cpu.Returns), "same rollouts: the sampled actions agree");
         double maxDiff = cpu.Params.Zip(dev.Params, (a, b) => Math.Abs((double)a - b)).Max();
-        TestContext.Out.WriteLine($"ppo {optimizer}: max |param(ilgpu-cpu) - param(cpu)| = {maxDiff:E2} over {cpu.Params.Length} params");
+        TestContext.Out.WriteLine($"ppo {optimizer}: max |param({device}) - param(cpu)| = {maxDiff:E2} over {cpu.Params.Length} params");
         Assert.That(maxDiff, Is.LessThan(1e-4));
         Assert.That(cpu.Params.Zip(dev.Params).Any(t => t.First != 0), "trained something");
     }
@@ -57,18 +62,20 @@ public sealed class PpoDeviceTests
         return (code, o.ToString(), e.ToString());
     }
 
-    [Test]
-    public void TrainAndEvalOnIlgpuCpu()
+    [TestCase("ilgpu-cpu")]
+    [TestCase("opencl")]
+    public void TrainAndEvalOnADevice(string device)
     {
+        if (device == "opencl") OpenCLDevice.Require();
         string dir = Path.Combine(Path.GetTempPath(), "tiny-dev-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var (code, stdout, err) = Cli("train", "ppo", "--env", "CartPole-v1", "--device", "ilgpu-cpu", "--total-steps", "256",
+            var (code, stdout, err) = Cli("train", "ppo", "--env", "CartPole-v1", "--device", device, "--total-steps", "256",
                 "--num-envs", "2", "--num-steps", "64", "--update-epochs", "1", "--out", dir);
             Assert.That(code, Is.EqualTo(0), err);
-            Assert.That(stdout, Does.Contain("device ilgpu-cpu"));
+            Assert.That(stdout, Does.Contain($"device {Device.Resolve(device)}"));
             Assert.That(File.Exists(Path.Combine(dir, "model.safetensors")));
-            (code, stdout, err) = Cli("eval", dir, "--episodes", "2", "--device", "ilgpu-cpu");
+            (code, stdout, err) = Cli("eval", dir, "--episodes", "2", "--device", device);
             Assert.That(code, Is.EqualTo(0), err);
             var (_, cpuOut, _) = Cli("eval", dir, "--episodes", "2");
             Assert.That(stdout, Is.EqualTo(cpuOut), "greedy episodes agree on both devices");
