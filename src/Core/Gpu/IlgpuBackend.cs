@@ -220,7 +220,21 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     public bool SyncEachOp { get; set; } = Environment.GetEnvironmentVariable("TINY_GPU_SYNC") == "1";
 
     /// <summary>Waits until every queued kernel and copy has finished (timing, or handing results to other code).</summary>
-    public void Synchronize() => Accelerator.Synchronize();
+    public void Synchronize() => Wait();
+
+    private long _ops, _waits;
+
+    /// <summary>Backend ops run so far (each is one kernel launch, or a few, or a device copy).</summary>
+    public long Ops => Interlocked.Read(ref _ops);
+
+    /// <summary>Times the host waited for the device so far (per op outside a scope; host reads; Synchronize).</summary>
+    public long Waits => Interlocked.Read(ref _waits);
+
+    private void Wait()
+    {
+        Interlocked.Increment(ref _waits);
+        Accelerator.Synchronize();
+    }
 
     /// <summary>Frees the pooled buffers (tensor data and cached launch metadata) after waiting for the device.</summary>
     public void TrimPool()
@@ -262,7 +276,8 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     // host reads (ToFloatArray, GetItem, SumSquares) always wait.
     private void Sync()
     {
-        if (SyncEachOp || Tiny.Cpu.CpuPool.Depth == 0) Accelerator.Synchronize();
+        Interlocked.Increment(ref _ops);
+        if (SyncEachOp || Tiny.Cpu.CpuPool.Depth == 0) Wait();
     }
 
     /// <summary>Hands a storage's buffer back to this backend's pool for reuse; the storage must not be used again.</summary>
@@ -367,7 +382,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var g = S(s);
         if (g.DType == DType.Float64) g = S(Cast(g, DType.Float32));
         var r = new float[g.Length];
-        Accelerator.Synchronize();
+        Wait();
         if (r.Length > 0) g.View<float>().CopyToCPU(r);
         return r;
     }
@@ -377,7 +392,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var g = S(s);
         if (g.DType == DType.Float32) g = S(Cast(g, DType.Float64));
         var r = new double[g.Length];
-        Accelerator.Synchronize();
+        Wait();
         if (r.Length > 0) g.View<double>().CopyToCPU(r);
         return r;
     }
@@ -386,7 +401,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     {
         var g = S(s);
         if ((uint)index >= (uint)g.Length) throw new ArgumentOutOfRangeException(nameof(index), $"GetItem: index {index} out of range for {g.Length} elements");
-        Accelerator.Synchronize();
+        Wait();
         if (g.DType == DType.Float32) { var one = new float[1]; g.View<float>().SubView(index, 1).CopyToCPU(one); return one[0]; }
         var d = new double[1]; g.View<double>().SubView(index, 1).CopyToCPU(d); return d[0];
     }
@@ -736,7 +751,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
             else _d.SumSquares(chunks, g.View<double>(), partial, g.Length);
         }
         var p = new double[total];
-        Accelerator.Synchronize();
+        Wait();
         buffer.View.SubView(0, total).CopyToCPU(p);
         Pool.Return(buffer, DType.Float64);
         for (int i = 0; i < xs.Count; i++)

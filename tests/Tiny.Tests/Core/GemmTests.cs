@@ -137,13 +137,18 @@ public sealed class GemmTests
         Gemm.MaxThreads = 1; Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c1, n, false);
         Gemm.MaxThreads = 4;   // more slabs than cores: the caller and pool threads share them
         for (int i = 0; i < 5; i++) Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c4, n, false);
-        long b0 = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c4, n, false);
-        long bytes = GC.GetAllocatedBytesForCurrentThread() - b0;
+        // The least of 5 rounds of 20 calls: Parallel.For allocates loop state on every call (every round), while the
+        // fork-join allocates nothing itself; on a loaded machine the thread pool's own queue bookkeeping shows up in
+        // some rounds (64-410 B per call seen with other processes on both cores), not in all of them.
+        long bytes = long.MaxValue;
+        for (int round = 0; round < 5; round++)
+        {
+            long b0 = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++) Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c4, n, false);
+            bytes = Math.Min(bytes, GC.GetAllocatedBytesForCurrentThread() - b0);
+        }
         Assert.That(c4, Is.EqualTo(c1));
-        // Parallel.For allocates loop state on every call; the fork-join allocates nothing itself, but on a loaded machine the
-        // thread pool's queue bookkeeping shows up (64 B per call seen with other processes on both cores).
-        Assert.That(bytes, Is.LessThan(20 * 128), "bytes allocated by 20 threaded SGEMMs on the calling thread");
+        Assert.That(bytes, Is.LessThan(20 * 128), "bytes allocated by 20 threaded SGEMMs on the calling thread (least of 5 rounds)");
     }
 
     private static readonly float[] Four = new float[4], Six = new float[6];

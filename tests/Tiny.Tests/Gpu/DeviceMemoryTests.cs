@@ -24,7 +24,7 @@ public sealed class DeviceMemoryTests(string device)
 
     /// <summary>An MLP classifier step with every kind of device op a policy update uses: matmul, broadcasting,
     /// tanh, log-softmax, gather (the taken action), a reduction, grad clipping (a device norm) and a fused optimizer.</summary>
-    private (List<float[]> Params, List<float> Losses, long[] Allocs) Train(Device d, bool scoped, int steps, string optimizer)
+    private (List<float[]> Params, List<float> Losses, long[] Allocs, long Ops, long Waits) Train(Device d, bool scoped, int steps, string optimizer)
     {
         var rng = new Rng(11);
         var net = Mlp.Create([4, 16, 16, 3], () => new Tanh(), rng);
@@ -34,8 +34,10 @@ public sealed class DeviceMemoryTests(string device)
         int[] actions = [0, 2, 1, 1, 0, 2, 2, 1];
         var losses = new List<float>();
         var allocs = new long[steps];
+        long ops0 = 0, waits0 = 0;
         for (int s = 0; s < steps; s++)
         {
+            if (s == steps - 1 && d != Device.Cpu) (ops0, waits0) = (Backend.Ops, Backend.Waits);
             using (scoped ? Tensor.Scope() : default)
             {
                 opt.ZeroGrad();
@@ -48,7 +50,8 @@ public sealed class DeviceMemoryTests(string device)
             }
             allocs[s] = d == Device.Cpu ? 0 : Backend.DeviceAllocations;
         }
-        return (net.Parameters().Select(p => p.ToArray()).ToList(), losses, allocs);
+        long ops = d == Device.Cpu ? 0 : Backend.Ops - ops0, waits = d == Device.Cpu ? 0 : Backend.Waits - waits0;   // of the last step
+        return (net.Parameters().Select(p => p.ToArray()).ToList(), losses, allocs, ops, waits);
     }
 
     [TestCase("adam:eps=1e-5")]
@@ -60,11 +63,14 @@ public sealed class DeviceMemoryTests(string device)
         long steady = scoped.Allocs[^1] - scoped.Allocs[1];
         TestContext.Out.WriteLine($"{optimizer}: device allocations after each scoped step: {string.Join(", ", scoped.Allocs)}");
         Assert.That(steady, Is.EqualTo(0), "steps 3..8 inside a scope rent every buffer from the pool");
+        TestContext.Out.WriteLine($"{optimizer}: one scoped step = {scoped.Ops} backend ops, {scoped.Waits} host waits");
+        Assert.That(scoped.Waits, Is.EqualTo(2), "inside a scope the host waits only for the clip norms (one read for all) and loss.Item()");
 
         var unscoped = Train(Dev, scoped: false, steps: 8, optimizer);
         long perStep = (unscoped.Allocs[^1] - unscoped.Allocs[1]) / 6;
         TestContext.Out.WriteLine($"{optimizer}: without a scope, {perStep} device allocations per step");
         Assert.That(perStep, Is.GreaterThan(10), "without a scope every op's result is a fresh device buffer");
+        Assert.That(unscoped.Waits, Is.GreaterThanOrEqualTo(unscoped.Ops), "without a scope every op waits for its kernel");
 
         Assert.That(scoped.Losses, Is.EqualTo(unscoped.Losses));
         for (int i = 0; i < scoped.Params.Count; i++) Assert.That(scoped.Params[i], Is.EqualTo(unscoped.Params[i]));
@@ -104,8 +110,17 @@ public sealed class DeviceMemoryTests(string device)
         var options = new PpoOptions { EnvId = "CartPole-v1", Seed = 4, NumEnvs = 2, NumSteps = 32, TotalTimesteps = 5 * 64, UpdateEpochs = 2, NumMinibatches = 2 };
         var ppo = new Ppo(options, OptimizerSpec.Parse("adam:eps=1e-5")).To(Dev);
         var perUpdate = new List<long>();
-        ppo.Train(p => { if (p.EpisodicReturn is null) perUpdate.Add(Backend.DeviceAllocations); });   // once per update
+        var opsWaits = new List<(long Ops, long Waits)>();
+        ppo.Train(p =>
+        {
+            if (p.EpisodicReturn is not null) return;   // once per update
+            perUpdate.Add(Backend.DeviceAllocations);
+            opsWaits.Add((Backend.Ops, Backend.Waits));
+        });
         TestContext.Out.WriteLine($"device allocations after each PPO update: {string.Join(", ", perUpdate)}");
+        var (ops, waits) = (opsWaits[^1].Ops - opsWaits[^2].Ops, opsWaits[^1].Waits - opsWaits[^2].Waits);
+        TestContext.Out.WriteLine($"one PPO iteration (64 env steps, 4 minibatch steps): {ops} backend ops, {waits} host waits");
+        Assert.That(waits, Is.LessThan(ops / 2), "most ops are queued without a wait");
         Assert.That(perUpdate, Has.Count.EqualTo(5));
         Assert.That(perUpdate[^1] - perUpdate[2], Is.EqualTo(0), "updates 4 and 5 (rollouts, GAE values, minibatch steps) allocate nothing");
     }
