@@ -308,6 +308,16 @@ public sealed class OpenCLBackendSuite : BackendSuite
 }
 
 /// <summary>The OpenCL device the OpenCL tests run on, or an Assert.Ignore saying why there is none.</summary>
+/// <summary>A fixture run once per device name ([TestFixture("ilgpu-cpu")], [TestFixture("opencl")]); on OpenCL it is
+/// ignored, saying why, where no OpenCL device exists.</summary>
+public abstract class DeviceFixture(string device)
+{
+    protected Device Dev { get; } = Device.Parse(device);
+
+    [OneTimeSetUp]
+    public void NeedDevice() { if (Dev.Kind == DeviceKind.OpenCL) OpenCLDevice.Require(); }
+}
+
 public static class OpenCLDevice
 {
     /// <summary>Ignores the calling test (or fixture) unless ILGPU sees an OpenCL device.</summary>

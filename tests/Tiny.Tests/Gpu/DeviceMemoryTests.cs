@@ -13,13 +13,8 @@ namespace Tiny.Tests.Gpu;
 
 [TestFixture("ilgpu-cpu")]
 [TestFixture("opencl")]
-public sealed class DeviceMemoryTests(string device)
+public sealed class DeviceMemoryTests(string device) : DeviceFixture(device)
 {
-    private readonly Device Dev = Device.Parse(device);
-
-    [OneTimeSetUp]
-    public void NeedDevice() { if (Dev.Kind == DeviceKind.OpenCL) OpenCLDevice.Require(); }
-
     private IlgpuBackend Backend => (IlgpuBackend)Dev.Backend;
 
     /// <summary>An MLP classifier step with every kind of device op a policy update uses: matmul, broadcasting,

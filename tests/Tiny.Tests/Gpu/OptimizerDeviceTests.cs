@@ -8,13 +8,8 @@ namespace Tiny.Tests.Gpu;
 
 [TestFixture("ilgpu-cpu")]
 [TestFixture("opencl")]
-public sealed class OptimizerDeviceTests(string device)
+public sealed class OptimizerDeviceTests(string device) : DeviceFixture(device)
 {
-    private readonly Device Dev = Device.Parse(device);
-
-    [OneTimeSetUp]
-    public void NeedDevice() { if (Dev.Kind == DeviceKind.OpenCL) OpenCLDevice.Require(); }
-
     private static readonly int[][] Shapes = [[20, 15], [7]];   // 300 elements: more than one 256-chunk of the norm
     private const int Steps = 20;
 
