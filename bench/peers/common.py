@@ -36,6 +36,16 @@ def time_us(fn, reps, warmup=None, passes=5):
     return min(per), statistics.median(per)
 
 
+def make_net(sizes, act):
+    """The MLP sizes[0]-...-sizes[-1] with act between Linear layers, as Tiny's Mlp.Create builds it."""
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(act())
+    return torch.nn.Sequential(*layers)
+
+
 def emit(meta, **fields):
     row = {"bench": fields.pop("bench"), **meta, **fields}
     print(json.dumps(row), flush=True)

@@ -11,6 +11,8 @@ import sys
 
 import torch
 
+from common import make_net
+
 SIZES = [1024, 2048, 4096, 8192]
 BATCHES = [64, 256, 1024, 4096]
 NETS = {"4-64-64-2-tanh": ([4, 64, 64, 2], torch.nn.Tanh), "256-1024-1024-10-relu": ([256, 1024, 1024, 10], torch.nn.ReLU)}
@@ -31,15 +33,6 @@ def timed(work, min_reps=3, seconds=1.0):
         total += s
     samples.sort()
     return samples[0], samples[len(samples) // 2], len(samples)
-
-
-def make_net(sizes, act):
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            layers.append(act())
-    return torch.nn.Sequential(*layers)
 
 
 def main():

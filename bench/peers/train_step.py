@@ -11,22 +11,13 @@ import argparse
 
 import torch
 
-from common import emit, setup, time_us
+from common import emit, make_net, setup, time_us
 
 NETS = {
     "4-64-64-2-tanh": ([4, 64, 64, 2], torch.nn.Tanh),
     "4-256-256-1-relu": ([4, 256, 256, 1], torch.nn.ReLU),
     "4-120-84-2-relu": ([4, 120, 84, 2], torch.nn.ReLU),
 }
-
-
-def make_net(sizes, act):
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
-        if i < len(sizes) - 2:
-            layers.append(act())
-    return torch.nn.Sequential(*layers)
 
 
 def bench(meta, name, batch, update, reps, passes):
