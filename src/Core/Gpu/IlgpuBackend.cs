@@ -640,6 +640,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         SameType(a, b, "MatMul");
         SameType(c, a, "MatMul");
         Gemm(S(c), S(a), S(b), null, batch, m, k, n, transA, transB, strideA, strideB, strideC, accumulate: true);
+        Sync();
         c.BumpVersion();
     }
 
@@ -655,7 +656,6 @@ public sealed class IlgpuBackend : IBackend, IDisposable
             _f.MatMul(cfg, a.Raw<float>(), b.Raw<float>(), c.Raw<float>(), biasS.Raw<float>(), m, n, k, flags, strideA, strideB, strideC, p);
         else
             _d.MatMul(cfg, a.Raw<double>(), b.Raw<double>(), c.Raw<double>(), biasS.Raw<double>(), m, n, k, flags, strideA, strideB, strideC, p);
-        Sync();
     }
 
     // ------------------------------------------------------------ in place
