@@ -3,7 +3,8 @@
 tensor and split in 10, in microseconds; beside it `p.copy_(q)` over the same parameter bytes as a
 memory-bandwidth reference.
 
-SGD/Adam/AdamW/AMSGrad are torch.optim (single-tensor path, torch 1.13's default on CPU). AdaBound, AMSBound and
+SGD/Adam/AdamW/AMSGrad and RMSprop/Adagrad/Adadelta/Adamax/NAdam/RAdam are torch.optim (single-tensor path, torch
+1.13's default on CPU; the last six get foreach=False explicitly), the last six with torch's defaults, as Tiny's bench. AdaBound, AMSBound and
 AlphaGrad are written here in their fastest honest torch form: the same math and rounding as the reference
 code (tests/Tiny.Tests/data/gen_golden.py), per tensor, in-place ops, no avoidable temporaries.
 One JSON line per figure: {"bench": "optim_step", "peer": "torch", "optimizer", "params", "tensors",
@@ -90,7 +91,17 @@ OPTIMIZERS = {
     "amsbound": (lambda ps: AdaBoundFast(ps, amsbound=True), 9),
     "alphagrad": (lambda ps: AlphaGradFast(ps), 4),               # the norm needs its own read of g
     "alphagrad_momentum": (lambda ps: AlphaGradFast(ps, momentum=0.9), 6),
+    # torch defaults (RMSprop: no momentum, not centered); single-tensor path
+    "rmsprop": (lambda ps: torch.optim.RMSprop(ps, foreach=False), 5),         # p, g, square_avg
+    "adagrad": (lambda ps: torch.optim.Adagrad(ps, foreach=False), 5),         # p, g, sum
+    "adadelta": (lambda ps: torch.optim.Adadelta(ps, foreach=False), 7),       # p, g, square_avg, acc_delta
+    "adamax": (lambda ps: torch.optim.Adamax(ps, foreach=False), 7),           # p, g, exp_avg, exp_inf
+    "nadam": (lambda ps: torch.optim.NAdam(ps, foreach=False), 7),             # p, g, exp_avg, exp_avg_sq
+    "radam": (lambda ps: torch.optim.RAdam(ps, foreach=False), 7),             # p, g, exp_avg, exp_avg_sq
 }
+# Steps before timing. RAdam's first 5 steps (default betas) take the cheap unrectified branch (rho_t <= 5);
+# 5 warm-up steps make every timed step a rectified one.
+WARMUP = {"radam": 5}
 
 
 def main():
@@ -127,7 +138,7 @@ def main():
                 for p in ps:
                     p.grad = torch.randn(p.shape) * 1e-2
                 opt = make(ps)
-                best, med = time_us(opt.step, reps, warmup=2, passes=a.passes)
+                best, med = time_us(opt.step, reps, warmup=WARMUP.get(name, 2), passes=a.passes)
                 nbytes = 4 * per_elem * n_params
                 emit(meta, bench="optim_step", optimizer=name, params=n_params, tensors=n_tensors,
                      us_best=round(best, 1), us_median=round(med, 1), min_bytes=nbytes,
