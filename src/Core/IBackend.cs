@@ -106,8 +106,9 @@ public interface IBackend
     /// <summary>SumSquares of each storage, with one wait for the device for all of them (gradient clipping).</summary>
     double[] SumSquaresEach(IReadOnlyList<Storage> xs);
 
-    /// <summary>One optimizer update of one tensor in place, as one fused pass (one kernel on a GPU; AlphaGrad adds a
-    /// deterministic norm reduction before it). param, grad and the state buffers s1..s3 (in the order
-    /// <see cref="FusedKind"/> lists them; null when unused) have the same dtype and length.</summary>
-    void OptimizerStep(in FusedStep step, Storage param, Storage grad, Storage? s1, Storage? s2, Storage? s3);
+    /// <summary>Runs a fused elementwise map (an optimizer's update, for one) as one pass over x (read and written),
+    /// y (read) and up to four state buffers (read and written), all of one dtype T and one length, after the
+    /// declared per-tensor reduction. On a GPU: one kernel launch (plus the reduction's), queued like any op.</summary>
+    void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage> states, PrePass pre = PrePass.None)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>;
 }

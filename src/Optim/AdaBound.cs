@@ -26,7 +26,17 @@ public sealed record AdaBoundOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
     }
 }
 
-/// <summary>AdaBound: Adam whose per-element step is clipped into bounds that converge to SGD's final_lr.</summary>
+/// <summary>
+/// AdaBound: Adam whose per-element step is clipped into bounds that converge to SGD's final_lr (the official code):
+/// <code>
+/// if wd != 0 (not AdaBoundW): g = g + wd*p
+/// m = b1*m + (1-b1)*g ;  v = b2*v + (1-b2)*g*g ;  amsbound: vmax = max(vmax, v), use vmax for v below
+/// final = final_lr * lr / base_lr ; lower = final*(1 - 1/(gamma*t+1)) ; upper = final*(1 + 1/(gamma*t))
+/// eta = clamp(lr*sqrt(1-b2^t)/(1-b1^t) / (sqrt(v) + eps), lower, upper) * m
+/// p = p - eta            (AdaBoundW: p = p - eta - wd*p_old)
+/// </code>
+/// State: exp_avg, exp_avg_sq (and max_exp_avg_sq with amsbound).
+/// </summary>
 public sealed class AdaBound : Optimizer<AdaBoundOptions>
 {
     public AdaBound(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
@@ -37,65 +47,42 @@ public sealed class AdaBound : Optimizer<AdaBoundOptions>
 
     public AdaBound(IEnumerable<GroupSpec<AdaBoundOptions>> groups, AdaBoundOptions defaults) : base(groups, defaults) { }
 
-    /// <summary>Step t's constants in double (the CPU pass rounds them to T; a device kernel gets them as they are).</summary>
-    private static FusedStep Constants(AdaBoundOptions o, ParamGroup group, long t)
+    private static readonly string[] Moments = ["exp_avg", "exp_avg_sq"], MomentsAms = ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
+
+    private protected override void Update<T>(Tensor p, Tensor grad, AdaBoundOptions o, ParamGroup group, ParamState state)
     {
+        var buffers = State(p, state, o.AmsBound ? MomentsAms : Moments, out _);
+        long t = ++state.Step;
         double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t);
-        double stepSize = o.Lr * Math.Sqrt(bc2) / bc1;                     // lr * sqrt(1-b2^t) / (1-b1^t)
         double finalLr = o.FinalLr * o.Lr / group.InitialLr;              // a scheduled lr scales the SGD target too
-        double lower = finalLr * (1 - 1 / (o.Gamma * t + 1));             // final*(1 - 1/(gamma*t+1))
-        double upper = finalLr * (1 + 1 / (o.Gamma * t));                 // final*(1 + 1/(gamma*t))
-        return new FusedStep
+        var map = new Map<T>
         {
-            Kind = FusedKind.AdaBound, Beta1 = o.Beta1, OneMinusBeta1 = 1 - o.Beta1, Beta2 = o.Beta2, OneMinusBeta2 = 1 - o.Beta2,
-            WeightDecay = o.WeightDecay, Eps = o.Eps, StepSize = stepSize, Lower = lower, Upper = upper,
-            Amsgrad = o.AmsBound, Decoupled = o.Decoupled,
+            B1 = C<T>(o.Beta1), OneMinusB1 = C<T>(1 - o.Beta1), B2 = C<T>(o.Beta2), OneMinusB2 = C<T>(1 - o.Beta2),
+            Wd = C<T>(o.WeightDecay), Eps = C<T>(o.Eps),
+            StepSize = C<T>(o.Lr * Math.Sqrt(bc2) / bc1),                     // lr * sqrt(1-b2^t) / (1-b1^t)
+            Lower = C<T>(finalLr * (1 - 1 / (o.Gamma * t + 1))),              // final*(1 - 1/(gamma*t+1))
+            Upper = C<T>(finalLr * (1 + 1 / (o.Gamma * t))),                  // final*(1 + 1/(gamma*t))
+            AmsBound = o.AmsBound, L2 = o.WeightDecay != 0 && !o.Decoupled, DecayAfter = o.WeightDecay != 0 && o.Decoupled,
         };
+        Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
-    private protected override (FusedStep Step, string[] Buffers) Fused(AdaBoundOptions o, ParamGroup group, ParamState state) =>
-        (Constants(o, group, ++state.Step), o.AmsBound ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"]);
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
-    protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AdaBoundOptions o, ParamGroup group, ParamState state)
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        long t = ++state.Step;
-        var m = state.Buffer<T>("exp_avg", p.Length);
-        var v = state.Buffer<T>("exp_avg_sq", p.Length);
-        var vmax = o.AmsBound ? state.Buffer<T>("max_exp_avg_sq", p.Length) : default;
-        var f = Constants(o, group, t);
-        T b1 = C<T>(f.Beta1), oneMinusB1 = C<T>(f.OneMinusBeta1), b2 = C<T>(f.Beta2), oneMinusB2 = C<T>(f.OneMinusBeta2);
-        T wd = C<T>(f.WeightDecay), eps = C<T>(f.Eps), step = C<T>(f.StepSize), lo = C<T>(f.Lower), hi = C<T>(f.Upper);
-        bool l2 = o.WeightDecay != 0 && !o.Decoupled, decay = o.WeightDecay != 0 && o.Decoupled;
-        int i = 0;
-        if (VecMath.On)
+        public T B1, OneMinusB1, B2, OneMinusB2, Wd, Eps, StepSize, Lower, Upper;
+        public Flag AmsBound, L2, DecayAfter;
+
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L vmax, ref L s3) where L : struct, ILane<L, T>
         {
-            Vector<T> vb1 = new(b1), v1mb1 = new(oneMinusB1), vb2 = new(b2), v1mb2 = new(oneMinusB2), vwd = new(wd),
-                      veps = new(eps), vstep = new(step), vlo = new(lo), vhi = new(hi);
-            for (; i + Vector<T>.Count <= p.Length; i += Vector<T>.Count)   // the scalar loop below, Vector<T>.Count lanes at a time
-            {
-                Vector<T> gi = new(g[i..]), pi = new(p[i..]);
-                if (l2) gi = VecMath.Fma(vwd, pi, gi);
-                var mi = VecMath.Fma(v1mb1, gi, vb1 * new Vector<T>(m[i..]));
-                var vi = VecMath.Fma(v1mb2 * gi, gi, vb2 * new Vector<T>(v[i..]));
-                mi.CopyTo(m[i..]); vi.CopyTo(v[i..]);
-                if (o.AmsBound) { vi = Vector.Max(new Vector<T>(vmax[i..]), vi); vi.CopyTo(vmax[i..]); }
-                var eta = Vector.Min(Vector.Max(vstep / (Vector.SquareRoot(vi) + veps), vlo), vhi) * mi;
-                (decay ? (pi - eta) - pi * vwd : pi - eta).CopyTo(p[i..]);
-            }
-        }
-        for (; i < p.Length; i++)
-        {
-            T gi = g[i];
-            if (l2) gi = T.FusedMultiplyAdd(wd, p[i], gi);                  // g <- g + wd*p
-            T mi = T.FusedMultiplyAdd(oneMinusB1, gi, b1 * m[i]);           // m <- b1*m + (1-b1)*g
-            T vi = T.FusedMultiplyAdd(oneMinusB2 * gi, gi, b2 * v[i]);      // v <- b2*v + (1-b2)*g*g
-            m[i] = mi; v[i] = vi;
-            if (o.AmsBound) vi = vmax[i] = T.Max(vmax[i], vi);              // vmax <- max(vmax, v)
-            T denom = T.Sqrt(vi) + eps;                                     // sqrt(v) + eps (eps before correction)
-            T eta = T.Min(T.Max(step / denom, lo), hi) * mi;                // clamp(step_size/denom, lower, upper) * m
-            if (decay) p[i] = (p[i] - eta) - p[i] * wd;                     // AdaBoundW: p <- p - eta*m - wd*p_old
-            else p[i] -= eta;                                               // p <- p - eta*m
+            if (c.L2) g = L.Fma(L.Splat(c.Wd), p, g);                                  // g <- g + wd*p
+            m = L.Fma(L.Splat(c.OneMinusB1), g, L.Splat(c.B1) * m);                    // m <- b1*m + (1-b1)*g
+            v = L.Fma(L.Splat(c.OneMinusB2) * g, g, L.Splat(c.B2) * v);                // v <- b2*v + (1-b2)*g*g
+            var vi = v;
+            if (c.AmsBound) vi = vmax = L.Max(vmax, v);                                // vmax <- max(vmax, v)
+            var denom = L.Sqrt(vi) + L.Splat(c.Eps);                                   // sqrt(v) + eps (eps before correction)
+            var eta = L.Min(L.Max(L.Splat(c.StepSize) / denom, L.Splat(c.Lower)), L.Splat(c.Upper)) * m;   // clamp(step/denom, lower, upper) * m
+            p = c.DecayAfter ? (p - eta) - p * L.Splat(c.Wd) : p - eta;               // AdaBoundW: p - eta*m - wd*p_old
         }
     }
 }

@@ -25,7 +25,17 @@ public sealed record AdamOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
     }
 }
 
-/// <summary>Adam (coupled L2 weight decay); AdamW derives from it with decoupled decay.</summary>
+/// <summary>
+/// Adam (coupled L2 weight decay); AdamW derives from it with decoupled decay. Per element, step t:
+/// <code>
+/// g = maximize ? -grad : grad
+/// AdamW: p = p*(1 - lr*wd)          Adam: if wd != 0: g = g + wd*p
+/// m = b1*m + (1-b1)*g ;  v = b2*v + (1-b2)*g*g
+/// if amsgrad: vmax = max(vmax, v), use vmax for v below
+/// p = p - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+/// </code>
+/// State: exp_avg, exp_avg_sq (and max_exp_avg_sq with amsgrad).
+/// </summary>
 public class Adam : Optimizer<AdamOptions>
 {
     private readonly bool _decoupled;
@@ -40,61 +50,40 @@ public class Adam : Optimizer<AdamOptions>
     private protected Adam(IEnumerable<GroupSpec<AdamOptions>> groups, AdamOptions defaults, bool decoupled)
         : base(groups, defaults) => _decoupled = decoupled;
 
-    /// <summary>Step t's constants in double (the CPU pass rounds them to T; a device kernel gets them as they are).</summary>
-    private FusedStep Constants(AdamOptions o, long t)
+    private static readonly string[] Moments = ["exp_avg", "exp_avg_sq"], MomentsAms = ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
+
+    private protected sealed override void Update<T>(Tensor p, Tensor grad, AdamOptions o, ParamGroup group, ParamState state)
     {
+        var buffers = State(p, state, o.Amsgrad ? MomentsAms : Moments, out _);
+        long t = ++state.Step;
         double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t);   // bias corrections 1 - b^t
-        return new FusedStep
+        var map = new Map<T>
         {
-            Kind = FusedKind.Adam, Beta1 = o.Beta1, OneMinusBeta1 = 1 - o.Beta1, Beta2 = o.Beta2, OneMinusBeta2 = 1 - o.Beta2,
-            WeightDecay = o.WeightDecay, Decay = 1 - o.Lr * o.WeightDecay, Eps = o.Eps,
-            Bc2Sqrt = Math.Sqrt(bc2), StepSize = -(o.Lr / bc1), Amsgrad = o.Amsgrad, Maximize = o.Maximize, Decoupled = _decoupled,
+            B1 = C<T>(o.Beta1), OneMinusB1 = C<T>(1 - o.Beta1), B2 = C<T>(o.Beta2), OneMinusB2 = C<T>(1 - o.Beta2),
+            Wd = C<T>(o.WeightDecay), Decay = C<T>(1 - o.Lr * o.WeightDecay), Eps = C<T>(o.Eps),
+            Bc2Sqrt = C<T>(Math.Sqrt(bc2)), NegStepSize = C<T>(-(o.Lr / bc1)),
+            Maximize = o.Maximize, Amsgrad = o.Amsgrad, Decoupled = _decoupled, L2 = o.WeightDecay != 0 && !_decoupled,
         };
+        Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
-    private protected sealed override (FusedStep Step, string[] Buffers) Fused(AdamOptions o, ParamGroup group, ParamState state) =>
-        (Constants(o, ++state.Step), o.Amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"]);
-
-    protected sealed override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AdamOptions o, ParamGroup group, ParamState state)
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        long t = ++state.Step;
-        var m = state.Buffer<T>("exp_avg", p.Length);
-        var v = state.Buffer<T>("exp_avg_sq", p.Length);
-        var vmax = o.Amsgrad ? state.Buffer<T>("max_exp_avg_sq", p.Length) : default;
-        var f = Constants(o, t);
-        T b1 = C<T>(f.Beta1), oneMinusB1 = C<T>(f.OneMinusBeta1), b2 = C<T>(f.Beta2), oneMinusB2 = C<T>(f.OneMinusBeta2);
-        T wd = C<T>(f.WeightDecay), decay = C<T>(f.Decay), eps = C<T>(f.Eps);
-        T bc2Sqrt = C<T>(f.Bc2Sqrt), negStep = C<T>(f.StepSize);
-        bool l2 = o.WeightDecay != 0 && !_decoupled;
-        int i = 0;
-        if (VecMath.On)
+        public T B1, OneMinusB1, B2, OneMinusB2, Wd, Decay, Eps, Bc2Sqrt, NegStepSize;
+        public Flag Maximize, Amsgrad, Decoupled, L2;
+
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L vmax, ref L s3) where L : struct, ILane<L, T>
         {
-            Vector<T> vb1 = new(b1), v1mb1 = new(oneMinusB1), vb2 = new(b2), v1mb2 = new(oneMinusB2), vwd = new(wd), vdecay = new(decay),
-                      veps = new(eps), vbc2 = new(bc2Sqrt), vstep = new(negStep);
-            for (; i + Vector<T>.Count <= p.Length; i += Vector<T>.Count)   // the scalar loop below, Vector<T>.Count lanes at a time
-            {
-                Vector<T> gi = new(g[i..]), pi = new(p[i..]);
-                if (o.Maximize) gi = -gi;
-                if (_decoupled) pi *= vdecay;
-                else if (l2) gi = VecMath.Fma(vwd, pi, gi);
-                var mi = VecMath.Fma(v1mb1, gi, vb1 * new Vector<T>(m[i..]));
-                var vi = VecMath.Fma(v1mb2 * gi, gi, vb2 * new Vector<T>(v[i..]));
-                mi.CopyTo(m[i..]); vi.CopyTo(v[i..]);
-                if (o.Amsgrad) { vi = Vector.Max(new Vector<T>(vmax[i..]), vi); vi.CopyTo(vmax[i..]); }
-                (pi + vstep * mi / (Vector.SquareRoot(vi) / vbc2 + veps)).CopyTo(p[i..]);
-            }
-        }
-        for (; i < p.Length; i++)
-        {
-            T gi = o.Maximize ? -g[i] : g[i];
-            if (_decoupled) p[i] *= decay;                                 // AdamW: p <- p*(1 - lr*wd)
-            else if (l2) gi = T.FusedMultiplyAdd(wd, p[i], gi);             // Adam:  g <- g + wd*p
-            T mi = T.FusedMultiplyAdd(oneMinusB1, gi, b1 * m[i]);           // m <- b1*m + (1-b1)*g
-            T vi = T.FusedMultiplyAdd(oneMinusB2 * gi, gi, b2 * v[i]);      // v <- b2*v + (1-b2)*g*g
-            m[i] = mi; v[i] = vi;
-            if (o.Amsgrad) vi = vmax[i] = T.Max(vmax[i], vi);               // vmax <- max(vmax, v)
-            T denom = T.Sqrt(vi) / bc2Sqrt + eps;                           // sqrt(v)/sqrt(bc2) + eps (eps after correction)
-            p[i] += negStep * mi / denom;                                   // p <- p - (lr/bc1) * m/denom
+            if (c.Maximize) g = -g;
+            if (c.Decoupled) p *= L.Splat(c.Decay);                                    // AdamW: p <- p*(1 - lr*wd)
+            else if (c.L2) g = L.Fma(L.Splat(c.Wd), p, g);                             // Adam:  g <- g + wd*p
+            m = L.Fma(L.Splat(c.OneMinusB1), g, L.Splat(c.B1) * m);                    // m <- b1*m + (1-b1)*g
+            v = L.Fma(L.Splat(c.OneMinusB2) * g, g, L.Splat(c.B2) * v);                // v <- b2*v + (1-b2)*g*g
+            var vi = v;
+            if (c.Amsgrad) vi = vmax = L.Max(vmax, v);                                 // vmax <- max(vmax, v)
+            var denom = L.Sqrt(vi) / L.Splat(c.Bc2Sqrt) + L.Splat(c.Eps);             // sqrt(v)/sqrt(bc2) + eps (eps after correction)
+            p += L.Splat(c.NegStepSize) * m / denom;                                   // p <- p - (lr/bc1) * m/denom
         }
     }
 }

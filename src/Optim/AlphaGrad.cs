@@ -27,7 +27,17 @@ public sealed record AlphaGradOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
     }
 }
 
-/// <summary>AlphaGrad: layer-wise normalised, tanh-squashed gradient, then SGD (momentum optional).</summary>
+/// <summary>
+/// AlphaGrad: layer-wise normalised, tanh-squashed gradient, then SGD (momentum optional):
+/// <code>
+/// g = maximize ? -grad : grad
+/// g = tanh(alpha * g / (||g||_2 + eps))     # per tensor; every component in (-1, 1)
+/// if wd != 0: g = g + wd*p
+/// if mu != 0: buf = first step ? g : mu*buf + (1-dampening)*g ; g = nesterov ? g + mu*buf : buf
+/// p = p - lr*g
+/// </code>
+/// State: momentum_buffer (when momentum != 0); none otherwise.
+/// </summary>
 public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
 {
     public AlphaGrad(IEnumerable<Tensor> parameters, double lr = 1e-3, double alpha = 1.0, double eps = 1e-8,
@@ -37,74 +47,29 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
 
     public AlphaGrad(IEnumerable<GroupSpec<AlphaGradOptions>> groups, AlphaGradOptions defaults) : base(groups, defaults) { }
 
-    /// <summary>This step's constants (the CPU pass rounds the same doubles to T).</summary>
-    private static FusedStep Constants(AlphaGradOptions o) => new()
+    private protected override void Update<T>(Tensor p, Tensor grad, AlphaGradOptions o, ParamGroup group, ParamState state)
     {
-        Kind = FusedKind.AlphaGrad, Alpha = o.Alpha, Eps = o.Eps, WeightDecay = o.WeightDecay, Momentum = o.Momentum,
-        OneMinusDampening = 1 - o.Dampening, NegLr = -o.Lr, Nesterov = o.Nesterov, Maximize = o.Maximize,
-    };
-
-    private protected override (FusedStep Step, string[] Buffers) Fused(AlphaGradOptions o, ParamGroup group, ParamState state)
-    {
-        if (o.Momentum != 0) state.Step++;
-        return (Constants(o), o.Momentum != 0 ? ["momentum_buffer"] : []);
+        var buffers = State(p, state, SgdTail<T>.Buffers(o.Momentum), out bool fresh);
+        if (o.Momentum != 0) state.Step++;   // the reference counts steps only where it keeps state
+        var map = new Map<T>
+        {
+            Alpha = C<T>(o.Maximize ? -o.Alpha : o.Alpha), Eps = C<T>(o.Eps),
+            Tail = SgdTail<T>.Of(o.Lr, o.Momentum, o.Dampening, o.Nesterov, o.WeightDecay, fresh),
+        };
+        Fuse<Map<T>, T>(map, p, grad, buffers, PrePass.L2NormOfY);   // r = ||g||_2, in torch's summation order on the CPU
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
-    protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, AlphaGradOptions o, ParamGroup group, ParamState state)
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code), r = ||g||_2:
+    /// d = tanh(alpha*g / (r + eps)) (alpha negated for maximize), then <see cref="SgdTail{T}"/>.</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var f = Constants(o);
-        T scale = Norms.L2(g) + C<T>(f.Eps);                                  // ||g||_2 + eps (the sign of g does not matter)
-        T alpha = C<T>(f.Alpha), wd = C<T>(f.WeightDecay), mu = C<T>(f.Momentum), oneMinusDamp = C<T>(f.OneMinusDampening), negLr = C<T>(f.NegLr);
-        bool useWd = o.WeightDecay != 0, useMu = o.Momentum != 0;
-        bool fresh = false;
-        Span<T> buf = useMu ? state.Buffer<T>("momentum_buffer", p.Length, out fresh) : default;
-        if (useMu) state.Step++;
-        // One pass in chunks: u = tanh(alpha*g/scale) into a stack buffer (vectorised tanh), then the SGD update.
-        const int chunk = 256;
-        Span<T> u = stackalloc T[chunk];
-        for (int start = 0; start < p.Length; start += chunk)
+        public T Alpha, Eps;
+        public SgdTail<T> Tail;
+
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L buf, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {
-            int len = Math.Min(chunk, p.Length - start);
-            var gs = g.Slice(start, len);
-            var us = u[..len];
-            int j0 = 0;
-            if (VecMath.On)
-                for (Vector<T> va = new(o.Maximize ? -alpha : alpha), vs = new(scale); j0 + Vector<T>.Count <= len; j0 += Vector<T>.Count)
-                    (va * new Vector<T>(gs[j0..]) / vs).CopyTo(us[j0..]);
-            for (int j = j0; j < len; j++) us[j] = alpha * (o.Maximize ? -gs[j] : gs[j]) / scale;   // alpha * g/(||g|| + eps)
-            Tiny.Cpu.TorchTanh.Tanh<T>(us, us);                                    // g <- tanh(...), torch's bits
-            int k = 0;
-            if (VecMath.On)
-            {
-                Vector<T> vwd = new(wd), vmu = new(mu), v1md = new(oneMinusDamp), vlr = new(negLr);
-                for (; k + Vector<T>.Count <= len; k += Vector<T>.Count)   // the scalar loop below, Vector<T>.Count lanes at a time
-                {
-                    int i = start + k;
-                    Vector<T> d = new(us[k..]), pi = new(p[i..]);
-                    if (useWd) d = VecMath.Fma(vwd, pi, d);
-                    if (useMu)
-                    {
-                        var b = fresh ? d : VecMath.Fma(v1md, d, vmu * new Vector<T>(buf[i..]));
-                        b.CopyTo(buf[i..]);
-                        d = o.Nesterov ? VecMath.Fma(vmu, b, d) : b;
-                    }
-                    VecMath.Fma(vlr, d, pi).CopyTo(p[i..]);
-                }
-            }
-            for (int j = k; j < len; j++)
-            {
-                int i = start + j;
-                T d = us[j];
-                if (useWd) d = T.FusedMultiplyAdd(wd, p[i], d);                  // g <- g + wd*p
-                if (useMu)
-                {
-                    T b = fresh ? d : T.FusedMultiplyAdd(oneMinusDamp, d, mu * buf[i]);   // buf <- mu*buf + (1-dampening)*g
-                    buf[i] = b;
-                    d = o.Nesterov ? T.FusedMultiplyAdd(mu, b, d) : b;          // g <- nesterov ? g + mu*buf : buf
-                }
-                p[i] = T.FusedMultiplyAdd(negLr, d, p[i]);                        // p <- p - lr*g
-            }
+            var scale = r + L.Splat(c.Eps);                                  // ||g||_2 + eps
+            c.Tail.Apply(ref p, L.Tanh(L.Splat(c.Alpha) * g / scale), ref buf);   // d = tanh(alpha * g/scale), torch's tanh bits on the CPU
         }
     }
 }

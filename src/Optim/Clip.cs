@@ -35,7 +35,7 @@ public static class Clip
             if (sq is not null) n = T.CreateTruncating(Math.Sqrt(sq[i]));
             else if (g.Device.Kind != DeviceKind.Cpu) n = T.CreateTruncating(DeviceNorm(g, inf));  // on the device, one scalar back
             else if (inf) foreach (var x in data(g)) n = T.Max(n, T.Abs(x));          // max |g|
-            else n = Norms.L2<T>(data(g));                                             // ||g||_2
+            else n = Tiny.Cpu.TorchNorm.L2<T>(data(g));                                             // ||g||_2
             total = inf ? T.Max(total, n) : T.FusedMultiplyAdd(n, n, total);
         }
         if (!inf) total = T.Sqrt(total);                                             // norm of the norms

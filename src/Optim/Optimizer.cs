@@ -1,7 +1,6 @@
 // The optimizer bookkeeping: param groups with typed options, lazily created per-parameter state, ZeroGrad,
 // Step, StateDict/LoadStateDict. Subclasses write only the update of one tensor (see Sgd, Adam, ...).
 using System.Numerics;
-using System.Runtime.InteropServices;
 using System.Text.Json.Serialization;
 
 namespace Tiny.Optim;
@@ -68,51 +67,57 @@ public sealed class ParamGroup
     public double InitialLr { get; internal set; }
 }
 
-/// <summary>The per-parameter state: a step count and named buffers (float[] or double[], the param's dtype), or for
-/// a parameter on another device (a GPU) the same buffers as tensors on that device.</summary>
+/// <summary>The per-parameter state: a step count, named buffers (tensors the parameter's shape and dtype, on its
+/// device: one store wherever the parameter lives) and named scalars (NAdam's running product, for one).</summary>
 public sealed class ParamState
 {
+    /// <summary>Steps taken (torch's state['step']).</summary>
     public long Step { get; set; }
-    public Dictionary<string, Array> Buffers { get; } = [];
 
-    /// <summary>The buffers of a parameter that lives off the CPU: tensors on its device, same names and dtype.</summary>
-    public Dictionary<string, Tensor> DeviceBuffers { get; } = [];
+    /// <summary>The state tensors by torch's names (exp_avg, momentum_buffer...).</summary>
+    public Dictionary<string, Tensor> Buffers { get; } = [];
 
-    /// <summary>The buffer called name, created as zeros on first use (fresh = true then).</summary>
-    public Span<T> Buffer<T>(string name, int length, out bool fresh) where T : unmanaged
+    /// <summary>Per-parameter scalars by torch's names, kept in double.</summary>
+    public Dictionary<string, double> Scalars { get; } = [];
+
+    private string[]? _boundNames;
+    private Storage[] _bound = [];
+
+    internal long Bytes => Buffers.Values.Sum(t => t.Storage.Bytes);
+
+    /// <summary>The storages of the named buffers, created as zeros like p on first use (fresh: the first name was just
+    /// created). The array is cached for the same names, so a step allocates nothing.</summary>
+    internal Storage[] Bind(Tensor p, string[] names, out bool fresh)
     {
-        fresh = !Buffers.TryGetValue(name, out var a);
-        if (fresh) Buffers[name] = a = new T[length];
-        return (T[])a!;
+        fresh = false;
+        if (ReferenceEquals(names, _boundNames)) return _bound;
+        var bound = new Storage[names.Length];
+        for (int k = 0; k < names.Length; k++)
+        {
+            if (!Buffers.TryGetValue(names[k], out var t))
+            {
+                Buffers[names[k]] = t = new Tensor(p.Backend.Full(p.DType, p.Numel, 0), p.Shape).Keep();   // state outlives any Tensor.Scope
+                if (k == 0) fresh = true;
+            }
+            bound[k] = t.Storage;
+        }
+        (_boundNames, _bound) = (names, bound);
+        return bound;
     }
 
-    public Span<T> Buffer<T>(string name, int length) where T : unmanaged => Buffer<T>(name, length, out _);
-
-    internal long Bytes => Buffers.Values.Sum(a => (long)a.Length * (a is float[] ? 4 : 8)) + DeviceBuffers.Values.Sum(t => t.Storage.Bytes);
-
-    /// <summary>Whether some buffer is not where p is (p moved since they were made). No allocation: runs every step.</summary>
+    /// <summary>Whether some buffer is not on p's backend (p moved since they were made). No allocation: runs every step.</summary>
     internal bool IsElsewhere(Tensor p)
     {
-        if (p.Device.Kind == DeviceKind.Cpu) return DeviceBuffers.Count > 0;
-        if (Buffers.Count > 0) return true;
-        foreach (var t in DeviceBuffers.Values)
+        foreach (var t in Buffers.Values)
             if (!ReferenceEquals(t.Backend, p.Backend)) return true;
         return false;
     }
 
-    /// <summary>Moves the buffers to p's device (or back to the CPU) when p moved since they were made.</summary>
+    /// <summary>Moves the buffers to p's device.</summary>
     internal void FollowDevice(Tensor p)
     {
-        if (p.Device.Kind == DeviceKind.Cpu)
-        {
-            foreach (var (k, t) in DeviceBuffers) Buffers[k] = p.DType == DType.Float32 ? t.ToArray() : t.ToDoubleArray();
-            DeviceBuffers.Clear();
-            return;
-        }
-        foreach (var (k, t) in DeviceBuffers.ToList())
-            if (!ReferenceEquals(t.Backend, p.Backend)) DeviceBuffers[k] = Upload(p, p.DType == DType.Float32 ? t.ToArray() : t.ToDoubleArray());
-        foreach (var (k, a) in Buffers) DeviceBuffers[k] = Upload(p, a);
-        Buffers.Clear();
+        foreach (var (k, t) in Buffers.ToList()) Buffers[k] = Upload(p, p.DType == DType.Float32 ? t.ToArray() : t.ToDoubleArray());
+        _boundNames = null;
     }
 
     /// <summary>A tensor like p (same backend, dtype, shape) holding a host array's values; state, so it outlives any Tensor.Scope.</summary>
@@ -137,6 +142,7 @@ public sealed class OptimizerStateDict
         public long Step { get; set; }
         public bool Float32 { get; set; }
         public Dictionary<string, double[]> Buffers { get; set; } = [];
+        public Dictionary<string, double> Scalars { get; set; } = [];
     }
 
     public sealed class GroupEntry
@@ -230,9 +236,8 @@ public abstract class Optimizer
                 if (_state.TryGetValue(p, out var s))
                 {
                     var pe = new OptimizerStateDict.ParamStateEntry { Param = i, Step = s.Step, Float32 = p.DType == DType.Float32 };
-                    foreach (var (k, a) in s.Buffers)
-                        pe.Buffers[k] = a is float[] f ? Array.ConvertAll(f, x => (double)x) : (double[])((double[])a).Clone();
-                    foreach (var (k, t) in s.DeviceBuffers) pe.Buffers[k] = t.ToDoubleArray();   // a copy via the host
+                    foreach (var (k, t) in s.Buffers) pe.Buffers[k] = t.ToDoubleArray();   // a copy (via the host)
+                    foreach (var (k, x) in s.Scalars) pe.Scalars[k] = x;
                     d.State.Add(pe);
                 }
                 i++;
@@ -268,9 +273,9 @@ public abstract class Optimizer
             foreach (var (k, a) in e.Buffers)
             {
                 if (a.Length != p.Numel) throw new ArgumentException($"state buffer {k} of param {e.Param} has {a.Length} values, the param {p.Numel}", nameof(d));
-                if (p.Device.Kind != DeviceKind.Cpu) s.DeviceBuffers[k] = ParamState.Upload(p, a);
-                else s.Buffers[k] = p.DType == DType.Float32 ? Array.ConvertAll(a, x => (float)x) : (double[])a.Clone();
+                s.Buffers[k] = ParamState.Upload(p, a);
             }
+            foreach (var (k, x) in e.Scalars) s.Scalars[k] = x;
             _state[p] = s;
         }
     }
@@ -293,40 +298,24 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         var o = (TOptions)group.Options;
         if (grad.Device != p.Device)
             throw new InvalidOperationException($"{GetType().Name}.Step: grad on {grad.Device}, param {p.Name} on {p.Device}");
-        bool onDevice = p.Device.Kind != DeviceKind.Cpu;
         if (state.IsElsewhere(p)) state.FollowDevice(p);   // the parameter moved since its state was made
-        if (onDevice) UpdateOnDevice(p, grad, o, group, state);
-        else if (p.DType == DType.Float32) Update<float>(p.DataF, grad.DataF, o, group, state);
-        else Update<double>(p.DataD, grad.DataD, o, group, state);
+        if (p.DType == DType.Float32) Update<float>(p, grad, o, group, state);
+        else Update<double>(p, grad, o, group, state);
     }
 
-    // Off the CPU: the subclass gives this step's constants and the names of its state buffers; the backend runs
-    // the whole update as one kernel, the state zero-initialised on the parameter's device.
-    private void UpdateOnDevice(Tensor p, Tensor grad, TOptions o, ParamGroup group, ParamState state)
-    {
-        var (step, names) = Fused(o, group, state);
-        var bufs = new Storage?[3];
-        bool fresh = false;
-        for (int k = 0; k < names.Length; k++)
-        {
-            if (!state.DeviceBuffers.TryGetValue(names[k], out var t))
-            {
-                state.DeviceBuffers[names[k]] = t = new Tensor(p.Backend.Allocate(p.DType, p.Numel), p.Shape).Keep();   // state outlives any Tensor.Scope
-                if (k == 0) fresh = true;
-            }
-            bufs[k] = t.Storage;
-        }
-        p.Backend.OptimizerStep(step with { Fresh = fresh }, p.Storage, grad.Storage, bufs[0], bufs[1], bufs[2]);
-    }
-
-    /// <summary>The device update of one step: its constants, computed in double exactly as Update&lt;T&gt; computes
-    /// them (advancing state.Step the same way), and the state buffers it uses in <see cref="FusedKind"/>'s order.</summary>
-    private protected virtual (FusedStep Step, string[] Buffers) Fused(TOptions o, ParamGroup group, ParamState state) =>
-        throw new NotSupportedException($"{GetType().Name}: no fused device update; move the parameters to the CPU");
-
-    /// <summary>One fused pass over one parameter's memory.</summary>
-    protected abstract void Update<T>(Span<T> p, ReadOnlySpan<T> g, TOptions o, ParamGroup group, ParamState state)
+    /// <summary>One step of one parameter: advance the state's counters, compute this step's constants in double and
+    /// round them to T (torch casts Python scalars to the tensor's dtype), then <see cref="Fuse"/> the update.</summary>
+    private protected abstract void Update<T>(Tensor p, Tensor grad, TOptions o, ParamGroup group, ParamState state)
         where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>The state buffers called names (zeros on first use; fresh: the first was just created).</summary>
+    private protected static Storage[] State(Tensor p, ParamState state, string[] names, out bool fresh) => state.Bind(p, names, out fresh);
+
+    /// <summary>Runs the update map over p (in place), its gradient and the bound state buffers on p's backend: one
+    /// SIMD pass on the CPU, one kernel on a GPU.</summary>
+    private protected static void Fuse<TMap, T>(in TMap map, Tensor p, Tensor grad, Storage[] state, PrePass pre = PrePass.None)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T> =>
+        p.Backend.FusedMap<TMap, T>(map, p.Storage, grad.Storage, state, pre);
 
     /// <summary>A double scalar rounded to T (torch casts Python scalars to the tensor's dtype).</summary>
     protected static T C<T>(double x) where T : IFloatingPointIeee754<T> => T.CreateTruncating(x);

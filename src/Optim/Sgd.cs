@@ -22,7 +22,16 @@ public sealed record SgdOptions(double Lr) : OptimizerOptions(Lr)
     }
 }
 
-/// <summary>Stochastic gradient descent, exactly torch.optim.SGD's single-tensor path.</summary>
+/// <summary>
+/// Stochastic gradient descent, exactly torch.optim.SGD's single-tensor path:
+/// <code>
+/// g = maximize ? -grad : grad
+/// if wd != 0: g = g + wd*p
+/// if mu != 0: buf = first step ? g : mu*buf + (1-dampening)*g ; g = nesterov ? g + mu*buf : buf
+/// p = p - lr*g
+/// </code>
+/// State: momentum_buffer (when momentum != 0).
+/// </summary>
 public sealed class Sgd : Optimizer<SgdOptions>
 {
     public Sgd(IEnumerable<Tensor> parameters, double lr, double momentum = 0, double dampening = 0,
@@ -32,57 +41,22 @@ public sealed class Sgd : Optimizer<SgdOptions>
 
     public Sgd(IEnumerable<GroupSpec<SgdOptions>> groups, SgdOptions defaults) : base(groups, defaults) { }
 
-    /// <summary>This step's constants (the CPU pass rounds the same doubles to T).</summary>
-    private static FusedStep Constants(SgdOptions o) => new()
+    private protected override void Update<T>(Tensor p, Tensor grad, SgdOptions o, ParamGroup group, ParamState state)
     {
-        Kind = FusedKind.Sgd, WeightDecay = o.WeightDecay, Momentum = o.Momentum, OneMinusDampening = 1 - o.Dampening, NegLr = -o.Lr,
-        Nesterov = o.Nesterov, Maximize = o.Maximize,
-    };
-
-    private protected override (FusedStep Step, string[] Buffers) Fused(SgdOptions o, ParamGroup group, ParamState state)
-    {
+        var buffers = State(p, state, SgdTail<T>.Buffers(o.Momentum), out bool fresh);
         state.Step++;
-        return (Constants(o), o.Momentum != 0 ? ["momentum_buffer"] : []);
+        Fuse<Map<T>, T>(new Map<T> { Tail = SgdTail<T>.Of(o.Lr, o.Momentum, o.Dampening, o.Nesterov, o.WeightDecay, fresh), Maximize = o.Maximize },
+            p, grad, buffers);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
-    protected override void Update<T>(Span<T> p, ReadOnlySpan<T> g, SgdOptions o, ParamGroup group, ParamState state)
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code): d = maximize ? -g : g, then
+    /// <see cref="SgdTail{T}"/>.</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var f = Constants(o);
-        T wd = C<T>(f.WeightDecay), mu = C<T>(f.Momentum), oneMinusDamp = C<T>(f.OneMinusDampening), negLr = C<T>(f.NegLr);
-        bool useWd = o.WeightDecay != 0, useMu = o.Momentum != 0;
-        bool fresh = false;
-        Span<T> buf = useMu ? state.Buffer<T>("momentum_buffer", p.Length, out fresh) : default;
-        state.Step++;
-        int i = 0;
-        if (VecMath.On)
-        {
-            Vector<T> vwd = new(wd), vmu = new(mu), v1md = new(oneMinusDamp), vlr = new(negLr);
-            for (; i + Vector<T>.Count <= p.Length; i += Vector<T>.Count)   // the scalar loop below, Vector<T>.Count lanes at a time
-            {
-                Vector<T> d = new(g[i..]), pi = new(p[i..]);
-                if (o.Maximize) d = -d;
-                if (useWd) d = VecMath.Fma(vwd, pi, d);
-                if (useMu)
-                {
-                    var b = fresh ? d : VecMath.Fma(v1md, d, vmu * new Vector<T>(buf[i..]));
-                    b.CopyTo(buf[i..]);
-                    d = o.Nesterov ? VecMath.Fma(vmu, b, d) : b;
-                }
-                VecMath.Fma(vlr, d, pi).CopyTo(p[i..]);
-            }
-        }
-        for (; i < p.Length; i++)
-        {
-            T d = o.Maximize ? -g[i] : g[i];                             // g <- maximize ? -grad : grad
-            if (useWd) d = T.FusedMultiplyAdd(wd, p[i], d);              // g <- g + wd*p
-            if (useMu)
-            {
-                T b = fresh ? d : T.FusedMultiplyAdd(oneMinusDamp, d, mu * buf[i]);   // buf <- mu*buf + (1-dampening)*g (copy of g at first)
-                buf[i] = b;
-                d = o.Nesterov ? T.FusedMultiplyAdd(mu, b, d) : b;      // g <- nesterov ? g + mu*buf : buf
-            }
-            p[i] = T.FusedMultiplyAdd(negLr, d, p[i]);                    // p <- p - lr*g
-        }
+        public SgdTail<T> Tail;
+        public Flag Maximize;
+
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L buf, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T> =>
+            c.Tail.Apply(ref p, c.Maximize ? -g : g, ref buf);
     }
 }

@@ -341,7 +341,15 @@ public sealed class CpuBackend : IBackend
         return r;
     }
 
-    /// <summary>Not used: on the CPU, Tiny.Optim's optimizers run their own fused SIMD pass (Optimizer.Step).</summary>
-    public void OptimizerStep(in FusedStep step, Storage param, Storage grad, Storage? s1, Storage? s2, Storage? s3) =>
-        throw new NotSupportedException($"cpu backend: OptimizerStep({step.Kind}) runs in Tiny.Optim on the CPU; call Optimizer.Step()");
+    public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage> states, PrePass pre = PrePass.None)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var xs = S(x); var ys = S(y);
+        foreach (var st in states) S(st);
+        FusedChecks.Validate<TMap, T>(x, y, states);
+        var yv = ys.Get<T>().AsSpan(0, ys.Length);
+        T r = pre == PrePass.L2NormOfY ? TorchNorm.L2<T>(yv) : T.Zero;
+        CpuFused.Run(c, r, xs.Get<T>().AsSpan(0, xs.Length), yv, states);
+        xs.BumpVersion();
+    }
 }

@@ -114,6 +114,7 @@ internal sealed class KernelSet<T> where T : unmanaged
     public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, int> LogSoftmax;
     public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, int> LogSoftmaxBackward;
     public readonly Action<Index1D, ArrayView<T>, ArrayView<double>, int> SumSquares;
+    public readonly Action<Index1D, ArrayView<double>, ArrayView<double>, int> SumPartials;
     public readonly Action<Index1D, ArrayView<T>, ArrayView<double>> ToDouble;
     public readonly Action<Index1D, ArrayView<T>, ArrayView<float>> ToFloat;
 
@@ -135,6 +136,7 @@ internal sealed class KernelSet<T> where T : unmanaged
         LogSoftmax = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, int>>(acc, src, nameof(KernelsF.LogSoftmax));
         LogSoftmaxBackward = Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, int>>(acc, src, nameof(KernelsF.LogSoftmaxBackward));
         SumSquares = Auto<Action<Index1D, ArrayView<T>, ArrayView<double>, int>>(acc, src, nameof(KernelsF.SumSquares));
+        SumPartials = Auto<Action<Index1D, ArrayView<double>, ArrayView<double>, int>>(acc, src, nameof(KernelsF.SumPartials));
         ToDouble = Auto<Action<Index1D, ArrayView<T>, ArrayView<double>>>(acc, src, nameof(KernelsF.ToDouble));
         ToFloat = Auto<Action<Index1D, ArrayView<T>, ArrayView<float>>>(acc, src, nameof(KernelsF.ToFloat));
         var mm = (Action<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, int, int, int, int, int, int, int>)Delegate.CreateDelegate(
@@ -143,34 +145,18 @@ internal sealed class KernelSet<T> where T : unmanaged
     }
 
     /// <summary>Loads an implicitly grouped kernel: the delegate type names the loader overload.</summary>
-    internal static TDel Auto<TDel>(Accelerator acc, Type src, string name) where TDel : Delegate
+    internal static TDel Auto<TDel>(Accelerator acc, Type src, string name) where TDel : Delegate =>
+        Auto<TDel>(acc, src.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!);
+
+    /// <summary>Loads an implicitly grouped kernel from a (closed generic) method.</summary>
+    internal static TDel Auto<TDel>(Accelerator acc, MethodInfo method) where TDel : Delegate
     {
-        var method = src.GetMethod(name, BindingFlags.Public | BindingFlags.Static)!;
         var kernelArgs = typeof(TDel).GetGenericArguments(); // Index1D, params...
         var loader = typeof(KernelLoaders).GetMethods().Single(m => m.Name == nameof(KernelLoaders.LoadAutoGroupedStreamKernel)
             && m.GetGenericArguments().Length == kernelArgs.Length && m.GetParameters().Length == 2);
         var actionType = method.GetParameters().Length switch { _ => typeof(TDel) };
         var del = Delegate.CreateDelegate(actionType, method);
         return (TDel)loader.MakeGenericMethod(kernelArgs).Invoke(null, [acc, del])!;
-    }
-}
-
-/// <summary>The optimizer kernels of one element type (TArgs: that type's StepArgs), loaded on first use.</summary>
-internal sealed class OptimizerKernels<T, TArgs> where T : unmanaged where TArgs : unmanaged
-{
-    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs> Sgd;
-    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, TArgs> AlphaGrad;
-    public readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs> Adam, AdaBound;
-    public readonly Action<Index1D, ArrayView<double>, ArrayView<double>, int> SumPartials;
-
-    public OptimizerKernels(Accelerator acc)
-    {
-        Type src = typeof(T) == typeof(float) ? typeof(KernelsF) : typeof(KernelsD);
-        Sgd = KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs>>(acc, src, nameof(KernelsF.SgdStep));
-        AlphaGrad = KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, TArgs>>(acc, src, nameof(KernelsF.AlphaGradStep));
-        Adam = KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs>>(acc, src, nameof(KernelsF.AdamStep));
-        AdaBound = KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, TArgs>>(acc, src, nameof(KernelsF.AdaBoundStep));
-        SumPartials = KernelSet<T>.Auto<Action<Index1D, ArrayView<double>, ArrayView<double>, int>>(acc, src, nameof(KernelsF.SumPartials));
     }
 }
 
@@ -181,10 +167,9 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     private readonly KernelSet<double> _d;
     internal readonly BufferPool Pool;
     private readonly int _groupSide; // matmul groups are p x p threads
-    private readonly Lazy<OptimizerKernels<float, KernelsF.StepArgs>> _optF;
-    private readonly Lazy<OptimizerKernels<double, KernelsD.StepArgs>> _optD;
+    private readonly ConcurrentDictionary<Type, Delegate> _maps = new();   // FusedMap kernels by map type, loaded on first use
     private readonly object _normGate = new();
-    private MemoryBuffer1D<double, Stride1D.Dense>? _normScratch;   // AlphaGrad: partial sums, then the total
+    private MemoryBuffer1D<double, Stride1D.Dense>? _normScratch;   // PrePass reductions: partial sums, then the total
 
     internal IlgpuBackend(Accelerator accelerator, Device device, string name)
     {
@@ -196,8 +181,6 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         _d = new KernelSet<double>(accelerator);
         _groupSide = KernelsF.MaxThreads;
         while (_groupSide > 1 && _groupSide * _groupSide > accelerator.MaxNumThreadsPerGroup) _groupSide /= 2;
-        _optF = new(() => new OptimizerKernels<float, KernelsF.StepArgs>(accelerator));
-        _optD = new(() => new OptimizerKernels<double, KernelsD.StepArgs>(accelerator));
     }
 
     /// <summary>The ILGPU accelerator this backend launches on.</summary>
@@ -763,72 +746,64 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return r;
     }
 
-    // ------------------------------------------------------------ optimizers
-    public void OptimizerStep(in FusedStep step, Storage param, Storage grad, Storage? s1, Storage? s2, Storage? s3)
+    // ------------------------------------------------------------ fused maps
+    public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage> states, PrePass pre = PrePass.None)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        var p = S(param); var g = S(grad);
-        int needed = step.Kind switch
-        {
-            FusedKind.Sgd or FusedKind.AlphaGrad => step.Momentum != 0 ? 1 : 0,
-            _ => step.Amsgrad ? 3 : 2,
-        };
-        Storage?[] states = [s1, s2, s3];
-        var views = new IlgpuStorage[3];
-        for (int k = 0; k < 3; k++)
-        {
-            if (k >= needed) { views[k] = p; continue; }   // unused: any view of the right type, never read
-            var st = states[k] ?? throw new ArgumentException($"OptimizerStep({step.Kind}): state buffer {k + 1} is missing");
-            views[k] = S(st);
-        }
-        foreach (var st in (IlgpuStorage[])[g, .. views])
-        {
-            SameType(p, st, $"OptimizerStep({step.Kind})");
-            if (st.Length != p.Length) throw new ArgumentException($"OptimizerStep({step.Kind}): {st.Length} elements vs the parameter's {p.Length}");
-        }
-        if (p.Length == 0) return;
+        var xs = S(x); var ys = S(y);
+        foreach (var st in states) S(st);
+        FusedChecks.Validate<TMap, T>(x, y, states);
+        if (xs.Length == 0) return;
+        // Unused state views: any view of T (never read, never stored).
+        var v0 = states.Length > 0 ? S(states[0]).View<T>() : xs.View<T>();
+        var v1 = states.Length > 1 ? S(states[1]).View<T>() : xs.View<T>();
+        var v2 = states.Length > 2 ? S(states[2]).View<T>() : xs.View<T>();
+        var v3 = states.Length > 3 ? S(states[3]).View<T>() : xs.View<T>();
+        var kernel = (Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, TMap>)
+            _maps.GetOrAdd(typeof(TMap), _ => LoadMap<TMap, T>());
         lock (_normGate)
         {
-            if (p.DType == DType.Float32) Launch(_optF.Value, _f, KernelsF.Args(step), step.Kind, p, g, views);
-            else Launch(_optD.Value, _d, KernelsD.Args(step), step.Kind, p, g, views);
+            var reduction = pre == PrePass.L2NormOfY ? SumSquaresOnDevice<T>(ys, ys.Length) : default;
+            if (pre != PrePass.L2NormOfY) { EnsureScratch(1); reduction = _normScratch!.View.SubView(0, 1); }
+            kernel(xs.Length, xs.View<T>(), ys.View<T>(), v0, v1, v2, v3, reduction,
+                   states.Length | (pre == PrePass.L2NormOfY ? FusedKernels.FReduction : 0), c);
         }
-        p.BumpVersion();
+        xs.BumpVersion();
+        Sync();
     }
 
-    private void Launch<T, TArgs>(OptimizerKernels<T, TArgs> k, KernelSet<T> set, TArgs args, FusedKind kind, IlgpuStorage p, IlgpuStorage g, IlgpuStorage[] s)
-        where T : unmanaged where TArgs : unmanaged
+    private Delegate LoadMap<TMap, T>() where T : unmanaged
     {
-        int n = p.Length;
-        switch (kind)
+        var lane = typeof(T) == typeof(float) ? typeof(GpuLaneF) : typeof(GpuLaneD);
+        var method = typeof(FusedKernels).GetMethod(nameof(FusedKernels.Map))!.MakeGenericMethod(typeof(TMap), typeof(T), lane);
+        return KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, TMap>>(Accelerator, method);
+    }
+
+    private void EnsureScratch(int length)
+    {
+        if (_normScratch is not null && _normScratch.Length >= length) return;
+        _normScratch?.Dispose();
+        _normScratch = Accelerator.Allocate1D<double>(Math.Max(length, 1024));
+    }
+
+    // ||g||^2 without atomics: fixed chunks of 256 summed in double, then a tree of in-order sums of 32 (its shape
+    // depends on n only), each level written after the previous one in the scratch buffer; returns the 1-element total.
+    private ArrayView<double> SumSquaresOnDevice<T>(IlgpuStorage g, int n) where T : unmanaged
+    {
+        int chunks = (n + 255) / 256;
+        EnsureScratch(2 * chunks + 8);
+        var level = _normScratch!.View.SubView(0, chunks);
+        if (typeof(T) == typeof(float)) _f.SumSquares(chunks, g.View<float>(), level, n);
+        else _d.SumSquares(chunks, g.View<double>(), level, n);
+        long at = chunks;
+        do
         {
-            case FusedKind.Sgd: k.Sgd(n, p.View<T>(), g.View<T>(), s[0].View<T>(), args); break;
-            case FusedKind.Adam: k.Adam(n, p.View<T>(), g.View<T>(), s[0].View<T>(), s[1].View<T>(), s[2].View<T>(), args); break;
-            case FusedKind.AdaBound: k.AdaBound(n, p.View<T>(), g.View<T>(), s[0].View<T>(), s[1].View<T>(), s[2].View<T>(), args); break;
-            case FusedKind.AlphaGrad:
-            {
-                // ||g||^2 without atomics: fixed chunks of 256 summed in double, then a tree of in-order sums of 32
-                // (its shape depends on n only), each level written after the previous one in the scratch buffer.
-                int chunks = (n + 255) / 256;
-                if (_normScratch is null || _normScratch.Length < 2 * chunks + 8)
-                {
-                    _normScratch?.Dispose();
-                    _normScratch = Accelerator.Allocate1D<double>(Math.Max(2 * chunks + 8, 1024));
-                }
-                var level = _normScratch.View.SubView(0, chunks);
-                set.SumSquares(chunks, g.View<T>(), level, n);
-                long at = chunks;
-                do
-                {
-                    int count = (int)level.Length, next = (count + KernelsF.PartialFan - 1) / KernelsF.PartialFan;
-                    var up = _normScratch.View.SubView(at, next);
-                    k.SumPartials(next, level, up, count);
-                    level = up;
-                    at += next;
-                } while (level.Length > 1);
-                k.AlphaGrad(n, p.View<T>(), g.View<T>(), s[0].View<T>(), level, args);
-                break;
-            }
-            default: throw new ArgumentException($"OptimizerStep: unknown kind {kind}");
-        }
-        Sync();
+            int count = (int)level.Length, next = (count + KernelsF.PartialFan - 1) / KernelsF.PartialFan;
+            var up = _normScratch.View.SubView(at, next);
+            _f.SumPartials(next, level, up, count);
+            level = up;
+            at += next;
+        } while (level.Length > 1);
+        return level;
     }
 }

@@ -72,8 +72,18 @@ public sealed class GpuDeviceTests
             .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
             .Where(m => m.ReturnType == typeof(void) && m.GetParameters().Length > 0)
             .ToList();
-        Assert.That(kernels, Has.Count.GreaterThanOrEqualTo(46));
-        foreach (var name in new[] { nameof(KernelsF.SgdStep), nameof(KernelsF.AdamStep), nameof(KernelsF.AdaBoundStep), nameof(KernelsF.AlphaGradStep), nameof(KernelsF.SumPartials) })
+        Assert.That(kernels, Has.Count.GreaterThanOrEqualTo(38));
+        // The one generic fused-map kernel, closed over every map in Tiny.Optim (every optimizer) in both dtypes.
+        var maps = typeof(Tiny.Optim.Optimizer).Assembly.GetTypes()
+            .Where(t => t.IsGenericTypeDefinition && t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IFusedMap<,>)))
+            .ToList();
+        Assert.That(maps.Select(t => t.DeclaringType!.Name), Is.SupersetOf(new[] { "Sgd", "Adam", "AdaBound", "AlphaGrad" }));
+        foreach (var map in maps)
+        {
+            kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.Map))!.MakeGenericMethod(map.MakeGenericType(typeof(float)), typeof(float), typeof(GpuLaneF)));
+            kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.Map))!.MakeGenericMethod(map.MakeGenericType(typeof(double)), typeof(double), typeof(GpuLaneD)));
+        }
+        foreach (var name in new[] { nameof(KernelsF.SumSquares), nameof(KernelsF.SumPartials) })
             Assert.That(kernels.Count(m => m.Name == name), Is.EqualTo(2), $"{name}: float and double kernels are compiled");
         var failures = new List<string>();
         foreach (var m in kernels)
@@ -84,19 +94,23 @@ public sealed class GpuDeviceTests
             try
             {
                 var compiled = (PTXCompiledKernel)backend.Compile(entry, default);
-                if (compiled.PTXAssembly.Contains(".extern .func")) failures.Add($"{m.DeclaringType!.Name}.{m.Name}: unresolved .extern .func");
+                if (compiled.PTXAssembly.Contains(".extern .func")) failures.Add($"{Describe(m)}: unresolved .extern .func");
                 // ILGPU 1.5.3 asked for SM_90 emits ".version 7.8 / .target sm_80": PTX the driver JIT-compiles for sm_90.
-                if (!compiled.PTXAssembly.Contains(".version 7.8") || !compiled.PTXAssembly.Contains(".target sm_")) failures.Add($"{m.DeclaringType!.Name}.{m.Name}: unexpected PTX header");
-                if (!compiled.PTXAssembly.Contains(".entry")) failures.Add($"{m.DeclaringType!.Name}.{m.Name}: no .entry");
+                if (!compiled.PTXAssembly.Contains(".version 7.8") || !compiled.PTXAssembly.Contains(".target sm_")) failures.Add($"{Describe(m)}: unexpected PTX header");
+                if (!compiled.PTXAssembly.Contains(".entry")) failures.Add($"{Describe(m)}: no .entry");
             }
             catch (Exception e)
             {
-                failures.Add($"{m.DeclaringType!.Name}.{m.Name}: {e.GetType().Name}: {e.Message}");
+                failures.Add($"{Describe(m)}: {e.GetType().Name}: {e.Message}");
                 backend.ClearCache(ClearCacheMode.Everything);
             }
         }
         Assert.That(failures, Is.Empty);
     }
+
+    private static string Describe(MethodInfo m) => m.IsGenericMethod
+        ? $"FusedKernels.Map<{m.GetGenericArguments()[0].DeclaringType?.Name}, {m.GetGenericArguments()[1].Name}>"
+        : $"{m.DeclaringType!.Name}.{m.Name}";
 }
 
 internal static class LetExtension

@@ -1,10 +1,11 @@
-// The L2 norm of a gradient summed in PyTorch 1.13's order (CPU, AVX2 build), so AlphaGrad and clipping match it.
+// TorchNorm: the L2 norm of a tensor summed in PyTorch 1.13's order (CPU, AVX2 build), so AlphaGrad and clipping match it.
 using System.Numerics;
 using System.Runtime.Intrinsics;
 
-namespace Tiny.Optim;
+namespace Tiny.Cpu;
 
-internal static class Norms
+/// <summary>L2 norms summed in PyTorch 1.13's CPU order.</summary>
+public static class TorchNorm
 {
     /// <summary>||x||_2. float64: one sequential FMA sum of squares. float32: torch's vectorised reduction, eight
     /// FMA accumulators (lane j sums x[8k+j]^2), added lane by lane, then the n % 8 tail elements: with 4 or more,

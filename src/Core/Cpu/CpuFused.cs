@@ -1,0 +1,53 @@
+// The CPU driver of IFusedMap: one pass over memory, Vector512 (or Vector256) lanes then a scalar tail, no allocation.
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Tiny.Cpu;
+
+internal static class CpuFused
+{
+    /// <summary>Runs c over x (in/out), y (in) and the first states.Length state buffers (in/out), all of x's length.</summary>
+    public static void Run<TMap, T>(in TMap c, T r, Span<T> x, ReadOnlySpan<T> y, ReadOnlySpan<Storage> states)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        // An unused state buffer is a scratch vector written over and over (stride 0), so Apply's code has no branch on it.
+        Lane512<T> scratch = default;
+        ref T dummy = ref Unsafe.As<Lane512<T>, T>(ref scratch);
+        ref T b0 = ref Base(states, 0, ref dummy), b1 = ref Base(states, 1, ref dummy), b2 = ref Base(states, 2, ref dummy), b3 = ref Base(states, 3, ref dummy);
+        int st0 = Stride(states, 0), st1 = Stride(states, 1), st2 = Stride(states, 2), st3 = Stride(states, 3);
+        ref T bx = ref MemoryMarshal.GetReference(x);
+        ref T by = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+            i = Loop<TMap, T, Lane512<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, 0, n - n % Vector512<T>.Count, Vector512<T>.Count);
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+            i = Loop<TMap, T, Lane256<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, 0, n - n % Vector256<T>.Count, Vector256<T>.Count);
+        Loop<TMap, T, Lane1<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, i, n, 1);
+    }
+
+    private static ref T Base<T>(ReadOnlySpan<Storage> states, int k, ref T dummy) where T : unmanaged =>
+        ref k < states.Length ? ref MemoryMarshal.GetArrayDataReference(((CpuStorage)states[k]).Get<T>()) : ref dummy;
+
+    private static int Stride(ReadOnlySpan<Storage> states, int k) => k < states.Length ? 1 : 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
+    private static int Loop<TMap, T, L>(in TMap c, T r, ref T x, ref T y, ref T s0, int st0, ref T s1, int st1, ref T s2, int st2, ref T s3, int st3,
+                                        int start, int end, int width)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T> where L : struct, ILane<L, T>
+    {
+        var rl = L.Splat(r);
+        int i = start;
+        for (; i < end; i += width)
+        {
+            TMap.Apply(c, rl, ref As<T, L>(ref x, i), As<T, L>(ref y, i),
+                ref As<T, L>(ref s0, i * st0), ref As<T, L>(ref s1, i * st1), ref As<T, L>(ref s2, i * st2), ref As<T, L>(ref s3, i * st3));
+        }
+        return i;
+    }
+
+    /// <summary>The lane at element i (vector lanes: unaligned loads and stores).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref L As<T, L>(ref T b, int i) => ref Unsafe.As<T, L>(ref Unsafe.Add(ref b, i));
+}
