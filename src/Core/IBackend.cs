@@ -107,8 +107,9 @@ public interface IBackend
     double[] SumSquaresEach(IReadOnlyList<Storage> xs);
 
     /// <summary>Runs a fused elementwise map (an optimizer's update, for one) as one pass over x (read and written),
-    /// y (read) and up to four state buffers (read and written), all of one dtype T and one length, after the
+    /// y (read) and up to four state buffers (read and written; a null entry is an unused slot), all of one dtype T
+    /// and one length, after the
     /// declared per-tensor reduction. On a GPU: one kernel launch (plus the reduction's), queued like any op.</summary>
-    void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage> states, PrePass pre = PrePass.None)
+    void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>;
 }

@@ -80,23 +80,24 @@ public sealed class ParamState
     /// <summary>Per-parameter scalars by torch's names, kept in double.</summary>
     public Dictionary<string, double> Scalars { get; } = [];
 
-    private string[]? _boundNames;
-    private Storage[] _bound = [];
+    private string?[]? _boundNames;
+    private Storage?[] _bound = [];
 
     internal long Bytes => Buffers.Values.Sum(t => t.Storage.Bytes);
 
     /// <summary>The storages of the named buffers, created as zeros like p on first use (fresh: the first name was just
-    /// created). The array is cached for the same names, so a step allocates nothing.</summary>
-    internal Storage[] Bind(Tensor p, string[] names, out bool fresh)
+    /// created); a null name is an unused slot. The array is cached for the same names, so a step allocates nothing.</summary>
+    internal Storage?[] Bind(Tensor p, string?[] names, out bool fresh)
     {
         fresh = false;
         if (ReferenceEquals(names, _boundNames)) return _bound;
-        var bound = new Storage[names.Length];
+        var bound = new Storage?[names.Length];
         for (int k = 0; k < names.Length; k++)
         {
-            if (!Buffers.TryGetValue(names[k], out var t))
+            if (names[k] is null) continue;
+            if (!Buffers.TryGetValue(names[k]!, out var t))
             {
-                Buffers[names[k]] = t = new Tensor(p.Backend.Full(p.DType, p.Numel, 0), p.Shape).Keep();   // state outlives any Tensor.Scope
+                Buffers[names[k]!] = t = new Tensor(p.Backend.Full(p.DType, p.Numel, 0), p.Shape).Keep();   // state outlives any Tensor.Scope
                 if (k == 0) fresh = true;
             }
             bound[k] = t.Storage;
@@ -309,11 +310,11 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>The state buffers called names (zeros on first use; fresh: the first was just created).</summary>
-    private protected static Storage[] State(Tensor p, ParamState state, string[] names, out bool fresh) => state.Bind(p, names, out fresh);
+    private protected static Storage?[] State(Tensor p, ParamState state, string?[] names, out bool fresh) => state.Bind(p, names, out fresh);
 
     /// <summary>Runs the update map over p (in place), its gradient and the bound state buffers on p's backend: one
     /// SIMD pass on the CPU, one kernel on a GPU.</summary>
-    private protected static void Fuse<TMap, T>(in TMap map, Tensor p, Tensor grad, Storage[] state, PrePass pre = PrePass.None)
+    private protected static void Fuse<TMap, T>(in TMap map, Tensor p, Tensor grad, Storage?[] state, PrePass pre = PrePass.None)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T> =>
         p.Backend.FusedMap<TMap, T>(map, p.Storage, grad.Storage, state, pre);
 

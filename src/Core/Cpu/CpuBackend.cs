@@ -341,11 +341,11 @@ public sealed class CpuBackend : IBackend
         return r;
     }
 
-    public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage> states, PrePass pre = PrePass.None)
+    public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var xs = S(x); var ys = S(y);
-        foreach (var st in states) S(st);
+        foreach (var st in states) if (st is not null) S(st);
         FusedChecks.Validate<TMap, T>(x, y, states);
         var yv = ys.Get<T>().AsSpan(0, ys.Length);
         T r = pre == PrePass.L2NormOfY ? TorchNorm.L2<T>(yv) : T.Zero;

@@ -8,8 +8,8 @@ namespace Tiny.Cpu;
 
 internal static class CpuFused
 {
-    /// <summary>Runs c over x (in/out), y (in) and the first states.Length state buffers (in/out), all of x's length.</summary>
-    public static void Run<TMap, T>(in TMap c, T r, Span<T> x, ReadOnlySpan<T> y, ReadOnlySpan<Storage> states)
+    /// <summary>Runs c over x (in/out), y (in) and the state buffers (in/out; a null entry is an unused slot), all of x's length.</summary>
+    public static void Run<TMap, T>(in TMap c, T r, Span<T> x, ReadOnlySpan<T> y, ReadOnlySpan<Storage?> states)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = x.Length, i = 0;
@@ -27,10 +27,10 @@ internal static class CpuFused
         Loop<TMap, T, Lane1<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, i, n, 1);
     }
 
-    private static ref T Base<T>(ReadOnlySpan<Storage> states, int k, ref T dummy) where T : unmanaged =>
-        ref k < states.Length ? ref MemoryMarshal.GetArrayDataReference(((CpuStorage)states[k]).Get<T>()) : ref dummy;
+    private static ref T Base<T>(ReadOnlySpan<Storage?> states, int k, ref T dummy) where T : unmanaged =>
+        ref k < states.Length && states[k] is { } s ? ref MemoryMarshal.GetArrayDataReference(((CpuStorage)s).Get<T>()) : ref dummy;
 
-    private static int Stride(ReadOnlySpan<Storage> states, int k) => k < states.Length ? 1 : 0;
+    private static int Stride(ReadOnlySpan<Storage?> states, int k) => k < states.Length && states[k] is not null ? 1 : 0;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // hot loop: no tier-0 code
     private static int Loop<TMap, T, L>(in TMap c, T r, ref T x, ref T y, ref T s0, int st0, ref T s1, int st1, ref T s2, int st2, ref T s3, int st3,

@@ -20,7 +20,8 @@ public enum PrePass
 /// <c>Apply(c, r, ref x[i], y[i], ref s0[i], ref s1[i], ref s2[i], ref s3[i])</c> with L a CPU SIMD lane, the CPU's
 /// scalar lane, or one GPU thread. x and the used s buffers are read and written in place, y is read only. The
 /// struct itself holds the pass's constants (already rounded to T on the host) and must be blittable: use
-/// <see cref="Flag"/> for switches. Buffers past the number of state buffers given are never stored.
+/// <see cref="Flag"/> for switches. A state slot given as null, or past the states given, is unused: its lane is
+/// scratch, never stored.
 /// </summary>
 public interface IFusedMap<TSelf, T> where TSelf : unmanaged, IFusedMap<TSelf, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -31,13 +32,14 @@ public interface IFusedMap<TSelf, T> where TSelf : unmanaged, IFusedMap<TSelf, T
 /// <summary>The argument checks every backend's FusedMap makes.</summary>
 internal static class FusedChecks
 {
-    public static void Validate<TMap, T>(Storage x, Storage y, ReadOnlySpan<Storage> states) where T : unmanaged
+    public static void Validate<TMap, T>(Storage x, Storage y, ReadOnlySpan<Storage?> states) where T : unmanaged
     {
         var dtype = typeof(T) == typeof(float) ? DType.Float32 : typeof(T) == typeof(double) ? DType.Float64
             : throw new ArgumentException($"FusedMap({typeof(TMap).Name}): element type {typeof(T).Name} is not float or double");
         if (states.Length > 4) throw new ArgumentException($"FusedMap({typeof(TMap).Name}): {states.Length} state buffers, at most 4");
         Check(x, "x"); Check(y, "y");
-        for (int k = 0; k < states.Length; k++) Check(states[k], $"state {k}");
+        for (int k = 0; k < states.Length; k++)
+            if (states[k] is { } st) Check(st, $"state {k}");
 
         void Check(Storage s, string what)
         {

@@ -50,27 +50,26 @@ public struct GpuLaneD : ILane<GpuLaneD, double>
 /// <summary>The generic kernel of every fused map.</summary>
 public static class FusedKernels
 {
-    /// <summary>Flags of <see cref="Map"/>: the low 3 bits hold the number of state buffers to store.</summary>
-    public const int FReduction = 8;
+    /// <summary>Flags of <see cref="Map"/>: bit k (k &lt; 4) marks state slot k in use; FReduction: r = sqrt(reduction[0]).</summary>
+    public const int FReduction = 16;
 
-    /// <summary>One thread per element: lanes in, TMap.Apply, lanes out (x and the first (flags &amp; 7) states).
+    /// <summary>One thread per element: lanes in, TMap.Apply, lanes out (x and the states in use).
     /// reduction[0] holds ||y||^2 when flags has <see cref="FReduction"/>.</summary>
     public static void Map<TMap, T, L>(Index1D i, ArrayView<T> x, ArrayView<T> y, ArrayView<T> s0, ArrayView<T> s1, ArrayView<T> s2, ArrayView<T> s3,
                                        ArrayView<double> reduction, int flags, TMap c)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where L : struct, ILane<L, T>
     {
-        int states = flags & 7;
         L r = default;
         if ((flags & FReduction) != 0) r = L.FromDouble(XMath.Sqrt(reduction[0]));   // ||y||_2 rounded to T
         L xi = Lane<T, L>(x[i]), yi = Lane<T, L>(y[i]);
-        L a0 = states > 0 ? Lane<T, L>(s0[i]) : default, a1 = states > 1 ? Lane<T, L>(s1[i]) : default;
-        L a2 = states > 2 ? Lane<T, L>(s2[i]) : default, a3 = states > 3 ? Lane<T, L>(s3[i]) : default;
+        L a0 = (flags & 1) != 0 ? Lane<T, L>(s0[i]) : default, a1 = (flags & 2) != 0 ? Lane<T, L>(s1[i]) : default;
+        L a2 = (flags & 4) != 0 ? Lane<T, L>(s2[i]) : default, a3 = (flags & 8) != 0 ? Lane<T, L>(s3[i]) : default;
         TMap.Apply(c, r, ref xi, yi, ref a0, ref a1, ref a2, ref a3);
         x[i] = Elem<T, L>(xi);
-        if (states > 0) s0[i] = Elem<T, L>(a0);
-        if (states > 1) s1[i] = Elem<T, L>(a1);
-        if (states > 2) s2[i] = Elem<T, L>(a2);
-        if (states > 3) s3[i] = Elem<T, L>(a3);
+        if ((flags & 1) != 0) s0[i] = Elem<T, L>(a0);
+        if ((flags & 2) != 0) s1[i] = Elem<T, L>(a1);
+        if ((flags & 4) != 0) s2[i] = Elem<T, L>(a2);
+        if ((flags & 8) != 0) s3[i] = Elem<T, L>(a3);
     }
 
     private static L Lane<T, L>(T v) where T : unmanaged where L : struct, ILane<L, T> => L.Splat(v);

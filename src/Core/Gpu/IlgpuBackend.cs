@@ -747,18 +747,20 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     }
 
     // ------------------------------------------------------------ fused maps
-    public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage> states, PrePass pre = PrePass.None)
+    public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var xs = S(x); var ys = S(y);
-        foreach (var st in states) S(st);
+        int mask = 0;   // the state slots in use
+        for (int k = 0; k < states.Length; k++)
+            if (states[k] is { } st) { S(st); mask |= 1 << k; }
         FusedChecks.Validate<TMap, T>(x, y, states);
         if (xs.Length == 0) return;
         // Unused state views: any view of T (never read, never stored).
-        var v0 = states.Length > 0 ? S(states[0]).View<T>() : xs.View<T>();
-        var v1 = states.Length > 1 ? S(states[1]).View<T>() : xs.View<T>();
-        var v2 = states.Length > 2 ? S(states[2]).View<T>() : xs.View<T>();
-        var v3 = states.Length > 3 ? S(states[3]).View<T>() : xs.View<T>();
+        var v0 = (mask & 1) != 0 ? S(states[0]!).View<T>() : xs.View<T>();
+        var v1 = (mask & 2) != 0 ? S(states[1]!).View<T>() : xs.View<T>();
+        var v2 = (mask & 4) != 0 ? S(states[2]!).View<T>() : xs.View<T>();
+        var v3 = (mask & 8) != 0 ? S(states[3]!).View<T>() : xs.View<T>();
         var kernel = (Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, TMap>)
             _maps.GetOrAdd(typeof(TMap), _ => LoadMap<TMap, T>());
         lock (_normGate)
@@ -766,7 +768,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
             var reduction = pre == PrePass.L2NormOfY ? SumSquaresOnDevice<T>(ys, ys.Length) : default;
             if (pre != PrePass.L2NormOfY) { EnsureScratch(1); reduction = _normScratch!.View.SubView(0, 1); }
             kernel(xs.Length, xs.View<T>(), ys.View<T>(), v0, v1, v2, v3, reduction,
-                   states.Length | (pre == PrePass.L2NormOfY ? FusedKernels.FReduction : 0), c);
+                   mask | (pre == PrePass.L2NormOfY ? FusedKernels.FReduction : 0), c);
         }
         xs.BumpVersion();
         Sync();

@@ -1,0 +1,73 @@
+// Adadelta: torch.optim.Adadelta (PyTorch 1.13, single-tensor path). Zeiler, "ADADELTA: An Adaptive Learning Rate
+// Method", arXiv 1212.5701, 2012. Bit-level order: tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
+using System.Numerics;
+
+namespace Tiny.Optim;
+
+/// <summary>Options of Adadelta (torch's names and defaults; lr defaults to 1.0).</summary>
+public sealed record AdadeltaOptions(double Lr = 1.0) : OptimizerOptions(Lr)
+{
+    public double Rho { get; init; } = 0.9;
+    public double Eps { get; init; } = 1e-6;
+    public double WeightDecay { get; init; }
+    public bool Maximize { get; init; }
+
+    public override void Validate()
+    {
+        Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
+        Check(Rho >= 0 && Rho <= 1, $"Invalid rho value: {Py(Rho)}", "rho");
+        Check(Eps >= 0, $"Invalid epsilon value: {Py(Eps)}", "eps");
+        Check(WeightDecay >= 0, $"Invalid weight_decay value: {Py(WeightDecay)}", "weight_decay");
+    }
+}
+
+/// <summary>
+/// Adadelta, per element:
+/// <code>
+/// g = maximize ? -grad : grad ;  if wd != 0: g = g + wd*p
+/// v = rho*v + (1-rho)*g*g
+/// delta = sqrt(u + eps) / sqrt(v + eps) * g        # u: acc_delta of the previous step
+/// u = rho*u + (1-rho)*delta*delta
+/// p = p - lr*delta
+/// </code>
+/// State: square_avg, acc_delta.
+/// </summary>
+public sealed class Adadelta : Optimizer<AdadeltaOptions>
+{
+    public Adadelta(IEnumerable<Tensor> parameters, double lr = 1.0, double rho = 0.9, double eps = 1e-6, double weightDecay = 0, bool maximize = false)
+        : this([new GroupSpec<AdadeltaOptions>(parameters)], new AdadeltaOptions(lr) { Rho = rho, Eps = eps, WeightDecay = weightDecay, Maximize = maximize }) { }
+
+    public Adadelta(IEnumerable<GroupSpec<AdadeltaOptions>> groups, AdadeltaOptions defaults) : base(groups, defaults) { }
+
+    private static readonly string[] Averages = ["square_avg", "acc_delta"];
+
+    private protected override void Update<T>(Tensor p, Tensor grad, AdadeltaOptions o, ParamGroup group, ParamState state)
+    {
+        var buffers = State(p, state, Averages, out _);
+        state.Step++;
+        var map = new Map<T>
+        {
+            Rho = C<T>(o.Rho), OneMinusRho = C<T>(1 - o.Rho), Eps = C<T>(o.Eps), Wd = C<T>(o.WeightDecay), NegLr = C<T>(-o.Lr),
+            Maximize = o.Maximize, L2 = o.WeightDecay != 0,
+        };
+        Fuse<Map<T>, T>(map, p, grad, buffers);
+    }
+
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T Rho, OneMinusRho, Eps, Wd, NegLr;
+        public Flag Maximize, L2;
+
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L v, ref L u, ref L s2, ref L s3) where L : struct, ILane<L, T>
+        {
+            if (c.Maximize) g = -g;
+            if (c.L2) g = L.Fma(L.Splat(c.Wd), p, g);                                  // g <- g + wd*p
+            v = L.Fma(L.Splat(c.OneMinusRho) * g, g, v * L.Splat(c.Rho));              // v <- rho*v + (1-rho)*g*g
+            var std = L.Sqrt(v + L.Splat(c.Eps));                                      // sqrt(v + eps): eps inside
+            var delta = L.Sqrt(u + L.Splat(c.Eps)) / std * g;                          // sqrt(u + eps)/std * g
+            u = L.Fma(L.Splat(c.OneMinusRho) * delta, delta, u * L.Splat(c.Rho));      // u <- rho*u + (1-rho)*delta^2
+            p = L.Fma(L.Splat(c.NegLr), delta, p);                                     // p <- p - lr*delta
+        }
+    }
+}

@@ -1,0 +1,75 @@
+// Adamax: torch.optim.Adamax (PyTorch 1.13, single-tensor path). Kingma & Ba, "Adam: A Method for Stochastic
+// Optimization", ICLR 2015, section 7.1. Bit-level order: tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
+using System.Numerics;
+
+namespace Tiny.Optim;
+
+/// <summary>Options of Adamax (torch's names and defaults).</summary>
+public sealed record AdamaxOptions(double Lr = 2e-3) : OptimizerOptions(Lr)
+{
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Eps { get; init; } = 1e-8;
+    public double WeightDecay { get; init; }
+    public bool Maximize { get; init; }
+
+    public override void Validate()
+    {
+        Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
+        Check(Eps >= 0, $"Invalid epsilon value: {Py(Eps)}", "eps");
+        Check(Beta1 >= 0 && Beta1 < 1, $"Invalid beta parameter at index 0: {Py(Beta1)}", "beta1");
+        Check(Beta2 >= 0 && Beta2 < 1, $"Invalid beta parameter at index 1: {Py(Beta2)}", "beta2");
+        Check(WeightDecay >= 0, $"Invalid weight_decay value: {Py(WeightDecay)}", "weight_decay");
+    }
+}
+
+/// <summary>
+/// Adamax (Adam under the infinity norm), per element, step t:
+/// <code>
+/// g = maximize ? -grad : grad ;  if wd != 0: g = g + wd*p
+/// m = b1*m + (1-b1)*g
+/// u = max(b2*u, |g| + eps)              # NaN on either side propagates
+/// p = p - lr/(1 - b1^t) * m / u
+/// </code>
+/// State: exp_avg, exp_inf.
+/// </summary>
+public sealed class Adamax : Optimizer<AdamaxOptions>
+{
+    public Adamax(IEnumerable<Tensor> parameters, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
+                  double weightDecay = 0, bool maximize = false)
+        : this([new GroupSpec<AdamaxOptions>(parameters)], new AdamaxOptions(lr)
+        { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, Maximize = maximize }) { }
+
+    public Adamax(IEnumerable<GroupSpec<AdamaxOptions>> groups, AdamaxOptions defaults) : base(groups, defaults) { }
+
+    private static readonly string[] Moments = ["exp_avg", "exp_inf"];
+
+    private protected override void Update<T>(Tensor p, Tensor grad, AdamaxOptions o, ParamGroup group, ParamState state)
+    {
+        var buffers = State(p, state, Moments, out _);
+        long t = ++state.Step;
+        double clr = o.Lr / (1 - Math.Pow(o.Beta1, t));                      // lr / (1 - b1^t)
+        var map = new Map<T>
+        {
+            B1 = C<T>(o.Beta1), OneMinusB1 = C<T>(1 - o.Beta1), B2 = C<T>(o.Beta2), Eps = C<T>(o.Eps), Wd = C<T>(o.WeightDecay),
+            NegClr = C<T>(-clr), Maximize = o.Maximize, L2 = o.WeightDecay != 0,
+        };
+        Fuse<Map<T>, T>(map, p, grad, buffers);
+    }
+
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T B1, OneMinusB1, B2, Eps, Wd, NegClr;
+        public Flag Maximize, L2;
+
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L u, ref L s2, ref L s3) where L : struct, ILane<L, T>
+        {
+            if (c.Maximize) g = -g;
+            if (c.L2) g = L.Fma(L.Splat(c.Wd), p, g);                                  // g <- g + wd*p
+            m = L.Fma(L.Splat(c.OneMinusB1), g, m * L.Splat(c.B1));                    // m <- b1*m + (1-b1)*g
+            u = L.Max(u * L.Splat(c.B2), L.Abs(g) + L.Splat(c.Eps));                   // u <- max(b2*u, |g| + eps)
+            p += L.Splat(c.NegClr) * m / u;                                             // p <- p - clr*m/u
+        }
+    }
+}

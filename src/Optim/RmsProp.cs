@@ -1,0 +1,90 @@
+// RMSprop: torch.optim.RMSprop (PyTorch 1.13, single-tensor path). Tieleman & Hinton, "Lecture 6.5 - rmsprop",
+// COURSERA: Neural Networks for Machine Learning, 2012; centered form: Graves, "Generating Sequences With Recurrent
+// Neural Networks", arXiv 1308.0850, 2013. Bit-level order: tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
+using System.Numerics;
+
+namespace Tiny.Optim;
+
+/// <summary>Options of RMSprop (torch's names and defaults).</summary>
+public sealed record RmsPropOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
+{
+    public double Alpha { get; init; } = 0.99;
+    public double Eps { get; init; } = 1e-8;
+    public double WeightDecay { get; init; }
+    public double Momentum { get; init; }
+    public bool Centered { get; init; }
+    public bool Maximize { get; init; }
+
+    public override void Validate()
+    {
+        Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
+        Check(Eps >= 0, $"Invalid epsilon value: {Py(Eps)}", "eps");
+        Check(Momentum >= 0, $"Invalid momentum value: {Py(Momentum)}", "momentum");
+        Check(WeightDecay >= 0, $"Invalid weight_decay value: {Py(WeightDecay)}", "weight_decay");
+        Check(Alpha >= 0, $"Invalid alpha value: {Py(Alpha)}", "alpha");
+    }
+}
+
+/// <summary>
+/// RMSprop, per element:
+/// <code>
+/// g = maximize ? -grad : grad ;  if wd != 0: g = g + wd*p
+/// v = alpha*v + (1-alpha)*g*g
+/// centered: ga = alpha*ga + (1-alpha)*g ; avg = sqrt(v - ga*ga) + eps     else: avg = sqrt(v) + eps
+/// momentum > 0: buf = mu*buf + g/avg ; p = p - lr*buf                     else: p = p - lr*g/avg
+/// </code>
+/// State: square_avg, momentum_buffer (momentum > 0; starts at zero, no dampening), grad_avg (centered).
+/// </summary>
+public sealed class RmsProp : Optimizer<RmsPropOptions>
+{
+    public RmsProp(IEnumerable<Tensor> parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0,
+                   double momentum = 0, bool centered = false, bool maximize = false)
+        : this([new GroupSpec<RmsPropOptions>(parameters)], new RmsPropOptions(lr)
+        { Alpha = alpha, Eps = eps, WeightDecay = weightDecay, Momentum = momentum, Centered = centered, Maximize = maximize }) { }
+
+    public RmsProp(IEnumerable<GroupSpec<RmsPropOptions>> groups, RmsPropOptions defaults) : base(groups, defaults) { }
+
+    // Fixed slots s0 = square_avg, s1 = momentum_buffer, s2 = grad_avg; null where unused.
+    private static readonly string?[][] Slots =
+        [["square_avg", null, null], ["square_avg", "momentum_buffer", null], ["square_avg", null, "grad_avg"], ["square_avg", "momentum_buffer", "grad_avg"]];
+
+    private protected override void Update<T>(Tensor p, Tensor grad, RmsPropOptions o, ParamGroup group, ParamState state)
+    {
+        var buffers = State(p, state, Slots[(o.Momentum > 0 ? 1 : 0) + (o.Centered ? 2 : 0)], out _);
+        state.Step++;
+        var map = new Map<T>
+        {
+            Alpha = C<T>(o.Alpha), OneMinusAlpha = C<T>(1 - o.Alpha), Eps = C<T>(o.Eps), Wd = C<T>(o.WeightDecay), Mu = C<T>(o.Momentum),
+            NegLr = C<T>(-o.Lr), Maximize = o.Maximize, L2 = o.WeightDecay != 0, UseMomentum = o.Momentum > 0, Centered = o.Centered,
+        };
+        Fuse<Map<T>, T>(map, p, grad, buffers);
+    }
+
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T Alpha, OneMinusAlpha, Eps, Wd, Mu, NegLr;
+        public Flag Maximize, L2, UseMomentum, Centered;
+
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L v, ref L buf, ref L ga, ref L s3) where L : struct, ILane<L, T>
+        {
+            if (c.Maximize) g = -g;
+            if (c.L2) g = L.Fma(L.Splat(c.Wd), p, g);                                  // g <- g + wd*p
+            v = L.Fma(L.Splat(c.OneMinusAlpha) * g, g, v * L.Splat(c.Alpha));          // v <- alpha*v + (1-alpha)*g*g
+            L avg;
+            if (c.Centered)
+            {
+                ga = L.Fma(L.Splat(c.OneMinusAlpha), g, ga * L.Splat(c.Alpha));        // ga <- alpha*ga + (1-alpha)*g
+                avg = L.Sqrt(L.Fma(-ga, ga, v));                                        // sqrt(v - ga^2), no clamp (torch's)
+            }
+            else avg = L.Sqrt(v);
+            avg += L.Splat(c.Eps);                                                      // eps after the sqrt
+            if (c.UseMomentum)
+            {
+                buf = buf * L.Splat(c.Mu) + g / avg;                                    // buf <- mu*buf + g/avg (addcdiv: no FMA)
+                p = L.Fma(L.Splat(c.NegLr), buf, p);                                    // p <- p - lr*buf
+            }
+            else p += L.Splat(c.NegLr) * g / avg;                                       // p <- p - lr*g/avg
+        }
+    }
+}
