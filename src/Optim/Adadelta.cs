@@ -1,6 +1,7 @@
 // Adadelta: torch.optim.Adadelta (PyTorch 1.13, single-tensor path). Zeiler, "ADADELTA: An Adaptive Learning Rate
 // Method", arXiv 1212.5701, 2012. Bit-level order: tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -59,6 +60,7 @@ public sealed class Adadelta : Optimizer<AdadeltaOptions>
         public T Rho, OneMinusRho, Eps, Wd, NegLr;
         public Flag Maximize, L2;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L v, ref L u, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {
             if (c.Maximize) g = -g;

@@ -2,6 +2,7 @@
 // Subgradient Methods for Online Learning and Stochastic Optimization", JMLR 2011. Bit-level order:
 // tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -62,6 +63,7 @@ public sealed class Adagrad : Optimizer<AdagradOptions>
         public T Wd, Eps, NegClr;
         public Flag Maximize, L2;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L sum, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {
             if (c.Maximize) g = -g;

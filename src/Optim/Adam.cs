@@ -2,6 +2,7 @@
 // Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015; Reddi et al., "On the Convergence of Adam
 // and Beyond" (AMSGrad), ICLR 2018; Loshchilov & Hutter, "Decoupled Weight Decay Regularization" (AdamW), ICLR 2019.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -73,6 +74,7 @@ public class Adam : Optimizer<AdamOptions>
         public T B1, OneMinusB1, B2, OneMinusB2, Wd, Decay, Eps, Bc2Sqrt, NegStepSize;
         public Flag Maximize, Amsgrad, Decoupled, L2;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L vmax, ref L s3) where L : struct, ILane<L, T>
         {
             if (c.Maximize) g = -g;

@@ -1,6 +1,7 @@
 // Adamax: torch.optim.Adamax (PyTorch 1.13, single-tensor path). Kingma & Ba, "Adam: A Method for Stochastic
 // Optimization", ICLR 2015, section 7.1. Bit-level order: tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -63,6 +64,7 @@ public sealed class Adamax : Optimizer<AdamaxOptions>
         public T B1, OneMinusB1, B2, Eps, Wd, NegClr;
         public Flag Maximize, L2;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L u, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {
             if (c.Maximize) g = -g;

@@ -2,6 +2,7 @@
 // author's reference class (CleanRL fork, cleanrl/optim/sgd.py): per tensor g <- tanh(alpha*g/(||g||+eps)),
 // then SGD's weight decay and momentum. Without momentum it keeps no state at all.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -66,6 +67,7 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
         public T Alpha, Eps;
         public SgdTail<T> Tail;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L buf, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {
             var scale = r + L.Splat(c.Eps);                                  // ||g||_2 + eps

@@ -2,6 +2,7 @@
 // ICLR 2016 workshop; the momentum schedule mu_t = b1*(1 - 0.5*0.96^(t*momentum_decay)) of torch's implementation.
 // Bit-level order: tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -75,6 +76,7 @@ public sealed class NAdam : Optimizer<NAdamOptions>
         public T B1, OneMinusB1, B2, OneMinusB2, Bc2, Eps, Wd, GradStep, MomentStep;
         public Flag L2;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {
             if (c.L2) g = L.Fma(L.Splat(c.Wd), p, g);                                  // g <- g + wd*p

@@ -1,6 +1,7 @@
 // RAdam: torch.optim.RAdam (PyTorch 1.13, single-tensor path). Liu et al., "On the Variance of the Adaptive Learning
 // Rate and Beyond", ICLR 2020. Bit-level order: tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -67,6 +68,7 @@ public sealed class RAdam : Optimizer<RAdamOptions>
         public T B1, OneMinusB1, B2, OneMinusB2, Bc1, SqrtBc2, Eps, Wd, Lr, Rect;
         public Flag L2, Rectified;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {
             if (c.L2) g = L.Fma(L.Splat(c.Wd), p, g);                                  // g <- g + wd*p

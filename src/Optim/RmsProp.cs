@@ -2,6 +2,7 @@
 // COURSERA: Neural Networks for Machine Learning, 2012; centered form: Graves, "Generating Sequences With Recurrent
 // Neural Networks", arXiv 1308.0850, 2013. Bit-level order: tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -66,6 +67,7 @@ public sealed class RmsProp : Optimizer<RmsPropOptions>
         public T Alpha, OneMinusAlpha, Eps, Wd, Mu, NegLr;
         public Flag Maximize, L2, UseMomentum, Centered;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L v, ref L buf, ref L ga, ref L s3) where L : struct, ILane<L, T>
         {
             if (c.Maximize) g = -g;

@@ -1,6 +1,7 @@
 // SGD with momentum, dampening, Nesterov, L2 weight decay, maximize: torch.optim.SGD (PyTorch 1.13).
 // Nesterov: Sutskever et al., "On the importance of initialization and momentum in deep learning", ICML 2013.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -56,6 +57,7 @@ public sealed class Sgd : Optimizer<SgdOptions>
         public SgdTail<T> Tail;
         public Flag Maximize;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L buf, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T> =>
             c.Tail.Apply(ref p, c.Maximize ? -g : g, ref buf);
     }
