@@ -6,21 +6,43 @@ namespace Tiny.Cli;
 
 public static class OptimCommand
 {
-    private const string Usage =
-        "usage: tiny optim run --optimizer sgd|adam|adamw|adabound|alphagrad --function rosenbrock|beale|himmelblau|quadratic\n" +
-        "                      --start X,Y --steps N [--dtype float32|float64] [--out FILE.csv] [--lr --alpha --eps --momentum\n" +
-        "                      --dampening --nesterov --weight-decay --beta1 --beta2 --amsgrad --amsbound --adaboundw --maximize\n" +
-        "                      --final-lr --gamma]\n" +
-        "       tiny optim plot --function FN --start X,Y --steps N --optimizer NAME[:opt=v,...] [--optimizer ...] --out FILE.png";
+    private const string UsageHead =
+        "usage: tiny optim run --optimizer NAME[:key=value,...] --function FN --start X,Y --steps N [--dtype float32|float64]\n" +
+        "                      [--out FILE.csv] [--OPTION VALUE ...]\n" +
+        "       tiny optim plot --function FN --start X,Y --steps N --optimizer NAME[:key=value,...] [--optimizer ...] --out FILE.png\n" +
+        "                      [--width W --height H] [--OPTION VALUE ...]\n" +
+        "An optimizer's options go in its spec (adam:lr=0.1,amsgrad) or as flags (--lr 0.1 --amsgrad): kebab-case, booleans\n" +
+        "bare (or true/false); a spec's value wins over a flag; plot applies a flag to each optimizer that takes it.\n" +
+        "Every option has a default (lr too: the playground default).";
 
-    // Flag -> PyTorch option name; booleans take no value (or an explicit true/false).
-    private static readonly Dictionary<string, string> OptionFlags = new()
+    /// <summary>The usage: the fixed part, the functions, then every registered optimizer with its flags and defaults.</summary>
+    public static string Usage
     {
-        ["lr"] = "lr", ["alpha"] = "alpha", ["eps"] = "eps", ["momentum"] = "momentum", ["dampening"] = "dampening",
-        ["weight-decay"] = "weight_decay", ["beta1"] = "beta1", ["beta2"] = "beta2", ["final-lr"] = "final_lr", ["gamma"] = "gamma",
-        ["nesterov"] = "nesterov", ["amsgrad"] = "amsgrad", ["amsbound"] = "amsbound", ["adaboundw"] = "adaboundw", ["maximize"] = "maximize",
-    };
-    private static readonly HashSet<string> BoolFlags = ["nesterov", "amsgrad", "amsbound", "adaboundw", "maximize"];
+        get
+        {
+            var sb = new System.Text.StringBuilder(UsageHead).Append('\n');
+            sb.Append("functions: ").Append(string.Join(", ", TestFunctions.Names)).Append('\n');
+            sb.Append("optimizers (flag default):\n");
+            foreach (var name in Optimizers.Names)
+            {
+                var info = Optimizers.Info(name);
+                sb.Append($"  {name,-10} {info.Description}\n");
+                sb.Append("             ").Append(string.Join("  ", info.Options.Select(o => $"{o.Flag} {o.DefaultText}"))).Append('\n');
+            }
+            return sb.ToString().TrimEnd('\n');
+        }
+    }
+
+    /// <summary>Every option flag of every registered optimizer (kebab-case, no dashes) -> (key, whether a boolean).</summary>
+    private static Dictionary<string, (string Key, bool Bool)> OptionFlags()
+    {
+        var flags = new Dictionary<string, (string Key, bool Bool)>();
+        foreach (var name in Optimizers.Names)
+            foreach (var o in Optimizers.Info(name).Options)
+                flags[o.Flag[2..]] = (o.Key, flags.TryGetValue(o.Flag[2..], out var f) && f.Bool || o.IsBool);
+        return flags;
+    }
+
     private static readonly HashSet<string> OtherFlags = ["optimizer", "function", "start", "steps", "dtype", "out", "width", "height"];
 
     private sealed class UsageException(string message) : Exception(message);
@@ -30,12 +52,12 @@ public static class OptimCommand
     {
         try
         {
-            if (args.Length == 0 || args[0] is "-h" or "--help") { stdout.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
-            var (flags, optimizers) = Parse(args[1..]);
+            if (args.Length == 0 || args.Any(a => a is "-h" or "--help")) { stdout.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
+            var (flags, options, optimizers) = Parse(args[1..]);
             switch (args[0])
             {
-                case "run": return RunCsv(flags, optimizers, stdout);
-                case "plot": return Plot(flags, optimizers, stdout);
+                case "run": return RunCsv(flags, options, optimizers, stdout);
+                case "plot": return Plot(flags, options, optimizers, stdout);
                 default: throw new UsageException($"unknown optim command '{args[0]}' (run, plot)");
             }
         }
@@ -47,25 +69,49 @@ public static class OptimCommand
         }
     }
 
-    private static (Dictionary<string, string> Flags, List<string> Optimizers) Parse(string[] args)
+    /// <summary>The flags: the command's own (function, start...), the optimizer options by flag name (kebab-case) with
+    /// their text, and the --optimizer specs in order.</summary>
+    private static (Dictionary<string, string> Flags, Dictionary<string, string> Options, List<string> Optimizers) Parse(string[] args)
     {
+        var optionFlags = OptionFlags();
         var flags = new Dictionary<string, string>();
+        var options = new Dictionary<string, string>();
         var optimizers = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (!args[i].StartsWith("--")) throw new UsageException($"unexpected argument '{args[i]}'");
             string name = args[i][2..], value;
-            int eq = name.IndexOf('=');
-            if (eq >= 0) (name, value) = (name[..eq], name[(eq + 1)..]);
-            else if (BoolFlags.Contains(name))
-                value = i + 1 < args.Length && args[i + 1] is "true" or "false" ? args[++i] : "true";
+            string? inline = null;
+            if (name.IndexOf('=') is var eq and >= 0) (name, inline) = (name[..eq], name[(eq + 1)..]);
+            name = name.Replace('_', '-');                         // --weight_decay is --weight-decay
+            bool isOption = optionFlags.TryGetValue(name, out var option);
+            if (!isOption && !OtherFlags.Contains(name)) throw new UsageException($"unknown option --{name}");
+            if (inline is not null) value = inline;
+            else if (isOption && option.Bool)
+                value = i + 1 < args.Length && args[i + 1] is "true" or "false" or "1" or "0" ? args[++i] : "true";
             else if (i + 1 < args.Length) value = args[++i];       // the next token is the value, even "-1.2,1" or "-0"
             else throw new UsageException($"--{name} needs a value");
-            if (!OptionFlags.ContainsKey(name) && !OtherFlags.Contains(name)) throw new UsageException($"unknown option --{name}");
             if (name == "optimizer") optimizers.Add(value);
+            else if (isOption) options[name] = value;
             else flags[name] = value;
         }
-        return (flags, optimizers);
+        return (flags, options, optimizers);
+    }
+
+    /// <summary>The options of the optimizer a spec names: the flags it takes, then the spec's own (which win).
+    /// A flag it does not take is an error when required (run), else skipped (plot).</summary>
+    private static (string Name, Dictionary<string, string> Options) Resolve(string spec, Dictionary<string, string> flagOptions, bool strict)
+    {
+        var (name, args) = Optimizers.Parse(spec);
+        var info = Optimizers.Info(name);
+        var options = new Dictionary<string, string>();
+        foreach (var (flag, v) in flagOptions)
+        {
+            if (info.Find(flag) is { } o) options[o.Key] = v;
+            else if (strict) throw new UsageException($"--{flag} does not apply to {name}; {name} takes: {string.Join(", ", info.Options.Select(k => k.Flag))}");
+        }
+        foreach (var (k, v) in args) options[k] = v;
+        return (name, options);
     }
 
     private static string Need(Dictionary<string, string> f, string name) =>
@@ -94,10 +140,10 @@ public static class OptimCommand
     public static List<(int Step, double Loss, double X0, double X1)> Trajectory(string optimizer, IReadOnlyDictionary<string, string> options,
                                                                              string function, double[] start, int steps, bool f32)
     {
-        if (!Optimizers.Names.Contains(optimizer)) throw new UsageException($"unknown optimizer '{optimizer}' (known: {string.Join(", ", Optimizers.Names)})");
+        var defaults = Optimizers.Options(optimizer, options);   // unknown optimizer or option: the registry's message
         var p = f32 ? Tensor.FromArray(new[] { (float)start[0], (float)start[1] }, 2) : Tensor.FromArray((double[])start.Clone(), 2);
         p.RequiresGrad = true;
-        var opt = Optimizers.Create(optimizer, [p], options);
+        var opt = Optimizers.Create(optimizer, defaults, [([p], new Dictionary<string, string>())]);
         var rows = new List<(int, double, double, double)>(steps + 1);
         for (int k = 0; ; k++)
         {
@@ -111,12 +157,12 @@ public static class OptimCommand
         return rows;
     }
 
-    private static int RunCsv(Dictionary<string, string> f, List<string> optimizers, TextWriter stdout)
+    private static int RunCsv(Dictionary<string, string> f, Dictionary<string, string> flagOptions, List<string> optimizers, TextWriter stdout)
     {
         if (optimizers.Count != 1) throw new UsageException("--optimizer is required (once)");
+        var (name, options) = Resolve(optimizers[0], flagOptions, strict: true);
         var s = Common(f);
-        var options = f.Where(kv => OptionFlags.ContainsKey(kv.Key)).ToDictionary(kv => OptionFlags[kv.Key], kv => kv.Value);
-        var rows = Trajectory(optimizers[0], options, s.Function, s.Start, s.Steps, s.F32);
+        var rows = Trajectory(name, options, s.Function, s.Start, s.Steps, s.F32);
         string Fmt(double v) => s.F32 ? ((float)v).ToString("G9", CultureInfo.InvariantCulture) : v.ToString("R", CultureInfo.InvariantCulture);
         var w = f.TryGetValue("out", out var path) ? new StreamWriter(path) : stdout;
         try
@@ -128,24 +174,18 @@ public static class OptimCommand
         return 0;
     }
 
-    private static int Plot(Dictionary<string, string> f, List<string> specs, TextWriter stdout)
+    private static int Plot(Dictionary<string, string> f, Dictionary<string, string> flagOptions, List<string> specs, TextWriter stdout)
     {
-        if (specs.Count == 0) throw new UsageException("give at least one --optimizer NAME[:opt=v,...]");
+        if (specs.Count == 0) throw new UsageException("give at least one --optimizer NAME[:key=value,...]");
+        var resolved = specs.Select(spec => (Spec: spec, Run: Resolve(spec, flagOptions, strict: false))).ToList();
+        foreach (var flag in flagOptions.Keys)
+            if (!resolved.Any(r => Optimizers.Info(r.Run.Name).Find(flag) is not null))
+                throw new UsageException($"--{flag} applies to none of {string.Join(", ", resolved.Select(r => r.Run.Name).Distinct())}");
         var s = Common(f);
         string path = Need(f, "out");
-        var shared = f.Where(kv => OptionFlags.ContainsKey(kv.Key)).ToDictionary(kv => OptionFlags[kv.Key], kv => kv.Value);
         var paths = new List<(string Label, double[] X, double[] Y, double Loss)>();
-        foreach (var spec in specs)
+        foreach (var (spec, (name, options)) in resolved)
         {
-            int colon = spec.IndexOf(':');
-            string name = colon < 0 ? spec : spec[..colon];
-            var options = new Dictionary<string, string>(shared);
-            if (colon >= 0)
-                foreach (var kv in spec[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries))
-                {
-                    var (k, v) = kv.IndexOf('=') is var e and >= 0 ? (kv[..e], kv[(e + 1)..]) : (kv, "true");
-                    options[OptionFlags.GetValueOrDefault(k, k.Replace('-', '_'))] = v;
-                }
             var rows = Trajectory(name, options, s.Function, s.Start, s.Steps, s.F32);
             paths.Add((spec, rows.Select(r => r.X0).ToArray(), rows.Select(r => r.X1).ToArray(), rows[^1].Loss));
         }

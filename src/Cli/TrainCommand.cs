@@ -6,15 +6,36 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
+using Tiny.Optim;
 using Tiny.Rl;
 
 namespace Tiny.Cli;
 
 public static class TrainCommand
 {
-    /// <summary>Optimizer hyperparameters accepted as flags (--lr 1e-3 ...); AdaBound's gamma: --optimizer adabound:gamma=X.</summary>
-    private static readonly string[] OptimizerFlags =
-        ["lr", "alpha", "momentum", "eps", "dampening", "nesterov", "weight-decay", "beta1", "beta2", "amsgrad", "amsbound", "final-lr"];
+    /// <summary>
+    /// Optimizer options accepted as flags, from the registry: every key of every registered optimizer in kebab-case
+    /// (--lr, --weight-decay, --beta1...), except those that are also options of the agent (--gamma is the discount;
+    /// AdaBound's gamma: --optimizer adabound:gamma=X). Value: whether the flag is a boolean (bare, or true/false/1/0).
+    /// </summary>
+    private static Dictionary<string, bool> OptimizerFlags(string? algo)
+    {
+        var agent = AgentFlags(algo);
+        var flags = new Dictionary<string, bool>();
+        foreach (var name in Optimizers.Names)
+            foreach (var o in Optimizers.Info(name).Options)
+            {
+                string f = o.Flag[2..];
+                if (!agent.Contains(f)) flags[f] = flags.GetValueOrDefault(f) || o.IsBool;
+            }
+        return flags;
+    }
+
+    /// <summary>The agent's options as flags (kebab-case) for algo, or for every agent.</summary>
+    private static HashSet<string> AgentFlags(string? algo) =>
+        (algo is null ? Agents.Algorithms : [algo]).Select(Agents.OptionsType).OfType<Type>()
+            .SelectMany(t => t.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Where(p => p.CanWrite))
+            .Select(p => Agents.ToKebab(JsonNamingPolicy.CamelCase.ConvertName(p.Name))).ToHashSet();
 
     private sealed class CliError(string message) : Exception(message);
 
@@ -49,6 +70,7 @@ public static class TrainCommand
         int seed = 1;
         long? totalSteps = null;
         var optArgs = new Dictionary<string, double>();
+        var optimizerFlags = OptimizerFlags(algo);
         var overrides = new JsonObject();
         for (int i = 1; i < args.Length; i++)
         {
@@ -74,7 +96,13 @@ public static class TrainCommand
                 }
                 case "device": deviceName = Next(); break;
                 default:
-                    if (OptimizerFlags.Contains(key)) { optArgs[key] = ParseDouble(Next(), "--" + key); break; }
+                    if (optimizerFlags.TryGetValue(key, out bool isBool))
+                    {
+                        // A boolean takes an explicit true/false/1/0 after it, or stands alone (true).
+                        string v = inline ?? (isBool ? (i + 1 < args.Length && args[i + 1] is "true" or "false" or "1" or "0" ? args[++i] : "true") : Next());
+                        optArgs[key] = ParseDouble(v, "--" + key);
+                        break;
+                    }
                     overrides[Agents.ToCamel(key)] = ParseValue(Next());
                     break;
             }
@@ -107,7 +135,14 @@ public static class TrainCommand
         if (optimizerName is not null || optArgs.Count > 0)
         {
             spec = OptimizerSpec.Parse(optimizerName ?? "adam:eps=1e-5");
-            foreach (var (k, v) in optArgs) spec = spec.With(k, v);
+            var info = Optimizers.Info(spec.Name);
+            foreach (var (k, v) in optArgs)
+            {
+                if (info.Find(k) is null)
+                    throw new CliError($"--{k} does not apply to {spec.Name}; {spec.Name} takes: " +
+                                       string.Join(", ", info.Options.Select(o => o.Flag).Where(f => optimizerFlags.ContainsKey(f[2..]))));
+                spec = spec.With(k, v);
+            }
             spec.Validate();
         }
 
@@ -222,10 +257,25 @@ public static class TrainCommand
         w.WriteLine("usage: tiny train {dqn|td3|ppo} --env NAME [options]");
         w.WriteLine();
         w.WriteLine("  --env NAME            environment: " + string.Join(", ", Env.Registered));
-        w.WriteLine("  --optimizer SPEC      sgd|adam|adamw|adabound|alphagrad, optionally with args: alphagrad:alpha=2,momentum=0.9");
-        w.WriteLine("                        (default: the agent's, e.g. ppo adam:eps=1e-5)");
-        w.WriteLine("  --lr --alpha --momentum --eps --dampening --nesterov --weight-decay --beta1 --beta2 --amsgrad --amsbound --final-lr X");
-        w.WriteLine("                        optimizer hyperparameters (unset ones keep the optimizer's PyTorch defaults; lr the agent's)");
+        w.WriteLine("  --optimizer SPEC      NAME[:key=value,...], e.g. alphagrad:alpha=2,momentum=0.9 (default: the agent's, e.g. ppo adam:eps=1e-5)");
+        w.WriteLine("  --OPTION VALUE        an option of the optimizer, kebab-case (booleans bare); unset ones keep the defaults below, lr the agent's:");
+        var optimizerFlags = OptimizerFlags(algo);
+        var shadowed = new SortedSet<string>();
+        foreach (var name in Optimizers.Names)
+        {
+            var info = Optimizers.Info(name);
+            var flags = new List<string>();
+            foreach (var o in info.Options)
+            {
+                if (o.Key == "lr") continue;
+                if (!optimizerFlags.ContainsKey(o.Flag[2..])) { shadowed.Add(o.Key); flags.Add($"({o.Key}={o.DefaultText})"); }
+                else flags.Add(o.IsBool ? $"{o.Flag}{(o.Default is true ? "=true" : "")}" : $"{o.Flag} {o.DefaultText}");
+            }
+            w.WriteLine($"    {name,-10} {info.Description}");
+            w.WriteLine($"               {string.Join("  ", flags)}");
+        }
+        if (shadowed.Count > 0)
+            w.WriteLine($"                        ({string.Join(", ", shadowed)}: the agent's flag of that name wins; give the optimizer's as --optimizer NAME:{shadowed.First()}=X)");
         w.WriteLine("  --seed N              seed (default 1)");
         w.WriteLine("  --total-steps N       env steps (default: the agent's for the env)");
         w.WriteLine("  --out DIR             output folder (default runs/{algo}-{env}-{seed})");

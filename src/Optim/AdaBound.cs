@@ -1,6 +1,7 @@
 // AdaBound / AMSBound and AdaBoundW: Luo, Xiong, Liu, Sun, "Adaptive Gradient Methods with Dynamic Bound of
 // Learning Rate", ICLR 2019; the official code (github.com/Luolc/AdaBound), not the paper's pseudo-code.
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
@@ -13,8 +14,8 @@ public sealed record AdaBoundOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
     public double Gamma { get; init; } = 1e-3;
     public double Eps { get; init; } = 1e-8;
     public double WeightDecay { get; init; }
-    public bool AmsBound { get; init; }
-    public bool Decoupled { get; init; }
+    [OptionKey("amsbound")] public bool AmsBound { get; init; }
+    [OptionKey("adaboundw")] public bool Decoupled { get; init; }
 
     public override void Validate()
     {
@@ -73,6 +74,7 @@ public sealed class AdaBound : Optimizer<AdaBoundOptions>
         public T B1, OneMinusB1, B2, OneMinusB2, Wd, Eps, StepSize, Lower, Upper;
         public Flag AmsBound, L2, DecayAfter;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L vmax, ref L s3) where L : struct, ILane<L, T>
         {
             if (c.L2) g = L.Fma(L.Splat(c.Wd), p, g);                                  // g <- g + wd*p

@@ -5,12 +5,10 @@ using System.Text.Json.Serialization;
 
 namespace Tiny.Optim;
 
-/// <summary>Options of one param group; each optimizer has its own sealed record (SgdOptions, AdamOptions, ...).</summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
-[JsonDerivedType(typeof(SgdOptions), "sgd")]
-[JsonDerivedType(typeof(AdamOptions), "adam")]
-[JsonDerivedType(typeof(AdaBoundOptions), "adabound")]
-[JsonDerivedType(typeof(AlphaGradOptions), "alphagrad")]
+/// <summary>Options of one param group; each optimizer has its own sealed record (SgdOptions, AdamOptions, ...). Its
+/// options (keys, types, defaults) are read from the record by the registry (<see cref="Optimizers"/>), which also
+/// writes and reads it as JSON: {"type": name, key: value, ...}.</summary>
+[JsonConverter(typeof(OptimizerOptionsJsonConverter))]
 public abstract record OptimizerOptions(double Lr)
 {
     /// <summary>Throws ArgumentException (PyTorch's wording) for an invalid hyperparameter.</summary>

@@ -1,6 +1,7 @@
 // OptimizerSpec: an optimizer named on the command line or in config.json ("alphagrad:alpha=2,momentum=0.9"),
 // turned into a Tiny.Optim optimizer over an agent's parameters. Every agent takes one, so any optimizer can
-// train any agent.
+// train any agent. It stands on the registry (Tiny.Optim.Optimizers): names, keys, types, defaults and checks are
+// the registry's; the spec only remembers which options were given, so that lr can fall back to the agent's.
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -9,25 +10,32 @@ using Tiny.Optim;
 namespace Tiny.Rl;
 
 /// <summary>
-/// An optimizer by name (sgd, adam, adamw, adabound, alphagrad) and its hyperparameters by CLI name (lr, eps,
-/// alpha, momentum, dampening, nesterov (0/1), weight-decay, beta1, beta2, amsgrad (0/1), amsbound (0/1),
-/// final-lr, gamma). Hyperparameters not given take the optimizer's own (PyTorch) defaults, except lr, which
-/// falls back to the agent's default lr passed to <see cref="Create"/>.
+/// An optimizer by registered name (<see cref="Optimizers.Names"/>) and the options given for it by key, in the
+/// registry's one spelling, snake_case (weight_decay; "weight-decay" is read as the same key). Booleans are 1/0,
+/// integers whole numbers. Options not given take the registry's defaults, except lr, which falls back to the
+/// agent's default lr passed to <see cref="Create"/>.
 /// </summary>
-public sealed record OptimizerSpec(string Name, IReadOnlyDictionary<string, double> Args)
+public sealed record OptimizerSpec
 {
-    /// <summary>The optimizer names <see cref="Create"/> knows.</summary>
-    public static readonly IReadOnlyList<string> KnownOptimizers = ["sgd", "adam", "adamw", "adabound", "alphagrad"];
-
-    /// <summary>The hyperparameter names each optimizer accepts.</summary>
-    public static readonly IReadOnlyDictionary<string, string[]> KnownArgs = new Dictionary<string, string[]>
+    /// <summary>A spec of name with args (keys in either spelling; they are stored snake_case).</summary>
+    public OptimizerSpec(string name, IReadOnlyDictionary<string, double> args)
     {
-        ["sgd"] = ["lr", "momentum", "dampening", "nesterov", "weight-decay"],
-        ["adam"] = ["lr", "beta1", "beta2", "eps", "weight-decay", "amsgrad"],
-        ["adamw"] = ["lr", "beta1", "beta2", "eps", "weight-decay", "amsgrad"],
-        ["adabound"] = ["lr", "beta1", "beta2", "final-lr", "gamma", "eps", "weight-decay", "amsbound"],
-        ["alphagrad"] = ["lr", "alpha", "eps", "momentum", "dampening", "weight-decay", "nesterov"],
-    };
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(args);
+        Name = name.Trim().ToLowerInvariant();
+        var a = new Dictionary<string, double>();
+        foreach (var (k, v) in args) a[Optimizers.NormalizeKey(k)] = v;
+        Args = a;
+    }
+
+    /// <summary>The optimizer's registered name.</summary>
+    public string Name { get; }
+
+    /// <summary>The options given, by snake_case key.</summary>
+    public IReadOnlyDictionary<string, double> Args { get; }
+
+    /// <summary>The optimizer names <see cref="Create"/> knows (the registry's).</summary>
+    public static IReadOnlyList<string> KnownOptimizers => Optimizers.Names;
 
     /// <summary>Adam with the given args (CleanRL's PPO/DQN use adam:eps=1e-5).</summary>
     public static OptimizerSpec Adam(double? lr = null, double? eps = null)
@@ -41,85 +49,43 @@ public sealed record OptimizerSpec(string Name, IReadOnlyDictionary<string, doub
     /// <summary>The lr given in Args, or null.</summary>
     public double? Lr => Args.TryGetValue("lr", out var v) ? v : null;
 
-    /// <summary>This spec with one argument set (or replaced).</summary>
-    public OptimizerSpec With(string key, double value)
-    {
-        var a = new Dictionary<string, double>(Args) { [key] = value };
-        return this with { Args = a };
-    }
+    /// <summary>This spec with one argument set (or replaced); key in either spelling.</summary>
+    public OptimizerSpec With(string key, double value) =>
+        new(Name, new Dictionary<string, double>(Args) { [Optimizers.NormalizeKey(key)] = value });
 
-    /// <summary>Throws ArgumentException for an unknown optimizer or an argument it does not take.</summary>
-    public void Validate()
-    {
-        if (!KnownArgs.TryGetValue(Name, out var known))
-            throw new ArgumentException($"unknown optimizer '{Name}'; known: {string.Join(", ", KnownOptimizers)}");
-        foreach (var (k, v) in Args)
-        {
-            if (!known.Contains(k))
-                throw new ArgumentException($"optimizer '{Name}' has no option '{k}'; it takes: {string.Join(", ", known)}");
-            if (!double.IsFinite(v))
-                throw new ArgumentException($"optimizer '{Name}': option '{k}' must be a finite number, got {v}");
-        }
-    }
+    /// <summary>Throws ArgumentException for an unknown optimizer, an option it does not take, a value its type does
+    /// not hold (a boolean not 0/1, an integer not whole, a non-finite number) or one the optimizer rejects.</summary>
+    public void Validate() => Options(null);
 
     /// <summary>
-    /// Builds the optimizer over parameters (one param group). lr: Args["lr"], else defaultLr, else the optimizer's
+    /// Builds the optimizer over parameters (one param group). lr: Args["lr"], else defaultLr, else the registry's
     /// default. Invalid values throw ArgumentException (the optimizer's own message).
     /// </summary>
-    public Optimizer Create(IEnumerable<Tensor> parameters, double? defaultLr = null)
+    public Optimizer Create(IEnumerable<Tensor> parameters, double? defaultLr = null) =>
+        Optimizers.Create(Name, Options(defaultLr), [(parameters, new Dictionary<string, string>())]);
+
+    /// <summary>The options record: the registry's defaults, then defaultLr (when lr is not given), then Args.</summary>
+    private OptimizerOptions Options(double? defaultLr)
     {
-        Validate();
-        double lr = Lr ?? defaultLr ?? 1e-3;
-        double G(string k, double d) => Args.TryGetValue(k, out var v) ? v : d;
-        bool B(string k, bool d) => Args.TryGetValue(k, out var v) ? v != 0 : d;
-        var ps = parameters.ToList();
-        switch (Name)
+        var info = Optimizers.Info(Name);
+        var o = info.Defaults;
+        if (defaultLr is double lr && !Args.ContainsKey("lr")) o = o with { Lr = lr };
+        foreach (var (k, v) in Args)
         {
-            case "sgd":
-            {
-                var o = new SgdOptions(lr);
-                o = o with { Momentum = G("momentum", o.Momentum), Dampening = G("dampening", o.Dampening), Nesterov = B("nesterov", o.Nesterov), WeightDecay = G("weight-decay", o.WeightDecay) };
-                return new Sgd([new GroupSpec<SgdOptions>(ps)], o);
-            }
-            case "adam":
-            case "adamw":
-            {
-                var o = Name == "adamw" ? new AdamOptions(lr) { WeightDecay = 1e-2 } : new AdamOptions(lr);
-                o = o with { Beta1 = G("beta1", o.Beta1), Beta2 = G("beta2", o.Beta2), Eps = G("eps", o.Eps), WeightDecay = G("weight-decay", o.WeightDecay), Amsgrad = B("amsgrad", o.Amsgrad) };
-                return Name == "adamw" ? new AdamW([new GroupSpec<AdamOptions>(ps)], o) : new Adam([new GroupSpec<AdamOptions>(ps)], o);
-            }
-            case "adabound":
-            {
-                var o = new AdaBoundOptions(lr);
-                o = o with { Beta1 = G("beta1", o.Beta1), Beta2 = G("beta2", o.Beta2), FinalLr = G("final-lr", o.FinalLr), Gamma = G("gamma", o.Gamma), Eps = G("eps", o.Eps), WeightDecay = G("weight-decay", o.WeightDecay), AmsBound = B("amsbound", o.AmsBound) };
-                return new AdaBound([new GroupSpec<AdaBoundOptions>(ps)], o);
-            }
-            case "alphagrad":
-            {
-                var o = new AlphaGradOptions(lr);
-                o = o with { Alpha = G("alpha", o.Alpha), Eps = G("eps", o.Eps), Momentum = G("momentum", o.Momentum), Dampening = G("dampening", o.Dampening), WeightDecay = G("weight-decay", o.WeightDecay), Nesterov = B("nesterov", o.Nesterov) };
-                return new AlphaGrad([new GroupSpec<AlphaGradOptions>(ps)], o);
-            }
-            default:
-                throw new ArgumentException($"unknown optimizer '{Name}'; known: {string.Join(", ", KnownOptimizers)}");
+            if (!double.IsFinite(v))
+                throw new ArgumentException($"optimizer '{Name}': option '{k}' must be a finite number, got {v}");
+            o = Optimizers.With(o, k, (object)v);   // unknown key: the registry lists the valid ones
         }
+        o.Validate();
+        return o;
     }
 
-    /// <summary>Parses "name" or "name:key=value,key=value" ("alphagrad:alpha=2,momentum=0.9"); booleans as 0/1 or true/false.</summary>
+    /// <summary>Parses "name" or "name:key=value,key=value" ("alphagrad:alpha=2,momentum=0.9", "adam:amsgrad");
+    /// booleans as true/false or 1/0.</summary>
     public static OptimizerSpec Parse(string text)
     {
-        ArgumentNullException.ThrowIfNull(text);
-        var parts = text.Split(':', 2);
-        string name = parts[0].Trim().ToLowerInvariant();
-        var args = new Dictionary<string, double>();
-        if (parts.Length == 2 && parts[1].Trim().Length > 0)
-            foreach (var kv in parts[1].Split(','))
-            {
-                var p = kv.Split('=', 2);
-                if (p.Length != 2) throw new ArgumentException($"optimizer spec '{text}': expected key=value, got '{kv}'");
-                args[p[0].Trim().ToLowerInvariant().Replace('_', '-')] = ParseNumber(p[1].Trim(), p[0].Trim());
-            }
-        var spec = new OptimizerSpec(name, args);
+        var (name, args) = Optimizers.Parse(text);
+        var spec = new OptimizerSpec(name, args.ToDictionary(kv => kv.Key, kv => ToDouble(Optimizers.ParseValue(name, kv.Key, kv.Value))));
         spec.Validate();
         return spec;
     }
@@ -133,27 +99,57 @@ public sealed record OptimizerSpec(string Name, IReadOnlyDictionary<string, doub
         throw new ArgumentException($"option '{key}': '{s}' is not a number");
     }
 
-    /// <summary>"name:key=value,..." (round-trips through <see cref="Parse"/>).</summary>
-    public override string ToString() =>
-        Args.Count == 0 ? Name
-            : Name + ":" + string.Join(",", Args.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString("R", CultureInfo.InvariantCulture)}"));
+    /// <summary>The args as the registry's text (booleans true/false), by key.</summary>
+    private Dictionary<string, string> Texts()
+    {
+        var defaults = Optimizers.Info(Name).Defaults;
+        return Args.ToDictionary(kv => kv.Key, kv => Optimizers.Format(Optimizers.Get(Optimizers.With(defaults, kv.Key, (object)kv.Value), kv.Key)));
+    }
 
-    /// <summary>{"name": "...", "args": {"lr": ..., ...}}.</summary>
+    /// <summary>"name:key=value,..." in the registry's order and spelling (round-trips through <see cref="Parse"/>).</summary>
+    public override string ToString()
+    {
+        try { return Optimizers.Format(Name, Texts()); }
+        catch (ArgumentException)   // not a valid spec: write what it holds
+        {
+            return Args.Count == 0 ? Name
+                : Name + ":" + string.Join(",", Args.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value.ToString("R", CultureInfo.InvariantCulture)}"));
+        }
+    }
+
+    /// <summary>{"name": "...", "args": {"lr": ..., "amsgrad": true, ...}} (booleans as JSON booleans).</summary>
     public JsonObject ToJson()
     {
+        Validate();
         var args = new JsonObject();
-        foreach (var (k, v) in Args.OrderBy(kv => kv.Key, StringComparer.Ordinal)) args[k] = v;
+        var defaults = Optimizers.Info(Name).Defaults;
+        foreach (var key in Optimizers.Info(Name).Keys)
+            if (Args.TryGetValue(key, out var v))
+                args[key] = Optimizers.Get(Optimizers.With(defaults, key, (object)v), key) switch
+                {
+                    bool b => JsonValue.Create(b),
+                    int i => JsonValue.Create(i),
+                    long l => JsonValue.Create(l),
+                    _ => JsonValue.Create(v),
+                };
         return new JsonObject { ["name"] = Name, ["args"] = args };
     }
 
-    /// <summary>Reads what <see cref="ToJson"/> wrote.</summary>
+    /// <summary>Reads what <see cref="ToJson"/> wrote (and older configs: "weight-decay", booleans as 1/0).</summary>
     public static OptimizerSpec FromJson(JsonNode node)
     {
         string name = node["name"]?.GetValue<string>() ?? throw new ArgumentException("optimizer spec: missing 'name'");
         var args = new Dictionary<string, double>();
         if (node["args"] is JsonObject o)
             foreach (var (k, v) in o)
-                args[k] = v is null ? throw new ArgumentException($"optimizer spec: null value for '{k}'") : v.GetValue<double>();
+                args[k] = v is null ? throw new ArgumentException($"optimizer spec: null value for '{k}'")
+                    : v.GetValueKind() switch
+                    {
+                        JsonValueKind.True => 1,
+                        JsonValueKind.False => 0,
+                        JsonValueKind.String => ToDouble(Optimizers.ParseValue(name, k, v.GetValue<string>())),
+                        _ => v.GetValue<double>(),
+                    };
         var spec = new OptimizerSpec(name, args);
         spec.Validate();
         return spec;
@@ -173,4 +169,12 @@ public sealed record OptimizerSpec(string Name, IReadOnlyDictionary<string, doub
 
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Name, Args.Count);
+
+    private static double ToDouble(object v) => v switch
+    {
+        bool b => b ? 1 : 0,
+        int i => i,
+        long l => l,
+        _ => (double)v,
+    };
 }

@@ -42,14 +42,18 @@ public sealed class OptimCliTests
         }
     }
 
-    [TestCase("optim run --optimizer nope --function rosenbrock --start 0,0 --steps 1", "unknown optimizer 'nope'")]
+    [TestCase("optim run --optimizer nope --function rosenbrock --start 0,0 --steps 1", "unknown optimizer 'nope'; known: sgd, adam")]
     [TestCase("optim run --optimizer adam --function nope --start 0,0 --steps 1", "unknown function 'nope'")]
-    [TestCase("optim run --optimizer sgd --function quadratic --start 0,0 --steps 1", "learning rate lr is required")]
+    [TestCase("optim run --optimizer sgd:lr=-1 --function quadratic --start 0,0 --steps 1", "Invalid learning rate: -1.0")]
+    [TestCase("optim run --optimizer adam:foo=1 --function quadratic --start 0,0 --steps 1", "optimizer 'adam' has no option 'foo'; it takes: lr, beta1, beta2, eps, weight_decay, amsgrad, maximize")]
+    [TestCase("optim run --optimizer adam:eps --function quadratic --start 0,0 --steps 1", "option 'eps' needs a value")]
+    [TestCase("optim run --optimizer adam:amsgrad=maybe --function quadratic --start 0,0 --steps 1", "option 'amsgrad': 'maybe' is not true or false")]
     [TestCase("optim run --optimizer adam --function quadratic --start 0 --steps 1", "--start: expected X,Y")]
     [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps -1", "--steps")]
     [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --lr -0.1", "Invalid learning rate: -0.1")]
     [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --beta1 x", "is not a number")]
-    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --alpha 2", "'alpha' does not apply")]
+    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --alpha 2", "--alpha does not apply to adam; adam takes: --lr, --beta1, --beta2, --eps, --weight-decay, --amsgrad, --maximize")]
+    [TestCase("optim plot --optimizer adam --optimizer sgd --function quadratic --start 0,0 --steps 1 --out x.png --alpha 2", "--alpha applies to none of adam, sgd")]
     [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --bogus 2", "unknown option --bogus")]
     [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --dtype float16", "--dtype")]
     public void BadInputIsOneLineOnStderrWithExitCode2(string cmdline, string message)

@@ -61,7 +61,7 @@ public sealed class CliTrainTests
 
     [TestCase(new[] { "a2c", "--env", "CartPole-v1" }, "a2c")]
     [TestCase(new[] { "ppo", "--env", "Nope-v9" }, "Nope-v9")]
-    [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--optimizer", "rmsprop" }, "rmsprop")]
+    [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--optimizer", "nope" }, "nope")]
     [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--lr", "fast" }, "fast")]
     [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--total-steps", "-5" }, "-5")]
     [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--seed", "x1" }, "x1")]

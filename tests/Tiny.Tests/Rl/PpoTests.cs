@@ -115,8 +115,8 @@ public sealed class PpoTests
         Assert.That(s.Args["alpha"], Is.EqualTo(2.0));
         Assert.That(OptimizerSpec.Parse(s.ToString()), Is.EqualTo(s));
         Assert.That(OptimizerSpec.FromJsonString(s.ToJsonString()), Is.EqualTo(s));
-        var ex = Assert.Throws<ArgumentException>(() => OptimizerSpec.Parse("rmsprop"));
-        Assert.That(ex!.Message, Does.Contain("rmsprop").And.Contain("alphagrad"));
+        var ex = Assert.Throws<ArgumentException>(() => OptimizerSpec.Parse("nope"));
+        Assert.That(ex!.Message, Does.Contain("nope").And.Contain("alphagrad"));
         Assert.Throws<ArgumentException>(() => OptimizerSpec.Parse("adam:alpha=2"));
         Assert.Throws<ArgumentException>(() => OptimizerSpec.Parse("adam:lr=abc"));
         foreach (var name in OptimizerSpec.KnownOptimizers)
