@@ -96,8 +96,9 @@ public static class TrainCommand
                 }
                 case "device": deviceName = Next(); break;
                 default:
-                    if (optimizerFlags.TryGetValue(key, out bool isBool))
+                    if (optimizerFlags.TryGetValue(key.Replace('_', '-'), out bool isBool))
                     {
+                        key = key.Replace('_', '-');
                         // A boolean takes an explicit true/false/1/0 after it, or stands alone (true).
                         string v = inline ?? (isBool ? (i + 1 < args.Length && args[i + 1] is "true" or "false" or "1" or "0" ? args[++i] : "true") : Next());
                         optArgs[key] = ParseDouble(v, "--" + key);
@@ -258,7 +259,8 @@ public static class TrainCommand
         w.WriteLine();
         w.WriteLine("  --env NAME            environment: " + string.Join(", ", Env.Registered));
         w.WriteLine("  --optimizer SPEC      NAME[:key=value,...], e.g. alphagrad:alpha=2,momentum=0.9 (default: the agent's, e.g. ppo adam:eps=1e-5)");
-        w.WriteLine("  --OPTION VALUE        an option of the optimizer, kebab-case (booleans bare); unset ones keep the defaults below, lr the agent's:");
+        w.WriteLine("  --lr X                the optimizer's lr (default: the agent's learning rate)");
+        w.WriteLine("  --OPTION VALUE        an option of the optimizer, kebab-case (booleans bare); unset ones keep the defaults below:");
         var optimizerFlags = OptimizerFlags(algo);
         var shadowed = new SortedSet<string>();
         foreach (var name in Optimizers.Names)

@@ -90,4 +90,77 @@ public sealed class OptimCliTests
         File.Delete(file);
         Assert.That(bytes.Take(4), Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }));
     }
+
+    private static string[] RunArgs(string optimizer, params string[] extra) =>
+        ["optim", "run", "--optimizer", optimizer, "--function", "rosenbrock", "--start", "-1.2,1", "--steps", "30", .. extra];
+
+    private static string Csv(params string[] args)
+    {
+        var (rc, stdout, err) = Tiny(args);
+        Assert.That(rc, Is.EqualTo(0), $"{string.Join(' ', args)}: {err}");
+        Assert.That(stdout, Does.StartWith("step,loss,x0,x1"));
+        return stdout;
+    }
+
+    [Test]
+    public void SgdRunsWithoutLrAtThePlaygroundDefault()
+    {
+        var csv = Csv(RunArgs("sgd"));
+        Assert.That(csv, Is.EqualTo(Csv(RunArgs("sgd", "--lr", "0.001"))));
+        Assert.That(csv, Is.EqualTo(Csv(RunArgs("sgd:lr=1e-3"))));
+        Assert.That(csv, Is.Not.EqualTo(Csv(RunArgs("sgd", "--lr", "0.002"))));
+        // Step 1 by hand: grad of rosenbrock at (-1.2, 1) is (-215.6, -88).
+        var row1 = csv.Split('\n')[2].Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        Assert.That(row1[2], Is.EqualTo(-1.2 + 1e-3 * 215.6).Within(1e-12));
+        Assert.That(row1[3], Is.EqualTo(1 + 1e-3 * 88).Within(1e-12));
+    }
+
+    // Every key of every registered optimizer is a flag of `tiny optim run`, equal to the spec's key=value, and (all
+    // but booleans) changes the trajectory. Momentum is set in the baseline where taken, so dampening and nesterov act.
+    [TestCaseSource(typeof(RegistryTests), nameof(RegistryTests.Names))]
+    public void EveryOptionIsAFlagThatActs(string name)
+    {
+        var info = global::Tiny.Optim.Optimizers.Info(name);
+        string[] baseline = info.Find("momentum") is null ? [] : ["--momentum", "0.5"];
+        string reference = Csv(RunArgs(name, baseline));
+        foreach (var o in info.Options)
+        {
+            if (o.Key == "momentum") continue;
+            string value = global::Tiny.Optim.Optimizers.Format(RegistryTests.Changed(o));
+            string[] flag = o.IsBool ? [o.Flag] : [o.Flag, value];
+            var viaFlag = Csv(RunArgs(name, [.. baseline, .. flag]));
+            var viaSpec = Csv(RunArgs($"{name}:{o.Key}={value}", baseline));
+            Assert.That(viaFlag, Is.EqualTo(viaSpec), $"{name} {o.Flag}");
+            if (!o.IsBool) Assert.That(viaFlag, Is.Not.EqualTo(reference), $"{name} {o.Flag} {value} changes the trajectory");
+        }
+        if (info.Find("momentum") is not null)
+            Assert.That(Csv(RunArgs(name, "--momentum", "0.25")), Is.Not.EqualTo(reference), $"{name} --momentum");
+    }
+
+    [Test]
+    public void HelpListsEveryOptimizerWithItsFlagsAndDefaults()
+    {
+        var (rc, stdout, _) = Tiny("optim", "--help");
+        Assert.That(rc, Is.EqualTo(0));
+        var lines = stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        foreach (var name in global::Tiny.Optim.Optimizers.Names)
+        {
+            int at = lines.FindIndex(l => l.StartsWith($"  {name} "));
+            Assert.That(at, Is.GreaterThanOrEqualTo(0), name);
+            foreach (var o in global::Tiny.Optim.Optimizers.Info(name).Options)
+                Assert.That(lines[at + 1], Does.Contain($"{o.Flag} {o.DefaultText}"), $"{name} {o.Flag}");
+        }
+        Assert.That(Tiny("optim", "run", "--optimizer", "adam", "--help").Out, Is.EqualTo(stdout));
+    }
+
+    [Test]
+    public void PlotAppliesAFlagToEachOptimizerThatTakesIt()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"tiny_optim_{Guid.NewGuid():N}.png");
+        var (rc, _, err) = Tiny("optim", "plot", "--function", "rosenbrock", "--start", "-1.2,1", "--steps", "20",
+                                "--optimizer", "sgd", "--optimizer", "alphagrad:alpha=2", "--momentum", "0.9", "--amsgrad", "--optimizer", "adam", "--out", file);
+        Assert.That(rc, Is.EqualTo(0), err);
+        Assert.That(File.Exists(file));
+        File.Delete(file);
+    }
 }

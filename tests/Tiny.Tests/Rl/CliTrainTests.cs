@@ -59,6 +59,47 @@ public sealed class CliTrainTests
         Assert.That(config, Does.Contain("alphagrad").And.Contain("\"numEnvs\": 2").And.Contain("\"seed\": 3"));
     }
 
+    [Test]
+    public void TrainTakesEveryRegistryOptionAsAFlag()
+    {
+        // Booleans bare or with a value, '_' or '-', any optimizer's keys (AdaBound's here); config.json keeps snake_case.
+        var (code, _, err) = Train("ppo", "--env", "CartPole-v1", "--total-steps", "512", "--num-envs", "1", "--num-steps", "128", "--out", _dir,
+            "--optimizer", "adabound", "--final-lr", "0.05", "--amsbound", "--weight_decay", "0.001", "--adaboundw", "false", "--lr", "0.002");
+        Assert.That(code, Is.EqualTo(0), err);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "config.json")));
+        var opt = doc.RootElement.GetProperty("optimizer");
+        Assert.That(opt.GetProperty("name").GetString(), Is.EqualTo("adabound"));
+        Assert.That(System.Text.Json.Nodes.JsonNode.Parse(opt.GetProperty("args").GetRawText())!.ToJsonString(),
+                    Is.EqualTo("""{"lr":0.002,"final_lr":0.05,"weight_decay":0.001,"amsbound":true,"adaboundw":false}"""));
+    }
+
+    [Test]
+    public void AnOptimizerFlagTheOptimizerDoesNotTakeIsOneClearLine()
+    {
+        var (code, _, err) = Train("ppo", "--env", "CartPole-v1", "--optimizer", "adam", "--alpha", "2");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err.TrimEnd(), Is.EqualTo("tiny train: error: --alpha does not apply to adam; adam takes: --lr, --beta1, --beta2, --eps, --weight-decay, --amsgrad, --maximize"));
+        (code, _, err) = Train("ppo", "--env", "CartPole-v1", "--optimizer", "adam:alpha=2");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(err, Does.Contain("optimizer 'adam' has no option 'alpha'; it takes: lr, beta1"));
+    }
+
+    [Test]
+    public void HelpListsEveryOptimizerFlagFromTheRegistry()
+    {
+        var (code, stdout, _) = Train("ppo", "--help");
+        Assert.That(code, Is.EqualTo(0));
+        foreach (var name in global::Tiny.Optim.Optimizers.Names)
+        {
+            var info = global::Tiny.Optim.Optimizers.Info(name);
+            Assert.That(stdout, Does.Contain($"    {name,-10} {info.Description}"));
+            foreach (var o in info.Options.Where(o => o.Key is not ("lr" or "gamma")))
+                Assert.That(stdout, Does.Contain(o.IsBool ? o.Flag : $"{o.Flag} {o.DefaultText}"), $"{name} {o.Flag}");
+        }
+        Assert.That(stdout, Does.Contain("  --lr X "));
+        Assert.That(stdout, Does.Contain("(gamma=0.001)").And.Contain("--optimizer NAME:gamma=X"));   // --gamma is ppo's discount
+    }
+
     [TestCase(new[] { "a2c", "--env", "CartPole-v1" }, "a2c")]
     [TestCase(new[] { "ppo", "--env", "Nope-v9" }, "Nope-v9")]
     [TestCase(new[] { "ppo", "--env", "CartPole-v1", "--optimizer", "nope" }, "nope")]
