@@ -41,6 +41,31 @@ public sealed class RegistryTests
         Assert.That(Optimizers.SnakeCase("Beta2"), Is.EqualTo("beta2"));
     }
 
+    /// <summary>A record shaped like the next optimizers' (lr default in the primary constructor, options as init
+    /// properties of every supported type): what a registry line derives from it.</summary>
+    private sealed record LikeRmsPropOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
+    {
+        public double Alpha { get; init; } = 0.99;
+        public double Eps { get; init; } = 1e-8;
+        public double InitialAccumulatorValue { get; init; }
+        public bool Centered { get; init; }
+        public int Warmup { get; init; } = 3;
+        public long Seed { get; init; } = 5;
+        public override void Validate() { }
+    }
+
+    [Test]
+    public void AnyOptionsRecordYieldsItsKeysTypesAndDefaults()
+    {
+        var keys = Optimizers.OptionsOf(typeof(LikeRmsPropOptions));
+        Assert.That(keys.Select(k => (k.Key, k.Type, k.Default)), Is.EqualTo(new (string, Type, object)[]
+        {
+            ("lr", typeof(double), 1e-2), ("alpha", typeof(double), 0.99), ("eps", typeof(double), 1e-8),
+            ("initial_accumulator_value", typeof(double), 0.0), ("centered", typeof(bool), false), ("warmup", typeof(int), 3), ("seed", typeof(long), 5L),
+        }));
+        Assert.That(keys.Select(k => k.Flag), Is.EqualTo(new[] { "--lr", "--alpha", "--eps", "--initial-accumulator-value", "--centered", "--warmup", "--seed" }));
+    }
+
     // PyTorch 2.x's default lrs (SGD has none there: the playground's 1e-3); checked for those registered.
     private static readonly Dictionary<string, double> TorchLr = new()
     {
