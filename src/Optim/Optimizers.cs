@@ -97,6 +97,12 @@ public static class Optimizers
         Entry("adamw", new AdamOptions { WeightDecay = 1e-2 }, (groups, defaults) => new AdamW(groups, defaults), "Adam with decoupled weight decay (torch.optim.AdamW)"),
         Entry("adabound", new AdaBoundOptions(), (groups, defaults) => new AdaBound(groups, defaults), "AdaBound / AMSBound / AdaBoundW (Luo et al. 2019, official code)"),
         Entry("alphagrad", new AlphaGradOptions(), (groups, defaults) => new AlphaGrad(groups, defaults), "AlphaGrad: SGD on tanh(alpha*g/||g||) per tensor (CleanRL fork)"),
+        Entry("rmsprop", new RmsPropOptions(), (groups, defaults) => new RmsProp(groups, defaults), "RMSprop, centered or not, with momentum (torch.optim.RMSprop)"),
+        Entry("adagrad", new AdagradOptions(), (groups, defaults) => new Adagrad(groups, defaults), "Adagrad with lr decay (torch.optim.Adagrad)"),
+        Entry("adadelta", new AdadeltaOptions(), (groups, defaults) => new Adadelta(groups, defaults), "Adadelta (torch.optim.Adadelta)"),
+        Entry("adamax", new AdamaxOptions(), (groups, defaults) => new Adamax(groups, defaults), "Adamax: Adam under the infinity norm (torch.optim.Adamax)"),
+        Entry("nadam", new NAdamOptions(), (groups, defaults) => new NAdam(groups, defaults), "NAdam: Adam with Nesterov momentum (torch.optim.NAdam)"),
+        Entry("radam", new RAdamOptions(), (groups, defaults) => new RAdam(groups, defaults), "RAdam: rectified Adam (torch.optim.RAdam)"),
     ];
 
     private static readonly Dictionary<string, Registration> ByName = Registry.ToDictionary(r => r.Info.Name);

@@ -45,15 +45,22 @@ public static class Golden
     public static string DataPath(string file) => Path.Combine(TestContext.CurrentContext.TestDirectory, "data", file);
 
     private static readonly Lazy<List<GoldenCase>> _all = new(() =>
-        new[] { "optim_golden.json", "optim_golden_mlp_f64.json", "optim_golden_mlp_f32.json", "optim_golden_mlp_grads.json" }
+        new[] { "optim_golden.json", "optim_golden_mlp_f64.json", "optim_golden_mlp_f32.json", "optim_golden_mlp_grads.json", "optim_golden_mlp_grads_torch.json" }
             .SelectMany(f => JsonDocument.Parse(File.ReadAllText(DataPath(f))).RootElement.EnumerateArray().Select(Parse)).ToList());
 
     public static List<GoldenCase> All => _all.Value;
     public static GoldenCase Get(string name) => All.Single(c => c.Name == name);
     public static IEnumerable<string> Names2D() => Load("optim_golden.json");
     public static IEnumerable<string> NamesMlp() => Load("optim_golden_mlp_f64.json").Concat(Load("optim_golden_mlp_f32.json"));
+    /// <summary>One float64 2-D case per distinct (optimizer, options) setting of optim_golden.json.</summary>
+    public static IEnumerable<string> Settings2D() =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "data", "optim_golden.json"))).RootElement.EnumerateArray()
+            .Where(c => c.GetProperty("dtype").GetString() == "float64")
+            .GroupBy(c => c.GetProperty("optimizer").GetString() + c.GetProperty("options").GetRawText())
+            .Select(g => g.First().GetProperty("name").GetString()!).ToList();
+
     /// <summary>The AlphaGrad MLP cases with torch's gradients recorded (gen_alphagrad_mlp_grads.py).</summary>
-    public static IEnumerable<string> NamesMlpGrads() => Load("optim_golden_mlp_grads.json");
+    public static IEnumerable<string> NamesMlpGrads() => Load("optim_golden_mlp_grads.json").Concat(Load("optim_golden_mlp_grads_torch.json"));
 
     // Names for TestCaseSource are read before TestContext exists: locate the data next to the assembly.
     private static IEnumerable<string> Load(string file) =>

@@ -96,12 +96,16 @@ public sealed class OptimGoldenTests
         var c = Golden.Get(name);
         double e = ReplayMlp(c);
         TestContext.Out.WriteLine($"{name}: max rel err {Golden.Fmt(e)}");
-        // Our autograd sums in another order than torch (last bits); AlphaGrad's g/||g|| then tanh amplifies that most.
-        Assert.That(e, Is.LessThanOrEqualTo(c.F32 ? (c.Optimizer == "alphagrad" ? 2e-3 : 1e-4) : 1e-10));
+        // Our autograd sums in another order than torch (last bits). Two updates amplify that in float32: AlphaGrad's
+        // g/||g|| then tanh, and centered RMSprop's sqrt(v - ga^2), which cancels when g is nearly constant (3.8e-2
+        // after 100 steps). Both replay torch bit for bit from torch's own gradients (MlpTrajectoryWithRecordedGrads).
+        double tol = !c.F32 ? 1e-10 : c.Optimizer == "alphagrad" ? 2e-3 : name.StartsWith("mlp_rmsprop_groups") ? 5e-2 : 1e-4;
+        Assert.That(e, Is.LessThanOrEqualTo(tol));
     }
 
-    /// <summary>The AlphaGrad MLP (weights [5,3], [4,5], ...: norms with a vector part and tails of 4..7) with
-    /// torch's recorded gradients: only the optimizer runs, and it matches torch bit for bit in both dtypes.</summary>
+    /// <summary>The AlphaGrad MLP (weights [5,3], [4,5], ...: norms with a vector part and tails of 4..7) and the
+    /// multi-group RMSprop (centered, momentum) and NAdam MLPs with torch's recorded gradients: only the optimizer runs,
+    /// and it matches torch bit for bit in both dtypes.</summary>
     [TestCaseSource(typeof(Golden), nameof(Golden.NamesMlpGrads))]
     public void MlpTrajectoryWithRecordedGrads(string name)
     {

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Writes optim_golden_mlp_grads.json: gen_golden.py's AlphaGrad MLP cases again (same net, data, init and
 options), with torch's gradient of every step recorded ("grads", as in the 2-D cases), so that the optimizer
-can be replayed bit-exactly without our autograd. Schema: README.md next to this file.
+can be replayed bit-exactly without our autograd; and optim_golden_mlp_grads_torch.json: the same for the two
+multi-group torch.optim MLP cases (mlp_rmsprop_groups, mlp_nadam_groups), whose float32 trajectories amplify
+the last bits of the gradients (RMSprop's centered sqrt(v - ga^2)). Schema: README.md next to this file.
 
 Run with Debian's torch 1.13:  /usr/bin/python3 tests/Tiny.Tests/data/gen_alphagrad_mlp_grads.py [--out DIR]
 Deterministic: re-running gives a byte-identical file.
@@ -57,6 +59,16 @@ def main():
                                groups=[{"params": ["w1", "b1"], "options": {"lr": 0.005, "alpha": 0.5, "weight_decay": 0.01}},
                                        {"params": ["w2", "b2", "w3", "b3"], "options": {}}]))
     G.dump(C, os.path.join(a.out, "optim_golden_mlp_grads.json"))
+    T = []
+    for dtype in ["float64", "float32"]:
+        s = "" if dtype == "float64" else "_f32"
+        T.append(run_mlp_grads("mlp_rmsprop_groups_grads" + s, "rmsprop", {"lr": 0.005, "alpha": 0.9}, dtype,
+                               groups=[{"params": ["w1", "b1"], "options": {"lr": 0.01, "momentum": 0.9, "centered": True}},
+                                       {"params": ["w2", "b2", "w3", "b3"], "options": {"weight_decay": 0.01}}]))
+        T.append(run_mlp_grads("mlp_nadam_groups_grads" + s, "nadam", {"lr": 0.01}, dtype,
+                               groups=[{"params": ["w1", "b1"], "options": {"lr": 0.005, "momentum_decay": 0.01, "weight_decay": 0.01}},
+                                       {"params": ["w2", "b2", "w3", "b3"], "options": {"betas": [0.8, 0.99], "eps": 1e-6}}]))
+    G.dump(T, os.path.join(a.out, "optim_golden_mlp_grads_torch.json"))
 
 
 if __name__ == "__main__":
