@@ -3,10 +3,11 @@
 tensor and split in 10, in microseconds; beside it `p.copy_(q)` over the same parameter bytes as a
 memory-bandwidth reference.
 
-SGD/Adam/AdamW/AMSGrad and RMSprop/Adagrad/Adadelta/Adamax/NAdam/RAdam are torch.optim (single-tensor path, torch
-1.13's default on CPU; the last six get foreach=False explicitly), the last six with torch's defaults, as Tiny's bench. AdaBound, AMSBound and
-AlphaGrad are written here in their fastest honest torch form: the same math and rounding as the reference
-code (tests/Tiny.Tests/data/gen_golden.py), per tensor, in-place ops, no avoidable temporaries.
+SGD/Adam/AdamW/AMSGrad and RMSprop/Adagrad/Adadelta/Adamax/NAdam/RAdam/ASGD/Rprop are torch.optim (single-tensor
+path, torch 1.13's default on CPU; the last eight get foreach=False explicitly), the last eight with torch's defaults,
+as Tiny's bench. AdaBound, AMSBound and AlphaGrad are written here in their fastest honest torch form: the same math
+and rounding as the reference code (tests/Tiny.Tests/data/gen_golden.py), per tensor, in-place ops, no avoidable
+temporaries.
 One JSON line per figure: {"bench": "optim_step", "peer": "torch", "optimizer", "params", "tensors",
 "us_best", "us_median", "min_bytes", "gbps_best", ...}; min_bytes = bytes an ideal fused pass must move.
 """
@@ -98,6 +99,10 @@ OPTIMIZERS = {
     "adamax": (lambda ps: torch.optim.Adamax(ps, foreach=False), 7),           # p, g, exp_avg, exp_inf
     "nadam": (lambda ps: torch.optim.NAdam(ps, foreach=False), 7),             # p, g, exp_avg, exp_avg_sq
     "radam": (lambda ps: torch.optim.RAdam(ps, foreach=False), 7),             # p, g, exp_avg, exp_avg_sq
+    # default t0 = 1e6: mu = 1, so ax is a copy of p (written, not read): p, g -> p, ax
+    "asgd": (lambda ps: torch.optim.ASGD(ps, foreach=False), 4),
+    # p, g, prev, step_size (fixed grads: every element takes the etaplus branch after step 1, step size clamps at 50)
+    "rprop": (lambda ps: torch.optim.Rprop(ps, foreach=False), 7),
 }
 # Steps before timing. RAdam's first 5 steps (default betas) take the cheap unrectified branch (rho_t <= 5);
 # 5 warm-up steps make every timed step a rectified one.
