@@ -5,23 +5,20 @@ using Tiny.Optim;
 
 namespace Tiny.Bench;
 
-/// <summary>`optim [reps]`: each optimizer's Step() on one float32 tensor; peer: bench/peers/optim_step.py.</summary>
+/// <summary>`optim [reps] [name,name...]`: every registered optimizer's Step() (registry defaults) and a few variants on
+/// one float32 tensor; peer: bench/peers/optim_step.py (same names).</summary>
 public static class OptimBench
 {
-    private static readonly (string Name, Func<Tensor, Optimizer> Make)[] Optimizers =
-    [
-        ("sgd", p => new Sgd([p], lr: 1e-3)),
-        ("sgd_momentum", p => new Sgd([p], lr: 1e-3, momentum: 0.9)),
-        ("adam", p => new Adam([p])),
-        ("adamw", p => new AdamW([p])),
-        ("adabound", p => new AdaBound([p])),
-        ("alphagrad", p => new AlphaGrad([p])),
-        ("alphagrad_momentum", p => new AlphaGrad([p], momentum: 0.9)),
-    ];
+    /// <summary>Variants beside each optimizer's defaults, by the peer's names.</summary>
+    private static readonly (string Name, string Spec)[] Variants =
+        [("sgd_momentum", "sgd:momentum=0.9"), ("amsgrad", "adam:amsgrad"), ("amsbound", "adabound:amsbound"), ("alphagrad_momentum", "alphagrad:momentum=0.9")];
+
+    private static IEnumerable<(string Name, string Spec)> All() => Optimizers.Names.Select(n => (n, n)).Concat(Variants);
 
     public static void Run(string[] args)
     {
         int reps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 15;
+        var only = args.Length > 2 ? args[2].Split(',').ToHashSet() : null;
         var rng = new Rng(1);
         foreach (int n in new[] { 1_000_000, 10_000_000 })
         {
@@ -29,9 +26,10 @@ public static class OptimBench
             p.Grad = Tensor.Randn([n], rng).Mul(1e-3);
             var (copyBest, copyMedian) = Time(reps, () => p.DataF.CopyTo(p.Grad.DataF));   // read + write n floats
             Console.WriteLine(Json("copy", n, copyBest, copyMedian, 0, 8.0 * n));
-            foreach (var (name, make) in Optimizers)
+            foreach (var (name, spec) in All())
             {
-                var opt = make(p);
+                if (only is not null && !only.Contains(name)) continue;
+                var opt = Optimizers.FromSpec(spec, [p]);
                 var (best, median) = Time(reps, opt.Step);
                 // Bytes the fused pass moves: read g, read+write p and each state buffer.
                 double stateFloats = opt.StateBytes / 4.0 / n;
@@ -42,7 +40,7 @@ public static class OptimBench
 
     private static (double Best, double Median) Time(int reps, Action step)
     {
-        for (int i = 0; i < 3; i++) step();
+        for (int i = 0; i < 5; i++) step();   // warm-up: the JIT's tiers, and RAdam past its rectification threshold
         var us = new double[reps];
         for (int i = 0; i < reps; i++)
         {

@@ -12,7 +12,7 @@ public static class Program
             case "optim": OptimBench.Run(args); return 0;
             case "conv": ConvBench.Run(args); return 0;
             case "gpu": return GpuBench.Run(args);
-            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps] | train [--batches] [--threads N] | optim [reps] | conv [--threads N] | gpu [--device D] [--smoke]"); return 1;
+            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps] | train [--batches] [--threads N] | optim [reps] [names] | conv [--threads N] | gpu [--device D] [--smoke]"); return 1;
         }
     }
 }

@@ -87,7 +87,7 @@ public interface IBackend
     /// <summary>c += op(A) @ op(B) for one matrix pair (used by backward passes to accumulate).</summary>
     void MatMulAddInPlace(Storage c, Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB, int strideC);
 
-    // in place (optimizers, gradient accumulation)
+    // in place (updates, gradient accumulation)
     /// <summary>dst += alpha * src (same length).</summary>
     void AxpyInPlace(Storage dst, Storage src, double alpha);
     void FillInPlace(Storage dst, double value);
@@ -106,7 +106,7 @@ public interface IBackend
     /// <summary>SumSquares of each storage, with one wait for the device for all of them (gradient clipping).</summary>
     double[] SumSquaresEach(IReadOnlyList<Storage> xs);
 
-    /// <summary>Runs a fused elementwise map (an optimizer's update, for one) as one pass over x (read and written),
+    /// <summary>Runs a fused elementwise map (an update rule written over ILane) as one pass over x (read and written),
     /// y (read) and up to four state buffers (read and written; a null entry is an unused slot), all of one dtype T
     /// and one length, after the
     /// declared per-tensor reduction. On a GPU: one kernel launch (plus the reduction's), queued like any op.</summary>

@@ -6,15 +6,14 @@ using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
-/// <summary>Options of Adam and AdamW (AdamW's WeightDecay is decoupled and defaults to 1e-2).</summary>
-public sealed record AdamOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
+/// <summary>Options the Adam family shares (Adam/AdamW, Adamax, NAdam, RAdam): betas, eps and weight decay with
+/// torch's defaults, checked with torch's messages in torch's order (lr, eps, beta1, beta2, weight_decay).</summary>
+public abstract record AdamFamilyOptions(double Lr) : OptimizerOptions(Lr)
 {
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.999;
     public double Eps { get; init; } = 1e-8;
     public double WeightDecay { get; init; }
-    public bool Amsgrad { get; init; }
-    public bool Maximize { get; init; }
 
     public override void Validate()
     {
@@ -24,6 +23,13 @@ public sealed record AdamOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
         Check(Beta2 >= 0 && Beta2 < 1, $"Invalid beta parameter at index 1: {Py(Beta2)}", "beta2");
         Check(WeightDecay >= 0, $"Invalid weight_decay value: {Py(WeightDecay)}", "weight_decay");
     }
+}
+
+/// <summary>Options of Adam and AdamW (AdamW's WeightDecay is decoupled and defaults to 1e-2).</summary>
+public sealed record AdamOptions(double Lr = 1e-3) : AdamFamilyOptions(Lr)
+{
+    public bool Amsgrad { get; init; }
+    public bool Maximize { get; init; }
 }
 
 /// <summary>

@@ -7,21 +7,13 @@ using System.Runtime.CompilerServices;
 namespace Tiny.Optim;
 
 /// <summary>Options of NAdam (torch 1.13's names and defaults; 1.13 has no maximize).</summary>
-public sealed record NAdamOptions(double Lr = 2e-3) : OptimizerOptions(Lr)
+public sealed record NAdamOptions(double Lr = 2e-3) : AdamFamilyOptions(Lr)
 {
-    public double Beta1 { get; init; } = 0.9;
-    public double Beta2 { get; init; } = 0.999;
-    public double Eps { get; init; } = 1e-8;
-    public double WeightDecay { get; init; }
     public double MomentumDecay { get; init; } = 4e-3;
 
     public override void Validate()
     {
-        Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
-        Check(Eps >= 0, $"Invalid epsilon value: {Py(Eps)}", "eps");
-        Check(Beta1 >= 0 && Beta1 < 1, $"Invalid beta parameter at index 0: {Py(Beta1)}", "beta1");
-        Check(Beta2 >= 0 && Beta2 < 1, $"Invalid beta parameter at index 1: {Py(Beta2)}", "beta2");
-        Check(WeightDecay >= 0, $"Invalid weight_decay value: {Py(WeightDecay)}", "weight_decay");
+        base.Validate();
         Check(MomentumDecay >= 0, $"Invalid momentum_decay value: {Py(MomentumDecay)}", "momentum_decay");
     }
 }

@@ -249,7 +249,8 @@ public static class Optimizers
             : throw new ArgumentException($"unknown optimizer '{name}'; known: {string.Join(", ", Names)}");
     }
 
-    /// <summary>The options of a record type by reflection: public settable properties, lr first, then in declaration order.</summary>
+    /// <summary>The options of a record type by reflection: public settable properties, lr first, then a base record's
+    /// (AdamFamilyOptions), then in declaration order.</summary>
     private static IReadOnlyList<OptionInfo> KeysOf(Type type) => Keys.GetOrAdd(type, t =>
     {
         if (!typeof(OptimizerOptions).IsAssignableFrom(t) || t.IsAbstract)
@@ -260,7 +261,7 @@ public static class Optimizers
         var list = new List<OptionInfo>();
         foreach (var p in t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
                            .Where(p => p.CanRead && p.SetMethod is { IsPublic: true } && p.GetIndexParameters().Length == 0)
-                           .OrderBy(p => p.DeclaringType == typeof(OptimizerOptions) ? 0 : 1).ThenBy(p => p.MetadataToken))
+                           .OrderBy(p => Depth(p.DeclaringType!)).ThenBy(p => p.MetadataToken))
         {
             if (!Supported.Contains(p.PropertyType))
                 throw new InvalidOperationException($"{t.Name}.{p.Name}: option type {p.PropertyType.Name} is not supported (double, bool, int, long)");
@@ -272,6 +273,9 @@ public static class Optimizers
             throw new InvalidOperationException($"{t.Name}: two options share a key ({string.Join(", ", list.Select(k => k.Key))})");
         return list;
     });
+
+    /// <summary>How far below OptimizerOptions a type derives (a base record's options come before its derived ones').</summary>
+    private static int Depth(Type t) => t == typeof(OptimizerOptions) || t.BaseType is null ? 0 : 1 + Depth(t.BaseType);
 
     private static OptionInfo Key(string name, IReadOnlyList<OptionInfo> keys, string key)
     {

@@ -1,4 +1,4 @@
-// TorchNorm: the L2 norm of a tensor summed in PyTorch 1.13's order (CPU, AVX2 build), so AlphaGrad and clipping match it.
+// TorchNorm: the L2 norm of a tensor summed in PyTorch 1.13's order (CPU, AVX2 build), so norms computed here match torch's g.norm(2).
 using System.Numerics;
 using System.Runtime.Intrinsics;
 

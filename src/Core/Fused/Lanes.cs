@@ -69,7 +69,7 @@ public readonly struct Lane1<T>(T v) : ILane<Lane1<T>, T> where T : unmanaged, I
     public static Lane1<T> Sign(Lane1<T> a) => T.IsNaN(a.V) ? a : new(a.V > T.Zero ? T.One : a.V < T.Zero ? -T.One : T.Zero);
 }
 
-/// <summary>A Vector256 lane (AVX2 machines; float64 AlphaGrad's tanh).</summary>
+/// <summary>A Vector256 lane (AVX2 machines).</summary>
 public readonly struct Lane256<T>(Vector256<T> v) : ILane<Lane256<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>The lanes.</summary>

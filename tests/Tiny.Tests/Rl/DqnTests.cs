@@ -9,7 +9,8 @@ namespace Tiny.Tests.Rl;
 
 public sealed class DqnTests
 {
-    private static readonly string[] Optimizers = ["adam", "alphagrad", "sgd", "adabound"];
+    /// <summary>Hand-picked settings, then every other registered optimizer with its defaults (any optimizer trains any agent).</summary>
+    private static readonly string[] Optimizers = AgentOptimizers.WithEveryRegistered("adam", "alphagrad", "sgd", "adabound");
 
     private static DqnOptions Short(int seed = 1) => new()
     {

@@ -7,7 +7,8 @@ namespace Tiny.Tests.Rl;
 
 public sealed class PpoTests
 {
-    private static readonly string[] Optimizers = ["adam:eps=1e-5", "alphagrad:alpha=1,momentum=0.9,eps=1e-5", "sgd:lr=0.01,momentum=0.9", "adabound:lr=1e-3"];
+    /// <summary>Hand-picked settings, then every other registered optimizer with its defaults (any optimizer trains any agent).</summary>
+    private static readonly string[] Optimizers = AgentOptimizers.WithEveryRegistered("adam:eps=1e-5", "alphagrad:alpha=1,momentum=0.9,eps=1e-5", "sgd:lr=0.01,momentum=0.9", "adabound:lr=1e-3");
 
     private static PpoOptions Short(string env, int seed = 1) => env == "Pendulum-v1"
         ? new PpoOptions { EnvId = env, Seed = seed, TotalTimesteps = 1024, NumEnvs = 2, NumSteps = 256, Gamma = 0.9, UpdateEpochs = 2, NumMinibatches = 4, EntCoef = 0, NormalizeObs = true, NormalizeReward = true }

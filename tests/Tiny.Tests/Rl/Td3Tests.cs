@@ -8,7 +8,8 @@ namespace Tiny.Tests.Rl;
 
 public sealed class Td3Tests
 {
-    private static readonly string[] Optimizers = ["adam", "alphagrad", "sgd", "adabound"];
+    /// <summary>Hand-picked settings, then every other registered optimizer with its defaults (any optimizer trains any agent).</summary>
+    private static readonly string[] Optimizers = AgentOptimizers.WithEveryRegistered("adam", "alphagrad", "sgd", "adabound");
 
     private static Td3Options Short(int seed = 1) => new()
     {
