@@ -25,6 +25,16 @@ public sealed class GoldenCase
 
     public bool F32 => DType == "float32";
 
+    private static readonly HashSet<string> CaseKeys =
+        ["name", "optimizer", "options", "problem", "expression", "dtype", "steps", "start", "trajectory", "loss", "grads", "data", "groups", "lrs", "scheduler"];
+
+    /// <summary>State buffers the case recorded after every step, by torch's state name (any other top-level key,
+    /// shaped like "trajectory": ASGD's "ax").</summary>
+    public Dictionary<string, List<Dictionary<string, double[]>>> StateSnapshots() =>
+        Raw.EnumerateObject().Where(p => !CaseKeys.Contains(p.Name))
+            .ToDictionary(p => p.Name, p => p.Value.EnumerateArray().Select(s => s.EnumerateObject()
+                .ToDictionary(q => q.Name, q => q.Value.EnumerateArray().Select(x => x.GetDouble()).ToArray())).ToList());
+
     public Tensor MakeTensor((int[] Shape, double[] Data) t) =>
         F32 ? Tensor.FromArray(Array.ConvertAll(t.Data, x => (float)x), t.Shape) : Tensor.FromArray((double[])t.Data.Clone(), t.Shape);
 
