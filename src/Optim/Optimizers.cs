@@ -103,6 +103,7 @@ public static class Optimizers
         Entry("adamax", new AdamaxOptions(), (groups, defaults) => new Adamax(groups, defaults), "Adamax: Adam under the infinity norm (torch.optim.Adamax)"),
         Entry("nadam", new NAdamOptions(), (groups, defaults) => new NAdam(groups, defaults), "NAdam: Adam with Nesterov momentum (torch.optim.NAdam)"),
         Entry("radam", new RAdamOptions(), (groups, defaults) => new RAdam(groups, defaults), "RAdam: rectified Adam (torch.optim.RAdam)"),
+        Entry("asgd", new AsgdOptions(), (groups, defaults) => new Asgd(groups, defaults), "ASGD: SGD with iterate averaging (torch.optim.ASGD)"),
     ];
 
     private static readonly Dictionary<string, Registration> ByName = Registry.ToDictionary(r => r.Info.Name);

@@ -1,0 +1,78 @@
+// ASGD: torch.optim.ASGD (PyTorch 1.13, single-tensor path). Polyak & Juditsky, "Acceleration of Stochastic
+// Approximation by Averaging", SIAM J. Control Optim. 1992; the step-size schedule of Bottou, "Stochastic Gradient
+// Descent Tricks", 2012. Bit-level order: tests/Tiny.Tests/data/OPTIM_SEMANTICS.md.
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Tiny.Optim;
+
+/// <summary>Options of ASGD (torch's names and defaults).</summary>
+public sealed record AsgdOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
+{
+    public double Lambd { get; init; } = 1e-4;
+    public double Alpha { get; init; } = 0.75;
+    public double T0 { get; init; } = 1e6;
+    public double WeightDecay { get; init; }
+    public bool Maximize { get; init; }
+
+    public override void Validate()
+    {
+        Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
+        Check(WeightDecay >= 0, $"Invalid weight_decay value: {Py(WeightDecay)}", "weight_decay");
+    }
+}
+
+/// <summary>
+/// ASGD, per element, step t (eta starts at lr, mu at 1; both float32 scalars per tensor, as torch 1.13 keeps them):
+/// <code>
+/// g = maximize ? -grad : grad ;  if wd != 0: g = g + wd*p
+/// p = p * (1 - lambd*eta)
+/// p = p - eta*g
+/// ax = mu != 1 ? ax + (p - ax)*mu : p            # the running average of the iterates, from step t0 + 2 on
+/// eta = lr / (1 + lambd*lr*t)^alpha ;  mu = 1 / max(1, t - t0)
+/// </code>
+/// The parameter is the SGD iterate; the averaged parameter is state["ax"]. State: ax, and the scalars eta and mu.
+/// </summary>
+public sealed class Asgd : Optimizer<AsgdOptions>
+{
+    public Asgd(IEnumerable<Tensor> parameters, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6,
+                double weightDecay = 0, bool maximize = false)
+        : this([new GroupSpec<AsgdOptions>(parameters)], new AsgdOptions(lr)
+        { Lambd = lambd, Alpha = alpha, T0 = t0, WeightDecay = weightDecay, Maximize = maximize }) { }
+
+    public Asgd(IEnumerable<GroupSpec<AsgdOptions>> groups, AsgdOptions defaults) : base(groups, defaults) { }
+
+    private static readonly string[] Average = ["ax"];
+
+    private protected override void Update<T>(Tensor p, Tensor grad, AsgdOptions o, ParamGroup group, ParamState state)
+    {
+        var buffers = State(p, state, Average, out _);
+        long t = ++state.Step;
+        double eta = state.Scalars.GetValueOrDefault("eta", (float)o.Lr), mu = state.Scalars.GetValueOrDefault("mu", 1.0);
+        var map = new Map<T>
+        {
+            Wd = C<T>(o.WeightDecay), Decay = C<T>(1 - o.Lambd * eta), NegEta = C<T>(-eta), Mu = C<T>(mu),
+            Maximize = o.Maximize, L2 = o.WeightDecay != 0, Averaging = mu != 1,
+        };
+        Fuse<Map<T>, T>(map, p, grad, buffers);
+        state.Scalars["eta"] = (float)(o.Lr / Math.Pow(1 + o.Lambd * o.Lr * t, o.Alpha));   // float32, as torch holds it
+        state.Scalars["mu"] = (float)(1 / Math.Max(1, t - o.T0));
+    }
+
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T Wd, Decay, NegEta, Mu;
+        public Flag Maximize, L2, Averaging;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L ax, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
+        {
+            if (c.Maximize) g = -g;
+            if (c.L2) g = L.Fma(L.Splat(c.Wd), p, g);                                  // g <- g + wd*p (p before the decay)
+            p *= L.Splat(c.Decay);                                                      // p <- p*(1 - lambd*eta)
+            p = L.Fma(L.Splat(c.NegEta), g, p);                                         // p <- p - eta*g
+            ax = c.Averaging ? ax + (p - ax) * L.Splat(c.Mu) : p;                       // ax <- ax + (p - ax)*mu, or a copy of p
+        }
+    }
+}
