@@ -104,6 +104,7 @@ public static class Optimizers
         Entry("nadam", new NAdamOptions(), (groups, defaults) => new NAdam(groups, defaults), "NAdam: Adam with Nesterov momentum (torch.optim.NAdam)"),
         Entry("radam", new RAdamOptions(), (groups, defaults) => new RAdam(groups, defaults), "RAdam: rectified Adam (torch.optim.RAdam)"),
         Entry("asgd", new AsgdOptions(), (groups, defaults) => new Asgd(groups, defaults), "ASGD: SGD with iterate averaging (torch.optim.ASGD)"),
+        Entry("rprop", new RpropOptions(), (groups, defaults) => new Rprop(groups, defaults), "Rprop: sign-based steps with per-element step sizes (torch.optim.Rprop)"),
     ];
 
     private static readonly Dictionary<string, Registration> ByName = Registry.ToDictionary(r => r.Info.Name);

@@ -32,8 +32,10 @@ public interface ILane<TSelf, T> where TSelf : struct, ILane<TSelf, T> where T :
     static abstract TSelf Min(TSelf a, TSelf b);
     /// <summary>tanh: torch's own SLEEF u10 algorithm on the CPU (bit-equal to torch), the device's tanh on a GPU.</summary>
     static abstract TSelf Tanh(TSelf a);
-    /// <summary>-1, 0 or 1 per lane (0 for ±0; NaN stays NaN), as torch.sign.</summary>
+    /// <summary>-1, 0 or 1 per lane: (a &gt; 0) - (a &lt; 0), so +0 for ±0 and for NaN, as torch.sign.</summary>
     static abstract TSelf Sign(TSelf a);
+    /// <summary>Per lane a &gt; b ? ifGreater : otherwise (false for NaN).</summary>
+    static abstract TSelf IfGreater(TSelf a, TSelf b, TSelf ifGreater, TSelf otherwise);
 }
 
 /// <summary>A flag in a fused map's constants: an int on the device (ILGPU arguments must be blittable), a bool in code.</summary>
@@ -66,7 +68,9 @@ public readonly struct Lane1<T>(T v) : ILane<Lane1<T>, T> where T : unmanaged, I
     public static Lane1<T> Tanh(Lane1<T> a) => typeof(T) == typeof(float)
         ? new((T)(object)Cpu.TorchTanh.Tanh((float)(object)a.V)) : new((T)(object)Cpu.TorchTanh.Tanh((double)(object)a.V));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lane1<T> Sign(Lane1<T> a) => T.IsNaN(a.V) ? a : new(a.V > T.Zero ? T.One : a.V < T.Zero ? -T.One : T.Zero);
+    public static Lane1<T> Sign(Lane1<T> a) => new(a.V > T.Zero ? T.One : a.V < T.Zero ? -T.One : T.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane1<T> IfGreater(Lane1<T> a, Lane1<T> b, Lane1<T> ifGreater, Lane1<T> otherwise) => a.V > b.V ? ifGreater : otherwise;
 }
 
 /// <summary>A Vector256 lane (AVX2 machines).</summary>
@@ -93,13 +97,11 @@ public readonly struct Lane256<T>(Vector256<T> v) : ILane<Lane256<T>, T> where T
     public static Lane256<T> Tanh(Lane256<T> a) => typeof(T) == typeof(float)
         ? new(Cpu.TorchTanh.Tanh(a.V.AsSingle()).As<float, T>()) : new(Cpu.TorchTanh.Tanh(a.V.AsDouble()).As<double, T>());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lane256<T> Sign(Lane256<T> a)
-    {
-        var one = Vector256<T>.One;   // (x > 0) - (x < 0); NaN lanes keep x
-        var s = Vector256.ConditionalSelect(Vector256.GreaterThan(a.V, Vector256<T>.Zero), one, Vector256<T>.Zero)
-              - Vector256.ConditionalSelect(Vector256.LessThan(a.V, Vector256<T>.Zero), one, Vector256<T>.Zero);
-        return new(Vector256.ConditionalSelect(Vector256.Equals(a.V, a.V), s, a.V));
-    }
+    public static Lane256<T> Sign(Lane256<T> a) => new(Vector256.ConditionalSelect(Vector256.GreaterThan(a.V, Vector256<T>.Zero), Vector256<T>.One, Vector256<T>.Zero)
+                                                    - Vector256.ConditionalSelect(Vector256.LessThan(a.V, Vector256<T>.Zero), Vector256<T>.One, Vector256<T>.Zero));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane256<T> IfGreater(Lane256<T> a, Lane256<T> b, Lane256<T> ifGreater, Lane256<T> otherwise) =>
+        new(Vector256.ConditionalSelect(Vector256.GreaterThan(a.V, b.V), ifGreater.V, otherwise.V));
 }
 
 /// <summary>A Vector512 lane (AVX-512 machines).</summary>
@@ -130,11 +132,9 @@ public readonly struct Lane512<T>(Vector512<T> v) : ILane<Lane512<T>, T> where T
         return new(Vector512.Create(Cpu.TorchTanh.Tanh(d.GetLower()), Cpu.TorchTanh.Tanh(d.GetUpper())).As<double, T>());
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lane512<T> Sign(Lane512<T> a)
-    {
-        var one = Vector512<T>.One;   // (x > 0) - (x < 0); NaN lanes keep x
-        var s = Vector512.ConditionalSelect(Vector512.GreaterThan(a.V, Vector512<T>.Zero), one, Vector512<T>.Zero)
-              - Vector512.ConditionalSelect(Vector512.LessThan(a.V, Vector512<T>.Zero), one, Vector512<T>.Zero);
-        return new(Vector512.ConditionalSelect(Vector512.Equals(a.V, a.V), s, a.V));
-    }
+    public static Lane512<T> Sign(Lane512<T> a) => new(Vector512.ConditionalSelect(Vector512.GreaterThan(a.V, Vector512<T>.Zero), Vector512<T>.One, Vector512<T>.Zero)
+                                                    - Vector512.ConditionalSelect(Vector512.LessThan(a.V, Vector512<T>.Zero), Vector512<T>.One, Vector512<T>.Zero));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lane512<T> IfGreater(Lane512<T> a, Lane512<T> b, Lane512<T> ifGreater, Lane512<T> otherwise) =>
+        new(Vector512.ConditionalSelect(Vector512.GreaterThan(a.V, b.V), ifGreater.V, otherwise.V));
 }

@@ -23,7 +23,8 @@ public struct GpuLaneF : ILane<GpuLaneF, float>
     public static GpuLaneF Max(GpuLaneF a, GpuLaneF b) => new() { V = XMath.IsNaN(a.V) || a.V > b.V ? a.V : b.V };
     public static GpuLaneF Min(GpuLaneF a, GpuLaneF b) => new() { V = XMath.IsNaN(a.V) || a.V < b.V ? a.V : b.V };
     public static GpuLaneF Tanh(GpuLaneF a) => new() { V = XMath.Tanh(a.V) };
-    public static GpuLaneF Sign(GpuLaneF a) => new() { V = a.V > 0f ? 1f : a.V < 0f ? -1f : a.V == 0f ? 0f : a.V };
+    public static GpuLaneF Sign(GpuLaneF a) => new() { V = a.V > 0f ? 1f : a.V < 0f ? -1f : 0f };
+    public static GpuLaneF IfGreater(GpuLaneF a, GpuLaneF b, GpuLaneF ifGreater, GpuLaneF otherwise) => a.V > b.V ? ifGreater : otherwise;
 }
 
 /// <summary>A float64 GPU thread's lane (see <see cref="GpuLaneF"/>).</summary>
@@ -44,7 +45,8 @@ public struct GpuLaneD : ILane<GpuLaneD, double>
     public static GpuLaneD Max(GpuLaneD a, GpuLaneD b) => new() { V = XMath.IsNaN(a.V) || a.V > b.V ? a.V : b.V };
     public static GpuLaneD Min(GpuLaneD a, GpuLaneD b) => new() { V = XMath.IsNaN(a.V) || a.V < b.V ? a.V : b.V };
     public static GpuLaneD Tanh(GpuLaneD a) => new() { V = XMath.Tanh(a.V) };
-    public static GpuLaneD Sign(GpuLaneD a) => new() { V = a.V > 0 ? 1 : a.V < 0 ? -1 : a.V == 0 ? 0 : a.V };
+    public static GpuLaneD Sign(GpuLaneD a) => new() { V = a.V > 0 ? 1 : a.V < 0 ? -1 : 0 };
+    public static GpuLaneD IfGreater(GpuLaneD a, GpuLaneD b, GpuLaneD ifGreater, GpuLaneD otherwise) => a.V > b.V ? ifGreater : otherwise;
 }
 
 /// <summary>The generic kernel of every fused map.</summary>
