@@ -205,8 +205,9 @@ public abstract class Optimizer
     {
         using var _ = Tensor.NoGrad();
         foreach (var group in _groups)
-            foreach (var p in group.Params)
+            for (int i = 0; i < group.Params.Count; i++)   // indexed: foreach over the IReadOnlyList would box its enumerator every step
             {
+                var p = group.Params[i];
                 var grad = p.Grad;
                 if (grad is null) continue;
                 if (grad.Numel != p.Numel || grad.DType != p.DType)

@@ -37,14 +37,15 @@ internal static class FusedChecks
         var dtype = typeof(T) == typeof(float) ? DType.Float32 : typeof(T) == typeof(double) ? DType.Float64
             : throw new ArgumentException($"FusedMap({typeof(TMap).Name}): element type {typeof(T).Name} is not float or double");
         if (states.Length > 4) throw new ArgumentException($"FusedMap({typeof(TMap).Name}): {states.Length} state buffers, at most 4");
-        Check(x, "x"); Check(y, "y");
+        Check(x, -2); Check(y, -1);
         for (int k = 0; k < states.Length; k++)
-            if (states[k] is { } st) Check(st, $"state {k}");
+            if (states[k] is { } st) Check(st, k);
 
-        void Check(Storage s, string what)
+        void Check(Storage s, int which)   // which: -2 x, -1 y, k state k; the message is built only on failure
         {
-            if (s.DType != dtype) throw new ArgumentException($"FusedMap({typeof(TMap).Name}): {what} is {s.DType.Name()}, the map runs on {dtype.Name()}");
-            if (s.Length != x.Length) throw new ArgumentException($"FusedMap({typeof(TMap).Name}): {what} has {s.Length} elements, x has {x.Length}");
+            if (s.DType != dtype) throw new ArgumentException($"FusedMap({typeof(TMap).Name}): {What(which)} is {s.DType.Name()}, the map runs on {dtype.Name()}");
+            if (s.Length != x.Length) throw new ArgumentException($"FusedMap({typeof(TMap).Name}): {What(which)} has {s.Length} elements, x has {x.Length}");
         }
+        static string What(int which) => which == -2 ? "x" : which == -1 ? "y" : $"state {which}";
     }
 }

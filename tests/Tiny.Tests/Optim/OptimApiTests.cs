@@ -62,6 +62,26 @@ public sealed class OptimApiTests
         Assert.That(g.ToDoubleArray(), Is.EqualTo(new double[] { 0, 0 }));
     }
 
+    /// <summary>A step allocates nothing on the CPU once the state exists, for every registered optimizer (the least
+    /// of 5 rounds of 50 steps, so a JIT tier-up during one round cannot fail the test).</summary>
+    [Test]
+    public void StepAllocatesNothingOnTheCpu([ValueSource(typeof(RegistryTests), nameof(RegistryTests.Names))] string name, [Values] bool f64)
+    {
+        var rng = new Rng(3);
+        var ps = new[] { Tensor.Randn([33, 17], rng), Tensor.Randn([5], rng) }.Select(t => f64 ? t.To(DType.Float64) : t).ToList();
+        foreach (var p in ps) p.Grad = Tensor.Randn(p.Shape.ToArray(), rng).Mul(1e-2).To(p.DType);
+        var opt = Optimizers.Create(name, ps, new Dictionary<string, string>());
+        for (int i = 0; i < 20; i++) opt.Step();
+        long least = long.MaxValue;
+        for (int round = 0; round < 5; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 50; i++) opt.Step();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.That(least, Is.Zero, $"{name}: bytes allocated by 50 steps");
+    }
+
     [Test]
     public void StateBytesCountBuffers()
     {
