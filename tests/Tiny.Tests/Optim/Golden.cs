@@ -54,29 +54,34 @@ public static class Golden
 {
     public static string DataPath(string file) => Path.Combine(TestContext.CurrentContext.TestDirectory, "data", file);
 
+    /// <summary>Every optimizer golden file: data/optim_golden*.json (a new optimizer's data may come in a file of its own).</summary>
+    private static IEnumerable<string> Files() =>
+        Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "data"), "optim_golden*.json").Order(StringComparer.Ordinal);
+
     private static readonly Lazy<List<GoldenCase>> _all = new(() =>
-        new[] { "optim_golden.json", "optim_golden_mlp_f64.json", "optim_golden_mlp_f32.json", "optim_golden_mlp_grads.json", "optim_golden_mlp_grads_torch.json" }
-            .SelectMany(f => JsonDocument.Parse(File.ReadAllText(DataPath(f))).RootElement.EnumerateArray().Select(Parse)).ToList());
+        Files().SelectMany(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.EnumerateArray().Select(Parse)).ToList());
 
     public static List<GoldenCase> All => _all.Value;
     public static GoldenCase Get(string name) => All.Single(c => c.Name == name);
-    public static IEnumerable<string> Names2D() => Load("optim_golden.json");
-    public static IEnumerable<string> NamesMlp() => Load("optim_golden_mlp_f64.json").Concat(Load("optim_golden_mlp_f32.json"));
-    /// <summary>One float64 2-D case per distinct (optimizer, options) setting of optim_golden.json.</summary>
-    public static IEnumerable<string> Settings2D() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "data", "optim_golden.json"))).RootElement.EnumerateArray()
-            .Where(c => c.GetProperty("dtype").GetString() == "float64")
-            .GroupBy(c => c.GetProperty("optimizer").GetString() + c.GetProperty("options").GetRawText())
-            .Select(g => g.First().GetProperty("name").GetString()!).ToList();
+    /// <summary>The 2-D function cases (with recorded gradients).</summary>
+    public static IEnumerable<string> Names2D() => Cases().Where(c => c.Problem != "mlp").Select(c => c.Name);
+    /// <summary>The MLP cases replayed with our own autograd (no recorded gradients).</summary>
+    public static IEnumerable<string> NamesMlp() => Cases().Where(c => c.Problem == "mlp" && !c.Grads).Select(c => c.Name);
+    /// <summary>The MLP cases with torch's gradients recorded (gen_alphagrad_mlp_grads.py).</summary>
+    public static IEnumerable<string> NamesMlpGrads() => Cases().Where(c => c.Problem == "mlp" && c.Grads).Select(c => c.Name);
 
-    /// <summary>The AlphaGrad MLP cases with torch's gradients recorded (gen_alphagrad_mlp_grads.py).</summary>
-    public static IEnumerable<string> NamesMlpGrads() => Load("optim_golden_mlp_grads.json").Concat(Load("optim_golden_mlp_grads_torch.json"));
+    /// <summary>One float64 2-D case per distinct (optimizer, options) setting.</summary>
+    public static IEnumerable<string> Settings2D() =>
+        Cases().Where(c => c.Problem != "mlp" && c.Float64).GroupBy(c => c.Optimizer + c.Options).Select(g => g.First().Name).ToList();
+
+    // Names for TestCaseSource are read before TestContext exists: a light index of every case, read from the data
+    // next to the assembly.
+    private static IEnumerable<(string Name, string Optimizer, string Options, string Problem, bool Float64, bool Grads)> Cases() =>
+        Files().SelectMany(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.EnumerateArray().Select(c => (
+            c.GetProperty("name").GetString()!, c.GetProperty("optimizer").GetString()!, c.GetProperty("options").GetRawText(),
+            c.GetProperty("problem").GetString()!, c.GetProperty("dtype").GetString() == "float64", c.TryGetProperty("grads", out _)))).ToList();
 
     // Names for TestCaseSource are read before TestContext exists: locate the data next to the assembly.
-    private static IEnumerable<string> Load(string file) =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "data", file))).RootElement.EnumerateArray()
-            .Select(c => c.GetProperty("name").GetString()!).ToList();
-
     public static (int[] Shape, double[] Data) T(JsonElement e) =>
         (e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()).ToArray(), e.GetProperty("data").EnumerateArray().Select(x => x.GetDouble()).ToArray());
 
