@@ -26,7 +26,14 @@ public sealed class GoldenCase
     public bool F32 => DType == "float32";
 
     private static readonly HashSet<string> CaseKeys =
-        ["name", "optimizer", "options", "problem", "expression", "dtype", "steps", "start", "trajectory", "loss", "grads", "data", "groups", "lrs", "scheduler"];
+        ["name", "optimizer", "options", "problem", "expression", "dtype", "steps", "start", "trajectory", "loss", "grads", "data", "groups", "lrs", "scheduler", "tolerance"];
+
+    /// <summary>The case's own tolerance of one kind ("rel": float64 relative error, "ulps": float32, "mlp_rel": the MLP
+    /// with our autograd) and its reason, from "tolerance": {kind: x, "reason": "..."}; (0, null) when it has none.</summary>
+    public (double Tol, string? Reason) Tolerance(string kind) =>
+        Raw.TryGetProperty("tolerance", out var t) && t.TryGetProperty(kind, out var v)
+            ? (v.GetDouble(), t.TryGetProperty("reason", out var r) ? r.GetString() : throw new InvalidDataException($"{Name}: a tolerance needs a reason"))
+            : (0, null);
 
     /// <summary>State buffers the case recorded after every step, by torch's state name (any other top-level key,
     /// shaped like "trajectory": ASGD's "ax").</summary>

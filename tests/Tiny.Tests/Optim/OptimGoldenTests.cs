@@ -43,9 +43,11 @@ public sealed class OptimGoldenTests
         var c = Golden.Get(name);
         double e = ReplayRecordedGrads(c);
         TestContext.Out.WriteLine($"{name}: max {(c.F32 ? "ulps" : "rel err")} {Golden.Fmt(e)}");
-        // Given torch's gradients every optimizer matches torch 1.13 bit for bit, in both dtypes (AlphaGrad through
-        // TorchTanh and TorchNorm's float32 summation order; the torch.optim ones through their op order and FMAs).
-        Assert.That(e, Is.Zero, "bit-exact");
+        // Given torch's gradients every optimizer matches its reference bit for bit, in both dtypes (AlphaGrad through
+        // TorchTanh and TorchNorm's float32 summation order; the torch.optim ones through their op order and FMAs). A
+        // case whose reference order cannot be followed says so in its data: "tolerance": {"rel"|"ulps", "reason"}.
+        var (tol, reason) = c.Tolerance(c.F32 ? "ulps" : "rel");
+        Assert.That(e, Is.LessThanOrEqualTo(tol), reason ?? "bit-exact");
     }
 
     [TestCase("sgd_momentum_rosenbrock")]
@@ -108,7 +110,8 @@ public sealed class OptimGoldenTests
         // g/||g|| then tanh, and centered RMSprop's sqrt(v - ga^2), which cancels when g is nearly constant (3.8e-2
         // after 100 steps). Both replay torch bit for bit from torch's own gradients (MlpTrajectoryWithRecordedGrads).
         double tol = !c.F32 ? 1e-10 : c.Optimizer == "alphagrad" ? 2e-3 : name.StartsWith("mlp_rmsprop_groups") ? 5e-2 : 1e-4;
-        Assert.That(e, Is.LessThanOrEqualTo(tol));
+        var (own, reason) = c.Tolerance("mlp_rel");   // a case may state its own, with the reason
+        Assert.That(e, Is.LessThanOrEqualTo(reason is null ? tol : own), reason);
     }
 
     /// <summary>The AlphaGrad MLP (weights [5,3], [4,5], ...: norms with a vector part and tails of 4..7) and the
