@@ -112,4 +112,13 @@ public interface IBackend
     /// declared per-tensor reduction. On a GPU: one kernel launch (plus the reduction's), queued like any op.</summary>
     void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>;
+
+    /// <summary>FusedMap after a counting pre-pass: first <paramref name="count"/>, a second map, runs over copies of the
+    /// same lanes (its writes are discarded, r is 0) and the backend counts the elements where it leaves x &gt; 0 (false
+    /// for NaN); then c runs with r = that count, rounded to T. For a per-tensor statistic of an elementwise condition on
+    /// values the map computes first (the fraction of elements where a recomputed update and y agree in sign). The
+    /// count is exact (an integer) on every backend; a GPU keeps it on the device.</summary>
+    void FusedMap<TMap, TCount, T>(in TMap c, in TCount count, Storage x, Storage y, ReadOnlySpan<Storage?> states)
+        where TMap : unmanaged, IFusedMap<TMap, T> where TCount : unmanaged, IFusedMap<TCount, T>
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>;
 }

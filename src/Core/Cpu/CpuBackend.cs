@@ -352,4 +352,18 @@ public sealed class CpuBackend : IBackend
         CpuFused.Run(c, r, xs.Get<T>().AsSpan(0, xs.Length), yv, states);
         xs.BumpVersion();
     }
+
+    public void FusedMap<TMap, TCount, T>(in TMap c, in TCount count, Storage x, Storage y, ReadOnlySpan<Storage?> states)
+        where TMap : unmanaged, IFusedMap<TMap, T> where TCount : unmanaged, IFusedMap<TCount, T>
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var xs = S(x); var ys = S(y);
+        foreach (var st in states) if (st is not null) S(st);
+        FusedChecks.Validate<TMap, T>(x, y, states);
+        var xv = xs.Get<T>().AsSpan(0, xs.Length);
+        var yv = ys.Get<T>().AsSpan(0, ys.Length);
+        long n = CpuFused.CountPositive(count, xv, yv, states);
+        CpuFused.Run(c, T.CreateTruncating(n), xv, yv, states);   // the count rounded to T (nearest), as on a device
+        xs.BumpVersion();
+    }
 }

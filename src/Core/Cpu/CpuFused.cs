@@ -27,6 +27,56 @@ internal static class CpuFused
         Loop<TMap, T, Lane1<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, i, n, 1);
     }
 
+    /// <summary>The number of elements where c, run over copies of the lanes of x, y and the states (nothing is stored;
+    /// r is 0), leaves x &gt; 0.</summary>
+    public static long CountPositive<TMap, T>(in TMap c, ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<Storage?> states)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = x.Length, i = 0;
+        long count = 0;
+        Lane512<T> scratch = default;
+        ref T dummy = ref Unsafe.As<Lane512<T>, T>(ref scratch);
+        ref T b0 = ref Base(states, 0, ref dummy), b1 = ref Base(states, 1, ref dummy), b2 = ref Base(states, 2, ref dummy), b3 = ref Base(states, 3, ref dummy);
+        int st0 = Stride(states, 0), st1 = Stride(states, 1), st2 = Stride(states, 2), st3 = Stride(states, 3);
+        ref T bx = ref MemoryMarshal.GetReference(x);
+        ref T by = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
+            i = CountLoop<TMap, T, Lane512<T>>(c, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, 0, n - n % Vector512<T>.Count, Vector512<T>.Count, ref count);
+        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
+            i = CountLoop<TMap, T, Lane256<T>>(c, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, 0, n - n % Vector256<T>.Count, Vector256<T>.Count, ref count);
+        CountLoop<TMap, T, Lane1<T>>(c, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, i, n, 1, ref count);
+        return count;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int CountLoop<TMap, T, L>(in TMap c, ref T x, ref T y, ref T s0, int st0, ref T s1, int st1, ref T s2, int st2, ref T s3, int st3,
+                                             int start, int end, int width, ref long count)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T> where L : struct, ILane<L, T>
+    {
+        var zero = L.Splat(T.Zero);
+        long n = 0;
+        int i = start;
+        for (; i < end; i += width)
+        {
+            L xi = As<T, L>(ref x, i), a0 = As<T, L>(ref s0, i * st0), a1 = As<T, L>(ref s1, i * st1), a2 = As<T, L>(ref s2, i * st2), a3 = As<T, L>(ref s3, i * st3);
+            TMap.Apply(c, zero, ref xi, As<T, L>(ref y, i), ref a0, ref a1, ref a2, ref a3);
+            n += Positives<T, L>(xi);
+        }
+        count += n;
+        return i;
+    }
+
+    /// <summary>How many lanes of v are &gt; 0 (NaN: not).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Positives<T, L>(L v) where T : unmanaged, IFloatingPointIeee754<T> where L : struct, ILane<L, T>
+    {
+        if (typeof(L) == typeof(Lane512<T>))
+            return BitOperations.PopCount(Vector512.GreaterThan(Unsafe.As<L, Lane512<T>>(ref v).V, Vector512<T>.Zero).ExtractMostSignificantBits());
+        if (typeof(L) == typeof(Lane256<T>))
+            return BitOperations.PopCount(Vector256.GreaterThan(Unsafe.As<L, Lane256<T>>(ref v).V, Vector256<T>.Zero).ExtractMostSignificantBits());
+        return Unsafe.As<L, Lane1<T>>(ref v).V > T.Zero ? 1 : 0;
+    }
+
     private static ref T Base<T>(ReadOnlySpan<Storage?> states, int k, ref T dummy) where T : unmanaged =>
         ref k < states.Length && states[k] is { } s ? ref MemoryMarshal.GetArrayDataReference(((CpuStorage)s).Get<T>()) : ref dummy;
 

@@ -14,6 +14,8 @@ public enum PrePass
     /// matches torch's g.norm(2) bit for bit; on a device a fixed-shape tree in double).</summary>
     L2NormOfY,
 }
+// A count of an elementwise condition on values the map computes first is not a PrePass value: it needs a second map,
+// and is the IBackend.FusedMap overload that takes one (r = the number of elements where that map leaves x > 0).
 
 /// <summary>
 /// One fused elementwise map, written once: for every element i the backend runs

@@ -168,6 +168,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     internal readonly BufferPool Pool;
     private readonly int _groupSide; // matmul groups are p x p threads
     private readonly ConcurrentDictionary<Type, Delegate> _maps = new();   // FusedMap kernels by map type, loaded on first use
+    private readonly ConcurrentDictionary<Type, Delegate> _counts = new();   // counting pre-pass kernels by map type
     private readonly object _normGate = new();
     private MemoryBuffer1D<double, Stride1D.Dense>? _normScratch;   // PrePass reductions: partial sums, then the total
 
@@ -774,6 +775,43 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         Sync();
     }
 
+    public void FusedMap<TMap, TCount, T>(in TMap c, in TCount count, Storage x, Storage y, ReadOnlySpan<Storage?> states)
+        where TMap : unmanaged, IFusedMap<TMap, T> where TCount : unmanaged, IFusedMap<TCount, T>
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var xs = S(x); var ys = S(y);
+        int mask = 0;
+        for (int k = 0; k < states.Length; k++)
+            if (states[k] is { } st) { S(st); mask |= 1 << k; }
+        FusedChecks.Validate<TMap, T>(x, y, states);
+        if (xs.Length == 0) return;
+        var v0 = (mask & 1) != 0 ? S(states[0]!).View<T>() : xs.View<T>();
+        var v1 = (mask & 2) != 0 ? S(states[1]!).View<T>() : xs.View<T>();
+        var v2 = (mask & 4) != 0 ? S(states[2]!).View<T>() : xs.View<T>();
+        var v3 = (mask & 8) != 0 ? S(states[3]!).View<T>() : xs.View<T>();
+        var kernel = (Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, TMap>)
+            _maps.GetOrAdd(typeof(TMap), _ => LoadMap<TMap, T>());
+        var counter = (Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, int, TCount>)
+            _counts.GetOrAdd(typeof(TCount), _ => LoadCount<TCount, T>());
+        lock (_normGate)
+        {
+            // Counts per chunk (exact small integers in double), then the same in-order tree as the norm: exact.
+            int chunks = (xs.Length + FusedKernels.CountChunk - 1) / FusedKernels.CountChunk;
+            EnsureScratch(2 * chunks + 8);
+            var level = _normScratch!.View.SubView(0, chunks);
+            counter(chunks, xs.View<T>(), ys.View<T>(), v0, v1, v2, v3, level, mask, xs.Length, count);
+            kernel(xs.Length, xs.View<T>(), ys.View<T>(), v0, v1, v2, v3, SumTree(level, chunks), mask | FusedKernels.FCount, c);
+        }
+        xs.BumpVersion();
+        Sync();
+    }
+
+    private Delegate LoadCount<TCount, T>() where T : unmanaged
+    {
+        var method = typeof(FusedKernels).GetMethod(typeof(T) == typeof(float) ? nameof(FusedKernels.CountF) : nameof(FusedKernels.CountD))!.MakeGenericMethod(typeof(TCount));
+        return KernelSet<T>.Auto<Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, int, TCount>>(Accelerator, method);
+    }
+
     private Delegate LoadMap<TMap, T>() where T : unmanaged
     {
         var lane = typeof(T) == typeof(float) ? typeof(GpuLaneF) : typeof(GpuLaneD);
@@ -797,11 +835,17 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var level = _normScratch!.View.SubView(0, chunks);
         if (typeof(T) == typeof(float)) _f.SumSquares(chunks, g.View<float>(), level, n);
         else _d.SumSquares(chunks, g.View<double>(), level, n);
-        long at = chunks;
+        return SumTree(level, chunks);
+    }
+
+    // Sums the partials in level (at the start of the scratch buffer) in a tree of in-order groups of 32, each level
+    // written after the previous one from scratch offset at; returns the 1-element total.
+    private ArrayView<double> SumTree(ArrayView<double> level, long at)
+    {
         do
         {
             int count = (int)level.Length, next = (count + KernelsF.PartialFan - 1) / KernelsF.PartialFan;
-            var up = _normScratch.View.SubView(at, next);
+            var up = _normScratch!.View.SubView(at, next);
             _f.SumPartials(next, level, up, count);
             level = up;
             at += next;

@@ -256,6 +256,55 @@ public abstract class BackendSuite
         }
     }
 
+    // ------------------------------------------------------------ fused maps
+    /// <summary>Counting pre-pass probe: x &lt;- (y + s0*a) * y, i.e. whether y + s0*a agrees with y in sign (NaN: no).</summary>
+    public struct AgreeProbe<T> : IFusedMap<AgreeProbe<T>, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        public T A;
+        public static void Apply<L>(in AgreeProbe<T> c, L r, ref L x, L y, ref L s0, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
+        {
+            x = (y + s0 * L.Splat(c.A)) * y;
+            s0 = L.FromDouble(1e30);   // a write the pre-pass must discard
+        }
+    }
+
+    /// <summary>The map after it: x &lt;- r (the count), s0 &lt;- s0 + 1.</summary>
+    public struct WriteCount<T> : IFusedMap<WriteCount<T>, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        public static void Apply<L>(in WriteCount<T> c, L r, ref L x, L y, ref L s0, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
+        {
+            x = r;
+            s0 += L.FromDouble(1);
+        }
+    }
+
+    /// <summary>FusedMap with a counting pre-pass: r is the exact number of elements where the probe leaves x &gt; 0,
+    /// the probe's writes are discarded; lengths around the SIMD widths and the device's 256-element chunks, zeros and NaN.</summary>
+    [Test]
+    public void FusedMapWithACountingPrePass()
+    {
+        foreach (var t in Types)
+            foreach (int n in new[] { 1, 7, 17, 256, 300, 1000, 70_001 })
+            {
+                var y = Data(n, 31 + n); var s = Data(n, 32 + n);
+                if (n > 5) { y[3] = 0; y[4] = double.NaN; s[5] = double.NaN; }
+                double a = 0.5;
+                if (t == DType.Float32) { y = y.Select(v => (double)(float)v).ToArray(); s = s.Select(v => (double)(float)v).ToArray(); }
+                long expected = 0;
+                for (int i = 0; i < n; i++)
+                    expected += t == DType.Float32 ? (((float)y[i] + (float)s[i] * (float)a) * (float)y[i] > 0 ? 1 : 0) : ((y[i] + s[i] * a) * y[i] > 0 ? 1 : 0);
+                var x = On(Backend, new double[n], t); var yy = On(Backend, y, t); var ss = On(Backend, s, t);
+                if (t == DType.Float32) Backend.FusedMap<WriteCount<float>, AgreeProbe<float>, float>(default, new AgreeProbe<float> { A = 0.5f }, x, yy, [ss]);
+                else Backend.FusedMap<WriteCount<double>, AgreeProbe<double>, double>(default, new AgreeProbe<double> { A = 0.5 }, x, yy, [ss]);
+                var got = Backend.ToDoubleArray(x);
+                Assert.That(got.Distinct(), Is.EqualTo(new[] { t == DType.Float32 ? (double)(float)expected : expected }), $"{Backend.Name} {t} n={n}: r = the count");
+                if (n >= 256) Assert.That(expected, Is.InRange(n / 4, n - 2), $"{t} n={n}: a mixed count");
+                var sAfter = Backend.ToDoubleArray(ss);
+                for (int i = 0; i < n; i++)
+                    Assert.That(sAfter[i], Is.EqualTo(t == DType.Float32 ? (float)(s[i] + 1) : s[i] + 1).Or.NaN, $"{t} n={n}: state {i} written once by the main map only");
+            }
+    }
+
     [Test]
     public void ForeignStorageIsAClearError()
     {

@@ -83,6 +83,9 @@ public sealed class GpuDeviceTests
             kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.Map))!.MakeGenericMethod(map.MakeGenericType(typeof(float)), typeof(float), typeof(GpuLaneF)));
             kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.Map))!.MakeGenericMethod(map.MakeGenericType(typeof(double)), typeof(double), typeof(GpuLaneD)));
         }
+        // The counting pre-pass kernels, closed over a map of each dtype (any map can be a count's probe).
+        kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.CountF))!.MakeGenericMethod(typeof(BackendSuite.AgreeProbe<float>)));
+        kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.CountD))!.MakeGenericMethod(typeof(BackendSuite.AgreeProbe<double>)));
         foreach (var name in new[] { nameof(KernelsF.SumSquares), nameof(KernelsF.SumPartials) })
             Assert.That(kernels.Count(m => m.Name == name), Is.EqualTo(2), $"{name}: float and double kernels are compiled");
         var failures = new List<string>();
@@ -109,7 +112,7 @@ public sealed class GpuDeviceTests
     }
 
     private static string Describe(MethodInfo m) => m.IsGenericMethod
-        ? $"FusedKernels.Map<{m.GetGenericArguments()[0].DeclaringType?.Name}, {m.GetGenericArguments()[1].Name}>"
+        ? $"FusedKernels.{m.Name}<{m.GetGenericArguments()[0].DeclaringType?.Name ?? m.GetGenericArguments()[0].Name}, {m.GetGenericArguments()[0].GetGenericArguments().FirstOrDefault()?.Name}>"
         : $"{m.DeclaringType!.Name}.{m.Name}";
 }
 
