@@ -109,6 +109,40 @@ OPTIMIZERS = {
 WARMUP = {"radam": 5}
 
 
+def _lit1_references():
+    """Issue 15's Lion, Adan, AdaBelief and LaProp: the authors' reference code itself, with its defaults, imported
+    from the folder $TINY_REF_LIT1 (the four files tests/Tiny.Tests/data/gen_golden_lit1.py names, exported from the
+    repositories at the commits it lists). Adan runs its default foreach=True path (_multi_tensor_adan, the faster
+    of its two CPU paths). Skipped, with a message, when the folder is not given."""
+    import contextlib, importlib.util, io, os, sys, types
+    folder = os.environ.get("TINY_REF_LIT1")
+    if not folder:
+        log("optim_step: TINY_REF_LIT1 not set: lion, adan, adabelief, laprop (reference code) skipped")
+        return {}
+    sys.modules.setdefault("tabulate", types.SimpleNamespace(tabulate=lambda *a, **k: ""))   # AdaBelief's log table
+    ref = {}
+    for key, file, cls in [("lion", "lion_pytorch.py", "Lion"), ("adan", "adan.py", "Adan"),
+                           ("adabelief", "AdaBelief.py", "AdaBelief"), ("laprop", "laprop.py", "LaProp")]:
+        spec = importlib.util.spec_from_file_location("ref_" + key, os.path.join(folder, file))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        ref[key] = getattr(mod, cls)
+
+    def adabelief(ps):
+        with contextlib.redirect_stdout(io.StringIO()):
+            return ref["adabelief"](ps, print_change_log=False)
+    return {
+        "lion": (lambda ps: ref["lion"](ps), 5),                   # p, g, exp_avg
+        "adan": (lambda ps: ref["adan"](ps), 11),                  # p, g, exp_avg, exp_avg_sq, exp_avg_diff, neg_pre_grad
+        "adabelief": (adabelief, 7),                               # p, g, exp_avg, exp_avg_var
+        "laprop": (lambda ps: ref["laprop"](ps), 7),               # p, g, exp_avg, exp_avg_sq
+    }
+
+
+OPTIMIZERS.update(_lit1_references())
+WARMUP["adabelief"] = 6   # rectified (N_sma >= 5) from step 6 with beta2 0.999: every timed step takes that branch
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)

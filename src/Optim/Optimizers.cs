@@ -105,6 +105,10 @@ public static class Optimizers
         Entry("radam", new RAdamOptions(), (groups, defaults) => new RAdam(groups, defaults), "RAdam: rectified Adam (torch.optim.RAdam)"),
         Entry("asgd", new AsgdOptions(), (groups, defaults) => new Asgd(groups, defaults), "ASGD: SGD with iterate averaging (torch.optim.ASGD)"),
         Entry("rprop", new RpropOptions(), (groups, defaults) => new Rprop(groups, defaults), "Rprop: sign-based steps with per-element step sizes (torch.optim.Rprop)"),
+        Entry("lion", new LionOptions(), (groups, defaults) => new Lion(groups, defaults), "Lion: sign of an interpolated momentum (google/automl)"),
+        Entry("adan", new AdanOptions(), (groups, defaults) => new Adan(groups, defaults), "Adan: adaptive Nesterov momentum (sail-sg/Adan)"),
+        Entry("adabelief", new AdaBeliefOptions(), (groups, defaults) => new AdaBelief(groups, defaults), "AdaBelief: Adam on the belief (g - m)^2 (adabelief_pytorch 0.2)"),
+        Entry("laprop", new LaPropOptions(), (groups, defaults) => new LaProp(groups, defaults), "LaProp: momentum over RMS-normalised steps (Z-T-WANG/LaProp-Optimizer)"),
     ];
 
     private static readonly Dictionary<string, Registration> ByName = Registry.ToDictionary(r => r.Info.Name);

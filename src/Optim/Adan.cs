@@ -1,0 +1,182 @@
+// Adan: Xie et al., "Adan: Adaptive Nesterov Momentum Algorithm for Faster Optimizing Deep Models", arXiv 2208.06677
+// (2022; TPAMI 2024). Follows the authors' reference sail-sg/Adan adan.py (commit 2c65beaf400775753b155da4082c3819fea689b9),
+// its single-tensor path (_single_tensor_adan; foreach/fused choose other kernels of the same update and are left out).
+// Bit-level order: the reference's ops under torch 1.13 on the CPU (see the notation of
+// tests/Tiny.Tests/data/OPTIM_SEMANTICS.md); golden data: tests/Tiny.Tests/data/gen_golden_lit1.py.
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Tiny.Optim;
+
+/// <summary>Options of Adan (the reference's names and defaults: lr 1e-3, betas (0.98, 0.92, 0.99), eps 1e-8).
+/// MaxGradNorm is read from the optimizer's defaults only, as the reference reads self.defaults.</summary>
+public sealed record AdanOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
+{
+    public double Beta1 { get; init; } = 0.98;
+    public double Beta2 { get; init; } = 0.92;
+    public double Beta3 { get; init; } = 0.99;
+    public double Eps { get; init; } = 1e-8;
+    public double WeightDecay { get; init; }
+    public double MaxGradNorm { get; init; }
+    public bool NoProx { get; init; }
+
+    public override void Validate()
+    {
+        Check(MaxGradNorm >= 0, $"Invalid Max grad norm: {Py(MaxGradNorm)}", "max_grad_norm");
+        Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
+        Check(Eps >= 0, $"Invalid epsilon value: {Py(Eps)}", "eps");
+        Check(Beta1 >= 0 && Beta1 < 1, $"Invalid beta parameter at index 0: {Py(Beta1)}", "beta1");
+        Check(Beta2 >= 0 && Beta2 < 1, $"Invalid beta parameter at index 1: {Py(Beta2)}", "beta2");
+        Check(Beta3 >= 0 && Beta3 < 1, $"Invalid beta parameter at index 2: {Py(Beta3)}", "beta3");
+    }
+}
+
+/// <summary>
+/// Adan, per element, step t (the reference writes beta for what the paper calls 1 - beta):
+/// <code>
+/// if max_grad_norm > 0: g = g * min(1, max_grad_norm / (||all grads||_2 + eps))   # one global factor per step, float32
+/// d_g = g - g_prev                                   # 0 at the first step
+/// m = b1*m + (1-b1)*g                                # exp_avg
+/// diff = b2*diff + (1-b2)*d_g                        # exp_avg_diff
+/// u = g + b2*d_g ;  n = b3*n + (1-b3)*u*u            # exp_avg_sq
+/// denom = sqrt(n)/sqrt(1-b3^t) + eps
+/// no_prox: p = p*(1 - lr*wd) ; p = p - lr/(1-b1^t) * m/denom ; p = p - lr*b2/(1-b2^t) * diff/denom
+/// else:    p = p - lr/(1-b1^t) * m/denom ; p = p - lr*b2/(1-b2^t) * diff/denom ; p = p / (1 + lr*wd)
+/// g_prev = g                                         # kept negated, as the reference's neg_pre_grad
+/// </code>
+/// State: exp_avg, exp_avg_sq, exp_avg_diff, neg_pre_grad. Differences from the reference, outside its usual use: the
+/// step count is per tensor (the reference counts per group, also steps where a tensor had no gradient), and the
+/// clipped gradient is not written back into p.Grad (the reference scales p.grad in place).
+/// </summary>
+public sealed class Adan : Optimizer<AdanOptions>
+{
+    public Adan(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.98, double beta2 = 0.92, double beta3 = 0.99,
+                double eps = 1e-8, double weightDecay = 0, double maxGradNorm = 0, bool noProx = false)
+        : this([new GroupSpec<AdanOptions>(parameters)], new AdanOptions(lr)
+        { Beta1 = beta1, Beta2 = beta2, Beta3 = beta3, Eps = eps, WeightDecay = weightDecay, MaxGradNorm = maxGradNorm, NoProx = noProx }) { }
+
+    public Adan(IEnumerable<GroupSpec<AdanOptions>> groups, AdanOptions defaults) : base(groups, defaults) { }
+
+    private static readonly string[] Buffers = ["exp_avg", "exp_avg_sq", "exp_avg_diff", "neg_pre_grad"];
+
+    /// <summary>This step's global clip factor (1 without clipping), computed at the step's first parameter.</summary>
+    private double _clip = 1.0;
+
+    private protected override void Update<T>(Tensor p, Tensor grad, AdanOptions o, ParamGroup group, ParamState state)
+    {
+        if (Defaults.MaxGradNorm > 0 && IsFirstOfStep(p)) _clip = GlobalClip();
+        double clip = Defaults.MaxGradNorm > 0 ? _clip : 1.0;
+        var buffers = State(p, state, Buffers, out _);
+        long t = ++state.Step;
+        double bc1 = 1.0 - Math.Pow(o.Beta1, t), bc2 = 1.0 - Math.Pow(o.Beta2, t), bc3 = 1.0 - Math.Pow(o.Beta3, t);
+        var map = new Map<T>
+        {
+            Clip = C<T>(clip), B1 = C<T>(o.Beta1), OneMinusB1 = C<T>(1 - o.Beta1), B2 = C<T>(o.Beta2), OneMinusB2 = C<T>(1 - o.Beta2),
+            B3 = C<T>(o.Beta3), OneMinusB3 = C<T>(1 - o.Beta3), Bc3Sqrt = C<T>(Math.Sqrt(bc3)), Eps = C<T>(o.Eps),
+            NegStepSize = C<T>(-(o.Lr / bc1)), NegStepSizeDiff = C<T>(-(o.Lr * o.Beta2 / bc2)),
+            Decay = C<T>(1 - o.Lr * o.WeightDecay), Prox = C<T>(1 + o.Lr * o.WeightDecay),
+            Clipped = clip != 1.0, First = t == 1, NoProx = o.NoProx,
+        };
+        Fuse<Map<T>, T>(map, p, grad, buffers);
+    }
+
+    /// <summary>Whether p is the first parameter this step updates (the first with a gradient, groups in order).</summary>
+    private bool IsFirstOfStep(Tensor p)
+    {
+        var groups = ParamGroups;
+        for (int k = 0; k < groups.Count; k++)
+            for (int i = 0; i < groups[k].Params.Count; i++)
+                if (groups[k].Params[i].Grad is not null) return ReferenceEquals(groups[k].Params[i], p);
+        return false;
+    }
+
+    /// <summary>The reference's clip factor: a float32 accumulator of each gradient's grad.pow(2).sum() (summed in torch's
+    /// order on the CPU), then clamp(max_grad_norm / (sqrt(total) + eps), max=1) in float32, eps of the last group.</summary>
+    private double GlobalClip()
+    {
+        float total = 0f;
+        var groups = ParamGroups;
+        for (int k = 0; k < groups.Count; k++)
+            for (int i = 0; i < groups[k].Params.Count; i++)
+            {
+                var g = groups[k].Params[i].Grad;
+                if (g is null) continue;
+                float s = g.Device.Kind != DeviceKind.Cpu ? (float)g.Backend.SumSquares(g.Storage)   // on the device, in double
+                    : g.DType == DType.Float32 ? TorchSumOfSquares<float>(g.DataF) : (float)TorchSumOfSquares<double>(g.DataD);
+                total += s;                                                           // global_grad_norm.add_(...) in float32
+            }
+        float norm = MathF.Sqrt(total);
+        float coef = (float)Defaults.MaxGradNorm / (norm + (float)((AdanOptions)groups[^1].Options).Eps);
+        return coef > 1f ? 1.0 : coef;                                                // clamp(max=1.0) (NaN stays NaN)
+    }
+
+    /// <summary>x.pow(2).sum() in PyTorch 1.13's CPU order (AVX2 build: cascade_sum's vectorized_inner_sum with 8 float /
+    /// 4 double lanes, each lane summed by row_sum's four interleaved rows and multi_row_sum's cascade levels; the
+    /// n % lanes tail first, then the lanes in order; fewer elements than lanes: row_sum over the scalars).</summary>
+    internal static T TorchSumOfSquares<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = typeof(T) == typeof(float) ? 8 : 4, n = x.Length;
+        if (n < w) return RowSum(x, 0, 1, n);
+        int vectors = n / w;
+        T acc = T.Zero;
+        for (int k = vectors * w; k < n; k++) acc += x[k] * x[k];
+        for (int j = 0; j < w; j++) acc += RowSum(x, j, w, vectors);
+        return acc;
+    }
+
+    /// <summary>torch's row_sum over `size` squares x[offset + i*stride]^2: four interleaved rows, their tail into row 0.</summary>
+    private static T RowSum<T>(ReadOnlySpan<T> x, int offset, int stride, int size) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int ilp = 4, levels = 4;
+        int rows = size / ilp;
+        Span<T> acc = stackalloc T[levels * ilp];   // acc[level * ilp + k]
+        acc.Clear();
+        int ceilLog2 = rows <= 2 ? 1 : 64 - BitOperations.LeadingZeroCount((ulong)rows - 1);
+        int levelPower = Math.Max(4, ceilLog2 / levels), levelStep = 1 << levelPower, levelMask = levelStep - 1;
+        int i = 0;
+        while (i + levelStep <= rows)
+        {
+            for (int j = 0; j < levelStep; j++, i++)
+                for (int k = 0; k < ilp; k++) acc[k] += Sq(x, offset + (i * ilp + k) * stride);
+            for (int j = 1; j < levels; j++)
+            {
+                for (int k = 0; k < ilp; k++) { acc[j * ilp + k] += acc[(j - 1) * ilp + k]; acc[(j - 1) * ilp + k] = T.Zero; }
+                if ((i & (levelMask << (j * levelPower))) != 0) break;
+            }
+        }
+        for (; i < rows; i++)
+            for (int k = 0; k < ilp; k++) acc[k] += Sq(x, offset + (i * ilp + k) * stride);
+        for (int j = 1; j < levels; j++)
+            for (int k = 0; k < ilp; k++) acc[k] += acc[j * ilp + k];
+        for (int e = rows * ilp; e < size; e++) acc[0] += Sq(x, offset + e * stride);
+        for (int k = 1; k < ilp; k++) acc[0] += acc[k];
+        return acc[0];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Sq<T>(ReadOnlySpan<T> x, int i) where T : unmanaged, IFloatingPointIeee754<T> => x[i] * x[i];
+
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T Clip, B1, OneMinusB1, B2, OneMinusB2, B3, OneMinusB3, Bc3Sqrt, Eps, NegStepSize, NegStepSizeDiff, Decay, Prox;
+        public Flag Clipped, First, NoProx;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L n, ref L diff, ref L negPrev) where L : struct, ILane<L, T>
+        {
+            if (c.Clipped) g *= L.Splat(c.Clip);                                       // grad.mul_(clip)
+            var d = (c.First ? -g : negPrev) + g;                                       // g - g_prev (neg_pre_grad = -g at step 1)
+            m = L.Fma(L.Splat(c.OneMinusB1), g, m * L.Splat(c.B1));                    // m <- b1*m + (1-b1)*g
+            diff = L.Fma(L.Splat(c.OneMinusB2), d, diff * L.Splat(c.B2));              // diff <- b2*diff + (1-b2)*d
+            var u = d * L.Splat(c.B2) + g;                                              // u <- b2*d + g
+            n = L.Fma(L.Splat(c.OneMinusB3) * u, u, n * L.Splat(c.B3));                // n <- b3*n + (1-b3)*u*u
+            var denom = L.Sqrt(n) / L.Splat(c.Bc3Sqrt) + L.Splat(c.Eps);
+            if (c.NoProx) p *= L.Splat(c.Decay);                                       // p <- p*(1 - lr*wd)
+            p += L.Splat(c.NegStepSize) * m / denom;                                   // addcdiv, no FMA
+            p += L.Splat(c.NegStepSizeDiff) * diff / denom;
+            if (!c.NoProx) p /= L.Splat(c.Prox);                                       // p <- p/(1 + lr*wd)
+            negPrev = -g;                                                               // neg_pre_grad <- -g
+        }
+    }
+}
