@@ -143,6 +143,68 @@ OPTIMIZERS.update(_lit1_references())
 WARMUP["adabelief"] = 6   # rectified (N_sma >= 5) from step 6 with beta2 0.999: every timed step takes that branch
 
 
+def _lit2_references():
+    """Issue 15's ADOPT, AdEMAMix, Grams, C-AdamW and C-Lion: the authors' reference code itself, with its defaults,
+    imported from the folder $TINY_REF_LIT2 (the five files tests/Tiny.Tests/data/gen_golden_lit2.py names, exported
+    from the repositories at the commits it lists), under the same torch 1.13 stand-ins as that generator (torch 2.x
+    helpers ADOPT and C-AdamW import; ADOPT then takes its single-tensor path on the CPU, C-AdamW is built with
+    foreach=False). Skipped, with a message, when the folder is not given."""
+    import importlib.util, os, sys, types
+    folder = os.environ.get("TINY_REF_LIT2")
+    if not folder:
+        log("optim_step: TINY_REF_LIT2 not set: adopt, ademamix, grams, cadamw, clion (reference code) skipped")
+        return {}
+    import torch.optim.optimizer as oo
+    stand_ins = {
+        "_get_value": lambda x: x.item() if isinstance(x, torch.Tensor) else x,
+        "_get_scalar_dtype": lambda is_fused=None: torch.float32,
+        "_default_to_fused_or_foreach": lambda params, differentiable, use_fused=False: (False, False),
+        "_disable_dynamo_if_unsupported": lambda single_tensor_fn=None: (lambda f: f),
+        "_to_scalar": lambda x: x, "_device_dtype_check_for_fused": None, "_get_capturable_supported_devices": None,
+        "_stack_if_compiling": None, "_view_as_real": None, "_capturable_doc": "", "_differentiable_doc": "",
+        "_foreach_doc": "", "_fused_doc": "", "_maximize_doc": "", "DeviceDict": dict, "DeviceDtypeDict": dict,
+        "ParamsT": object,
+    }
+    for k, v in stand_ins.items():
+        if not hasattr(oo, k):
+            setattr(oo, k, v)
+    if not hasattr(torch._utils, "is_compiling"):
+        torch._utils.is_compiling = lambda: False
+    if not hasattr(torch, "compile"):
+        torch.compile = lambda *a, **k: (lambda f: f)
+    import torch.distributed as dist
+    if not hasattr(dist, "tensor"):
+        dt = types.ModuleType("torch.distributed.tensor")
+        dt.DTensor = type("DTensor", (), {})
+        dt.DeviceMesh, dt.distribute_tensor = object, None
+        sys.modules["torch.distributed.tensor"] = dist.tensor = dt
+    pkg = types.ModuleType("coptim")
+    pkg.__path__ = []
+    ou = types.ModuleType("coptim.opt_utils")
+    ou.AsyncTask = ou.AsyncRuntime = ou.to_local = ou.create_param_batches = ou.pad_batch = None
+    sys.modules.update({"coptim": pkg, "coptim.opt_utils": ou})
+    ref = {}
+    for key, name, file, cls in [("adopt", "ref_adopt", "adopt.py", "ADOPT"), ("ademamix", "ref_ademamix", "ademamix.py", "AdEMAMix"),
+                                 ("grams", "ref_grams", "grams.py", "Grams"), ("cadamw", "coptim.c_adamw", "c_adamw.py", "AdamW"),
+                                 ("clion", "ref_c_lion", "c_lion.py", "Lion")]:
+        spec = importlib.util.spec_from_file_location(name, os.path.join(folder, file))
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+        ref[key] = getattr(mod, cls)
+    return {
+        "adopt": (lambda ps: ref["adopt"](ps, foreach=False), 7),           # p, g, exp_avg, exp_avg_sq
+        "ademamix": (lambda ps: ref["ademamix"](ps), 9),                    # p, g, exp_avg_fast, exp_avg_slow, exp_avg_sq
+        "grams": (lambda ps: ref["grams"](ps), 7),                          # p, g, exp_avg, exp_avg_sq
+        # the mask's mean needs this step's m first: a counting read of g, m, then the update pass
+        "cadamw": (lambda ps: ref["cadamw"](ps, foreach=False, no_deprecation_warning=True), 9),
+        "clion": (lambda ps: ref["clion"](ps), 7),                          # count: g, m; update: p, g, exp_avg
+    }
+
+
+OPTIMIZERS.update(_lit2_references())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)

@@ -109,6 +109,11 @@ public static class Optimizers
         Entry("adan", new AdanOptions(), (groups, defaults) => new Adan(groups, defaults), "Adan: adaptive Nesterov momentum (sail-sg/Adan)"),
         Entry("adabelief", new AdaBeliefOptions(), (groups, defaults) => new AdaBelief(groups, defaults), "AdaBelief: Adam on the belief (g - m)^2 (adabelief_pytorch 0.2)"),
         Entry("laprop", new LaPropOptions(), (groups, defaults) => new LaProp(groups, defaults), "LaProp: momentum over RMS-normalised steps (Z-T-WANG/LaProp-Optimizer)"),
+        Entry("adopt", new AdoptOptions(), (groups, defaults) => new Adopt(groups, defaults), "ADOPT: Adam normalised by the previous second moment, clipped (iShohei220/adopt)"),
+        Entry("ademamix", new AdEMAMixOptions(), (groups, defaults) => new AdEMAMix(groups, defaults), "AdEMAMix: Adam with a mixed-in slow EMA, alpha/beta3 warmups (apple/ml-ademamix)"),
+        Entry("grams", new GramsOptions(), (groups, defaults) => new Grams(groups, defaults), "Grams: Adam's magnitude in the gradient's direction (Gunale0926/Grams)"),
+        Entry("cadamw", new CAdamWOptions(), (groups, defaults) => new CAdamW(groups, defaults), "C-AdamW: AdamW stepping where momentum and gradient agree (kyleliang919/C-Optim)"),
+        Entry("clion", new CLionOptions(), (groups, defaults) => new CLion(groups, defaults), "C-Lion: Lion stepping where update and gradient agree (kyleliang919/C-Optim)"),
     ];
 
     private static readonly Dictionary<string, Registration> ByName = Registry.ToDictionary(r => r.Info.Name);

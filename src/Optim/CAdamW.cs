@@ -1,0 +1,100 @@
+// C-AdamW (cautious AdamW): Liang, Chen, Liu & Liu, "Cautious Optimizers: Improving Training with One Line of Code",
+// arXiv 2411.16085 (2024). Follows the authors' reference kyleliang919/C-Optim c_adamw.py (commit
+// 2c0517c4db2e50b56d389ba4803eab1f4b3b8ae3), class AdamW with foreach=False: its single-tensor loop (the HF
+// transformers AdamW with the cautious mask, rescaled by the mask's mean clamped at 1e-3). Its default foreach=True
+// path is an asynchronous torch.compile kernel of a different order. Bit-level order: the reference's ops under torch
+// 1.13 on the CPU (notation of tests/Tiny.Tests/data/OPTIM_SEMANTICS.md); golden data: tests/Tiny.Tests/data/gen_golden_lit2.py.
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Tiny.Optim;
+
+/// <summary>Options of C-AdamW (the reference's names, defaults and messages: lr 1e-3, betas (0.9, 0.999), eps 1e-6,
+/// weight_decay 0 (decoupled; applied only when &gt; 0), correct_bias true).</summary>
+public sealed record CAdamWOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
+{
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Eps { get; init; } = 1e-6;
+    public double WeightDecay { get; init; }
+    /// <summary>Adam's bias correction of the step size (false: BERT's uncorrected Adam).</summary>
+    public bool CorrectBias { get; init; } = true;
+
+    public override void Validate()
+    {
+        Check(!(Lr < 0.0), $"Invalid learning rate: {Py(Lr)} - should be >= 0.0", "lr");
+        Check(Beta1 >= 0 && Beta1 < 1, $"Invalid beta parameter: {Py(Beta1)} - should be in [0.0, 1.0)", "beta1");
+        Check(Beta2 >= 0 && Beta2 < 1, $"Invalid beta parameter: {Py(Beta2)} - should be in [0.0, 1.0)", "beta2");
+        Check(Eps >= 0, $"Invalid epsilon value: {Py(Eps)} - should be >= 0.0", "eps");
+    }
+}
+
+/// <summary>
+/// C-AdamW: AdamW that takes a step only where the momentum agrees in sign with the current gradient, the kept
+/// elements scaled up by the inverse of their share. Per element, step t:
+/// <code>
+/// if wd > 0: p = p - lr*wd*p
+/// m = b1*m + (1-b1)*g ;  v = b2*v + (1-b2)*g*g
+/// mask = (m*g > 0) / max(mean over the tensor of (m*g > 0), 1e-3)   # per tensor
+/// step_size = correct_bias ? lr*sqrt(1 - b2^t)/(1 - b1^t) : lr
+/// p = p - step_size * (m*mask) / (sqrt(v) + eps)
+/// </code>
+/// The mean needs this step's m first: a counting pre-pass (<see cref="Agree{T}"/>) counts where m*g > 0, then the
+/// update runs with r = that count. State: exp_avg, exp_avg_sq.
+/// </summary>
+public sealed class CAdamW : Optimizer<CAdamWOptions>
+{
+    public CAdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-6,
+                  double weightDecay = 0, bool correctBias = true)
+        : this([new GroupSpec<CAdamWOptions>(parameters)], new CAdamWOptions(lr)
+        { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, CorrectBias = correctBias }) { }
+
+    public CAdamW(IEnumerable<GroupSpec<CAdamWOptions>> groups, CAdamWOptions defaults) : base(groups, defaults) { }
+
+    private static readonly string[] Moments = ["exp_avg", "exp_avg_sq"];
+
+    private protected override void Update<T>(Tensor p, Tensor grad, CAdamWOptions o, ParamGroup group, ParamState state)
+    {
+        var buffers = State(p, state, Moments, out _);
+        long t = ++state.Step;
+        double stepSize = o.Lr;
+        if (o.CorrectBias) stepSize = stepSize * Math.Sqrt(1.0 - Math.Pow(o.Beta2, t)) / (1.0 - Math.Pow(o.Beta1, t));
+        T b1 = C<T>(o.Beta1), oneMinusB1 = C<T>(1.0 - o.Beta1);
+        var map = new Map<T>
+        {
+            NegLrWd = C<T>(-o.Lr * o.WeightDecay), B1 = b1, OneMinusB1 = oneMinusB1, B2 = C<T>(o.Beta2), OneMinusB2 = C<T>(1.0 - o.Beta2),
+            Eps = C<T>(o.Eps), NegStepSize = C<T>(-stepSize), Numel = C<T>(p.Numel), MinMean = C<T>(1e-3), Decay = o.WeightDecay > 0.0,
+        };
+        p.Backend.FusedMap<Map<T>, Agree<T>, T>(map, new Agree<T> { B1 = b1, OneMinusB1 = oneMinusB1 }, p.Storage, grad.Storage, buffers);
+    }
+
+    /// <summary>The counting pre-pass: x &lt;- m_new * g (the mask is x &gt; 0), nothing stored.</summary>
+    public struct Agree<T> : IFusedMap<Agree<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T B1, OneMinusB1;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Apply<L>(in Agree<T> c, L r, ref L x, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T> =>
+            x = L.Fma(L.Splat(c.OneMinusB1), g, m * L.Splat(c.B1)) * g;              // (b1*m + (1-b1)*g) * g, as the update computes it
+    }
+
+    /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code), r = the count of m*g &gt; 0.</summary>
+    public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T NegLrWd, B1, OneMinusB1, B2, OneMinusB2, Eps, NegStepSize, Numel, MinMean;
+        public Flag Decay;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
+        public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T>
+        {
+            if (c.Decay) p = L.Fma(L.Splat(c.NegLrWd), p, p);                         // p <- p + (-lr*wd)*p
+            m = L.Fma(L.Splat(c.OneMinusB1), g, m * L.Splat(c.B1));                    // m <- b1*m + (1-b1)*g
+            v = L.Fma(L.Splat(c.OneMinusB2) * g, g, v * L.Splat(c.B2));                // v <- b2*v + (1-b2)*g*g
+            var denom = L.Sqrt(v) + L.Splat(c.Eps);                                    // sqrt(v) + eps
+            var mean = L.Max(r / L.Splat(c.Numel), L.Splat(c.MinMean));                // mask.mean() = sum/numel, clamp_(min=1e-3)
+            var zero = L.FromDouble(0);
+            var mask = L.IfGreater(m * g, zero, L.FromDouble(1) / mean, zero);         // mask.div_(mean): 1/mean or 0
+            p = L.Fma(L.Splat(c.NegStepSize), m * mask / denom, p);                    // p <- p - step_size*(m*mask)/denom
+        }
+    }
+}
