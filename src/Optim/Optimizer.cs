@@ -63,6 +63,10 @@ public sealed class ParamGroup
 
     /// <summary>The lr when the optimizer was built (AdaBound's base_lr).</summary>
     public double InitialLr { get; internal set; }
+
+    /// <summary>Group-level scalars by the reference's names, kept in double and saved in the state dict: what a
+    /// reference keeps in its param_group dict beside the options (schedule-free's k, weight_sum, lr_max, train_mode).</summary>
+    public Dictionary<string, double> Scalars { get; } = [];
 }
 
 /// <summary>The per-parameter state: a step count, named buffers (tensors the parameter's shape and dtype, on its
@@ -149,6 +153,7 @@ public sealed class OptimizerStateDict
         public List<int> Params { get; set; } = [];
         public OptimizerOptions Options { get; set; } = null!;
         public double InitialLr { get; set; }
+        public Dictionary<string, double> Scalars { get; set; } = [];
     }
 }
 
@@ -192,6 +197,20 @@ public abstract class Optimizer
     /// <summary>The state of p (null before its first step).</summary>
     public ParamState? StateOf(Tensor p) => _state.GetValueOrDefault(p);
 
+    /// <summary>
+    /// Puts the parameters at the point to train at (the one the gradient is taken at). Optimizers that train at one
+    /// point and evaluate at another (schedule-free) move them back from <see cref="Eval"/>'s point; a no-op for every
+    /// other optimizer. A fresh optimizer is in train mode.
+    /// </summary>
+    public virtual void Train() { }
+
+    /// <summary>
+    /// Puts the parameters at the point to evaluate at: call it before evaluating or saving a checkpoint, and
+    /// <see cref="Train"/> before the next <see cref="Step"/>. Schedule-free optimizers move the parameters to their
+    /// averaged point x; a no-op for every other optimizer.
+    /// </summary>
+    public virtual void Eval() { }
+
     /// <summary>Zeroes every gradient in place (PyTorch 1.13's default, set_to_none = false).</summary>
     public void ZeroGrad()
     {
@@ -205,6 +224,8 @@ public abstract class Optimizer
     {
         using var _ = Tensor.NoGrad();
         foreach (var group in _groups)
+        {
+            BeginGroup(group);
             for (int i = 0; i < group.Params.Count; i++)   // indexed: foreach over the IReadOnlyList would box its enumerator every step
             {
                 var p = group.Params[i];
@@ -216,7 +237,12 @@ public abstract class Optimizer
                 Update(p, grad, group, state);
                 p.MarkModified();
             }
+        }
     }
+
+    /// <summary>Once per <see cref="Step"/> and group, before its parameters' updates, whether or not they have
+    /// gradients: where a reference updates its group-level scalars (<see cref="ParamGroup.Scalars"/>).</summary>
+    private protected virtual void BeginGroup(ParamGroup group) { }
 
     private protected abstract void Update(Tensor p, Tensor grad, ParamGroup group, ParamState state);
 
@@ -229,7 +255,7 @@ public abstract class Optimizer
         int i = 0;
         foreach (var group in _groups)
         {
-            var e = new OptimizerStateDict.GroupEntry { Options = group.Options, InitialLr = group.InitialLr };
+            var e = new OptimizerStateDict.GroupEntry { Options = group.Options, InitialLr = group.InitialLr, Scalars = new(group.Scalars) };
             foreach (var p in group.Params)
             {
                 e.Params.Add(i);
@@ -265,6 +291,8 @@ public abstract class Optimizer
         {
             _groups[k].Options = d.Groups[k].Options;
             _groups[k].InitialLr = d.Groups[k].InitialLr;
+            _groups[k].Scalars.Clear();
+            foreach (var (key, x) in d.Groups[k].Scalars) _groups[k].Scalars[key] = x;
         }
         foreach (var e in d.State)
         {
