@@ -15,13 +15,21 @@ public static class EvalCommand
     {
         try
         {
-            return RunCore(args, stdout);
+            return RunCore(args, args.Length == 0 ? stderr : stdout);   // usage asked for: stdout; a missing DIR: stderr
         }
         catch (Exception e) when (e is CliError or ArgumentException or NotSupportedException or IOException or InvalidDataException or JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
         {
             stderr.WriteLine($"tiny eval: error: {e.Message}");
             return 2;
         }
+    }
+
+    /// <summary>The "diverged" record of a run's config.json, or null (also for a missing or corrupt file: loading the
+    /// run reports those).</summary>
+    private static System.Text.Json.Nodes.JsonNode? Diverged(string cfgPath)
+    {
+        try { return File.Exists(cfgPath) ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(cfgPath))?["diverged"] : null; }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { return null; }
     }
 
     private static int RunCore(string[] args, TextWriter stdout)
@@ -69,7 +77,13 @@ public static class EvalCommand
         }
         if (dir is null) throw new CliError("missing DIR (a folder written by tiny train)");
 
+        string cfgPath = Path.Combine(dir, "config.json");
+        if (Diverged(cfgPath) is { } d)
+            throw new CliError($"{dir} is a run that diverged at step {d["step"]} ({d["what"]} not finite): there is no model to evaluate");
         var agent = Agents.Load(dir);
+        var ps = agent.NamedParameters().ToList();
+        int bad = Tiny.Optim.Finite.FirstNonFinite(ps.Select(p => p.Value).ToList());
+        if (bad >= 0) throw new CliError($"{dir}: the model's parameter {ps[bad].Key} holds NaN or infinite values; it cannot be evaluated");
         var device = DeviceOption.Resolve(deviceName ?? "cpu");
         if (device != Device.Cpu) agent.To(device);
         List<float[]>? frames = null;

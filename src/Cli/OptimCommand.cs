@@ -114,6 +114,14 @@ public static class OptimCommand
         return (name, options);
     }
 
+    /// <summary>An image size flag: an integer from 100 to 8000 pixels.</summary>
+    private static int Pixels(Dictionary<string, string> f, string flag, int fallback)
+    {
+        if (!f.TryGetValue(flag, out var text)) return fallback;
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 100 and <= 8000 ? v
+            : throw new UsageException($"--{flag}: '{text}' is not a size from 100 to 8000 pixels");
+    }
+
     private static string Need(Dictionary<string, string> f, string name) =>
         f.TryGetValue(name, out var v) ? v : throw new UsageException($"--{name} is required");
 
@@ -189,8 +197,7 @@ public static class OptimCommand
             var rows = Trajectory(name, options, s.Function, s.Start, s.Steps, s.F32);
             paths.Add((spec, rows.Select(r => r.X0).ToArray(), rows.Select(r => r.X1).ToArray(), rows[^1].Loss));
         }
-        OptimPlot.Save(path, s.Function, paths, int.Parse(f.GetValueOrDefault("width", "900"), CultureInfo.InvariantCulture),
-                       int.Parse(f.GetValueOrDefault("height", "700"), CultureInfo.InvariantCulture));
+        OptimPlot.Save(path, s.Function, paths, Pixels(f, "width", 900), Pixels(f, "height", 700));
         stdout.WriteLine($"wrote {path}");
         return 0;
     }

@@ -1,5 +1,8 @@
 // `tiny train {dqn|td3|ppo} --env NAME [...]`: trains an agent with live progress, writes metrics.csv,
-// model.safetensors, config.json and curve.png to --out.
+// model.safetensors, config.json and curve.png to --out: never over an existing run unless --force, each file written
+// atomically, stopped cleanly by SIGINT/SIGTERM/SIGHUP, and stopped with exit 3 the moment a loss or parameter is
+// not finite (a diverged run is never reported as done).
+using System.Runtime.InteropServices;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -39,6 +42,9 @@ public static class TrainCommand
 
     private sealed class CliError(string message) : Exception(message);
 
+    /// <summary>Where a run stopped diverging: the step, what was not finite, and the optimizer.</summary>
+    private sealed record Divergence(long Step, string What, string Optimizer);
+
     /// <summary>Runs the command; 0 on success, 2 on bad input.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
     {
@@ -59,7 +65,7 @@ public static class TrainCommand
         {
             string? algoForHelp = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
             string? envForHelp = Value(args, "--env");
-            PrintHelp(stdout, algoForHelp, envForHelp);
+            PrintHelp(args.Length == 0 ? stderr : stdout, algoForHelp, envForHelp);   // asked for: stdout; a missing command: stderr
             return args.Length == 0 ? 2 : 0;
         }
         string algo = args[0].ToLowerInvariant();
@@ -67,6 +73,7 @@ public static class TrainCommand
             throw new CliError($"unknown agent '{args[0]}'; known: {string.Join(", ", Agents.Algorithms)}");
 
         string? env = null, outDir = null, configFile = null, optimizerName = null, deviceName = null;
+        bool force = false;
         int seed = 1;
         long? totalSteps = null;
         var optArgs = new Dictionary<string, double>();
@@ -95,6 +102,7 @@ public static class TrainCommand
                     totalSteps = n; break;
                 }
                 case "device": deviceName = Next(); break;
+                case "force": force = inline is null || inline == "true"; break;
                 default:
                     if (optimizerFlags.TryGetValue(key.Replace('_', '-'), out bool isBool))
                     {
@@ -124,7 +132,12 @@ public static class TrainCommand
                 if (k == "optimizer")
                 {
                     if (optimizerName is null)
-                        optimizerName = v is JsonObject o ? OptimizerSpec.FromJson(o).ToString() : v?.GetValue<string>();
+                        optimizerName = v switch
+                        {
+                            JsonObject o => OptimizerSpec.FromJson(o).ToString(),
+                            JsonValue sv when sv.TryGetValue<string>(out var text) => text,
+                            _ => throw new CliError($"--config: \"optimizer\" must be a spec string (\"adam:lr=3e-4\") or {{\"name\", \"args\"}}, got {v?.ToJsonString() ?? "null"}"),
+                        };
                     continue;
                 }
                 string ck = Agents.ToCamel(k);
@@ -135,7 +148,7 @@ public static class TrainCommand
         OptimizerSpec? spec = null;
         if (optimizerName is not null || optArgs.Count > 0)
         {
-            spec = OptimizerSpec.Parse(optimizerName ?? "adam:eps=1e-5");
+            spec = optimizerName is null ? Agents.DefaultOptimizer(algo) : OptimizerSpec.Parse(optimizerName);
             var info = Optimizers.Info(spec.Name);
             foreach (var (k, v) in optArgs)
             {
@@ -149,50 +162,162 @@ public static class TrainCommand
 
         var agent = Agents.Create(algo, env, overrides, spec, seed, totalSteps);
         if (device != Device.Cpu) agent.To(device);
-        outDir ??= Path.Combine("runs", $"{algo}-{env}-{seed}");
-        Directory.CreateDirectory(outDir);
+        outDir = RunFolder(outDir, Path.Combine("runs", $"{algo}-{env}-{seed}"), force);
+        string optimizerText = (spec ?? (agent as Ppo)?.OptimizerSpec ?? (agent as Dqn)?.Optimizer ?? (agent as Td3)?.Optimizer)?.ToString() ?? "?";
 
-        // ---- Train with progress; Ctrl-C stops cleanly and still saves.
+        // ---- Train with progress. SIGINT, SIGTERM and SIGHUP stop it cleanly; the handlers stay until the files are
+        // written, so a second signal during the save is absorbed instead of killing the process half-way.
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(externalCt);
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        PosixSignal? stoppedBy = null;
         bool realConsole = ReferenceEquals(stdout, Console.Out);
-        if (realConsole) Console.CancelKeyPress += onCancel;
-        var log = new MetricsLog();
-        long total = totalSteps ?? (agent is Ppo p0 ? p0.Options.TotalTimesteps : 0);
-        var sw = Stopwatch.StartNew();
+        var signals = new List<PosixSignalRegistration>();
+        if (realConsole)
+            foreach (var sig in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
+                signals.Add(PosixSignalRegistration.Create(sig, c => { c.Cancel = true; stoppedBy ??= c.Signal; cts.Cancel(); }));
         try
         {
+            var log = new MetricsLog();
+            long total = totalSteps ?? (agent is Ppo p0 ? p0.Options.TotalTimesteps : 0);
+            Divergence? diverged = null;
+            void Watch(ProgressInfo p)
+            {
+                if (p.EpisodicReturn is not null || diverged is not null) return;
+                string? bad = p.Metrics.Where(kv => !double.IsFinite(kv.Value)).Select(kv => $"{kv.Key} ({kv.Value})").FirstOrDefault()
+                              ?? NonFiniteParameter(agent);
+                if (bad is null) return;
+                diverged = new Divergence(p.GlobalStep, bad, optimizerText);
+                cts.Cancel();
+            }
+            var sw = Stopwatch.StartNew();
             bool interactive = realConsole && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps{(device != Device.Cpu ? $", device {device}" : "")} -> {outDir}");
-            if (interactive) TrainInteractive(agent, log, sw, cts.Token);
-            else TrainPlain(agent, log, sw, stdout, cts.Token);
+            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps, optimizer {optimizerText}{(device != Device.Cpu ? $", device {device}" : "")} -> {outDir}");
+            try
+            {
+                if (interactive) TrainInteractive(agent, log, sw, Watch, cts.Token);
+                else TrainPlain(agent, log, sw, stdout, Watch, cts.Token);
+            }
+            catch (Exception e) when (diverged is null && NonFiniteParameter(agent) is { } bad)
+            {
+                // Diverged between two checks and something downstream refused the NaN (an env given a NaN action).
+                diverged = new Divergence(log.LastStep, $"{bad} ({Program.OneLine(e)})", optimizerText);
+            }
+            sw.Stop();
+
+            // ---- Outputs, each file written atomically; a diverged model is not saved (its weights are not finite).
+            WriteOutputs(outDir, agent, log, diverged, $"{algo} {env} seed {seed}", stderr);
+            double secs = Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
+            string summary = $"steps {log.LastStep}  wall {secs:F1}s  {log.LastStep / secs:F0} steps/s  mean return (last 20) {Fmt(log.RecentMean)}";
+            if (diverged is not null)
+            {
+                stdout.WriteLine(summary);
+                stderr.WriteLine($"tiny train: diverged at step {diverged.Step}: {diverged.What} is not finite (optimizer {diverged.Optimizer}); " +
+                                 $"metrics.csv and config.json in {outDir} record it, no model was saved");
+                return Program.Diverged;
+            }
+            if (stoppedBy is PosixSignal by)
+            {
+                stdout.WriteLine(summary);
+                stdout.WriteLine($"stopped by {by} at step {log.LastStep}; saved what was trained to {outDir} (a partial run, not resumable)");
+                return by switch { PosixSignal.SIGINT => 130, PosixSignal.SIGTERM => 143, _ => 129 };
+            }
+            stdout.WriteLine(externalCt.IsCancellationRequested ? "stopped early; saved what was trained" : "done");
+            stdout.WriteLine(summary);
+            stdout.WriteLine($"outputs: {outDir}/{{metrics.csv, model.safetensors, config.json, curve.png}}");
+            stdout.WriteLine($"evaluate: {FollowUp($"eval {outDir}")}");
+            return 0;
         }
         finally
         {
-            if (realConsole) Console.CancelKeyPress -= onCancel;
+            foreach (var r in signals) r.Dispose();
         }
-        sw.Stop();
-
-        // ---- Outputs.
-        agent.Save(outDir);
-        log.WriteCsv(Path.Combine(outDir, "metrics.csv"));
-        try { log.Plot(Path.Combine(outDir, "curve.png"), $"{algo} {env} seed {seed}"); }
-        catch (Exception e) { stderr.WriteLine($"tiny train: warning: curve.png not written: {e.Message}"); }
-
-        double secs = Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
-        stdout.WriteLine(cts.IsCancellationRequested ? "stopped early (Ctrl-C); saved what was trained" : "done");
-        stdout.WriteLine($"steps {log.LastStep}  wall {secs:F1}s  {log.LastStep / secs:F0} steps/s  mean return (last 20) {Fmt(log.RecentMean)}");
-        stdout.WriteLine($"outputs: {outDir}/{{metrics.csv, model.safetensors, config.json, curve.png}}");
-        stdout.WriteLine($"evaluate: tiny eval {outDir}");
-        return 0;
     }
 
-    private static void TrainPlain(IAgent agent, MetricsLog log, Stopwatch sw, TextWriter stdout, CancellationToken ct)
+    /// <summary>The run folder: --out if given (refused when it already holds files, unless --force), else the default
+    /// with the next free suffix (-2, -3...). Created and checked writable before any training.</summary>
+    internal static string RunFolder(string? outDir, string defaultDir, bool force)
+    {
+        static bool Taken(string d) => Directory.Exists(d) && Directory.EnumerateFileSystemEntries(d).Any() || File.Exists(d);
+        if (outDir is not null)
+        {
+            if (File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a folder");
+            if (Taken(outDir) && !force)
+                throw new CliError($"--out {outDir} already holds files ({string.Join(", ", Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Take(4))}); " +
+                                   "choose another folder, or pass --force to replace them");
+        }
+        else
+        {
+            outDir = defaultDir;
+            for (int k = 2; Taken(outDir); k++) outDir = $"{defaultDir}-{k}";
+        }
+        try
+        {
+            Directory.CreateDirectory(outDir);
+            string probe = Path.Combine(outDir, $".tiny-write-check-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliError($"--out {outDir}: cannot write there ({Program.OneLine(e)})");
+        }
+        return outDir;
+    }
+
+    /// <summary>The first trained parameter holding a NaN or an infinity, or null.</summary>
+    private static string? NonFiniteParameter(IAgent agent)
+    {
+        var ps = agent.NamedParameters().ToList();
+        int k = Finite.FirstNonFinite(ps.Select(p => p.Value).ToList());
+        return k < 0 ? null : $"parameter {ps[k].Key}";
+    }
+
+    /// <summary>Writes model.safetensors (unless diverged), config.json (with the divergence, if any), metrics.csv and
+    /// curve.png: each to a temporary name in a staging folder beside them, then renamed into place; on failure the
+    /// staging folder is removed and what was there before stays untouched.</summary>
+    private static void WriteOutputs(string outDir, IAgent agent, MetricsLog log, Divergence? diverged, string title, TextWriter stderr)
+    {
+        string staging = Path.Combine(outDir, $".partial-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(staging);
+            agent.Save(staging);
+            if (diverged is not null)
+            {
+                File.Delete(Path.Combine(staging, "model.safetensors"));
+                string cfgPath = Path.Combine(staging, "config.json");
+                var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
+                cfg["diverged"] = new JsonObject { ["step"] = diverged.Step, ["what"] = diverged.What, ["optimizer"] = diverged.Optimizer };
+                File.WriteAllText(cfgPath, cfg.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            }
+            log.WriteCsv(Path.Combine(staging, "metrics.csv"));
+            try { log.Plot(Path.Combine(staging, "curve.png"), title); }
+            catch (Exception e) { stderr.WriteLine($"tiny train: warning: curve.png not written: {Program.OneLine(e)}"); }
+            if (diverged is not null) File.Delete(Path.Combine(outDir, "model.safetensors"));   // --force over an old run: no stale model
+            foreach (var f in Directory.GetFiles(staging)) File.Move(f, Path.Combine(outDir, Path.GetFileName(f)), overwrite: true);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>A follow-up command in the form that started this one (`tiny ...` for the installed tool, else
+    /// `dotnet run --project src/Cli -- ...` from a checkout, else `dotnet PATH/tiny.dll ...`).</summary>
+    private static string FollowUp(string args)
+    {
+        string process = Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "");
+        if (process == "tiny") return $"tiny {args}";
+        if (File.Exists(Path.Combine("src", "Cli", "Tiny.Cli.csproj"))) return $"dotnet run -c Release --project src/Cli -- {args}";
+        return $"dotnet {typeof(TrainCommand).Assembly.Location} {args}";
+    }
+
+    private static void TrainPlain(IAgent agent, MetricsLog log, Stopwatch sw, TextWriter stdout, Action<ProgressInfo> watch, CancellationToken ct)
     {
         long nextPct = 0; double lastT = 0;
         agent.Train(p =>
         {
             log.Add(p, sw.Elapsed.TotalSeconds);
+            watch(p);
             double t = sw.Elapsed.TotalSeconds;
             long pct = p.TotalSteps > 0 ? p.GlobalStep * 100 / p.TotalSteps : 0;
             if (pct >= nextPct || t - lastT >= 10)
@@ -205,7 +330,7 @@ public static class TrainCommand
         }, ct);
     }
 
-    private static void TrainInteractive(IAgent agent, MetricsLog log, Stopwatch sw, CancellationToken ct)
+    private static void TrainInteractive(IAgent agent, MetricsLog log, Stopwatch sw, Action<ProgressInfo> watch, CancellationToken ct)
     {
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -216,12 +341,13 @@ public static class TrainCommand
                 agent.Train(p =>
                 {
                     log.Add(p, sw.Elapsed.TotalSeconds);
+                    watch(p);
                     task ??= ctx.AddTask("training", maxValue: Math.Max(1, p.TotalSteps));
                     task.Value = p.GlobalStep;
                     double sps = p.GlobalStep / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
                     task.Description = $"step {p.GlobalStep}/{p.TotalSteps}  {sps:F0} steps/s  return(20) {Fmt(log.RecentMean)}";
                 }, ct);
-                if (task is not null) task.Value = task.MaxValue;
+                if (task is not null && !ct.IsCancellationRequested) task.Value = task.MaxValue;   // a stopped run does not jump to 100%
             });
     }
 
@@ -248,6 +374,8 @@ public static class TrainCommand
     {
         if (s == "null") return null;
         if (s is "true" or "false") return JsonValue.Create(s == "true");
+        if (s.Contains(',') && s.Split(',').All(x => long.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)))
+            return new JsonArray(s.Split(',').Select(x => (JsonNode)JsonValue.Create(long.Parse(x, CultureInfo.InvariantCulture))).ToArray());   // a list: --hidden-sizes 64,64
         if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)) return JsonValue.Create(l);
         if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return JsonValue.Create(d);
         return JsonValue.Create(s);
@@ -280,7 +408,9 @@ public static class TrainCommand
             w.WriteLine($"                        ({string.Join(", ", shadowed)}: the agent's flag of that name wins; give the optimizer's as --optimizer NAME:{shadowed.First()}=X)");
         w.WriteLine("  --seed N              seed (default 1)");
         w.WriteLine("  --total-steps N       env steps (default: the agent's for the env)");
-        w.WriteLine("  --out DIR             output folder (default runs/{algo}-{env}-{seed})");
+        w.WriteLine("  --out DIR             output folder (default runs/{algo}-{env}-{seed}, or the next free -2, -3...);");
+        w.WriteLine("                        a folder that already holds files is refused");
+        w.WriteLine("  --force               replace the files of an existing --out folder");
         w.WriteLine("  --config FILE.json    agent options as JSON ({\"numEnvs\": 8, \"optimizer\": \"adam:eps=1e-5\"}); flags win");
         w.WriteLine($"  --device D            {DeviceOption.Values} (default cpu); the agent's networks, losses and updates");
         w.WriteLine("                        run there (ppo, dqn, td3), its envs and dqn/td3's replay buffer on the cpu");
@@ -340,7 +470,7 @@ public static class TrainCommand
                 foreach (var k in _keys) sb.Append(',').Append(r.M.TryGetValue(k, out var v) ? v.ToString("G6", inv) : "");
                 sb.Append(',').Append(r.Lr.ToString("G6", inv)).Append(',').Append(r.Wall.ToString("F3", inv)).Append('\n');
             }
-            File.WriteAllText(path, sb.ToString());
+            File.WriteAllText(path, sb.ToString());   // NaN and infinities are written as such, never dropped
         }
 
         public void Plot(string path, string title)

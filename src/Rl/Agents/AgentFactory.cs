@@ -55,6 +55,10 @@ public static class Agents
         },
     };
 
+    /// <summary>The optimizer an agent trains with when none is given: CleanRL's (PPO: Adam with eps 1e-5; DQN and
+    /// TD3: Adam with torch's defaults). Flags such as --lr change this spec, nothing else.</summary>
+    public static OptimizerSpec DefaultOptimizer(string algo) => algo == "ppo" ? OptimizerSpec.Adam(eps: 1e-5) : OptimizerSpec.Adam();
+
     /// <summary>The options record type of an algorithm (for help and validation); null when not wired in.</summary>
     public static Type? OptionsType(string algo) => algo switch
     {
@@ -144,7 +148,8 @@ public static class Agents
                 string key = ToCamel(k);
                 if (!node.ContainsKey(key))
                     throw new ArgumentException($"{algo} has no option '{k}'; options: {string.Join(", ", node.Select(kv => ToKebab(kv.Key)))}");
-                node[key] = v?.DeepClone();
+                // A list option given one number (--hidden-sizes 64) is a list of one.
+                node[key] = node[key] is JsonArray && v is JsonValue ? new JsonArray(v.DeepClone()) : v?.DeepClone();
             }
         node["seed"] = seed;
         if (node.ContainsKey("envId")) node["envId"] = envId;   // the env is chosen by envId (--env), not an option
@@ -155,7 +160,8 @@ public static class Agents
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"{algo}: bad option value{(e.Path is { } p ? $" at {p.TrimStart('$', '.')}" : "")}: {e.Message.Split('.')[0]}");
+            string why = e.Message.Split(". Path:")[0].Replace("System.Int32[]", "a list of integers").Replace("System.", "");
+            throw new ArgumentException($"{algo}: bad option value{(e.Path is { } p ? $" at {p.TrimStart('$', '.')}" : "")}: {why}");
         }
     }
 

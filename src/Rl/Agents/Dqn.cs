@@ -60,6 +60,27 @@ public sealed record DqnOptions
     /// <summary>Seed of every random number (network init, exploration, sampling, env resets).</summary>
     [Description("Seed of every random number (network init, exploration, sampling, env resets).")]
     public int Seed { get; init; } = 1;
+
+    /// <summary>Throws ArgumentException naming the first option out of its range (and the range).</summary>
+    public void Validate()
+    {
+        void Check(bool ok, string what) => OffPolicy.Check(ok, "dqn", what);
+        Check(TotalTimesteps > 0, $"totalTimesteps must be positive, got {TotalTimesteps}");
+        Check(LearningRate > 0 && double.IsFinite(LearningRate), $"learningRate must be positive, got {LearningRate}");
+        Check(BufferSize > 0, $"bufferSize must be positive, got {BufferSize}");
+        Check(Gamma is >= 0 and <= 1, $"gamma must be in [0, 1], got {Gamma}");
+        Check(Tau is > 0 and <= 1, $"tau must be in (0, 1], got {Tau}");
+        Check(TargetNetworkFrequency > 0, $"targetNetworkFrequency must be positive, got {TargetNetworkFrequency}");
+        Check(BatchSize > 0, $"batchSize must be positive, got {BatchSize}");
+        Check(StartE is >= 0 and <= 1, $"startE must be in [0, 1], got {StartE}");
+        Check(EndE is >= 0 and <= 1, $"endE must be in [0, 1], got {EndE}");
+        Check(ExplorationFraction is > 0 and <= 1, $"explorationFraction must be in (0, 1], got {ExplorationFraction}");
+        Check(ExplorationSteps is null or > 0, $"explorationSteps must be positive, got {ExplorationSteps}");
+        Check(LearningStarts >= 0, $"learningStarts must be >= 0, got {LearningStarts}");
+        Check(TrainFrequency > 0, $"trainFrequency must be positive, got {TrainFrequency}");
+        Check(HiddenSizes.Length > 0 && HiddenSizes.All(h => h > 0), $"hiddenSizes must be positive sizes, got [{string.Join(", ", HiddenSizes)}]");
+        Check(Net is "auto" or "mlp" or "cnn", $"net must be auto, mlp or cnn, got '{Net}'");
+    }
 }
 
 /// <summary>Deep Q-Network for discrete action spaces.</summary>
@@ -73,13 +94,15 @@ public sealed class Dqn : IAgent
     public Dqn(DqnOptions options, string envId, OptimizerSpec? optimizer = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         EnvId = envId;
-        Optimizer = optimizer ?? OptimizerSpec.Adam();
+        Optimizer = optimizer ?? Agents.DefaultOptimizer(Algorithm);
         Optimizer.Validate();
         using var env = Env.Make(envId);
         if (env.ActionSpace is not Discrete d) throw new ArgumentException($"DQN needs a discrete action space; {envId} has {env.ActionSpace}");
         if (env.ObservationSpace is not Box box) throw new ArgumentException($"DQN needs a Box observation space; {envId} has {env.ObservationSpace}");
         Options = options with { Net = QNetworks.Resolve(options.Net, box, envId) };   // config.json records the kind
+        OffPolicy.CheckBudget("dqn", options.TotalTimesteps, options.LearningStarts, options.BufferSize, options.BatchSize, box.Dim, 1);
         _obsDim = box.Dim;
         _numActions = d.N;
         _rng = new Rng(options.Seed);
@@ -98,6 +121,9 @@ public sealed class Dqn : IAgent
     public OptimizerSpec Optimizer { get; }
     /// <summary>The online Q-network (obs -> one Q-value per action).</summary>
     public Module QNetwork => _q;
+
+    /// <inheritdoc/>
+    public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters() => _q.NamedParameters("q_network.");
     /// <summary>The target Q-network.</summary>
     public Module TargetNetwork => _target;
     /// <summary>Where the networks, losses and updates run (envs and the replay buffer stay on the CPU).</summary>
@@ -144,7 +170,7 @@ public sealed class Dqn : IAgent
         var action = new float[1];
         var actions = new int[1];
 
-        double tdLossValue = double.NaN, qValuesMean = double.NaN;
+        double? tdLossValue = null, qValuesMean = null;   // null until the first update (a NaN loss is logged as NaN)
         var metrics = new Dictionary<string, double>();
         envs.Reset(unchecked((int)envRng.NextUInt64()));
         envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
@@ -165,7 +191,7 @@ public sealed class Dqn : IAgent
             envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
 
             if (envs.FinishedEpisodes[0] is EpisodeInfo ep && progress is not null)
-                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), o.LearningRate));
+                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), optimizer.Lr));
 
             // 3. Learn.
             if (globalStep > o.LearningStarts)
@@ -196,7 +222,7 @@ public sealed class Dqn : IAgent
                     {
                         tdLossValue = loss.Item();
                         qValuesMean = Mean(OffPolicy.Host(oldVal));
-                        progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), o.LearningRate));
+                        progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), optimizer.Lr));
                     }
                 }
 
@@ -207,10 +233,10 @@ public sealed class Dqn : IAgent
         }
     }
 
-    private static Dictionary<string, double> Snapshot(Dictionary<string, double> m, double tdLoss, double qValues, double epsilon)
+    private static Dictionary<string, double> Snapshot(Dictionary<string, double> m, double? tdLoss, double? qValues, double epsilon)
     {
         m.Clear();
-        if (!double.IsNaN(tdLoss)) { m["td_loss"] = tdLoss; m["q_values"] = qValues; }
+        if (tdLoss is double l) { m["td_loss"] = l; m["q_values"] = qValues!.Value; }
         m["epsilon"] = epsilon;
         return new Dictionary<string, double>(m);
     }

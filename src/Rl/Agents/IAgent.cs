@@ -30,4 +30,8 @@ public interface IAgent
 
     /// <summary>Writes DIR/model.safetensors and DIR/config.json (options, env id, optimizer, normalisation stats).</summary>
     void Save(string dir);
+
+    /// <summary>The trained parameters by name (what the optimizers update; targets excluded), e.g. to check that
+    /// training has not diverged.</summary>
+    IEnumerable<KeyValuePair<string, Tensor>> NamedParameters();
 }

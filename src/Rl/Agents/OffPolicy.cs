@@ -9,6 +9,26 @@ namespace Tiny.Rl;
 /// <summary>Helpers shared by the off-policy agents.</summary>
 public static class OffPolicy
 {
+    /// <summary>ArgumentException "algo: what" unless ok (an option's name, its allowed range and the value given).</summary>
+    internal static void Check(bool ok, string algo, string what)
+    {
+        if (!ok) throw new ArgumentException($"{algo}: {what}");
+    }
+
+    /// <summary>The checks DQN and TD3 share: a budget that can train (more steps than learning-starts), a batch
+    /// the buffer can serve, and a replay buffer that fits in memory before it is allocated.</summary>
+    internal static void CheckBudget(string algo, long totalTimesteps, int learningStarts, int bufferSize, int batchSize, int obsDim, int actionDim)
+    {
+        Check(totalTimesteps > learningStarts, algo,
+              $"totalTimesteps ({totalTimesteps}) must exceed learningStarts ({learningStarts}): no gradient step would run");
+        Check(batchSize <= bufferSize, algo, $"batchSize ({batchSize}) must not exceed bufferSize ({bufferSize})");
+        // Floats per transition: obs, next obs, action, reward, terminated.
+        double bytes = (double)bufferSize * (2.0 * obsDim + actionDim + 2) * sizeof(float);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        Check(bytes <= 0.8 * available && (long)bufferSize * obsDim <= Array.MaxLength, algo,
+              $"bufferSize {bufferSize} needs {bytes / (1 << 20):F0} MiB of replay memory, more than 80% of the {available / (1 << 20)} MiB available");
+    }
+
     /// <summary>
     /// Polyak averaging, target = tau * source + (1 - tau) * target, over matching parameter lists (tau = 1 is a
     /// hard copy). Allocation-free: works on the float spans and bumps each target's version.

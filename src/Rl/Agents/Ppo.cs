@@ -47,7 +47,7 @@ public sealed record PpoOptions
         void Check(bool ok, string what) { if (!ok) throw new ArgumentException($"ppo: {what}"); }
         Check(NumEnvs > 0, $"numEnvs must be positive, got {NumEnvs}");
         Check(NumSteps > 0, $"numSteps must be positive, got {NumSteps}");
-        Check(TotalTimesteps > 0, $"totalTimesteps must be positive, got {TotalTimesteps}");
+        Check(TotalTimesteps >= BatchSize, $"totalTimesteps ({TotalTimesteps}) must be at least one batch, numEnvs*numSteps ({BatchSize}): no update would run");
         Check(NumMinibatches > 0 && BatchSize % NumMinibatches == 0, $"numMinibatches ({NumMinibatches}) must divide numEnvs*numSteps ({BatchSize})");
         Check(UpdateEpochs > 0, $"updateEpochs must be positive, got {UpdateEpochs}");
         Check(Gamma is >= 0 and <= 1, $"gamma must be in [0, 1], got {Gamma}");
@@ -115,7 +115,7 @@ public sealed class Ppo : IAgent
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        OptimizerSpec = optimizer ?? OptimizerSpec.Adam(eps: 1e-5);
+        OptimizerSpec = optimizer ?? Agents.DefaultOptimizer("ppo");
         OptimizerSpec.Validate();
         using var probe = Env.Make(options.EnvId);
         var obsSpace = probe.ObservationSpace as Box ?? throw new ArgumentException($"ppo: needs a Box observation space, {options.EnvId} has {probe.ObservationSpace}");
@@ -136,6 +136,9 @@ public sealed class Ppo : IAgent
     public PpoOptions Options { get; }
     public OptimizerSpec OptimizerSpec { get; }
     public PpoNetwork Network { get; }
+
+    /// <inheritdoc/>
+    public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters() => Network.NamedParameters();
     /// <summary>True for a Box action space (Gaussian policy).</summary>
     public bool Continuous { get; }
     /// <summary>Env steps taken by <see cref="Train"/>.</summary>

@@ -54,6 +54,25 @@ public sealed record Td3Options
     [Description("Seed of every random number (network init, noise, sampling, env resets).")]
     public int Seed { get; init; } = 1;
 
+    /// <summary>Throws ArgumentException naming the first option out of its range (and the range).</summary>
+    public void Validate()
+    {
+        void Check(bool ok, string what) => OffPolicy.Check(ok, "td3", what);
+        Check(TotalTimesteps > 0, $"totalTimesteps must be positive, got {TotalTimesteps}");
+        Check(LearningRate > 0 && double.IsFinite(LearningRate), $"learningRate must be positive, got {LearningRate}");
+        Check(BufferSize > 0, $"bufferSize must be positive, got {BufferSize}");
+        Check(Gamma is >= 0 and <= 1, $"gamma must be in [0, 1], got {Gamma}");
+        Check(Tau is > 0 and <= 1, $"tau must be in (0, 1], got {Tau}");
+        Check(BatchSize > 0, $"batchSize must be positive, got {BatchSize}");
+        Check(PolicyNoise >= 0, $"policyNoise must be >= 0, got {PolicyNoise}");
+        Check(NoiseClip >= 0, $"noiseClip must be >= 0, got {NoiseClip}");
+        Check(ExplorationNoise >= 0, $"explorationNoise must be >= 0, got {ExplorationNoise}");
+        Check(LearningStarts >= 0, $"learningStarts must be >= 0, got {LearningStarts}");
+        Check(PolicyFrequency > 0, $"policyFrequency must be positive, got {PolicyFrequency}");
+        Check(ActorHiddenSizes.Length > 0 && ActorHiddenSizes.All(h => h > 0), $"actorHiddenSizes must be positive sizes, got [{string.Join(", ", ActorHiddenSizes)}]");
+        Check(CriticHiddenSizes.Length > 0 && CriticHiddenSizes.All(h => h > 0), $"criticHiddenSizes must be positive sizes, got [{string.Join(", ", CriticHiddenSizes)}]");
+    }
+
     /// <summary>
     /// rl-baselines3-zoo's tuned TD3 for Pendulum-v1: 20k steps, gamma 0.98, 10k random steps, lr 1e-3, 400-300
     /// nets, buffer 200k, exploration std 0.1 of the action scale.
@@ -78,14 +97,16 @@ public sealed class Td3 : IAgent
     public Td3(Td3Options options, string envId, OptimizerSpec? optimizer = null)
     {
         Options = options ?? throw new ArgumentNullException(nameof(options));
+        options.Validate();
         EnvId = envId;
-        Optimizer = optimizer ?? OptimizerSpec.Adam();
+        Optimizer = optimizer ?? Agents.DefaultOptimizer(Algorithm);
         Optimizer.Validate();
         using var env = Env.Make(envId);
         if (env.ActionSpace is not Box act) throw new ArgumentException($"TD3 needs a Box action space; {envId} has {env.ActionSpace}");
         if (env.ObservationSpace is not Box box) throw new ArgumentException($"TD3 needs a Box observation space; {envId} has {env.ObservationSpace}");
         _obsDim = box.Shape.Aggregate(1, (a, b) => a * b);
         _actDim = act.Shape.Aggregate(1, (a, b) => a * b);
+        OffPolicy.CheckBudget("td3", options.TotalTimesteps, options.LearningStarts, options.BufferSize, options.BatchSize, _obsDim, _actDim);
         _low = act.Low; _high = act.High;
         var scale = new float[_actDim]; var bias = new float[_actDim];
         for (int i = 0; i < _actDim; i++) { scale[i] = (_high[i] - _low[i]) / 2f; bias[i] = (_high[i] + _low[i]) / 2f; }
@@ -117,6 +138,10 @@ public sealed class Td3 : IAgent
     public OptimizerSpec Optimizer { get; }
     /// <summary>The actor's MLP (before tanh * scale + bias).</summary>
     public Module Actor => _actor;
+
+    /// <inheritdoc/>
+    public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters() =>
+        _actor.NamedParameters("actor.").Concat(_qf1.NamedParameters("qf1.")).Concat(_qf2.NamedParameters("qf2."));
     /// <summary>All six networks: actor, qf1, qf2, then their targets.</summary>
     public IReadOnlyList<Module> Networks => [_actor, _qf1, _qf2, _actorTarget, _qf1Target, _qf2Target];
     /// <summary>Where the networks, losses and updates run (envs and the replay buffer stay on the CPU).</summary>
@@ -169,7 +194,7 @@ public sealed class Td3 : IAgent
         var nextObs = new float[_obsDim];
         var action = new float[_actDim];
 
-        double qfLossValue = double.NaN, actorLossValue = double.NaN, qValuesMean = double.NaN;
+        double? qfLossValue = null, actorLossValue = null, qValuesMean = null;   // null until computed (a NaN loss is logged as NaN)
         envs.Reset(unchecked((int)envRng.NextUInt64()));
         envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
         for (long globalStep = 0; globalStep < o.TotalTimesteps && !ct.IsCancellationRequested; globalStep++)
@@ -195,7 +220,7 @@ public sealed class Td3 : IAgent
             envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
 
             if (envs.FinishedEpisodes[0] is EpisodeInfo ep && progress is not null)
-                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Metrics(qfLossValue, actorLossValue, qValuesMean), o.LearningRate));
+                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Metrics(qfLossValue, actorLossValue, qValuesMean), actorOptimizer.Lr));
 
             if (globalStep <= o.LearningStarts) continue;
 
@@ -241,7 +266,7 @@ public sealed class Td3 : IAgent
                     actorLossValue = actorLoss.Item();
                     double s = 0; foreach (var v in OffPolicy.Host(qf1AValues)) s += v;
                     qValuesMean = s / o.BatchSize;
-                    progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Metrics(qfLossValue, actorLossValue, qValuesMean), o.LearningRate));
+                    progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Metrics(qfLossValue, actorLossValue, qValuesMean), actorOptimizer.Lr));
                 }
             }
         }
@@ -254,11 +279,11 @@ public sealed class Td3 : IAgent
         return a.Clamp(lo, hi);
     }
 
-    private static Dictionary<string, double> Metrics(double qfLoss, double actorLoss, double qValues)
+    private static Dictionary<string, double> Metrics(double? qfLoss, double? actorLoss, double? qValues)
     {
         var m = new Dictionary<string, double>();
-        if (!double.IsNaN(qfLoss)) { m["qf_loss"] = qfLoss; m["td_loss"] = qfLoss; m["q_values"] = qValues; }
-        if (!double.IsNaN(actorLoss)) m["actor_loss"] = actorLoss;
+        if (qfLoss is double q) { m["qf_loss"] = q; m["td_loss"] = q; m["q_values"] = qValues!.Value; }
+        if (actorLoss is double a) m["actor_loss"] = a;
         return m;
     }
 

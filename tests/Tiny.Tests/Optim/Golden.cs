@@ -92,10 +92,10 @@ public static class Golden
     public static (int[] Shape, double[] Data) T(JsonElement e) =>
         (e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()).ToArray(), e.GetProperty("data").EnumerateArray().Select(x => x.GetDouble()).ToArray());
 
-    /// <summary>torch's pair arguments and the two registry keys each becomes.</summary>
+    /// <summary>torch's pair arguments and the two registry keys each becomes ("betas" becomes beta1, beta2[, beta3]).</summary>
     private static readonly Dictionary<string, (string First, string Second)> TupleKeys = new()
     {
-        ["betas"] = ("beta1", "beta2"), ["etas"] = ("etaminus", "etaplus"), ["step_sizes"] = ("step_size_min", "step_size_max"),
+        ["etas"] = ("etaminus", "etaplus"), ["step_sizes"] = ("step_size_min", "step_size_max"),
     };
 
     public static Dictionary<string, string> Opts(JsonElement e)
@@ -103,7 +103,8 @@ public static class Golden
         var d = new Dictionary<string, string>();
         foreach (var p in e.EnumerateObject())
         {
-            if (TupleKeys.TryGetValue(p.Name, out var keys)) { d[keys.First] = p.Value[0].GetRawText(); d[keys.Second] = p.Value[1].GetRawText(); }
+            if (p.Name == "betas") for (int i = 0; i < p.Value.GetArrayLength(); i++) d[$"beta{i + 1}"] = p.Value[i].GetRawText();   // 2 or 3 betas
+            else if (TupleKeys.TryGetValue(p.Name, out var keys)) { d[keys.First] = p.Value[0].GetRawText(); d[keys.Second] = p.Value[1].GetRawText(); }
             else d[p.Name] = p.Value.ValueKind switch { JsonValueKind.True => "true", JsonValueKind.False => "false", _ => p.Value.GetRawText() };
         }
         return d;

@@ -142,6 +142,10 @@ public sealed class OptimCliTests
         var info = global::Tiny.Optim.Optimizers.Info(name);
         string[] baseline = info.Find("momentum") is null ? [] : ["--momentum", "0.5"];
         string reference = Csv(RunArgs(name, baseline));
+        // A second baseline with 100x the default lr, where an option can only show once steps are large (Lion's beta1
+        // only moves the sign of its update when the iterate oscillates).
+        string[] bigSteps = [.. baseline, "--lr", global::Tiny.Optim.Optimizers.Format((double)info.Find("lr")!.Default * 100)];
+        string referenceBig = Csv(RunArgs(name, bigSteps));
         foreach (var o in info.Options)
         {
             if (o.Key == "momentum") continue;
@@ -151,14 +155,15 @@ public sealed class OptimCliTests
             foreach (var candidate in RegistryTests.Candidates(o))
             {
                 string value = global::Tiny.Optim.Optimizers.Format(candidate);
-                string[] flag = o.IsBool ? [o.Flag] : [o.Flag, value];
+                string[] flag = candidate is false ? [o.Flag, "false"] : o.IsBool ? [o.Flag] : [o.Flag, value];   // a bare flag means true
                 var (rc, viaFlag, err) = Tiny(RunArgs(name, [.. baseline, .. flag]));
                 if (rc == 2 && err.Contains("Invalid")) continue;
                 Assert.That(rc, Is.EqualTo(0), $"{name} {o.Flag} {value}: {err}");
                 valid = true;
                 Assert.That(viaFlag, Is.EqualTo(Csv(RunArgs($"{name}:{o.Key}={value}", baseline))), $"{name} {o.Flag}");
-                // An option may act on the state only (ASGD's t0: when averaging starts).
-                acted |= viaFlag != reference || StateAfter(name, baseline, o.Key, value) != StateAfter(name, baseline, null, null);
+                // An option may act on the state only (ASGD's t0: when averaging starts), or only with larger steps.
+                acted |= viaFlag != reference || StateAfter(name, baseline, o.Key, value) != StateAfter(name, baseline, null, null)
+                         || o.Key != "lr" && Csv(RunArgs(name, [.. bigSteps, .. flag])) != referenceBig;
                 if (acted) break;
             }
             Assert.That(valid, $"{name} {o.Flag}: some value near the default is valid");

@@ -16,16 +16,16 @@ public sealed class RegistryTests
     /// <summary>A valid value different from the default (for spec and JSON round trips).</summary>
     public static object Changed(OptionInfo o) => Candidates(o).First();
 
-    /// <summary>Values of an option other than its default: halved, doubled, then 10, 1e3 and 1e5 times smaller and larger (0: 0.1; a step count far past
+    /// <summary>Values of an option other than its default: halved, doubled, then 10, 1e3 and 1e5 times smaller and larger, 1e9 larger (0: 0.1; a step count far past
     /// any test run, like ASGD's t0 = 1e6: 10; a bool: flipped; an int: +1).</summary>
     public static IEnumerable<object> Candidates(OptionInfo o) => o.Default switch
     {
         bool b => [!b],
-        int i => [i + 1],
-        long l => [l + 1],
+        int i => [i + 1, i + 10, i + 100],   // a warmup of 1 step is no warmup: 10 and 100 are
+        long l => [l + 1, l + 10, l + 100],
         double d when d == 0 => [0.1],
         double d when d > 1000 => [10.0],
-        double d => [d * 0.5, d * 2, d * 0.1, d * 10, d * 1e-3, d * 1e3, d * 1e-5, d * 1e5],
+        double d => [d * 0.5, d * 2, d * 0.1, d * 10, d * 1e-3, d * 1e3, d * 1e-5, d * 1e5, d * 1e9],   // 1e9: an eps above the gradients
         _ => throw new NotSupportedException(o.Type.Name),
     };
 

@@ -46,7 +46,7 @@ public sealed class CnnTests
         Assert.That(e!.Message, Does.Contain("cnn").And.Contain("[C, H, W]").And.Contain("CartPole-v1"));
         var bad = Assert.Throws<ArgumentException>(() => new Dqn(Short() with { Net = "resnet" }, Breakout));
         Assert.That(bad!.Message, Does.Contain("resnet").And.Contain("mlp"));
-        Assert.That(((Dqn)Agents.Create("dqn", Breakout, new JsonObject { ["net"] = "mlp" }, null, 1, 100)).Options.Net, Is.EqualTo("mlp"));
+        Assert.That(((Dqn)Agents.Create("dqn", Breakout, new JsonObject { ["net"] = "mlp", ["learningStarts"] = 0 }, null, 1, 100)).Options.Net, Is.EqualTo("mlp"));
     }
 
     [Test]
@@ -139,7 +139,7 @@ public sealed class CnnTests
         string dir = TempDir();
         try
         {
-            var agent = new Dqn(new DqnOptions { TotalTimesteps = 1 }, "CartPole-v1");
+            var agent = new Dqn(new DqnOptions { TotalTimesteps = 1, LearningStarts = 0 }, "CartPole-v1");
             agent.Save(dir);
             var e = new StringWriter();
             int code = EvalCommand.Run([dir, "--episodes", "1", "--render", Path.Combine(dir, "x.png")], new StringWriter(), e);

@@ -131,9 +131,9 @@ public sealed class PpoTests
     [Test]
     public void FactoryRejectsIncompatibleAgentsAndUnknownOptions()
     {
-        Assert.That(Agents.Create("ppo", "Pendulum-v1", null, null, 1, 1024), Is.InstanceOf<Ppo>());
-        Assert.That(Agents.Create("dqn", "CartPole-v1", null, null, 1, 1024).Algorithm, Is.EqualTo("dqn"));
-        Assert.That(Agents.Create("td3", "Pendulum-v1", null, null, 1, 1024).Algorithm, Is.EqualTo("td3"));
+        Assert.That(Agents.Create("ppo", "Pendulum-v1", null, null, 1, 2048), Is.InstanceOf<Ppo>());
+        Assert.That(Agents.Create("dqn", "CartPole-v1", null, null, 1, 20_000).Algorithm, Is.EqualTo("dqn"));
+        Assert.That(Agents.Create("td3", "Pendulum-v1", null, null, 1, 20_000).Algorithm, Is.EqualTo("td3"));
         Assert.That(Assert.Throws<ArgumentException>(() => Agents.Create("dqn", "Pendulum-v1", null, null, 1, 1024))!.Message, Does.Contain("discrete"));
         Assert.That(Assert.Throws<ArgumentException>(() => Agents.Create("td3", "CartPole-v1", null, null, 1, 1024))!.Message, Does.Contain("continuous"));
         Assert.That(Assert.Throws<ArgumentException>(() => Agents.Create("a2c", "CartPole-v1", null, null, 1, 1024))!.Message, Does.Contain("a2c"));
