@@ -11,6 +11,14 @@ namespace Tiny.Optim;
 [JsonConverter(typeof(OptimizerOptionsJsonConverter))]
 public abstract record OptimizerOptions(double Lr)
 {
+    /// <summary>Lookahead's k, steps between synchronisations of the slow weights (0: no Lookahead). Any optimizer
+    /// takes it: the registry wraps the optimizer in <see cref="Lookahead"/> when it is not 0. Not one of the
+    /// optimizer's own options (<see cref="Optimizers.WrapperOptions"/>).</summary>
+    public int LookaheadK { get; init; }
+
+    /// <summary>Lookahead's alpha, the slow weights' step toward the fast ones (the reference's la_alpha, 0.8).</summary>
+    public double LookaheadAlpha { get; init; } = 0.8;
+
     /// <summary>Throws ArgumentException (PyTorch's wording) for an invalid hyperparameter.</summary>
     public abstract void Validate();
 
@@ -192,10 +200,10 @@ public abstract class Optimizer
     }
 
     /// <summary>Bytes of optimizer state held now.</summary>
-    public long StateBytes => _state.Values.Sum(s => s.Bytes);
+    public virtual long StateBytes => _state.Values.Sum(s => s.Bytes);
 
     /// <summary>The state of p (null before its first step).</summary>
-    public ParamState? StateOf(Tensor p) => _state.GetValueOrDefault(p);
+    public virtual ParamState? StateOf(Tensor p) => _state.GetValueOrDefault(p);
 
     /// <summary>
     /// Puts the parameters at the point to train at (the one the gradient is taken at). Optimizers that train at one
@@ -220,7 +228,7 @@ public abstract class Optimizer
     }
 
     /// <summary>One update of every parameter that has a gradient.</summary>
-    public void Step()
+    public virtual void Step()
     {
         using var _ = Tensor.NoGrad();
         foreach (var group in _groups)
@@ -249,7 +257,7 @@ public abstract class Optimizer
     private IEnumerable<Tensor> AllParams => _groups.SelectMany(g => g.Params);
 
     /// <summary>A deep copy of the state (buffers as double arrays) and of the groups' options.</summary>
-    public OptimizerStateDict StateDict()
+    public virtual OptimizerStateDict StateDict()
     {
         var d = new OptimizerStateDict();
         int i = 0;
@@ -274,7 +282,7 @@ public abstract class Optimizer
     }
 
     /// <summary>Restores a StateDict of an optimizer of the same type over the same parameter layout.</summary>
-    public void LoadStateDict(OptimizerStateDict d)
+    public virtual void LoadStateDict(OptimizerStateDict d)
     {
         if (d.Groups.Count != _groups.Count)
             throw new ArgumentException($"loaded state dict has {d.Groups.Count} parameter groups, the optimizer has {_groups.Count}", nameof(d));

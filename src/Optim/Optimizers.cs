@@ -4,7 +4,8 @@
 // settable property of type double, bool, int or long, PascalCase -> snake_case (WeightDecay -> weight_decay,
 // Beta1 -> beta1), or the key its [OptionKey] names where PyTorch spells it otherwise. Keys are written snake_case
 // everywhere; on input '-' may stand for '_'. Spec strings: "name" or "name:key=value,key=value" (a bare key is a
-// boolean true: "adam:amsgrad").
+// boolean true: "adam:amsgrad"). Every optimizer also takes the wrapper keys lookahead_k and lookahead_alpha
+// (WrapperOptions): lookahead_k != 0 wraps it in Lookahead ("adam:lr=1e-3,lookahead_k=5,lookahead_alpha=0.5").
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Reflection;
@@ -61,6 +62,18 @@ public static class Optimizers
     // (Declared before the registry: static fields initialise in textual order.)
     private static readonly ConcurrentDictionary<Type, IReadOnlyList<OptionInfo>> Keys = new();
     private static readonly Type[] Supported = [typeof(double), typeof(bool), typeof(int), typeof(long)];
+
+    /// <summary>
+    /// The keys every optimizer takes besides its own options (not in <see cref="OptimizerInfo.Options"/>): lookahead_k
+    /// (int, 0 = off) and lookahead_alpha (double, 0.8), held by every options record
+    /// (<see cref="OptimizerOptions.LookaheadK"/>). Create wraps the optimizer in <see cref="Lookahead"/> when lookahead_k is not 0. Specs, JSON and With/Get read and
+    /// write them like any key; a spec writes them after the optimizer's own.
+    /// </summary>
+    public static IReadOnlyList<OptionInfo> WrapperOptions { get; } =
+    [
+        new("lookahead_k", typeof(int), 0) { Property = typeof(OptimizerOptions).GetProperty(nameof(OptimizerOptions.LookaheadK))! },
+        new("lookahead_alpha", typeof(double), 0.8) { Property = typeof(OptimizerOptions).GetProperty(nameof(OptimizerOptions.LookaheadAlpha))! },
+    ];
 
     /// <summary>One registered optimizer.</summary>
     private abstract class Registration(OptimizerInfo info)
@@ -156,17 +169,22 @@ public static class Optimizers
     /// <summary>The value of the option key of o (a double, bool, int or long).</summary>
     public static object Get(OptimizerOptions o, string key) => Key(NameOf(o.GetType()), KeysOf(o.GetType()), key).Property.GetValue(o)!;
 
-    /// <summary>Every option of o, key -> value, in the record's order.</summary>
+    /// <summary>Every option of o, key -> value, in the record's order
+    /// (the wrapper keys follow when lookahead_k is not 0).</summary>
     public static IEnumerable<(string Key, object Value)> Values(OptimizerOptions o) =>
-        KeysOf(o.GetType()).Select(k => (k.Key, k.Property.GetValue(o)!));
+        KeysOf(o.GetType()).Concat(o.LookaheadK != 0 ? WrapperOptions : []).Select(k => (k.Key, k.Property.GetValue(o)!));
 
     /// <summary>Builds the optimizer name over groups, each with its overrides of the defaults (keys as in <see cref="Options"/>).</summary>
     public static Optimizer Create(string name, OptimizerOptions defaults,
                                    IEnumerable<(IEnumerable<Tensor> Params, IReadOnlyDictionary<string, string> Overrides)> groups)
     {
         var r = Get(name);
-        return r.Build(defaults, groups.Select(g => (g.Params, g.Overrides.Count == 0 ? null
+        var opt = r.Build(defaults, groups.Select(g => (g.Params, g.Overrides.Count == 0 ? null
             : (Func<OptimizerOptions, OptimizerOptions>?)(o => g.Overrides.Aggregate(o, (acc, kv) => Set(r.Info.Name, acc, kv.Key, kv.Value))))).ToList());
+        foreach (var g in opt.ParamGroups)
+            if (g.Options.LookaheadK != defaults.LookaheadK || !g.Options.LookaheadAlpha.Equals(defaults.LookaheadAlpha))
+                throw new ArgumentException($"optimizer '{r.Info.Name}': lookahead_k and lookahead_alpha apply to the whole optimizer, not to one param group");
+        return defaults.LookaheadK == 0 ? opt : new Lookahead(opt, defaults.LookaheadK, defaults.LookaheadAlpha);
     }
 
     /// <summary>Builds the optimizer name over one group of parameters with the given options.</summary>
@@ -202,7 +220,7 @@ public static class Optimizers
                 given[k.Key] = ParseValue(r.Info.Name, k, text);
             }
         var args = new Dictionary<string, string>();
-        foreach (var k in r.Info.Options)
+        foreach (var k in r.Info.Options.Concat(WrapperOptions))
             if (given.TryGetValue(k.Key, out var v)) args[k.Key] = Format(v);
         return (r.Info.Name, args);
     }
@@ -213,7 +231,7 @@ public static class Optimizers
         var r = Get(name);
         var parts = new List<string>();
         var keyed = args.ToDictionary(kv => Key(r.Info.Name, r.Info.Options, kv.Key).Key, kv => kv.Value);
-        foreach (var k in r.Info.Options)
+        foreach (var k in r.Info.Options.Concat(WrapperOptions))
             if (keyed.TryGetValue(k.Key, out var v)) parts.Add($"{k.Key}={Format(ParseValue(r.Info.Name, k, v))}");
         return parts.Count == 0 ? r.Info.Name : r.Info.Name + ":" + string.Join(",", parts);
     }
@@ -272,6 +290,7 @@ public static class Optimizers
         var list = new List<OptionInfo>();
         foreach (var p in t.GetProperties(BindingFlags.Public | BindingFlags.Instance)
                            .Where(p => p.CanRead && p.SetMethod is { IsPublic: true } && p.GetIndexParameters().Length == 0)
+                           .Where(p => p.DeclaringType != typeof(OptimizerOptions) || p.Name == nameof(OptimizerOptions.Lr))   // not the wrapper keys
                            .OrderBy(p => Depth(p.DeclaringType!)).ThenBy(p => p.MetadataToken))
         {
             if (!Supported.Contains(p.PropertyType))
@@ -291,7 +310,7 @@ public static class Optimizers
     private static OptionInfo Key(string name, IReadOnlyList<OptionInfo> keys, string key)
     {
         string k = NormalizeKey(key);
-        return keys.FirstOrDefault(o => o.Key == k)
+        return keys.FirstOrDefault(o => o.Key == k) ?? WrapperOptions.FirstOrDefault(o => o.Key == k)
             ?? throw new ArgumentException($"optimizer '{name}' has no option '{key}'; it takes: {string.Join(", ", keys.Select(o => o.Key))}");
     }
 
@@ -304,6 +323,8 @@ public static class Optimizers
     /// <summary>o with one property set (o with { P = value }, by reflection: the record's clone, then its init setter).</summary>
     private static OptimizerOptions Assign(OptimizerOptions o, OptionInfo k, object value)
     {
+        if (k.Key == "lookahead_k" && (int)value != 0) Lookahead.Check((int)value, o.LookaheadAlpha);   // 0: off
+        if (k.Key == "lookahead_alpha") Lookahead.Check(1, (double)value);
         var clone = (OptimizerOptions)o.GetType().GetMethod("<Clone>$")!.Invoke(o, null)!;
         k.Property.SetValue(clone, value);
         return clone;
@@ -374,6 +395,7 @@ public sealed class OptimizerOptionsJsonConverter : JsonConverter<OptimizerOptio
         {
             if (p.Name == "type") continue;
             var key = info.Find(p.Name) ?? info.Options.FirstOrDefault(k => k.Property.Name == p.Name)
+                ?? Optimizers.WrapperOptions.FirstOrDefault(k => k.Key == Optimizers.NormalizeKey(p.Name) || k.Property.Name == p.Name)
                 ?? throw new JsonException($"optimizer '{info.Name}' has no option '{p.Name}'; it takes: {string.Join(", ", info.Keys)}");
             string text = p.Value.ValueKind switch
             {
