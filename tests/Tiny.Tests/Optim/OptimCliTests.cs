@@ -110,6 +110,8 @@ public sealed class OptimCliTests
             .Select(b => b.Key + "=" + string.Join(",", b.Value.Select(x => x.ToString("R", CultureInfo.InvariantCulture))))));   // inf-safe
     }
 
+    private static string[] OnBeale(string[] args) => args.Select(a => a == "rosenbrock" ? "beale" : a).ToArray();
+
     private static string[] RunArgs(string optimizer, params string[] extra) =>
         ["optim", "run", "--optimizer", optimizer, "--function", "rosenbrock", "--start", "-1.2,1", "--steps", "30", .. extra];
 
@@ -146,6 +148,7 @@ public sealed class OptimCliTests
         // only moves the sign of its update when the iterate oscillates).
         string[] bigSteps = [.. baseline, "--lr", global::Tiny.Optim.Optimizers.Format((double)info.Find("lr")!.Default * 100)];
         string referenceBig = Csv(RunArgs(name, bigSteps));
+        string referenceBeale = Csv(OnBeale(RunArgs(name, baseline)));   // a third landscape: ADOPT's clip binds on beale
         foreach (var o in info.Options)
         {
             if (o.Key == "momentum") continue;
@@ -163,7 +166,8 @@ public sealed class OptimCliTests
                 Assert.That(viaFlag, Is.EqualTo(Csv(RunArgs($"{name}:{o.Key}={value}", baseline))), $"{name} {o.Flag}");
                 // An option may act on the state only (ASGD's t0: when averaging starts), or only with larger steps.
                 acted |= viaFlag != reference || StateAfter(name, baseline, o.Key, value) != StateAfter(name, baseline, null, null)
-                         || o.Key != "lr" && Csv(RunArgs(name, [.. bigSteps, .. flag])) != referenceBig;
+                         || o.Key != "lr" && Csv(RunArgs(name, [.. bigSteps, .. flag])) != referenceBig
+                         || Csv(OnBeale(RunArgs(name, [.. baseline, .. flag]))) != referenceBeale;
                 if (acted) break;
             }
             Assert.That(valid, $"{name} {o.Flag}: some value near the default is valid");
