@@ -205,6 +205,40 @@ def _lit2_references():
 OPTIMIZERS.update(_lit2_references())
 
 
+def _lit3_references():
+    """Issue 15's Schedule-Free AdamW / SGD and Lookahead: the authors' reference code itself, with its defaults,
+    imported from the folder $TINY_REF_LIT3 (adamw_schedulefree.py, sgd_schedulefree.py and lookahead_pytorch.py,
+    exported from the repositories at the commits tests/Tiny.Tests/data/gen_golden_lit3.py lists). The schedule-free
+    ones are built with foreach=False (their foreach path needs torch._foreach_lerp_, absent in 1.13) and put in train
+    mode; AdamWScheduleFree divides p.grad in place each step, as it does in training. lookahead_adam is Lookahead
+    around torch.optim.Adam with k=5, alpha=0.5 (one synchronisation pass every 5 steps: 4 more floats per element
+    then). Skipped, with a message, when the folder is not given."""
+    import importlib.util, os
+    folder = os.environ.get("TINY_REF_LIT3")
+    if not folder:
+        log("optim_step: TINY_REF_LIT3 not set: schedulefree-adamw, schedulefree-sgd, lookahead_adam (reference code) skipped")
+        return {}
+    ref = {}
+    for key, file, cls in [("adamw", "adamw_schedulefree.py", "AdamWScheduleFree"),
+                           ("sgd", "sgd_schedulefree.py", "SGDScheduleFree"), ("lookahead", "lookahead_pytorch.py", "Lookahead")]:
+        spec = importlib.util.spec_from_file_location("ref_" + key, os.path.join(folder, file))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        ref[key] = getattr(mod, cls)
+
+    def train_mode(opt):
+        opt.train()
+        return opt
+    return {
+        "schedulefree-adamw": (lambda ps: train_mode(ref["adamw"](ps, foreach=False)), 7),   # p, g, z, exp_avg_sq
+        "schedulefree-sgd": (lambda ps: train_mode(ref["sgd"](ps, foreach=False)), 5),       # p, g, z
+        "lookahead_adam": (lambda ps: ref["lookahead"](torch.optim.Adam(ps, lr=1e-3), la_steps=5, la_alpha=0.5), 7.8),
+    }
+
+
+OPTIMIZERS.update(_lit3_references())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=1)

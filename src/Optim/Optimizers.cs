@@ -122,6 +122,8 @@ public static class Optimizers
         Entry("adan", new AdanOptions(), (groups, defaults) => new Adan(groups, defaults), "Adan: adaptive Nesterov momentum (sail-sg/Adan)"),
         Entry("adabelief", new AdaBeliefOptions(), (groups, defaults) => new AdaBelief(groups, defaults), "AdaBelief: Adam on the belief (g - m)^2 (adabelief_pytorch 0.2)"),
         Entry("laprop", new LaPropOptions(), (groups, defaults) => new LaProp(groups, defaults), "LaProp: momentum over RMS-normalised steps (Z-T-WANG/LaProp-Optimizer)"),
+        Entry("schedulefree-adamw", new ScheduleFreeAdamWOptions(), (groups, defaults) => new ScheduleFreeAdamW(groups, defaults), "Schedule-Free AdamW: no lr schedule, Eval() at the average (facebookresearch/schedule_free)"),
+        Entry("schedulefree-sgd", new ScheduleFreeSgdOptions(), (groups, defaults) => new ScheduleFreeSgd(groups, defaults), "Schedule-Free SGD: no lr schedule, Eval() at the average (facebookresearch/schedule_free)"),
         Entry("adopt", new AdoptOptions(), (groups, defaults) => new Adopt(groups, defaults), "ADOPT: Adam normalised by the previous second moment, clipped (iShohei220/adopt)"),
         Entry("ademamix", new AdEMAMixOptions(), (groups, defaults) => new AdEMAMix(groups, defaults), "AdEMAMix: Adam with a mixed-in slow EMA, alpha/beta3 warmups (apple/ml-ademamix)"),
         Entry("grams", new GramsOptions(), (groups, defaults) => new Grams(groups, defaults), "Grams: Adam's magnitude in the gradient's direction (Gunale0926/Grams)"),
