@@ -10,7 +10,7 @@ public static class OptimCommand
         "usage: tiny optim run --optimizer NAME[:key=value,...] --function FN --start X,Y --steps N [--dtype float32|float64]\n" +
         "                      [--out FILE.csv] [--OPTION VALUE ...]\n" +
         "       tiny optim plot --function FN --start X,Y --steps N --optimizer NAME[:key=value,...] [--optimizer ...] --out FILE.png\n" +
-        "                      [--width W --height H] [--OPTION VALUE ...]\n" +
+        "                      [--width W --height H] [--lookahead K[,ALPHA]] [--OPTION VALUE ...]\n" +
         "An optimizer's options go in its spec (adam:lr=0.1,amsgrad) or as flags (--lr 0.1 --amsgrad): kebab-case, booleans\n" +
         "bare (or true/false); a spec's value wins over a flag; plot applies a flag to each optimizer that takes it.\n" +
         "Every option has a default (lr too: the playground default).";
@@ -43,7 +43,7 @@ public static class OptimCommand
         return flags;
     }
 
-    private static readonly HashSet<string> OtherFlags = ["optimizer", "function", "start", "steps", "dtype", "out", "width", "height"];
+    private static readonly HashSet<string> OtherFlags = ["optimizer", "function", "start", "steps", "dtype", "out", "width", "height", "lookahead"];
 
     private sealed class UsageException(string message) : Exception(message);
 
@@ -54,6 +54,8 @@ public static class OptimCommand
         {
             if (args.Length == 0 || args.Any(a => a is "-h" or "--help")) { stdout.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
             var (flags, options, optimizers) = Parse(args[1..]);
+            if (flags.Remove("lookahead", out var lookahead))   // --lookahead K[,ALPHA] wraps every optimizer given
+                optimizers = optimizers.Select(o => LookaheadOption.AddTo(o, lookahead)).ToList();
             switch (args[0])
             {
                 case "run": return RunCsv(flags, options, optimizers, stdout);

@@ -72,7 +72,7 @@ public static class TrainCommand
         if (!Agents.Algorithms.Contains(algo))
             throw new CliError($"unknown agent '{args[0]}'; known: {string.Join(", ", Agents.Algorithms)}");
 
-        string? env = null, outDir = null, configFile = null, optimizerName = null, deviceName = null;
+        string? env = null, outDir = null, configFile = null, optimizerName = null, deviceName = null, lookahead = null;
         bool force = false;
         int seed = 1;
         long? totalSteps = null;
@@ -103,6 +103,7 @@ public static class TrainCommand
                 }
                 case "device": deviceName = Next(); break;
                 case "force": force = inline is null || inline == "true"; break;
+                case "lookahead": lookahead = Next(); LookaheadOption.Parse(lookahead); break;
                 default:
                     if (optimizerFlags.TryGetValue(key.Replace('_', '-'), out bool isBool))
                     {
@@ -146,9 +147,10 @@ public static class TrainCommand
         }
 
         OptimizerSpec? spec = null;
-        if (optimizerName is not null || optArgs.Count > 0)
+        if (optimizerName is not null || optArgs.Count > 0 || lookahead is not null)
         {
             spec = optimizerName is null ? Agents.DefaultOptimizer(algo) : OptimizerSpec.Parse(optimizerName);
+            if (lookahead is not null) spec = OptimizerSpec.Parse(LookaheadOption.AddTo(spec.ToString(), lookahead));
             var info = Optimizers.Info(spec.Name);
             foreach (var (k, v) in optArgs)
             {
@@ -388,6 +390,7 @@ public static class TrainCommand
         w.WriteLine("  --env NAME            environment: " + string.Join(", ", Env.Registered));
         w.WriteLine("  --optimizer SPEC      NAME[:key=value,...], e.g. alphagrad:alpha=2,momentum=0.9 (default: the agent's, e.g. ppo adam:eps=1e-5)");
         w.WriteLine("  --lr X                the optimizer's lr (default: the agent's learning rate)");
+        w.WriteLine("  --lookahead K[,A]     wrap the optimizer in Lookahead: every K steps pull toward slow weights by A (0.8)");
         w.WriteLine("  --OPTION VALUE        an option of the optimizer, kebab-case (booleans bare); unset ones keep the defaults below:");
         var optimizerFlags = OptimizerFlags(algo);
         var shadowed = new SortedSet<string>();

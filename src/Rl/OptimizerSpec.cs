@@ -132,6 +132,9 @@ public sealed record OptimizerSpec
                     long l => JsonValue.Create(l),
                     _ => JsonValue.Create(v),
                 };
+        foreach (var w in Optimizers.WrapperOptions)   // lookahead_k, lookahead_alpha: any optimizer's wrapper
+            if (Args.TryGetValue(w.Key, out var v))
+                args[w.Key] = w.Type == typeof(int) ? JsonValue.Create((int)v) : w.Type == typeof(long) ? JsonValue.Create((long)v) : JsonValue.Create(v);
         return new JsonObject { ["name"] = Name, ["args"] = args };
     }
 

@@ -231,6 +231,8 @@ public sealed class Dqn : IAgent
                     OffPolicy.SoftUpdate(targetParams, qParams, o.Tau);
             }
         }
+        // Schedule-free optimizers: the saved model and Act use the evaluation point (Eval is a no-op for the others).
+        optimizer.Eval();
     }
 
     private static Dictionary<string, double> Snapshot(Dictionary<string, double> m, double? tdLoss, double? qValues, double epsilon)

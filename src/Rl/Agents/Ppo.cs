@@ -341,6 +341,8 @@ public sealed class Ppo : IAgent
             _obsRms = new RunningMeanStd(norm.Stats.Dim);
             _obsRms.Set(norm.Stats.Mean, norm.Stats.Var, norm.Stats.Count);
         }
+        // Schedule-free optimizers: the saved model and Act use the evaluation point (Eval is a no-op for the others).
+        optimizer.Eval();
     }
 
     /// <summary>

@@ -270,6 +270,9 @@ public sealed class Td3 : IAgent
                 }
             }
         }
+        // Schedule-free optimizers: the saved model and Act use the evaluation point (Eval is a no-op for the others).
+        actorOptimizer.Eval();
+        qOptimizer.Eval();
     }
 
     private Tensor ClampActions(Tensor a)

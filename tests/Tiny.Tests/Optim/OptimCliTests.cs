@@ -177,6 +177,17 @@ public sealed class OptimCliTests
             Assert.That(Csv(RunArgs(name, "--momentum", "0.25")), Is.Not.EqualTo(reference), $"{name} --momentum");
     }
 
+    /// <summary>--lookahead K[,ALPHA] is the spec keys lookahead_k and lookahead_alpha, and wraps the optimizer.</summary>
+    [Test]
+    public void LookaheadFlagWrapsTheOptimizer()
+    {
+        string plain = Csv(RunArgs("adam"));
+        string viaFlag = Csv(RunArgs("adam", "--lookahead", "5,0.5"));
+        Assert.That(viaFlag, Is.EqualTo(Csv(RunArgs("adam:lookahead_k=5,lookahead_alpha=0.5"))));
+        Assert.That(viaFlag, Is.Not.EqualTo(plain), "the slow weights pull the iterate back every 5 steps");
+        Assert.That(Tiny(RunArgs("adam", "--lookahead", "0")).Err, Does.Contain("--lookahead: '0'"));
+    }
+
     [Test]
     public void HelpListsEveryOptimizerWithItsFlagsAndDefaults()
     {

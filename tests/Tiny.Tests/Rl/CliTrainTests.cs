@@ -86,6 +86,16 @@ public sealed class CliTrainTests
     }
 
     [Test]
+    public void LookaheadFlagWrapsTheAgentsOptimizer()
+    {
+        var (code, stdout, err) = Train("ppo", "--env", "CartPole-v1", "--total-steps", "1024", "--lookahead", "5,0.5", "--out", _dir);
+        Assert.That(code, Is.EqualTo(0), err);
+        Assert.That(stdout, Does.Contain("optimizer adam:eps=1e-05,lookahead_k=5,lookahead_alpha=0.5"));
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "config.json")))!;
+        Assert.That(cfg["optimizer"]!["args"]!["lookahead_k"]!.GetValue<double>(), Is.EqualTo(5));
+    }
+
+    [Test]
     public void HelpListsEveryOptimizerFlagFromTheRegistry()
     {
         var (code, stdout, _) = Train("ppo", "--help");
