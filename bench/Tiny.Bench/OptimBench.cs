@@ -11,7 +11,7 @@ public static class OptimBench
 {
     /// <summary>Variants beside each optimizer's defaults, by the peer's names.</summary>
     private static readonly (string Name, string Spec)[] Variants =
-        [("sgd_momentum", "sgd:momentum=0.9"), ("amsgrad", "adam:amsgrad"), ("amsbound", "adabound:amsbound"), ("alphagrad_momentum", "alphagrad:momentum=0.9")];
+        [("sgd_momentum", "sgd:momentum=0.9"), ("amsgrad", "adam:amsgrad"), ("amsbound", "adabound:amsbound"), ("alphagrad_momentum", "alphagrad:momentum=0.9"), ("lookahead_adam", "adam:lookahead_k=5,lookahead_alpha=0.5")];
 
     private static IEnumerable<(string Name, string Spec)> All() => Optimizers.Names.Select(n => (n, n)).Concat(Variants);
 

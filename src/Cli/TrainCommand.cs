@@ -74,7 +74,7 @@ public static class TrainCommand
 
         string? env = null, outDir = null, configFile = null, optimizerName = null, deviceName = null, lookahead = null;
         bool force = false;
-        int seed = 1;
+        int? seedFlag = null;
         long? totalSteps = null;
         var optArgs = new Dictionary<string, double>();
         var optimizerFlags = OptimizerFlags(algo);
@@ -93,7 +93,7 @@ public static class TrainCommand
                 case "out": outDir = Next(); break;
                 case "config": configFile = Next(); break;
                 case "optimizer": optimizerName = Next(); break;
-                case "seed": seed = ParseInt(Next(), "--seed"); break;
+                case "seed": seedFlag = ParseInt(Next(), "--seed"); break;
                 case "total-steps":
                 {
                     string s = Next();
@@ -127,7 +127,12 @@ public static class TrainCommand
             JsonObject file;
             try { file = JsonNode.Parse(File.ReadAllText(configFile))?.AsObject() ?? throw new CliError($"--config: '{configFile}' is empty"); }
             catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new CliError($"--config: '{configFile}' is not a JSON object: {e.Message}"); }
-            if (file["options"] is JsonObject nested) file = nested;   // accept a saved config.json's "options" too
+            if (file["options"] is JsonObject nested)   // a saved run's config.json: its options, and its optimizer beside them
+            {
+                var savedOptimizer = file["optimizer"]?.DeepClone();
+                file = (JsonObject)nested.DeepClone();
+                if (savedOptimizer is not null && !file.ContainsKey("optimizer")) file["optimizer"] = savedOptimizer;
+            }
             foreach (var (k, v) in file)
             {
                 if (k == "optimizer")
@@ -145,6 +150,10 @@ public static class TrainCommand
                 if (!overrides.ContainsKey(ck)) overrides[ck] = v?.DeepClone();
             }
         }
+
+        // The seed: --seed, else the config file's, else 1 (the agent options' seed is set from it).
+        int seed = seedFlag ?? (overrides["seed"] is JsonValue seedNode && seedNode.TryGetValue<int>(out int fileSeed) ? fileSeed : 1);
+        overrides.Remove("seed");
 
         OptimizerSpec? spec = null;
         if (optimizerName is not null || optArgs.Count > 0 || lookahead is not null)

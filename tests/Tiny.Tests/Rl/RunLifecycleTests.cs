@@ -160,6 +160,26 @@ public sealed class RunLifecycleTests
         Assert.That(evalErr, Does.Contain("diverged"));
     }
 
+    /// <summary>`--config RUN/config.json` re-runs that run exactly: its optimizer (with the Lookahead wrapper), its seed
+    /// and options, and a byte-identical model.</summary>
+    [Test]
+    public void ASavedConfigReRunsTheRunExactly()
+    {
+        string again = _dir + "-again";
+        try
+        {
+            var (code, _, err) = Tiny("train", "ppo", "--env", "CartPole-v1", "--total-steps", "1024", "--seed", "7", "--num-envs", "2",
+                                      "--optimizer", "alphagrad:alpha=2,momentum=0.9", "--lookahead", "5,0.5", "--out", _dir);
+            Assert.That(code, Is.EqualTo(0), err);
+            string stdout;
+            (code, stdout, err) = Tiny("train", "ppo", "--env", "CartPole-v1", "--config", Path.Combine(_dir, "config.json"), "--out", again);
+            Assert.That(code, Is.EqualTo(0), err);
+            Assert.That(stdout, Does.Contain("seed 7, 1024 steps, optimizer alphagrad:alpha=2,momentum=0.9,lookahead_k=5,lookahead_alpha=0.5"));
+            Assert.That(File.ReadAllBytes(Path.Combine(again, "model.safetensors")), Is.EqualTo(File.ReadAllBytes(Path.Combine(_dir, "model.safetensors"))));
+        }
+        finally { if (Directory.Exists(again)) Directory.Delete(again, true); }
+    }
+
     [Test]
     public void VersionAndHelpGoToStdoutWithExit0()
     {
