@@ -9,9 +9,9 @@ using System.Runtime.CompilerServices;
 
 namespace Tiny.Optim;
 
-/// <summary>Options of C-AdamW (the reference's names, defaults and messages: lr 1e-3, betas (0.9, 0.999), eps 1e-6,
-/// weight_decay 0 (decoupled; applied only when &gt; 0), correct_bias true).</summary>
-public sealed record CAdamWOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
+/// <summary>Options of the references built on Hugging Face transformers' AdamW (C-AdamW here, Grams): betas, eps
+/// 1e-6, decoupled weight_decay (applied when &gt; 0), correct_bias; that AdamW's checks and messages.</summary>
+public abstract record TransformersAdamWOptions(double Lr) : OptimizerOptions(Lr)
 {
     public double Beta1 { get; init; } = 0.9;
     public double Beta2 { get; init; } = 0.999;
@@ -27,7 +27,15 @@ public sealed record CAdamWOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
         Check(Beta2 >= 0 && Beta2 < 1, $"Invalid beta parameter: {Py(Beta2)} - should be in [0.0, 1.0)", "beta2");
         Check(Eps >= 0, $"Invalid epsilon value: {Py(Eps)} - should be >= 0.0", "eps");
     }
+
+    /// <summary>Step t's step size as the reference computes it in Python: lr * sqrt(1 - b2^t) / (1 - b1^t) with
+    /// correct_bias, else lr.</summary>
+    public double StepSize(long t) => CorrectBias ? Lr * Math.Sqrt(1.0 - Math.Pow(Beta2, t)) / (1.0 - Math.Pow(Beta1, t)) : Lr;
 }
+
+/// <summary>Options of C-AdamW (the reference's names, defaults and messages: lr 1e-3, betas (0.9, 0.999), eps 1e-6,
+/// weight_decay 0 (decoupled; applied only when &gt; 0), correct_bias true).</summary>
+public sealed record CAdamWOptions(double Lr = 1e-3) : TransformersAdamWOptions(Lr);
 
 /// <summary>
 /// C-AdamW: AdamW that takes a step only where the momentum agrees in sign with the current gradient, the kept
@@ -57,8 +65,7 @@ public sealed class CAdamW : Optimizer<CAdamWOptions>
     {
         var buffers = State(p, state, Moments, out _);
         long t = ++state.Step;
-        double stepSize = o.Lr;
-        if (o.CorrectBias) stepSize = stepSize * Math.Sqrt(1.0 - Math.Pow(o.Beta2, t)) / (1.0 - Math.Pow(o.Beta1, t));
+        double stepSize = o.StepSize(t);
         T b1 = C<T>(o.Beta1), oneMinusB1 = C<T>(1.0 - o.Beta1);
         var map = new Map<T>
         {

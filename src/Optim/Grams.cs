@@ -9,23 +9,7 @@ namespace Tiny.Optim;
 
 /// <summary>Options of Grams (the reference's names, defaults and messages: lr 1e-3, betas (0.9, 0.999), eps 1e-6,
 /// weight_decay 0 (decoupled; applied only when &gt; 0), correct_bias true).</summary>
-public sealed record GramsOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
-{
-    public double Beta1 { get; init; } = 0.9;
-    public double Beta2 { get; init; } = 0.999;
-    public double Eps { get; init; } = 1e-6;
-    public double WeightDecay { get; init; }
-    /// <summary>Adam's bias correction of the step size (false: BERT's uncorrected Adam).</summary>
-    public bool CorrectBias { get; init; } = true;
-
-    public override void Validate()
-    {
-        Check(!(Lr < 0.0), $"Invalid learning rate: {Py(Lr)} - should be >= 0.0", "lr");
-        Check(Beta1 >= 0 && Beta1 < 1, $"Invalid beta parameter: {Py(Beta1)} - should be in [0.0, 1.0)", "beta1");
-        Check(Beta2 >= 0 && Beta2 < 1, $"Invalid beta parameter: {Py(Beta2)} - should be in [0.0, 1.0)", "beta2");
-        Check(Eps >= 0, $"Invalid epsilon value: {Py(Eps)} - should be >= 0.0", "eps");
-    }
-}
+public sealed record GramsOptions(double Lr = 1e-3) : TransformersAdamWOptions(Lr);
 
 /// <summary>
 /// Grams: Adam's magnitude |m|/(sqrt(v)+eps), the current gradient's direction. Per element, step t:
@@ -52,8 +36,7 @@ public sealed class Grams : Optimizer<GramsOptions>
     {
         var buffers = State(p, state, Moments, out _);
         long t = ++state.Step;
-        double stepSize = o.Lr;
-        if (o.CorrectBias) stepSize = stepSize * Math.Sqrt(1.0 - Math.Pow(o.Beta2, t)) / (1.0 - Math.Pow(o.Beta1, t));
+        double stepSize = o.StepSize(t);
         var map = new Map<T>
         {
             NegLrWd = C<T>(-o.Lr * o.WeightDecay), B1 = C<T>(o.Beta1), OneMinusB1 = C<T>(1.0 - o.Beta1),
