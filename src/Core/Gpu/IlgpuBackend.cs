@@ -748,22 +748,29 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     }
 
     // ------------------------------------------------------------ fused maps
-    public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
+    /// <summary>The storages of a fused map checked and viewed (an unused state slot views x: never read, never stored),
+    /// the mask of the slots in use and the map's kernel; null for an empty x.</summary>
+    private (IlgpuStorage X, IlgpuStorage Y, int Mask, ArrayView<T> V0, ArrayView<T> V1, ArrayView<T> V2, ArrayView<T> V3,
+             Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, TMap> Kernel)?
+        Bind<TMap, T>(Storage x, Storage y, ReadOnlySpan<Storage?> states)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var xs = S(x); var ys = S(y);
-        int mask = 0;   // the state slots in use
+        int mask = 0;
         for (int k = 0; k < states.Length; k++)
             if (states[k] is { } st) { S(st); mask |= 1 << k; }
         FusedChecks.Validate<TMap, T>(x, y, states);
-        if (xs.Length == 0) return;
-        // Unused state views: any view of T (never read, never stored).
-        var v0 = (mask & 1) != 0 ? S(states[0]!).View<T>() : xs.View<T>();
-        var v1 = (mask & 2) != 0 ? S(states[1]!).View<T>() : xs.View<T>();
-        var v2 = (mask & 4) != 0 ? S(states[2]!).View<T>() : xs.View<T>();
-        var v3 = (mask & 8) != 0 ? S(states[3]!).View<T>() : xs.View<T>();
+        if (xs.Length == 0) return null;
+        ArrayView<T> View(int k, ReadOnlySpan<Storage?> st) => (mask & (1 << k)) != 0 ? S(st[k]!).View<T>() : xs.View<T>();
         var kernel = (Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, TMap>)
             _maps.GetOrAdd(typeof(TMap), _ => LoadMap<TMap, T>());
+        return (xs, ys, mask, View(0, states), View(1, states), View(2, states), View(3, states), kernel);
+    }
+
+    public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (Bind<TMap, T>(x, y, states) is not var (xs, ys, mask, v0, v1, v2, v3, kernel)) return;   // empty: nothing to run
         lock (_normGate)
         {
             var reduction = pre == PrePass.L2NormOfY ? SumSquaresOnDevice<T>(ys, ys.Length) : default;
@@ -779,18 +786,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         where TMap : unmanaged, IFusedMap<TMap, T> where TCount : unmanaged, IFusedMap<TCount, T>
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        var xs = S(x); var ys = S(y);
-        int mask = 0;
-        for (int k = 0; k < states.Length; k++)
-            if (states[k] is { } st) { S(st); mask |= 1 << k; }
-        FusedChecks.Validate<TMap, T>(x, y, states);
-        if (xs.Length == 0) return;
-        var v0 = (mask & 1) != 0 ? S(states[0]!).View<T>() : xs.View<T>();
-        var v1 = (mask & 2) != 0 ? S(states[1]!).View<T>() : xs.View<T>();
-        var v2 = (mask & 4) != 0 ? S(states[2]!).View<T>() : xs.View<T>();
-        var v3 = (mask & 8) != 0 ? S(states[3]!).View<T>() : xs.View<T>();
-        var kernel = (Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, TMap>)
-            _maps.GetOrAdd(typeof(TMap), _ => LoadMap<TMap, T>());
+        if (Bind<TMap, T>(x, y, states) is not var (xs, ys, mask, v0, v1, v2, v3, kernel)) return;   // empty: nothing to run
         var counter = (Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, int, TCount>)
             _counts.GetOrAdd(typeof(TCount), _ => LoadCount<TCount, T>());
         lock (_normGate)
