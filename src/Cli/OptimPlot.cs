@@ -8,10 +8,24 @@ internal static class OptimPlot
 {
     public static void Save(string file, string function, List<(string Label, double[] X, double[] Y, double Loss)> paths, int width, int height)
     {
-        // The view: every finite path point and the minimum, with a margin.
+        // A path that blows up is drawn up to the step before it leaves the finite plane (|x| > 1e6), and says so.
         var (mx, my) = TestFunctions.Minimum(function);
-        var xs = paths.SelectMany(p => p.X).Where(double.IsFinite).Append(mx).ToList();
-        var ys = paths.SelectMany(p => p.Y).Where(double.IsFinite).Append(my).ToList();
+        var diverged = new int?[paths.Count];
+        for (int i = 0; i < paths.Count; i++)
+        {
+            var (label, px, py, loss) = paths[i];
+            int k = Enumerable.Range(0, px.Length).FirstOrDefault(j => !(Math.Abs(px[j]) <= 1e6 && Math.Abs(py[j]) <= 1e6), -1);
+            if (k < 0) continue;
+            diverged[i] = k;
+            paths[i] = (label, px[..Math.Max(k, 1)], py[..Math.Max(k, 1)], loss);
+        }
+        // The view: the path points and the minimum, with a margin, within 10x the start's distance to the minimum
+        // (a path that wanders further is clipped by the frame, so the others stay readable).
+        double reach = 10 * Math.Max(1, Math.Sqrt(Math.Pow(paths[0].X[0] - mx, 2) + Math.Pow(paths[0].Y[0] - my, 2)));
+        bool Near(double x, double y) => Math.Abs(x - mx) <= reach && Math.Abs(y - my) <= reach;
+        var pts = paths.SelectMany(p => p.X.Zip(p.Y)).Where(q => Near(q.First, q.Second)).Append((mx, my)).ToList();
+        var xs = pts.Select(q => q.Item1).ToList();
+        var ys = pts.Select(q => q.Item2).ToList();
         double x0 = xs.Min(), x1 = xs.Max(), y0 = ys.Min(), y1 = ys.Max();
         double padX = Math.Max(0.15 * (x1 - x0), 0.5), padY = Math.Max(0.15 * (y1 - y0), 0.5);
         (x0, x1, y0, y1) = (x0 - padX, x1 + padX, y0 - padY, y1 + padY);
@@ -24,6 +38,10 @@ internal static class OptimPlot
                 double x = x0 + (c + 0.5) * (x1 - x0) / n, y = y1 - (r + 0.5) * (y1 - y0) / n;
                 z[r, c] = Math.Log10(TestFunctions.Evaluate(function, x, y) + 1e-12);
             }
+        double top = z.Cast<double>().Where(double.IsFinite).DefaultIfEmpty(0).Max();
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < n; c++)
+                if (!double.IsFinite(z[r, c])) z[r, c] = top;   // an overflowing corner takes the largest finite value
 
         var plt = new Plot();
         var hm = plt.Add.Heatmap(z);
@@ -40,7 +58,7 @@ internal static class OptimPlot
             line.LineWidth = 2;
             line.MarkerSize = 0;
             line.LinePattern = i % 2 == 0 ? LinePattern.Solid : LinePattern.Dashed;   // overlapping paths stay visible
-            line.LegendText = $"{label} (final loss {loss:G3})";
+            line.LegendText = diverged[i] is int k ? $"{label} (diverged at step {k})" : $"{label} (final loss {loss:G3})";
         }
         var start = plt.Add.Marker(paths[0].X[0], paths[0].Y[0], MarkerShape.FilledCircle, 10, Colors.White);
         start.LegendText = "start";

@@ -177,6 +177,23 @@ public sealed class OptimCliTests
             Assert.That(Csv(RunArgs(name, "--momentum", "0.25")), Is.Not.EqualTo(reference), $"{name} --momentum");
     }
 
+    /// <summary>The playground draws every registered optimizer at once, a diverging path (schedule-free SGD's lr 1 on
+    /// rosenbrock leaves the plane at step 2) cut where it leaves and labelled, instead of failing the plot.</summary>
+    [Test]
+    public void PlotDrawsEveryOptimizerAndSurvivesDivergence()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"tiny_optim_all_{Guid.NewGuid():N}.png");
+        try
+        {
+            string[] args = ["optim", "plot", "--function", "rosenbrock", "--start", "-1.2,1", "--steps", "50", "--out", file,
+                             .. global::Tiny.Optim.Optimizers.Names.SelectMany(n => new[] { "--optimizer", n })];
+            var (rc, _, err) = Tiny(args);
+            Assert.That(rc, Is.EqualTo(0), err);
+            Assert.That(File.ReadAllBytes(file).AsSpan(1, 3).ToArray(), Is.EqualTo("PNG"u8.ToArray()));
+        }
+        finally { File.Delete(file); }
+    }
+
     /// <summary>--lookahead K[,ALPHA] is the spec keys lookahead_k and lookahead_alpha, and wraps the optimizer.</summary>
     [Test]
     public void LookaheadFlagWrapsTheOptimizer()
