@@ -325,18 +325,18 @@ public static class TrainCommand
     private static void TrainPlain(IAgent agent, MetricsLog log, Stopwatch sw, TextWriter stdout, Action<ProgressInfo> watch, CancellationToken ct)
     {
         long nextPct = 0; double lastT = 0;
+        var rate = new RateWindow();
         agent.Train(p =>
         {
             log.Add(p, sw.Elapsed.TotalSeconds);
             watch(p);
             double t = sw.Elapsed.TotalSeconds;
+            rate.Add(t, p.GlobalStep);
             long pct = p.TotalSteps > 0 ? p.GlobalStep * 100 / p.TotalSteps : 0;
             if (pct >= nextPct || t - lastT >= 10)
             {
                 nextPct = pct / 5 * 5 + 5; lastT = t;
-                double sps = p.GlobalStep / Math.Max(t, 1e-9);
-                double eta = sps > 0 ? (p.TotalSteps - p.GlobalStep) / sps : 0;
-                stdout.WriteLine($"[{pct,3}%] step {p.GlobalStep}/{p.TotalSteps}  {sps:F0} steps/s  return(20) {Fmt(log.RecentMean)}  lr {p.LearningRate:G3}  eta {eta:F0}s");
+                stdout.WriteLine($"[{pct,3}%] step {p.GlobalStep}/{p.TotalSteps}  {rate.StepsPerSecond:F0} steps/s  return(20) {Fmt(log.RecentMean)}  lr {p.LearningRate:G3}  eta {rate.Eta(p.TotalSteps - p.GlobalStep)}");
             }
         }, ct);
     }
@@ -349,20 +349,58 @@ public static class TrainCommand
             .Start(ctx =>
             {
                 ProgressTask? task = null;
+                var rate = new RateWindow();
                 agent.Train(p =>
                 {
                     log.Add(p, sw.Elapsed.TotalSeconds);
                     watch(p);
                     task ??= ctx.AddTask("training", maxValue: Math.Max(1, p.TotalSteps));
                     task.Value = p.GlobalStep;
-                    double sps = p.GlobalStep / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
-                    task.Description = $"step {p.GlobalStep}/{p.TotalSteps}  {sps:F0} steps/s  return(20) {Fmt(log.RecentMean)}";
+                    rate.Add(sw.Elapsed.TotalSeconds, p.GlobalStep);
+                    task.Description = $"step {p.GlobalStep}/{p.TotalSteps}  {rate.StepsPerSecond:F0} steps/s  return(20) {Fmt(log.RecentMean)}  " +
+                                       $"lr {p.LearningRate:G3}  eta {rate.Eta(p.TotalSteps - p.GlobalStep)}";
                 }, ct);
                 if (task is not null && !ct.IsCancellationRequested) task.Value = task.MaxValue;   // a stopped run does not jump to 100%
             });
     }
 
     private static string Fmt(double? x) => x is double v ? v.ToString("F1", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>Steps per second over the last <see cref="Seconds"/> seconds of progress reports (the whole-run average
+    /// would hide a slowdown, and count the JIT's warm-up forever), and the ETA from it.</summary>
+    internal sealed class RateWindow
+    {
+        /// <summary>The window's length in seconds.</summary>
+        public const double Seconds = 10;
+        private readonly Queue<(double T, long Step)> _samples = new();
+
+        public void Add(double t, long step)
+        {
+            _samples.Enqueue((t, step));
+            while (_samples.Count > 2 && t - _samples.Peek().T > Seconds) _samples.Dequeue();
+        }
+
+        /// <summary>Steps per second between the oldest and newest sample in the window (0 before two samples).</summary>
+        public double StepsPerSecond
+        {
+            get
+            {
+                if (_samples.Count < 2) return 0;
+                var (t0, s0) = _samples.Peek();
+                var (t1, s1) = _samples.Last();
+                return t1 > t0 ? (s1 - s0) / (t1 - t0) : 0;
+            }
+        }
+
+        /// <summary>The time the remaining steps take at the recent rate ("?" before a rate exists).</summary>
+        public string Eta(long remaining)
+        {
+            double sps = StepsPerSecond;
+            if (sps <= 0) return "?";
+            var left = TimeSpan.FromSeconds(Math.Max(0, remaining) / sps);
+            return left.TotalHours >= 1 ? $"{(int)left.TotalHours}h{left.Minutes:D2}m" : left.TotalMinutes >= 1 ? $"{left.Minutes}m{left.Seconds:D2}s" : $"{left.TotalSeconds:F0}s";
+        }
+    }
 
     private static string? Value(string[] args, string flag)
     {

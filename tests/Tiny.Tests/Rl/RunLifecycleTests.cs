@@ -180,6 +180,20 @@ public sealed class RunLifecycleTests
         finally { if (Directory.Exists(again)) Directory.Delete(again, true); }
     }
 
+    /// <summary>The progress display's steps/s is the rate of the last 10 s, not the run's average, and its ETA follows it.</summary>
+    [Test]
+    public void ProgressRateIsARecentWindow()
+    {
+        var rate = new TrainCommand.RateWindow();
+        Assert.That(rate.Eta(100), Is.EqualTo("?"));
+        for (int t = 0; t <= 20; t++) rate.Add(t, t * 1000L);          // 1000 steps/s for 20 s
+        Assert.That(rate.StepsPerSecond, Is.EqualTo(1000).Within(1e-9));
+        for (int t = 21; t <= 40; t++) rate.Add(t, 20_000 + (t - 20) * 100L);   // then 100 steps/s
+        Assert.That(rate.StepsPerSecond, Is.EqualTo(100).Within(1e-9), "the old fast phase has left the window");
+        Assert.That(rate.Eta(6_000), Is.EqualTo("1m00s"));
+        Assert.That(rate.Eta(720_000), Is.EqualTo("2h00m"));
+    }
+
     [Test]
     public void VersionAndHelpGoToStdoutWithExit0()
     {
