@@ -598,14 +598,29 @@ def autograd_golden():
     return cases
 
 
-def dump(obj, path):
-    with open(path, "w") as f:
-        json.dump(obj, f, separators=(",", ":"), allow_nan=False)
-        f.write("\n")
-    size = os.path.getsize(path)
-    print(f"{path}: {size / 1e6:.3f} MB")
-    if size >= 2.5e6:
-        raise RuntimeError(f"{path} is {size} bytes (limit 2.5 MB)")
+def dump(obj, path, limit=2_000_000):
+    """Writes obj as compact JSON. A list of cases that would pass `limit` bytes is split, in order, into path and
+    path's stem + "_part2.json", "_part3.json"...: every file stays under 2 MiB (the loader reads every
+    optim_golden*.json)."""
+    parts, current, size = [], [], 2
+    for case in (obj if isinstance(obj, list) else [None]):
+        n = len(json.dumps(case, separators=(",", ":"), allow_nan=False)) + 1
+        if isinstance(obj, list) and current and size + n > limit:
+            parts.append(current)
+            current, size = [], 2
+        current.append(case)
+        size += n
+    parts.append(current)
+    stem, ext = os.path.splitext(path)
+    for k, part in enumerate(parts if isinstance(obj, list) else [obj]):
+        out = path if k == 0 else f"{stem}_part{k + 1}{ext}"
+        with open(out, "w") as f:
+            json.dump(part, f, separators=(",", ":"), allow_nan=False)
+            f.write("\n")
+        size = os.path.getsize(out)
+        print(f"{out}: {size / 1e6:.3f} MB")
+        if size >= 2 * 1024 * 1024:
+            raise RuntimeError(f"{out} is {size} bytes (limit 2 MiB)")
 
 
 def main():
