@@ -135,9 +135,9 @@ public sealed class RunLifecycleTests
         File.WriteAllText(Path.Combine(root, "config.json"), "{}");
         Directory.CreateDirectory(root + "-2");
         File.WriteAllText(Path.Combine(root + "-2", "metrics.csv"), "x");
-        Assert.That(TrainCommand.RunFolder(null, root, force: false), Is.EqualTo(root + "-3"));
+        Assert.That(TrainRun.RunFolder(null, root, force: false), Is.EqualTo(root + "-3"));
         Directory.CreateDirectory(root + "-4");   // an empty folder is free
-        Assert.That(TrainCommand.RunFolder(null, root + "-4", force: false), Is.EqualTo(root + "-4"));
+        Assert.That(TrainRun.RunFolder(null, root + "-4", force: false), Is.EqualTo(root + "-4"));
     }
 
     /// <summary>An lr far too large: the run stops with exit 3 and one line naming the step, what was not finite and the
@@ -184,7 +184,7 @@ public sealed class RunLifecycleTests
     [Test]
     public void ProgressRateIsARecentWindow()
     {
-        var rate = new TrainCommand.RateWindow();
+        var rate = new TrainRun.RateWindow();
         Assert.That(rate.Eta(100), Is.EqualTo("?"));
         for (int t = 0; t <= 20; t++) rate.Add(t, t * 1000L);          // 1000 steps/s for 20 s
         Assert.That(rate.StepsPerSecond, Is.EqualTo(1000).Within(1e-9));

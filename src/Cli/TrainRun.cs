@@ -1,0 +1,345 @@
+// TrainRun: what `tiny train` does once its flags are parsed: builds the agent, trains it with a progress display,
+// stops cleanly on SIGINT/SIGTERM/SIGHUP or divergence, and writes the run folder atomically.
+using System.Runtime.InteropServices;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using Tiny.Optim;
+using Tiny.Rl;
+
+namespace Tiny.Cli;
+
+/// <summary>A bad command line or run folder: reported as one line, exit 2.</summary>
+internal sealed class CliError(string message) : Exception(message);
+
+/// <summary>A parsed `tiny train` command line: what to train, where, and how the run folder is treated.</summary>
+/// <param name="Algo">dqn, td3 or ppo.</param>
+/// <param name="Env">The env id.</param>
+/// <param name="Overrides">Agent options (camelCase keys) over the agent's defaults for the env.</param>
+/// <param name="Spec">The optimizer, or null for the agent's default.</param>
+/// <param name="Seed">The seed of everything.</param>
+/// <param name="TotalSteps">Env steps, or null for the agent's default.</param>
+/// <param name="Device">Where the networks run.</param>
+/// <param name="OutDir">The run folder, or null for the next free default.</param>
+/// <param name="Force">Replace the files of a non-empty OutDir.</param>
+/// <param name="Resume">A run folder to continue from its checkpoint (the other fields then come from it).</param>
+/// <param name="CheckpointEvery">Env steps between resumable checkpoints (null: only when stopped).</param>
+internal sealed record TrainRequest(string Algo, string Env, JsonObject Overrides, OptimizerSpec? Spec, int Seed, long? TotalSteps,
+                                    Device Device, string? OutDir, bool Force, string? Resume = null, long? CheckpointEvery = null);
+
+internal static class TrainRun
+{
+    /// <summary>Where a run stopped diverging: the step, what was not finite, and the optimizer.</summary>
+    private sealed record Divergence(long Step, string What, string Optimizer);
+
+    /// <summary>Trains what r asks for; the exit code (0 done, 3 diverged, 128 + signal when stopped).</summary>
+    public static int Execute(TrainRequest request, TextWriter stdout, TextWriter stderr, CancellationToken externalCt)
+    {
+        var (algo, env, overrides, spec, seed, totalSteps, device, outDir, force, _, _) = request;
+        var agent = Agents.Create(algo, env, overrides, spec, seed, totalSteps);
+        if (device != Device.Cpu) agent.To(device);
+        outDir = RunFolder(outDir, Path.Combine("runs", $"{algo}-{env}-{seed}"), force);
+        string optimizerText = (spec ?? (agent as Ppo)?.OptimizerSpec ?? (agent as Dqn)?.Optimizer ?? (agent as Td3)?.Optimizer)?.ToString() ?? "?";
+
+        // ---- Train with progress. SIGINT, SIGTERM and SIGHUP stop it cleanly; the handlers stay until the files are
+        // written, so a second signal during the save is absorbed instead of killing the process half-way.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(externalCt);
+        PosixSignal? stoppedBy = null;
+        bool realConsole = ReferenceEquals(stdout, Console.Out);
+        var signals = new List<PosixSignalRegistration>();
+        if (realConsole)
+            foreach (var sig in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
+                signals.Add(PosixSignalRegistration.Create(sig, c => { c.Cancel = true; stoppedBy ??= c.Signal; cts.Cancel(); }));
+        try
+        {
+            var log = new MetricsLog();
+            long total = totalSteps ?? (agent is Ppo p0 ? p0.Options.TotalTimesteps : 0);
+            Divergence? diverged = null;
+            void Watch(ProgressInfo p)
+            {
+                if (p.EpisodicReturn is not null || diverged is not null) return;
+                string? bad = p.Metrics.Where(kv => !double.IsFinite(kv.Value)).Select(kv => $"{kv.Key} ({kv.Value})").FirstOrDefault()
+                              ?? NonFiniteParameter(agent);
+                if (bad is null) return;
+                diverged = new Divergence(p.GlobalStep, bad, optimizerText);
+                cts.Cancel();
+            }
+            var sw = Stopwatch.StartNew();
+            bool interactive = realConsole && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps, optimizer {optimizerText}{(device != Device.Cpu ? $", device {device}" : "")} -> {outDir}");
+            try
+            {
+                if (interactive) TrainInteractive(agent, log, sw, Watch, cts.Token);
+                else TrainPlain(agent, log, sw, stdout, Watch, cts.Token);
+            }
+            catch (Exception e) when (diverged is null && NonFiniteParameter(agent) is { } bad)
+            {
+                // Diverged between two checks and something downstream refused the NaN (an env given a NaN action).
+                diverged = new Divergence(log.LastStep, $"{bad} ({Program.OneLine(e)})", optimizerText);
+            }
+            sw.Stop();
+
+            // ---- Outputs, each file written atomically; a diverged model is not saved (its weights are not finite).
+            WriteOutputs(outDir, agent, log, diverged, $"{algo} {env} seed {seed}", stderr);
+            double secs = Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
+            string summary = $"steps {log.LastStep}  wall {secs:F1}s  {log.LastStep / secs:F0} steps/s  mean return (last 20) {Fmt(log.RecentMean)}";
+            if (diverged is not null)
+            {
+                stdout.WriteLine(summary);
+                stderr.WriteLine($"tiny train: diverged at step {diverged.Step}: {diverged.What} is not finite (optimizer {diverged.Optimizer}); " +
+                                 $"metrics.csv and config.json in {outDir} record it, no model was saved");
+                return Program.Diverged;
+            }
+            if (stoppedBy is PosixSignal by)
+            {
+                stdout.WriteLine(summary);
+                stdout.WriteLine($"stopped by {by} at step {log.LastStep}; saved what was trained to {outDir} (a partial run, not resumable)");
+                return by switch { PosixSignal.SIGINT => 130, PosixSignal.SIGTERM => 143, _ => 129 };
+            }
+            stdout.WriteLine(externalCt.IsCancellationRequested ? "stopped early; saved what was trained" : "done");
+            stdout.WriteLine(summary);
+            stdout.WriteLine($"outputs: {outDir}/{{metrics.csv, model.safetensors, config.json, curve.png}}");
+            stdout.WriteLine($"evaluate: {FollowUp($"eval {outDir}")}");
+            return 0;
+        }
+        finally
+        {
+            foreach (var r in signals) r.Dispose();
+        }
+    }
+
+    /// <summary>The run folder: --out if given (refused when it already holds files, unless --force), else the default
+    /// with the next free suffix (-2, -3...). Created and checked writable before any training.</summary>
+    internal static string RunFolder(string? outDir, string defaultDir, bool force)
+    {
+        static bool Taken(string d) => Directory.Exists(d) && Directory.EnumerateFileSystemEntries(d).Any() || File.Exists(d);
+        if (outDir is not null)
+        {
+            if (File.Exists(outDir)) throw new CliError($"--out {outDir} is a file, not a folder");
+            if (Taken(outDir) && !force)
+                throw new CliError($"--out {outDir} already holds files ({string.Join(", ", Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Take(4))}); " +
+                                   "choose another folder, or pass --force to replace them");
+        }
+        else
+        {
+            outDir = defaultDir;
+            for (int k = 2; Taken(outDir); k++) outDir = $"{defaultDir}-{k}";
+        }
+        try
+        {
+            Directory.CreateDirectory(outDir);
+            string probe = Path.Combine(outDir, $".tiny-write-check-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliError($"--out {outDir}: cannot write there ({Program.OneLine(e)})");
+        }
+        return outDir;
+    }
+
+    /// <summary>The first trained parameter holding a NaN or an infinity, or null.</summary>
+    private static string? NonFiniteParameter(IAgent agent)
+    {
+        var ps = agent.NamedParameters().ToList();
+        int k = Finite.FirstNonFinite(ps.Select(p => p.Value).ToList());
+        return k < 0 ? null : $"parameter {ps[k].Key}";
+    }
+
+    /// <summary>Writes model.safetensors (unless diverged), config.json (with the divergence, if any), metrics.csv and
+    /// curve.png: each to a temporary name in a staging folder beside them, then renamed into place; on failure the
+    /// staging folder is removed and what was there before stays untouched.</summary>
+    private static void WriteOutputs(string outDir, IAgent agent, MetricsLog log, Divergence? diverged, string title, TextWriter stderr)
+    {
+        string staging = Path.Combine(outDir, $".partial-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(staging);
+            agent.Save(staging);
+            if (diverged is not null)
+            {
+                File.Delete(Path.Combine(staging, "model.safetensors"));
+                string cfgPath = Path.Combine(staging, "config.json");
+                var cfg = JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
+                cfg["diverged"] = new JsonObject { ["step"] = diverged.Step, ["what"] = diverged.What, ["optimizer"] = diverged.Optimizer };
+                File.WriteAllText(cfgPath, cfg.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            }
+            log.WriteCsv(Path.Combine(staging, "metrics.csv"));
+            try { log.Plot(Path.Combine(staging, "curve.png"), title); }
+            catch (Exception e) { stderr.WriteLine($"tiny train: warning: curve.png not written: {Program.OneLine(e)}"); }
+            if (diverged is not null) File.Delete(Path.Combine(outDir, "model.safetensors"));   // --force over an old run: no stale model
+            foreach (var f in Directory.GetFiles(staging)) File.Move(f, Path.Combine(outDir, Path.GetFileName(f)), overwrite: true);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>A follow-up command in the form that started this one (`tiny ...` for the installed tool, else
+    /// `dotnet run --project src/Cli -- ...` from a checkout, else `dotnet PATH/tiny.dll ...`).</summary>
+    private static string FollowUp(string args)
+    {
+        string process = Path.GetFileNameWithoutExtension(Environment.ProcessPath ?? "");
+        if (process == "tiny") return $"tiny {args}";
+        if (File.Exists(Path.Combine("src", "Cli", "Tiny.Cli.csproj"))) return $"dotnet run -c Release --project src/Cli -- {args}";
+        return $"dotnet {typeof(TrainCommand).Assembly.Location} {args}";
+    }
+
+    private static void TrainPlain(IAgent agent, MetricsLog log, Stopwatch sw, TextWriter stdout, Action<ProgressInfo> watch, CancellationToken ct)
+    {
+        long nextPct = 0; double lastT = 0;
+        var rate = new RateWindow();
+        agent.Train(p =>
+        {
+            log.Add(p, sw.Elapsed.TotalSeconds);
+            watch(p);
+            double t = sw.Elapsed.TotalSeconds;
+            rate.Add(t, p.GlobalStep);
+            long pct = p.TotalSteps > 0 ? p.GlobalStep * 100 / p.TotalSteps : 0;
+            if (pct >= nextPct || t - lastT >= 10)
+            {
+                nextPct = pct / 5 * 5 + 5; lastT = t;
+                stdout.WriteLine($"[{pct,3}%] step {p.GlobalStep}/{p.TotalSteps}  {rate.StepsPerSecond:F0} steps/s  return(20) {Fmt(log.RecentMean)}  lr {p.LearningRate:G3}  eta {rate.Eta(p.TotalSteps - p.GlobalStep)}");
+            }
+        }, ct);
+    }
+
+    private static void TrainInteractive(IAgent agent, MetricsLog log, Stopwatch sw, Action<ProgressInfo> watch, CancellationToken ct)
+    {
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                ProgressTask? task = null;
+                var rate = new RateWindow();
+                agent.Train(p =>
+                {
+                    log.Add(p, sw.Elapsed.TotalSeconds);
+                    watch(p);
+                    task ??= ctx.AddTask("training", maxValue: Math.Max(1, p.TotalSteps));
+                    task.Value = p.GlobalStep;
+                    rate.Add(sw.Elapsed.TotalSeconds, p.GlobalStep);
+                    task.Description = $"step {p.GlobalStep}/{p.TotalSteps}  {rate.StepsPerSecond:F0} steps/s  return(20) {Fmt(log.RecentMean)}  " +
+                                       $"lr {p.LearningRate:G3}  eta {rate.Eta(p.TotalSteps - p.GlobalStep)}";
+                }, ct);
+                if (task is not null && !ct.IsCancellationRequested) task.Value = task.MaxValue;   // a stopped run does not jump to 100%
+            });
+    }
+
+    private static string Fmt(double? x) => x is double v ? v.ToString("F1", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>Steps per second over the last <see cref="Seconds"/> seconds of progress reports (the whole-run average
+    /// would hide a slowdown, and count the JIT's warm-up forever), and the ETA from it.</summary>
+    internal sealed class RateWindow
+    {
+        /// <summary>The window's length in seconds.</summary>
+        public const double Seconds = 10;
+        private readonly Queue<(double T, long Step)> _samples = new();
+
+        public void Add(double t, long step)
+        {
+            _samples.Enqueue((t, step));
+            while (_samples.Count > 2 && t - _samples.Peek().T > Seconds) _samples.Dequeue();
+        }
+
+        /// <summary>Steps per second between the oldest and newest sample in the window (0 before two samples).</summary>
+        public double StepsPerSecond
+        {
+            get
+            {
+                if (_samples.Count < 2) return 0;
+                var (t0, s0) = _samples.Peek();
+                var (t1, s1) = _samples.Last();
+                return t1 > t0 ? (s1 - s0) / (t1 - t0) : 0;
+            }
+        }
+
+        /// <summary>The time the remaining steps take at the recent rate ("?" before a rate exists).</summary>
+        public string Eta(long remaining)
+        {
+            double sps = StepsPerSecond;
+            if (sps <= 0) return "?";
+            var left = TimeSpan.FromSeconds(Math.Max(0, remaining) / sps);
+            return left.TotalHours >= 1 ? $"{(int)left.TotalHours}h{left.Minutes:D2}m" : left.TotalMinutes >= 1 ? $"{left.Minutes}m{left.Seconds:D2}s" : $"{left.TotalSeconds:F0}s";
+        }
+    }
+
+    /// <summary>Rows of metrics.csv: one per finished episode and one per update.</summary>
+    private sealed class MetricsLog
+    {
+        private readonly List<(long Step, double? Return, int? Length, IReadOnlyDictionary<string, double> M, double Lr, double Wall)> _rows = [];
+        private readonly Queue<double> _recent = new();
+        private readonly List<string> _keys = [];
+
+        public long LastStep { get; private set; }
+        public double? RecentMean => _recent.Count > 0 ? _recent.Average() : null;
+
+        public void Add(ProgressInfo p, double wall)
+        {
+            LastStep = p.GlobalStep;
+            if (p.EpisodicReturn is double r)
+            {
+                _recent.Enqueue(r);
+                if (_recent.Count > 20) _recent.Dequeue();
+                _rows.Add((p.GlobalStep, r, p.EpisodeLength, EmptyMetrics, p.LearningRate, wall));
+            }
+            else
+            {
+                foreach (var k in p.Metrics.Keys) if (!_keys.Contains(k)) _keys.Add(k);
+                _rows.Add((p.GlobalStep, null, null, new Dictionary<string, double>(p.Metrics), p.LearningRate, wall));
+            }
+        }
+
+        private static readonly IReadOnlyDictionary<string, double> EmptyMetrics = new Dictionary<string, double>();
+
+        public void WriteCsv(string path)
+        {
+            var sb = new StringBuilder();
+            var inv = CultureInfo.InvariantCulture;
+            sb.Append("global_step,episodic_return,episode_length");
+            foreach (var k in _keys) sb.Append(',').Append(k);
+            sb.Append(",lr,wall_time\n");
+            foreach (var r in _rows)
+            {
+                sb.Append(r.Step.ToString(inv)).Append(',')
+                  .Append(r.Return?.ToString("R", inv) ?? "").Append(',')
+                  .Append(r.Length?.ToString(inv) ?? "");
+                foreach (var k in _keys) sb.Append(',').Append(r.M.TryGetValue(k, out var v) ? v.ToString("G6", inv) : "");
+                sb.Append(',').Append(r.Lr.ToString("G6", inv)).Append(',').Append(r.Wall.ToString("F3", inv)).Append('\n');
+            }
+            File.WriteAllText(path, sb.ToString());   // NaN and infinities are written as such, never dropped
+        }
+
+        public void Plot(string path, string title)
+        {
+            var eps = _rows.Where(r => r.Return is not null).ToList();
+            var plt = new ScottPlot.Plot();
+            if (eps.Count > 0)
+            {
+                double[] xs = eps.Select(r => (double)r.Step).ToArray();
+                double[] ys = eps.Select(r => r.Return!.Value).ToArray();
+                var raw = plt.Add.ScatterPoints(xs, ys);
+                raw.MarkerSize = 2;
+                raw.LegendText = "episodic return";
+                // Moving average of the last 20 episodes.
+                var smooth = new double[ys.Length];
+                double acc = 0;
+                for (int i = 0; i < ys.Length; i++) { acc += ys[i]; if (i >= 20) acc -= ys[i - 20]; smooth[i] = acc / Math.Min(i + 1, 20); }
+                var line = plt.Add.ScatterLine(xs, smooth);
+                line.LineWidth = 2;
+                line.LegendText = "mean of last 20";
+                plt.ShowLegend();
+            }
+            plt.Title(title);
+            plt.XLabel("env steps");
+            plt.YLabel("episodic return");
+            plt.SavePng(path, 900, 540);
+        }
+    }
+}
