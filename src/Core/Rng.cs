@@ -97,4 +97,31 @@ public sealed class Rng
 
     /// <summary>A new generator whose stream is independent of this one's; advances this one.</summary>
     public Rng Fork() => new(NextUInt64());
+
+    /// <summary>
+    /// The generator's whole state: the four xoshiro256** words and Box-Muller's cached second normal. Setting it
+    /// makes this generator continue exactly where the one it was read from stood (checkpoints and resume).
+    /// </summary>
+    public RngState State
+    {
+        get => new(_s0, _s1, _s2, _s3, _spareNormal, _hasSpare);
+        set
+        {
+            if ((value.S0 | value.S1 | value.S2 | value.S3) == 0)
+                throw new ArgumentException("Rng.State: xoshiro256** cannot run from the all-zero state", nameof(value));
+            (_s0, _s1, _s2, _s3, _spareNormal, _hasSpare) = (value.S0, value.S1, value.S2, value.S3, value.SpareNormal, value.HasSpare);
+        }
+    }
+
+    /// <summary>A generator that continues from a saved <see cref="State"/>.</summary>
+    public static Rng FromState(RngState state) => new(1UL) { State = state };
 }
+
+/// <summary>A snapshot of an <see cref="Rng"/>: its four state words and the cached normal (if any).</summary>
+/// <param name="S0">State word 0.</param>
+/// <param name="S1">State word 1.</param>
+/// <param name="S2">State word 2.</param>
+/// <param name="S3">State word 3.</param>
+/// <param name="SpareNormal">The second Box-Muller normal, returned by the next NextNormal when HasSpare.</param>
+/// <param name="HasSpare">Whether SpareNormal is pending.</param>
+public readonly record struct RngState(ulong S0, ulong S1, ulong S2, ulong S3, double SpareNormal, bool HasSpare);

@@ -115,4 +115,19 @@ public sealed class CartPole : Env
         }
         return new StepResult(GetObservation(), reward, terminated, false);
     }
+
+    /// <inheritdoc/>
+    protected override void WriteState(JsonObject state)
+    {
+        if (_state is not null) state["state"] = StateJson.Nums(_state);
+        if (_stepsBeyondTerminated is int n) state["steps_beyond_terminated"] = n;
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadState(JsonObject state)
+    {
+        _state = state.ContainsKey("state") ? StateJson.Doubles(state, "state") : null;
+        if (_state is { Length: not 4 }) throw new InvalidDataException($"CartPole-v1: the saved state has {_state.Length} values, not 4");
+        _stepsBeyondTerminated = state.ContainsKey("steps_beyond_terminated") ? StateJson.Int(state, "steps_beyond_terminated") : null;
+    }
 }

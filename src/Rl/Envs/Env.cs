@@ -1,4 +1,4 @@
-// Env: the Gymnasium-style environment base (reset, step, spaces, seeding) and the registry behind Env.Make.
+// Env: the Gymnasium-style environment base (reset, step, spaces, seeding, saved state) and the registry behind Env.Make.
 namespace Tiny.Rl;
 
 /// <summary>What one step returns: the new observation, the reward, and whether the episode ended.</summary>
@@ -78,6 +78,40 @@ public abstract class Env : IDisposable
     {
         if (seed is int s) _rng = new Rng(s);
     }
+
+    /// <summary>
+    /// Everything this env's future depends on (its physics state, counters, generator; a wrapper's own state and its
+    /// inner env's) as JSON, so a training run can stop and later continue exactly: <see cref="LoadState"/> on a fresh
+    /// env made the same way continues with the same observations, rewards and random draws. Envs write their part
+    /// in <see cref="WriteState"/>; one that does not throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    public JsonObject SaveState()
+    {
+        var state = new JsonObject { ["type"] = GetType().Name };
+        if (_rng is not null) state["rng"] = StateJson.Rng(_rng);
+        WriteState(state);
+        return state;
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote (from an env of the same type and construction);
+    /// <see cref="InvalidDataException"/> for a state of another env or a malformed one.</summary>
+    public void LoadState(JsonObject state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        string type = state["type"]?.GetValue<string>() ?? "?";
+        if (type != GetType().Name) throw new InvalidDataException($"{Id}: the saved env state is of a {type}, this env is a {GetType().Name}");
+        _rng = state.ContainsKey("rng") ? StateJson.ReadRng(state, "rng") : null;
+        ReadState(state);
+    }
+
+    /// <summary>Adds this env's own state to <paramref name="state"/> (the generator is saved by the base). Every
+    /// built-in env overrides it; a user's env overrides it (with <see cref="ReadState"/>) to make its runs resumable.</summary>
+    protected virtual void WriteState(JsonObject state) =>
+        throw new NotSupportedException($"{Id} ({GetType().Name}) cannot save its state, so a run on it cannot be checkpointed: override Env.WriteState and Env.ReadState");
+
+    /// <summary>Restores what <see cref="WriteState"/> added.</summary>
+    protected virtual void ReadState(JsonObject state) =>
+        throw new NotSupportedException($"{Id} ({GetType().Name}) cannot restore its state: override Env.WriteState and Env.ReadState");
 
     /// <summary>Releases the env (wrappers release what they wrap).</summary>
     public virtual void Dispose() => GC.SuppressFinalize(this);

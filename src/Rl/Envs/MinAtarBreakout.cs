@@ -224,4 +224,31 @@ public sealed class MinAtarBreakout : Env
         for (int y = 1; y <= 3; y++)
             for (int x = 0; x < Size; x++) Bricks[y, x] = true;
     }
+
+    /// <inheritdoc/>
+    protected override void WriteState(JsonObject state)
+    {
+        state["started"] = _started;
+        state["ball"] = StateJson.Ints([BallX, BallY, BallDir, PaddleX, LastX, LastY, LastAction]);
+        state["strike"] = Strike;
+        state["terminal"] = Terminal;
+        var bricks = new int[Size * Size];
+        for (int y = 0; y < Size; y++)
+            for (int x = 0; x < Size; x++) bricks[y * Size + x] = Bricks[y, x] ? 1 : 0;
+        state["bricks"] = StateJson.Ints(bricks);
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadState(JsonObject state)
+    {
+        var v = StateJson.IntArray(state, "ball");
+        var bricks = StateJson.IntArray(state, "bricks");
+        if (v.Length != 7 || bricks.Length != Size * Size) throw new InvalidDataException($"{Id}: malformed saved state ({v.Length} ball values, {bricks.Length} bricks)");
+        _started = StateJson.Bool(state, "started");
+        (BallX, BallY, BallDir, PaddleX, LastX, LastY, LastAction) = (v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+        Strike = StateJson.Bool(state, "strike");
+        Terminal = StateJson.Bool(state, "terminal");
+        for (int y = 0; y < Size; y++)
+            for (int x = 0; x < Size; x++) Bricks[y, x] = bricks[y * Size + x] != 0;
+    }
 }

@@ -33,6 +33,18 @@ public sealed class RunningMeanStd
         mean.CopyTo(Mean); variance.CopyTo(Var); Count = count;
     }
 
+    /// <summary>The statistics as JSON, exactly (for checkpoints).</summary>
+    public JsonObject ToJson() => new() { ["mean"] = StateJson.Nums(Mean), ["var"] = StateJson.Nums(Var), ["count"] = StateJson.Num(Count) };
+
+    /// <summary>Restores what <see cref="ToJson"/> wrote; InvalidDataException for another dimension.</summary>
+    public void LoadJson(JsonObject o)
+    {
+        var mean = StateJson.Doubles(o, "mean");
+        var variance = StateJson.Doubles(o, "var");
+        if (mean.Length != Dim || variance.Length != Dim) throw new InvalidDataException($"RunningMeanStd: saved statistics have {mean.Length} elements, not {Dim}");
+        Set(mean, variance, StateJson.Double(o, "count"));
+    }
+
     /// <summary>Adds one sample.</summary>
     public void Update(ReadOnlySpan<float> x)
     {
@@ -119,6 +131,22 @@ public sealed class NormalizeObservation : Wrapper
 
     private StepResult Normalize(StepResult r) => r with { Observation = Normalize(r.Observation) };
 
+    /// <inheritdoc/>
+    protected override void WriteState(JsonObject state)
+    {
+        base.WriteState(state);
+        state["stats"] = Stats.ToJson();
+        state["training"] = Training;
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadState(JsonObject state)
+    {
+        base.ReadState(state);
+        Stats.LoadJson(StateJson.Object(state, "stats"));
+        Training = StateJson.Bool(state, "training");
+    }
+
     private float[] Normalize(float[] obs)
     {
         if (Training) Stats.Update(obs);
@@ -171,6 +199,24 @@ public sealed class NormalizeReward : Wrapper
     public override StepResult Step(int action) => Scale(Inner.Step(action));
     /// <inheritdoc/>
     public override StepResult Step(ReadOnlySpan<float> action) => Scale(Inner.Step(action));
+
+    /// <inheritdoc/>
+    protected override void WriteState(JsonObject state)
+    {
+        base.WriteState(state);
+        state["stats"] = Stats.ToJson();
+        state["discounted_return"] = StateJson.Num(DiscountedReturn);
+        state["training"] = Training;
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadState(JsonObject state)
+    {
+        base.ReadState(state);
+        Stats.LoadJson(StateJson.Object(state, "stats"));
+        DiscountedReturn = StateJson.Double(state, "discounted_return");
+        Training = StateJson.Bool(state, "training");
+    }
 
     private StepResult Scale(StepResult r)
     {

@@ -99,4 +99,17 @@ public sealed class Pendulum : Env
         s[0] = newTh; s[1] = newThDot;
         return new StepResult(GetObservation(), -costs, false, false);
     }
+
+    /// <inheritdoc/>
+    protected override void WriteState(JsonObject state)
+    {
+        if (_state is not null) state["state"] = StateJson.Nums(_state);
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadState(JsonObject state)
+    {
+        _state = state.ContainsKey("state") ? StateJson.Doubles(state, "state") : null;
+        if (_state is { Length: not 2 }) throw new InvalidDataException($"Pendulum-v1: the saved state has {_state.Length} values, not 2");
+    }
 }

@@ -76,4 +76,31 @@ public sealed class RecordEpisodeStatistics : Wrapper
         }
         return r;
     }
+
+    /// <summary>Saves the episode in progress (return, length), the last finished one and the recent ones; wall-clock
+    /// seconds restart from the resume.</summary>
+    protected override void WriteState(JsonObject state)
+    {
+        base.WriteState(state);
+        state["episode_return"] = StateJson.Num(EpisodeReturn);
+        state["episode_length"] = EpisodeLength;
+        state["episode_ended"] = EpisodeEnded;
+        static JsonObject Info(EpisodeInfo e) => new() { ["return"] = StateJson.Num(e.Return), ["length"] = e.Length, ["seconds"] = StateJson.Num(e.Seconds) };
+        if (LastEpisode is EpisodeInfo last) state["last_episode"] = Info(last);
+        state["recent"] = new JsonArray(_recent.Select(e => (JsonNode)Info(e)).ToArray());
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadState(JsonObject state)
+    {
+        base.ReadState(state);
+        EpisodeReturn = StateJson.Double(state, "episode_return");
+        EpisodeLength = StateJson.Int(state, "episode_length");
+        EpisodeEnded = StateJson.Bool(state, "episode_ended");
+        static EpisodeInfo Info(JsonObject o) => new(StateJson.Double(o, "return"), StateJson.Int(o, "length"), StateJson.Double(o, "seconds"));
+        LastEpisode = state.ContainsKey("last_episode") ? Info(StateJson.Object(state, "last_episode")) : null;
+        _recent.Clear();
+        foreach (var e in (StateJson.Get(state, "recent") as JsonArray ?? [])) _recent.Enqueue(Info(e!.AsObject()));
+        _startTimestamp = Stopwatch.GetTimestamp();
+    }
 }

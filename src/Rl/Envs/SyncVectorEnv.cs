@@ -198,6 +198,44 @@ public sealed class SyncVectorEnv : IDisposable
         obs.CopyTo(Observations, i * ObservationDim);
     }
 
+    /// <summary>
+    /// The vector env's whole state as JSON: each env's <see cref="Env.SaveState"/>, the current observations, the
+    /// pending autoresets and the episodes in progress, so that <see cref="LoadState"/> on a vector env made the same
+    /// way continues exactly (the arrays of the last step are not kept: they are read right after each step).
+    /// </summary>
+    public JsonObject SaveState() => new()
+    {
+        ["envs"] = new JsonArray(_envs.Select(e => (JsonNode)e.SaveState()).ToArray()),
+        ["observations"] = StateJson.Nums(Observations),
+        ["autoreset"] = StateJson.Ints(_autoreset.Select(b => b ? 1 : 0).ToArray()),
+        ["episode_return"] = StateJson.Nums(_episodeReturn),
+        ["episode_length"] = StateJson.Ints(_episodeLength),
+        ["was_reset"] = _wasReset,
+    };
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote; InvalidDataException when it does not fit these envs.</summary>
+    public void LoadState(JsonObject state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var envs = StateJson.Get(state, "envs") as JsonArray ?? throw new InvalidDataException("SyncVectorEnv state: 'envs' is not an array");
+        var obs = StateJson.Floats(state, "observations");
+        var autoreset = StateJson.IntArray(state, "autoreset");
+        var ret = StateJson.Doubles(state, "episode_return");
+        var len = StateJson.IntArray(state, "episode_length");
+        if (envs.Count != NumEnvs || obs.Length != Observations.Length || autoreset.Length != NumEnvs || ret.Length != NumEnvs || len.Length != NumEnvs)
+            throw new InvalidDataException($"SyncVectorEnv state: saved for {envs.Count} envs with {obs.Length / Math.Max(1, envs.Count)} floats each; this one has {NumEnvs} x {ObservationDim}");
+        for (int i = 0; i < NumEnvs; i++)
+        {
+            _envs[i].LoadState(envs[i] as JsonObject ?? throw new InvalidDataException($"SyncVectorEnv state: env {i} is not an object"));
+            _autoreset[i] = autoreset[i] != 0;
+            _episodeReturn[i] = ret[i]; _episodeLength[i] = len[i];
+            _episodeStart[i] = Stopwatch.GetTimestamp();
+            FinalObservations[i] = null; FinishedEpisodes[i] = null;
+        }
+        obs.CopyTo(Observations, 0);
+        _wasReset = StateJson.Bool(state, "was_reset");
+    }
+
     /// <summary>Disposes every env.</summary>
     public void Dispose()
     {

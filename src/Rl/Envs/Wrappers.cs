@@ -23,6 +23,12 @@ public abstract class Wrapper : Env
     /// <inheritdoc/>
     public override StepResult Step(ReadOnlySpan<float> action) => Inner.Step(action);
 
+    /// <summary>Saves the inner env's state under "inner"; wrappers with state of their own add it after calling this.</summary>
+    protected override void WriteState(JsonObject state) => state["inner"] = Inner.SaveState();
+
+    /// <summary>Restores the inner env's state; wrappers with state of their own read it after calling this.</summary>
+    protected override void ReadState(JsonObject state) => Inner.LoadState(StateJson.Object(state, "inner"));
+
     /// <inheritdoc/>
     public override void Dispose()
     {
@@ -66,6 +72,20 @@ public sealed class TimeLimit : Wrapper
     public override StepResult Step(ReadOnlySpan<float> action) => Count(Inner.Step(action));
 
     private StepResult Count(StepResult r) => ++ElapsedSteps >= MaxEpisodeSteps ? r with { Truncated = true } : r;
+
+    /// <inheritdoc/>
+    protected override void WriteState(JsonObject state)
+    {
+        base.WriteState(state);
+        state["elapsed_steps"] = ElapsedSteps;
+    }
+
+    /// <inheritdoc/>
+    protected override void ReadState(JsonObject state)
+    {
+        base.ReadState(state);
+        ElapsedSteps = StateJson.Int(state, "elapsed_steps");
+    }
 }
 
 /// <summary>
