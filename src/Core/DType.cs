@@ -4,7 +4,9 @@ namespace Tiny;
 /// <summary>Element type of a tensor. float32 is the default; float64 exists for gradient checks.</summary>
 public enum DType
 {
+    /// <summary>IEEE 754 single precision (4 bytes), the default.</summary>
     Float32,
+    /// <summary>IEEE 754 double precision (8 bytes), for gradient checks and references.</summary>
     Float64,
 }
 

@@ -4,9 +4,13 @@ namespace Tiny;
 /// <summary>Kinds of compute device.</summary>
 public enum DeviceKind
 {
+    /// <summary>The managed SIMD CPU backend (Tiny.Cpu.CpuBackend).</summary>
     Cpu,
+    /// <summary>An NVIDIA GPU through ILGPU's CUDA accelerator.</summary>
     Cuda,
+    /// <summary>An OpenCL device (GPU, or a CPU driver such as POCL) through ILGPU's OpenCL accelerator.</summary>
     OpenCL,
+    /// <summary>ILGPU's CPU accelerator, which runs the GPU kernels on the CPU (for tests without a GPU).</summary>
     IlgpuCpu,
 }
 
@@ -92,6 +96,7 @@ public sealed record Device(DeviceKind Kind, int Index = 0)
         };
     }
 
+    /// <summary>The --device spelling of this device: cpu, ilgpu-cpu, cuda:i or opencl:i.</summary>
     public override string ToString() => Kind switch
     {
         DeviceKind.Cpu => "cpu",

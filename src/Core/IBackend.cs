@@ -4,7 +4,36 @@ namespace Tiny;
 /// <summary>Elementwise unary ops. Parameterised ones read the scalars a and b.</summary>
 public enum UnaryOp
 {
-    Copy, Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sign, Square, Reciprocal, Sin, Cos, Log1p,
+    /// <summary>x (a copy)</summary>
+    Copy,
+    /// <summary>-x</summary>
+    Neg,
+    /// <summary>e^x</summary>
+    Exp,
+    /// <summary>ln x (NaN for x &lt; 0, -inf at 0)</summary>
+    Log,
+    /// <summary>sqrt(x)</summary>
+    Sqrt,
+    /// <summary>|x|</summary>
+    Abs,
+    /// <summary>tanh(x), torch's SLEEF u10 algorithm on the CPU</summary>
+    Tanh,
+    /// <summary>1 / (1 + e^-x)</summary>
+    Sigmoid,
+    /// <summary>max(x, 0)</summary>
+    Relu,
+    /// <summary>-1, 0 or 1 by the sign of x (NaN stays NaN)</summary>
+    Sign,
+    /// <summary>x * x</summary>
+    Square,
+    /// <summary>1 / x</summary>
+    Reciprocal,
+    /// <summary>sin(x), x in radians</summary>
+    Sin,
+    /// <summary>cos(x), x in radians</summary>
+    Cos,
+    /// <summary>ln(1 + x), accurate for small x</summary>
+    Log1p,
     /// <summary>x + a</summary>
     AddScalar,
     /// <summary>x * a</summary>
@@ -22,7 +51,32 @@ public enum UnaryOp
 /// <summary>Elementwise binary ops with NumPy broadcasting. Comparisons give 1 or 0.</summary>
 public enum BinaryOp
 {
-    Add, Sub, Mul, Div, Max, Min, Pow, Eq, Ne, Gt, Ge, Lt, Le,
+    /// <summary>a + b</summary>
+    Add,
+    /// <summary>a - b</summary>
+    Sub,
+    /// <summary>a * b</summary>
+    Mul,
+    /// <summary>a / b</summary>
+    Div,
+    /// <summary>max(a, b); NaN if either is NaN</summary>
+    Max,
+    /// <summary>min(a, b); NaN if either is NaN</summary>
+    Min,
+    /// <summary>a ^ b</summary>
+    Pow,
+    /// <summary>1 where a == b, else 0</summary>
+    Eq,
+    /// <summary>1 where a != b, else 0</summary>
+    Ne,
+    /// <summary>1 where a &gt; b, else 0</summary>
+    Gt,
+    /// <summary>1 where a &gt;= b, else 0</summary>
+    Ge,
+    /// <summary>1 where a &lt; b, else 0</summary>
+    Lt,
+    /// <summary>1 where a &lt;= b, else 0</summary>
+    Le,
     /// <summary>g * (x &gt; 0): ReLU backward from the input x (a) and the gradient g (b).</summary>
     ReluBackward,
     /// <summary>g * (1 - y^2): tanh backward from the output y (a) and g (b).</summary>
@@ -34,7 +88,16 @@ public enum BinaryOp
 /// <summary>Reductions over one axis. ArgMax/ArgMin return indices stored as the tensor's float type.</summary>
 public enum ReduceOp
 {
-    Sum, Max, Min, ArgMax, ArgMin,
+    /// <summary>Sum of the elements along the axis.</summary>
+    Sum,
+    /// <summary>Largest element along the axis (NaN if any is NaN).</summary>
+    Max,
+    /// <summary>Smallest element along the axis (NaN if any is NaN).</summary>
+    Min,
+    /// <summary>Index of the first largest element along the axis (of the first NaN if there is one).</summary>
+    ArgMax,
+    /// <summary>Index of the first smallest element along the axis (of the first NaN if there is one).</summary>
+    ArgMin,
 }
 
 /// <summary>
@@ -50,30 +113,47 @@ public interface IBackend
     Device Device { get; }
 
     // creation and transfer
+    /// <summary>A new storage of length zeros.</summary>
     Storage Allocate(DType dtype, int length);
+    /// <summary>A new storage of length elements, each value rounded to dtype.</summary>
     Storage Full(DType dtype, int length, double value);
+    /// <summary>A float32 storage holding a copy of data.</summary>
     Storage FromArray(float[] data);
+    /// <summary>A float64 storage holding a copy of data.</summary>
     Storage FromArray(double[] data);
+    /// <summary>A host copy of s as float32 (float64 elements are rounded); waits for the device.</summary>
     float[] ToFloatArray(Storage s);
+    /// <summary>A host copy of s as float64 (float32 elements are widened exactly); waits for the device.</summary>
     double[] ToDoubleArray(Storage s);
+    /// <summary>Element index of s, widened to double; waits for the device.</summary>
     double GetItem(Storage s, int index);
+    /// <summary>A copy of s converted to dtype (a plain copy when it already has that type).</summary>
     Storage Cast(Storage s, DType dtype);
+    /// <summary>length draws from U[low, high) taken from rng in order on the CPU (the same numbers on every device).</summary>
     Storage Uniform(DType dtype, int length, double low, double high, Rng rng);
+    /// <summary>length draws from N(mean, std^2) taken from rng in order on the CPU (the same numbers on every device).</summary>
     Storage Normal(DType dtype, int length, double mean, double std, Rng rng);
 
     // elementwise
+    /// <summary>op applied to every element of x; a and b are the scalar parameters of the ops that take them.</summary>
     Storage Unary(UnaryOp op, Storage x, double a = 0, double b = 0);
+    /// <summary>op applied elementwise to a and b, both broadcast (NumPy rules) to outShape.</summary>
     Storage Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape);
+    /// <summary>out = cond != 0 ? a : b elementwise, all three broadcast to outShape.</summary>
     Storage Where(Storage cond, Shape condShape, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape);
 
     // reductions: output has xShape with axis removed
+    /// <summary>op over one axis of x (xShape); the result has xShape without that axis.</summary>
     Storage Reduce(ReduceOp op, Storage x, Shape xShape, int axis);
     /// <summary>Sums a broadcast gradient g (gShape) back to targetShape (same rank after left-padding with 1s).</summary>
     Storage SumToShape(Storage g, Shape gShape, Shape targetShape);
 
     // movement
+    /// <summary>x broadcast (materialised) to outShape: size-1 and missing leading dimensions repeat.</summary>
     Storage Expand(Storage x, Shape xShape, Shape outShape);
+    /// <summary>x with its axes reordered: output axis i is input axis perm[i] (a contiguous copy).</summary>
     Storage Permute(Storage x, Shape xShape, int[] perm);
+    /// <summary>The elements start .. start+length-1 of x along axis, as a contiguous copy.</summary>
     Storage Slice(Storage x, Shape xShape, int axis, int start, int length);
     /// <summary>Writes src (srcShape) into dst (dstShape) at offset start along axis, adding to what is there.</summary>
     void SliceAddInPlace(Storage dst, Shape dstShape, int axis, int start, Storage src, Shape srcShape);
@@ -83,6 +163,9 @@ public interface IBackend
     Storage ScatterAdd(Shape xShape, DType dtype, int axis, int[] index, Shape indexShape, Storage src);
 
     // linear algebra: C[b] = op(A[b]) @ op(B[b]); a batch stride of 0 broadcasts that operand
+    /// <summary>Batched matrix product C[i] = op(A[i]) @ op(B[i]) for i &lt; batch: op(A) is [m, k], op(B) is [k, n], C is a new
+    /// [batch, m, n]; op transposes when transA/transB is set; strideA/strideB are the elements between consecutive
+    /// matrices (0 broadcasts one matrix to the whole batch).</summary>
     Storage MatMul(Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB);
     /// <summary>c += op(A) @ op(B) for one matrix pair (used by backward passes to accumulate).</summary>
     void MatMulAddInPlace(Storage c, Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB, int strideC);
@@ -90,8 +173,11 @@ public interface IBackend
     // in place (updates, gradient accumulation)
     /// <summary>dst += alpha * src (same length).</summary>
     void AxpyInPlace(Storage dst, Storage src, double alpha);
+    /// <summary>Sets every element of dst to value.</summary>
     void FillInPlace(Storage dst, double value);
+    /// <summary>Copies src into dst (same dtype and length).</summary>
     void CopyInPlace(Storage dst, Storage src);
+    /// <summary>dst *= alpha.</summary>
     void ScaleInPlace(Storage dst, double alpha);
 
     // fused kernels

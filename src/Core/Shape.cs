@@ -102,22 +102,29 @@ public sealed class Shape : IReadOnlyList<int>, IEquatable<Shape>
         return new Shape(d);
     }
 
+    /// <summary>True when other has the same dimensions in the same order.</summary>
     public bool Equals(Shape? other) => other is not null && _dims.AsSpan().SequenceEqual(other._dims);
+    /// <summary>True when obj is a Shape with the same dimensions in the same order.</summary>
     public override bool Equals(object? obj) => obj is Shape s && Equals(s);
+    /// <summary>A hash of the dimensions, consistent with Equals.</summary>
     public override int GetHashCode()
     {
         var h = new HashCode();
         foreach (int d in _dims) h.Add(d);
         return h.ToHashCode();
     }
+    /// <summary>True when both are null or both have the same dimensions.</summary>
     public static bool operator ==(Shape? a, Shape? b) => a is null ? b is null : a.Equals(b);
+    /// <summary>True unless both are null or both have the same dimensions.</summary>
     public static bool operator !=(Shape? a, Shape? b) => !(a == b);
 
     /// <summary>Prints like [3, 4].</summary>
     public override string ToString() => "[" + string.Join(", ", _dims) + "]";
 
+    /// <summary>Enumerates the dimensions, outermost first.</summary>
     public IEnumerator<int> GetEnumerator() => ((IEnumerable<int>)_dims).GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => _dims.GetEnumerator();
 
+    /// <summary>A shape with the given dimensions (a copy of the array).</summary>
     public static implicit operator Shape(int[] dims) => new(dims);
 }

@@ -7,6 +7,7 @@ internal enum ScopeState : byte { None, Scoped, Released }
 /// <summary>A flat, contiguous block of elements on one device. Tensors are views over a storage.</summary>
 public abstract class Storage
 {
+    /// <summary>Records the element type and length; a backend's subclass owns the memory.</summary>
     protected Storage(DType dtype, int length)
     {
         DType = dtype;

@@ -11,7 +11,9 @@ public sealed class CpuBackend : IBackend
 
     private CpuBackend() { }
 
+    /// <inheritdoc/>
     public string Name => "cpu";
+    /// <inheritdoc/>
     public Device Device => Device.Cpu;
 
     private static CpuStorage S(Storage s) => s as CpuStorage
@@ -30,16 +32,20 @@ public sealed class CpuBackend : IBackend
     private static T[] Zeros<T>(int n) => CpuPool.Rent<T>(n, zero: true);
 
     // ------------------------------------------------------------ creation
+    /// <inheritdoc/>
     public Storage Allocate(DType dtype, int length) =>
         dtype == DType.Float32 ? CpuPool.Wrap(Zeros<float>(length)) : CpuPool.Wrap(Zeros<double>(length));
 
+    /// <inheritdoc/>
     public Storage Full(DType dtype, int length, double value)
     {
         if (dtype == DType.Float32) { var a = CpuPool.Rent<float>(length, zero: value == 0); if (value != 0) Array.Fill(a, (float)value); return CpuPool.Wrap(a); }
         var d = CpuPool.Rent<double>(length, zero: value == 0); if (value != 0) Array.Fill(d, value); return CpuPool.Wrap(d);
     }
 
+    /// <inheritdoc/>
     public Storage FromArray(float[] data) => CopyOf(data);
+    /// <inheritdoc/>
     public Storage FromArray(double[] data) => CopyOf(data);
 
     private static CpuStorage CopyOf<T>(T[] data)
@@ -49,6 +55,7 @@ public sealed class CpuBackend : IBackend
         return CpuPool.Wrap(a);
     }
 
+    /// <inheritdoc/>
     public float[] ToFloatArray(Storage s)
     {
         var c = S(s);
@@ -58,6 +65,7 @@ public sealed class CpuBackend : IBackend
         return r;
     }
 
+    /// <inheritdoc/>
     public double[] ToDoubleArray(Storage s)
     {
         var c = S(s);
@@ -67,18 +75,21 @@ public sealed class CpuBackend : IBackend
         return r;
     }
 
+    /// <inheritdoc/>
     public double GetItem(Storage s, int index)
     {
         var c = S(s);
         return c.DType == DType.Float32 ? c.F[index] : c.D[index];
     }
 
+    /// <inheritdoc/>
     public Storage Cast(Storage s, DType dtype)
     {
         if (s.DType == dtype) return dtype == DType.Float32 ? CopyOf(S(s).F) : CopyOf(S(s).D);
         return dtype == DType.Float32 ? CpuPool.Wrap(ToFloatArray(s)) : CpuPool.Wrap(ToDoubleArray(s));
     }
 
+    /// <inheritdoc/>
     public Storage Uniform(DType dtype, int length, double low, double high, Rng rng)
     {
         if (dtype == DType.Float32)
@@ -92,6 +103,7 @@ public sealed class CpuBackend : IBackend
         return CpuPool.Wrap(d);
     }
 
+    /// <inheritdoc/>
     public Storage Normal(DType dtype, int length, double mean, double std, Rng rng)
     {
         if (dtype == DType.Float32)
@@ -106,6 +118,7 @@ public sealed class CpuBackend : IBackend
     }
 
     // ------------------------------------------------------------ elementwise
+    /// <inheritdoc/>
     public Storage Unary(UnaryOp op, Storage x, double a = 0, double b = 0)
     {
         var c = S(x);
@@ -113,6 +126,7 @@ public sealed class CpuBackend : IBackend
         var yd = Uninit<double>(c.Length); CpuKernels<double>.Unary(op, c.D, yd, a, b); return CpuPool.Wrap(yd);
     }
 
+    /// <inheritdoc/>
     public Storage Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
     {
         SameType(a, b, op.ToString());
@@ -128,6 +142,7 @@ public sealed class CpuBackend : IBackend
         return CpuPool.Wrap(od);
     }
 
+    /// <inheritdoc/>
     public Storage Where(Storage cond, Shape condShape, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
     {
         SameType(a, b, "Where");
@@ -144,6 +159,7 @@ public sealed class CpuBackend : IBackend
     }
 
     // ------------------------------------------------------------ reductions
+    /// <inheritdoc/>
     public Storage Reduce(ReduceOp op, Storage x, Shape xShape, int axis)
     {
         var c = S(x);
@@ -159,6 +175,7 @@ public sealed class CpuBackend : IBackend
         return CpuPool.Wrap(od);
     }
 
+    /// <inheritdoc/>
     public Storage SumToShape(Storage g, Shape gShape, Shape targetShape)
     {
         if (gShape == targetShape) return g;
@@ -190,6 +207,7 @@ public sealed class CpuBackend : IBackend
     }
 
     // ------------------------------------------------------------ movement
+    /// <inheritdoc/>
     public Storage Expand(Storage x, Shape xShape, Shape outShape)
     {
         var c = S(x);
@@ -197,6 +215,7 @@ public sealed class CpuBackend : IBackend
         var od = Uninit<double>(outShape.Numel); CpuKernels<double>.Expand(c.D, xShape, od, outShape); return CpuPool.Wrap(od);
     }
 
+    /// <inheritdoc/>
     public Storage Permute(Storage x, Shape xShape, int[] perm)
     {
         var c = S(x);
@@ -204,6 +223,7 @@ public sealed class CpuBackend : IBackend
         var od = Uninit<double>(c.Length); CpuKernels<double>.Permute(c.D, xShape, perm, od); return CpuPool.Wrap(od);
     }
 
+    /// <inheritdoc/>
     public Storage Slice(Storage x, Shape xShape, int axis, int start, int length)
     {
         var c = S(x);
@@ -212,6 +232,7 @@ public sealed class CpuBackend : IBackend
         var od = Uninit<double>(outer * length * inner); CpuKernels<double>.Slice(c.D, outer, len, inner, start, length, od); return CpuPool.Wrap(od);
     }
 
+    /// <inheritdoc/>
     public void SliceAddInPlace(Storage dst, Shape dstShape, int axis, int start, Storage src, Shape srcShape)
     {
         SameType(dst, src, "SliceAdd");
@@ -221,6 +242,7 @@ public sealed class CpuBackend : IBackend
         else CpuKernels<double>.SliceAdd(d.D, outer, len, inner, start, srcShape[axis], s.D);
     }
 
+    /// <inheritdoc/>
     public Storage Gather(Storage x, Shape xShape, int axis, int[] index, Shape indexShape)
     {
         var c = S(x);
@@ -228,6 +250,7 @@ public sealed class CpuBackend : IBackend
         var od = Uninit<double>(indexShape.Numel); CpuKernels<double>.GatherScatter(c.D, xShape, axis, index, indexShape, od, false); return CpuPool.Wrap(od);
     }
 
+    /// <inheritdoc/>
     public Storage ScatterAdd(Shape xShape, DType dtype, int axis, int[] index, Shape indexShape, Storage src)
     {
         var s = S(src);
@@ -236,6 +259,7 @@ public sealed class CpuBackend : IBackend
     }
 
     // ------------------------------------------------------------ linear algebra
+    /// <inheritdoc/>
     public Storage MatMul(Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB)
     {
         SameType(a, b, "MatMul");
@@ -245,6 +269,7 @@ public sealed class CpuBackend : IBackend
         return c;
     }
 
+    /// <inheritdoc/>
     public void MatMulAddInPlace(Storage c, Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB, int strideC)
         => MatMulAddInPlace(c, a, b, batch, m, k, n, transA, transB, strideA, strideB, strideC, accumulate: true);
 
@@ -262,6 +287,7 @@ public sealed class CpuBackend : IBackend
     }
 
     // ------------------------------------------------------------ in place
+    /// <inheritdoc/>
     public void AxpyInPlace(Storage dst, Storage src, double alpha)
     {
         SameType(dst, src, "Axpy");
@@ -278,18 +304,21 @@ public sealed class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public void FillInPlace(Storage dst, double value)
     {
         var d = S(dst);
         if (d.DType == DType.Float32) Array.Fill(d.F, (float)value); else Array.Fill(d.D, value);
     }
 
+    /// <inheritdoc/>
     public void CopyInPlace(Storage dst, Storage src)
     {
         SameType(dst, src, "Copy");
         Array.Copy(S(src).Data, S(dst).Data, dst.Length);
     }
 
+    /// <inheritdoc/>
     public void ScaleInPlace(Storage dst, double alpha)
     {
         var d = S(dst);
@@ -297,6 +326,7 @@ public sealed class CpuBackend : IBackend
     }
 
     // ------------------------------------------------------------ fused
+    /// <inheritdoc/>
     public Storage LogSoftmax(Storage x, int rows, int cols)
     {
         var c = S(x);
@@ -304,6 +334,7 @@ public sealed class CpuBackend : IBackend
         var yd = Uninit<double>(c.Length); CpuKernels<double>.LogSoftmax(c.D, yd, rows, cols); return CpuPool.Wrap(yd);
     }
 
+    /// <inheritdoc/>
     public Storage LogSoftmaxBackward(Storage y, Storage g, int rows, int cols)
     {
         var cy = S(y); var cg = S(g);
@@ -311,6 +342,7 @@ public sealed class CpuBackend : IBackend
         var dd = Uninit<double>(cy.Length); CpuKernels<double>.LogSoftmaxBackward(cy.D, cg.D, dd, rows, cols); return CpuPool.Wrap(dd);
     }
 
+    /// <inheritdoc/>
     public Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF)
     {
         SameType(x, w, "Linear");
@@ -328,12 +360,14 @@ public sealed class CpuBackend : IBackend
         return y;
     }
 
+    /// <inheritdoc/>
     public double SumSquares(Storage x)
     {
         var c = S(x);
         return c.DType == DType.Float32 ? CpuKernels<float>.SumSquares(c.F) : CpuKernels<double>.SumSquares(c.D);
     }
 
+    /// <inheritdoc/>
     public double[] SumSquaresEach(IReadOnlyList<Storage> xs)
     {
         var r = new double[xs.Count];
@@ -341,6 +375,7 @@ public sealed class CpuBackend : IBackend
         return r;
     }
 
+    /// <inheritdoc/>
     public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
@@ -353,6 +388,7 @@ public sealed class CpuBackend : IBackend
         xs.BumpVersion();
     }
 
+    /// <inheritdoc/>
     public void FusedMap<TMap, TCount, T>(in TMap c, in TCount count, Storage x, Storage y, ReadOnlySpan<Storage?> states)
         where TMap : unmanaged, IFusedMap<TMap, T> where TCount : unmanaged, IFusedMap<TCount, T>
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>

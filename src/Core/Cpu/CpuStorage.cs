@@ -9,9 +9,12 @@ public sealed class CpuStorage : Storage
     /// <summary>The array: float[] or double[] according to <see cref="Storage.DType"/>.</summary>
     public readonly Array Data;
 
+    /// <summary>A float32 storage over data (not copied: the storage owns the array from now on).</summary>
     public CpuStorage(float[] data) : base(DType.Float32, data.Length) => Data = data;
+    /// <summary>A float64 storage over data (not copied: the storage owns the array from now on).</summary>
     public CpuStorage(double[] data) : base(DType.Float64, data.Length) => Data = data;
 
+    /// <summary>The CPU backend, the owner of every CpuStorage.</summary>
     public override IBackend Backend => CpuBackend.Instance;
 
     /// <summary>The float32 array (only when DType is Float32).</summary>

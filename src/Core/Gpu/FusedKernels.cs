@@ -10,20 +10,35 @@ public struct GpuLaneF : ILane<GpuLaneF, float>
 {
     /// <summary>The element.</summary>
     public float V;
+    /// <inheritdoc/>
     public static GpuLaneF Splat(float x) => new() { V = x };
+    /// <inheritdoc/>
     public static GpuLaneF FromDouble(double x) => new() { V = (float)x };
+    /// <inheritdoc/>
     public static GpuLaneF operator +(GpuLaneF a, GpuLaneF b) => new() { V = a.V + b.V };
+    /// <inheritdoc/>
     public static GpuLaneF operator -(GpuLaneF a, GpuLaneF b) => new() { V = a.V - b.V };
+    /// <inheritdoc/>
     public static GpuLaneF operator *(GpuLaneF a, GpuLaneF b) => new() { V = a.V * b.V };
+    /// <inheritdoc/>
     public static GpuLaneF operator /(GpuLaneF a, GpuLaneF b) => new() { V = a.V / b.V };
+    /// <inheritdoc/>
     public static GpuLaneF operator -(GpuLaneF a) => new() { V = -a.V };
+    /// <inheritdoc/>
     public static GpuLaneF Fma(GpuLaneF a, GpuLaneF b, GpuLaneF c) => new() { V = a.V * b.V + c.V };
+    /// <inheritdoc/>
     public static GpuLaneF Sqrt(GpuLaneF a) => new() { V = XMath.Sqrt(a.V) };
+    /// <inheritdoc/>
     public static GpuLaneF Abs(GpuLaneF a) => new() { V = XMath.Abs(a.V) };
+    /// <inheritdoc/>
     public static GpuLaneF Max(GpuLaneF a, GpuLaneF b) => new() { V = XMath.IsNaN(a.V) || a.V > b.V ? a.V : b.V };
+    /// <inheritdoc/>
     public static GpuLaneF Min(GpuLaneF a, GpuLaneF b) => new() { V = XMath.IsNaN(a.V) || a.V < b.V ? a.V : b.V };
+    /// <inheritdoc/>
     public static GpuLaneF Tanh(GpuLaneF a) => new() { V = XMath.Tanh(a.V) };
+    /// <inheritdoc/>
     public static GpuLaneF Sign(GpuLaneF a) => new() { V = a.V > 0f ? 1f : a.V < 0f ? -1f : 0f };
+    /// <inheritdoc/>
     public static GpuLaneF IfGreater(GpuLaneF a, GpuLaneF b, GpuLaneF ifGreater, GpuLaneF otherwise) => a.V > b.V ? ifGreater : otherwise;
 }
 
@@ -32,20 +47,35 @@ public struct GpuLaneD : ILane<GpuLaneD, double>
 {
     /// <summary>The element.</summary>
     public double V;
+    /// <inheritdoc/>
     public static GpuLaneD Splat(double x) => new() { V = x };
+    /// <inheritdoc/>
     public static GpuLaneD FromDouble(double x) => new() { V = x };
+    /// <inheritdoc/>
     public static GpuLaneD operator +(GpuLaneD a, GpuLaneD b) => new() { V = a.V + b.V };
+    /// <inheritdoc/>
     public static GpuLaneD operator -(GpuLaneD a, GpuLaneD b) => new() { V = a.V - b.V };
+    /// <inheritdoc/>
     public static GpuLaneD operator *(GpuLaneD a, GpuLaneD b) => new() { V = a.V * b.V };
+    /// <inheritdoc/>
     public static GpuLaneD operator /(GpuLaneD a, GpuLaneD b) => new() { V = a.V / b.V };
+    /// <inheritdoc/>
     public static GpuLaneD operator -(GpuLaneD a) => new() { V = -a.V };
+    /// <inheritdoc/>
     public static GpuLaneD Fma(GpuLaneD a, GpuLaneD b, GpuLaneD c) => new() { V = a.V * b.V + c.V };
+    /// <inheritdoc/>
     public static GpuLaneD Sqrt(GpuLaneD a) => new() { V = XMath.Sqrt(a.V) };
+    /// <inheritdoc/>
     public static GpuLaneD Abs(GpuLaneD a) => new() { V = XMath.Abs(a.V) };
+    /// <inheritdoc/>
     public static GpuLaneD Max(GpuLaneD a, GpuLaneD b) => new() { V = XMath.IsNaN(a.V) || a.V > b.V ? a.V : b.V };
+    /// <inheritdoc/>
     public static GpuLaneD Min(GpuLaneD a, GpuLaneD b) => new() { V = XMath.IsNaN(a.V) || a.V < b.V ? a.V : b.V };
+    /// <inheritdoc/>
     public static GpuLaneD Tanh(GpuLaneD a) => new() { V = XMath.Tanh(a.V) };
+    /// <inheritdoc/>
     public static GpuLaneD Sign(GpuLaneD a) => new() { V = a.V > 0 ? 1 : a.V < 0 ? -1 : 0 };
+    /// <inheritdoc/>
     public static GpuLaneD IfGreater(GpuLaneD a, GpuLaneD b, GpuLaneD ifGreater, GpuLaneD otherwise) => a.V > b.V ? ifGreater : otherwise;
 }
 

@@ -20,6 +20,7 @@ public sealed class IlgpuStorage : Storage
     /// <summary>The device buffer: MemoryBuffer1D&lt;float|double, Stride1D.Dense&gt;.</summary>
     public MemoryBuffer Buffer { get; }
 
+    /// <inheritdoc/>
     public override IBackend Backend => _backend;
 
     /// <summary>The buffer's view as T (float or double); length 1 minimum so empty tensors still have a view.</summary>
@@ -187,7 +188,9 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     /// <summary>The ILGPU accelerator this backend launches on.</summary>
     public Accelerator Accelerator { get; }
 
+    /// <inheritdoc/>
     public string Name { get; }
+    /// <inheritdoc/>
     public Device Device { get; }
 
     /// <summary>Free buffers waiting in the pool.</summary>
@@ -233,6 +236,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         }
     }
 
+    /// <summary>Frees the pooled buffers and the ILGPU accelerator; storages of this backend are unusable afterwards.</summary>
     public void Dispose()
     {
         _normScratch?.Dispose();
@@ -338,8 +342,10 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     }
 
     // ------------------------------------------------------------ creation and transfer
+    /// <inheritdoc/>
     public Storage Allocate(DType dtype, int length) => Full(dtype, length, 0);
 
+    /// <inheritdoc/>
     public Storage Full(DType dtype, int length, double value)
     {
         var s = New(dtype, length);
@@ -347,6 +353,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return s;
     }
 
+    /// <inheritdoc/>
     public Storage FromArray(float[] data)
     {
         var s = New(DType.Float32, data.Length);
@@ -354,6 +361,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return s;
     }
 
+    /// <inheritdoc/>
     public Storage FromArray(double[] data)
     {
         var s = New(DType.Float64, data.Length);
@@ -361,6 +369,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return s;
     }
 
+    /// <inheritdoc/>
     public float[] ToFloatArray(Storage s)
     {
         var g = S(s);
@@ -371,6 +380,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return r;
     }
 
+    /// <inheritdoc/>
     public double[] ToDoubleArray(Storage s)
     {
         var g = S(s);
@@ -381,6 +391,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return r;
     }
 
+    /// <inheritdoc/>
     public double GetItem(Storage s, int index)
     {
         var g = S(s);
@@ -390,6 +401,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         var d = new double[1]; g.View<double>().SubView(index, 1).CopyToCPU(d); return d[0];
     }
 
+    /// <inheritdoc/>
     public Storage Cast(Storage s, DType dtype)
     {
         var g = S(s);
@@ -408,13 +420,16 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     }
 
     // Random numbers come from Tiny.Rng on the host, then are uploaded: same seed, same numbers as the CPU backend.
+    /// <inheritdoc/>
     public Storage Uniform(DType dtype, int length, double low, double high, Rng rng) => Upload(Tiny.Cpu.CpuBackend.Instance.Uniform(dtype, length, low, high, rng));
+    /// <inheritdoc/>
     public Storage Normal(DType dtype, int length, double mean, double std, Rng rng) => Upload(Tiny.Cpu.CpuBackend.Instance.Normal(dtype, length, mean, std, rng));
 
     private Storage Upload(Storage cpu) => cpu.DType == DType.Float32
         ? FromArray(((Tiny.Cpu.CpuStorage)cpu).F) : FromArray(((Tiny.Cpu.CpuStorage)cpu).D);
 
     // ------------------------------------------------------------ elementwise
+    /// <inheritdoc/>
     public Storage Unary(UnaryOp op, Storage x, double a = 0, double b = 0)
     {
         var g = S(x);
@@ -440,6 +455,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return meta;
     }
 
+    /// <inheritdoc/>
     public Storage Binary(BinaryOp op, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
     {
         SameType(a, b, op.ToString());
@@ -455,6 +471,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage Where(Storage cond, Shape condShape, Storage a, Shape aShape, Storage b, Shape bShape, Shape outShape)
     {
         SameType(a, b, "Where");
@@ -472,6 +489,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     }
 
     // ------------------------------------------------------------ reductions
+    /// <inheritdoc/>
     public Storage Reduce(ReduceOp op, Storage x, Shape xShape, int axis)
     {
         var g = S(x);
@@ -486,6 +504,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage SumToShape(Storage g, Shape gShape, Shape targetShape)
     {
         if (gShape == targetShape) return g;
@@ -522,9 +541,11 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage Expand(Storage x, Shape xShape, Shape outShape) =>
         StridedCopy(S(x), outShape.ToArray(), outShape.Rank == 0 ? [] : Tiny.Cpu.CpuKernels<float>.BroadcastStrides(xShape, outShape));
 
+    /// <inheritdoc/>
     public Storage Permute(Storage x, Shape xShape, int[] perm)
     {
         var xs = xShape.Strides();
@@ -533,6 +554,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return StridedCopy(S(x), dims, st);
     }
 
+    /// <inheritdoc/>
     public Storage Slice(Storage x, Shape xShape, int axis, int start, int length)
     {
         var g = S(x);
@@ -546,6 +568,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return o;
     }
 
+    /// <inheritdoc/>
     public void SliceAddInPlace(Storage dst, Shape dstShape, int axis, int start, Storage src, Shape srcShape)
     {
         SameType(dst, src, "SliceAdd");
@@ -576,6 +599,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return meta;
     }
 
+    /// <inheritdoc/>
     public Storage Gather(Storage x, Shape xShape, int axis, int[] index, Shape indexShape)
     {
         var g = S(x);
@@ -592,6 +616,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage ScatterAdd(Shape xShape, DType dtype, int axis, int[] index, Shape indexShape, Storage src)
     {
         var s = S(src);
@@ -610,6 +635,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     }
 
     // ------------------------------------------------------------ linear algebra
+    /// <inheritdoc/>
     public Storage MatMul(Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB)
     {
         SameType(a, b, "MatMul");
@@ -619,6 +645,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return c;
     }
 
+    /// <inheritdoc/>
     public void MatMulAddInPlace(Storage c, Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB, int strideC)
     {
         SameType(a, b, "MatMul");
@@ -643,6 +670,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     }
 
     // ------------------------------------------------------------ in place
+    /// <inheritdoc/>
     public void AxpyInPlace(Storage dst, Storage src, double alpha)
     {
         SameType(dst, src, "Axpy");
@@ -653,6 +681,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         Sync();
     }
 
+    /// <inheritdoc/>
     public void FillInPlace(Storage dst, double value)
     {
         var d = S(dst);
@@ -662,6 +691,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         Sync();
     }
 
+    /// <inheritdoc/>
     public void CopyInPlace(Storage dst, Storage src)
     {
         SameType(dst, src, "Copy");
@@ -671,6 +701,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         Sync();
     }
 
+    /// <inheritdoc/>
     public void ScaleInPlace(Storage dst, double alpha)
     {
         var d = S(dst);
@@ -681,6 +712,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     }
 
     // ------------------------------------------------------------ fused
+    /// <inheritdoc/>
     public Storage LogSoftmax(Storage x, int rows, int cols)
     {
         var g = S(x);
@@ -692,6 +724,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage LogSoftmaxBackward(Storage y, Storage g, int rows, int cols)
     {
         SameType(y, g, "LogSoftmaxBackward");
@@ -704,6 +737,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return o;
     }
 
+    /// <inheritdoc/>
     public Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF)
     {
         SameType(x, w, "Linear");
@@ -713,10 +747,12 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return y;
     }
 
+    /// <inheritdoc/>
     public double SumSquares(Storage x) => SumSquaresEach([x])[0];
 
     // Partial sums of 256 elements each (in double, in a fixed order) for every storage, written side by side into
     // one pooled buffer; one wait and one copy back, then each storage's partials summed in order on the host.
+    /// <inheritdoc/>
     public double[] SumSquaresEach(IReadOnlyList<Storage> xs)
     {
         var starts = new int[xs.Count + 1];
@@ -767,6 +803,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return (xs, ys, mask, View(0, states), View(1, states), View(2, states), View(3, states), kernel);
     }
 
+    /// <inheritdoc/>
     public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
@@ -782,6 +819,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         Sync();
     }
 
+    /// <inheritdoc/>
     public void FusedMap<TMap, TCount, T>(in TMap c, in TCount count, Storage x, Storage y, ReadOnlySpan<Storage?> states)
         where TMap : unmanaged, IFusedMap<TMap, T> where TCount : unmanaged, IFusedMap<TCount, T>
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
