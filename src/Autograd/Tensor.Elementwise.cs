@@ -89,18 +89,31 @@ public sealed partial class Tensor
         }, a, b);
     }
 
+    /// <summary>a + b elementwise with broadcasting (differentiable; see <see cref="Add(Tensor)"/>).</summary>
     public static Tensor operator +(Tensor a, Tensor b) => a.Add(b);
+    /// <summary>a - b elementwise with broadcasting (differentiable).</summary>
     public static Tensor operator -(Tensor a, Tensor b) => a.Sub(b);
+    /// <summary>a * b elementwise with broadcasting (differentiable; not a matrix product, see MatMul).</summary>
     public static Tensor operator *(Tensor a, Tensor b) => a.Mul(b);
+    /// <summary>a / b elementwise with broadcasting (differentiable).</summary>
     public static Tensor operator /(Tensor a, Tensor b) => a.Div(b);
+    /// <summary>-a elementwise (differentiable).</summary>
     public static Tensor operator -(Tensor a) => a.Neg();
+    /// <summary>a + s for every element (differentiable in a).</summary>
     public static Tensor operator +(Tensor a, double s) => a.Add(s);
+    /// <summary>s + a for every element (differentiable in a).</summary>
     public static Tensor operator +(double s, Tensor a) => a.Add(s);
+    /// <summary>a - s for every element (differentiable in a).</summary>
     public static Tensor operator -(Tensor a, double s) => a.Add(-s);
+    /// <summary>s - a for every element (differentiable in a).</summary>
     public static Tensor operator -(double s, Tensor a) => a.Neg().Add(s);
+    /// <summary>a * s for every element (differentiable in a).</summary>
     public static Tensor operator *(Tensor a, double s) => a.Mul(s);
+    /// <summary>s * a for every element (differentiable in a).</summary>
     public static Tensor operator *(double s, Tensor a) => a.Mul(s);
+    /// <summary>a * (1/s) for every element (differentiable in a; the reciprocal is taken once, as a double).</summary>
     public static Tensor operator /(Tensor a, double s) => a.Mul(1.0 / s);
+    /// <summary>s / a for every element, computed as s * (1/a) (differentiable in a).</summary>
     public static Tensor operator /(double s, Tensor a) => a.Reciprocal().Mul(s);
 
     // ---------------------------------------------------------------- with a scalar
@@ -185,16 +198,27 @@ public sealed partial class Tensor
     }
 
     // ---------------------------------------------------------------- comparisons (no gradient): 1 where true, else 0
+    /// <summary>1 where this == b, else 0, with broadcasting (no gradient).</summary>
     public Tensor Eq(Tensor b) => Bin(BinaryOp.Eq, this, b, "Eq");
+    /// <summary>1 where this != b, else 0, with broadcasting (no gradient).</summary>
     public Tensor Ne(Tensor b) => Bin(BinaryOp.Ne, this, b, "Ne");
+    /// <summary>1 where this &gt; b, else 0, with broadcasting (no gradient).</summary>
     public Tensor Gt(Tensor b) => Bin(BinaryOp.Gt, this, b, "Gt");
+    /// <summary>1 where this &gt;= b, else 0, with broadcasting (no gradient).</summary>
     public Tensor Ge(Tensor b) => Bin(BinaryOp.Ge, this, b, "Ge");
+    /// <summary>1 where this &lt; b, else 0, with broadcasting (no gradient).</summary>
     public Tensor Lt(Tensor b) => Bin(BinaryOp.Lt, this, b, "Lt");
+    /// <summary>1 where this &lt;= b, else 0, with broadcasting (no gradient).</summary>
     public Tensor Le(Tensor b) => Bin(BinaryOp.Le, this, b, "Le");
+    /// <summary>1 where this == s, else 0 (no gradient).</summary>
     public Tensor Eq(double s) => Eq(ScalarLike(s));
+    /// <summary>1 where this &gt; s, else 0 (no gradient).</summary>
     public Tensor Gt(double s) => Gt(ScalarLike(s));
+    /// <summary>1 where this &gt;= s, else 0 (no gradient).</summary>
     public Tensor Ge(double s) => Ge(ScalarLike(s));
+    /// <summary>1 where this &lt; s, else 0 (no gradient).</summary>
     public Tensor Lt(double s) => Lt(ScalarLike(s));
+    /// <summary>1 where this &lt;= s, else 0 (no gradient).</summary>
     public Tensor Le(double s) => Le(ScalarLike(s));
 
     /// <summary>cond ? a : b elementwise with broadcasting (cond nonzero = true).</summary>

@@ -32,6 +32,7 @@ public sealed partial class Tensor
     {
         private readonly bool _previousDisabled;
         internal GradModeScope(bool enabled) { _previousDisabled = _gradDisabled; _gradDisabled = !enabled; }
+        /// <summary>Restores the grad mode that was in force when this scope was opened.</summary>
         public void Dispose() => _gradDisabled = _previousDisabled;
     }
 

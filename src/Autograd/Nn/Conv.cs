@@ -251,6 +251,8 @@ public sealed class Conv2d : Module
 {
     private (int[] Key, int[] Index, int Ho, int Wo)? _cache;
 
+    /// <summary>A kernelSize x kernelSize convolution from inChannels to outChannels with the given stride and zero padding; weight
+    /// and bias drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = inChannels * kernelSize^2, as PyTorch.</summary>
     public Conv2d(int inChannels, int outChannels, int kernelSize, Rng rng, int stride = 1, int padding = 0, bool bias = true, DType dtype = DType.Float32)
     {
         if (inChannels <= 0 || outChannels <= 0 || kernelSize <= 0 || stride <= 0 || padding < 0)
@@ -262,14 +264,23 @@ public sealed class Conv2d : Module
         Bias = bias ? RegisterParameter("bias", Tensor.Uniform([outChannels], -bound, bound, rng, dtype)) : null;
     }
 
+    /// <summary>Channels of the input (dimension 1 of [N, C, H, W]).</summary>
     public int InChannels { get; }
+    /// <summary>Channels of the output.</summary>
     public int OutChannels { get; }
+    /// <summary>Side of the square kernel, in pixels.</summary>
     public int KernelSize { get; }
+    /// <summary>Step between kernel positions, in pixels (both directions).</summary>
     public int Stride { get; }
+    /// <summary>Zeros added on each side of H and W before the convolution, in pixels.</summary>
     public int Padding { get; }
+    /// <summary>The kernels, [OutChannels, InChannels, KernelSize, KernelSize] (parameter "weight").</summary>
     public Tensor Weight { get; }
+    /// <summary>The bias, [OutChannels] (parameter "bias"), or null when built without one.</summary>
     public Tensor? Bias { get; }
 
+    /// <summary>The convolution of x [N, InChannels, H, W]: [N, OutChannels, Ho, Wo] with
+    /// Ho = (H + 2 Padding - KernelSize) / Stride + 1 (floor), Wo likewise.</summary>
     public override Tensor Forward(Tensor x)
     {
         if (x.Rank != 4) throw new ArgumentException($"Conv2d: input must be [N, C, H, W], got {x.Shape}");
@@ -291,6 +302,7 @@ public sealed class MaxPool2d(int kernelSize, int? stride = null) : Module
 {
     private (int[] Key, int[] Index, int Ho, int Wo)? _cache;
 
+    /// <summary>The maximum of each window of x [N, C, H, W]: [N, C, Ho, Wo], Ho = (H - k) / stride + 1 (floor), Wo likewise.</summary>
     public override Tensor Forward(Tensor x) => Pool.Apply(x, kernelSize, stride ?? kernelSize, ref _cache, "MaxPool2d").Max(-1);
 }
 
@@ -299,6 +311,7 @@ public sealed class AvgPool2d(int kernelSize, int? stride = null) : Module
 {
     private (int[] Key, int[] Index, int Ho, int Wo)? _cache;
 
+    /// <summary>The mean of each window of x [N, C, H, W]: [N, C, Ho, Wo], Ho = (H - k) / stride + 1 (floor), Wo likewise.</summary>
     public override Tensor Forward(Tensor x) => Pool.Apply(x, kernelSize, stride ?? kernelSize, ref _cache, "AvgPool2d").Mean(-1);
 }
 

@@ -4,6 +4,7 @@ namespace Tiny.Nn;
 /// <summary>y = x W^T + b, with PyTorch's default init U(-1/sqrt(in), 1/sqrt(in)) for weight and bias.</summary>
 public sealed class Linear : Module
 {
+    /// <summary>A layer from inFeatures to outFeatures, weight and bias drawn from U(-1/sqrt(inFeatures), 1/sqrt(inFeatures)) with rng.</summary>
     public Linear(int inFeatures, int outFeatures, Rng rng, bool bias = true, DType dtype = DType.Float32)
     {
         if (inFeatures <= 0 || outFeatures <= 0) throw new ArgumentException($"Linear: sizes must be positive, got {inFeatures} -> {outFeatures}");
@@ -14,11 +15,16 @@ public sealed class Linear : Module
         Bias = bias ? RegisterParameter("bias", Tensor.Uniform([outFeatures], -bound, bound, rng, dtype)) : null;
     }
 
+    /// <summary>Size of the last dimension of the input.</summary>
     public int InFeatures { get; }
+    /// <summary>Size of the last dimension of the output.</summary>
     public int OutFeatures { get; }
+    /// <summary>The weight, [OutFeatures, InFeatures] (parameter "weight").</summary>
     public Tensor Weight { get; }
+    /// <summary>The bias, [OutFeatures] (parameter "bias"), or null when built without one.</summary>
     public Tensor? Bias { get; }
 
+    /// <summary>x W^T + b for x [..., InFeatures]; the result is [..., OutFeatures].</summary>
     public override Tensor Forward(Tensor x) => Tensor.Linear(x, Weight, Bias);
 }
 
@@ -27,6 +33,7 @@ public sealed class Sequential : Module
 {
     private readonly List<Module> _layers = new();
 
+    /// <summary>A Sequential running layers in the given order.</summary>
     public Sequential(params Module[] layers)
     {
         foreach (var l in layers) Add(l);
@@ -40,9 +47,12 @@ public sealed class Sequential : Module
         return this;
     }
 
+    /// <summary>Layer i, in order of addition.</summary>
     public Module this[int i] => _layers[i];
+    /// <summary>Number of layers.</summary>
     public int Count => _layers.Count;
 
+    /// <summary>Each layer's Forward applied in turn, the output of one the input of the next.</summary>
     public override Tensor Forward(Tensor x)
     {
         foreach (var l in _layers) x = l.Forward(x);
@@ -51,19 +61,39 @@ public sealed class Sequential : Module
 }
 
 /// <summary>tanh as a module.</summary>
-public sealed class Tanh : Module { public override Tensor Forward(Tensor x) => x.Tanh(); }
+public sealed class Tanh : Module
+{
+    /// <summary>tanh(x) elementwise.</summary>
+    public override Tensor Forward(Tensor x) => x.Tanh();
+}
 
 /// <summary>ReLU as a module.</summary>
-public sealed class ReLU : Module { public override Tensor Forward(Tensor x) => x.Relu(); }
+public sealed class ReLU : Module
+{
+    /// <summary>max(x, 0) elementwise.</summary>
+    public override Tensor Forward(Tensor x) => x.Relu();
+}
 
 /// <summary>Sigmoid as a module.</summary>
-public sealed class Sigmoid : Module { public override Tensor Forward(Tensor x) => x.Sigmoid(); }
+public sealed class Sigmoid : Module
+{
+    /// <summary>1 / (1 + e^-x) elementwise.</summary>
+    public override Tensor Forward(Tensor x) => x.Sigmoid();
+}
 
 /// <summary>Softmax over a dim as a module.</summary>
-public sealed class Softmax(int dim = -1) : Module { public override Tensor Forward(Tensor x) => x.Softmax(dim); }
+public sealed class Softmax(int dim = -1) : Module
+{
+    /// <summary>exp(x) / sum(exp(x)) along this module's dim.</summary>
+    public override Tensor Forward(Tensor x) => x.Softmax(dim);
+}
 
 /// <summary>Flattens all dims after the first.</summary>
-public sealed class Flatten : Module { public override Tensor Forward(Tensor x) => x.Flatten(1); }
+public sealed class Flatten : Module
+{
+    /// <summary>x reshaped to [N, product of the other dims].</summary>
+    public override Tensor Forward(Tensor x) => x.Flatten(1);
+}
 
 /// <summary>Builds MLPs: Mlp.Create([4, 64, 64, 2], () => new Tanh(), rng).</summary>
 public static class Mlp
