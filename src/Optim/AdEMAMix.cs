@@ -14,7 +14,9 @@ namespace Tiny.Optim;
 /// warmups set to the same step count.</summary>
 public sealed record AdEMAMixOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay rate of the fast EMA m1 (0: m1 is the gradient itself, no buffer).</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>Decay rate of the second-moment EMA v.</summary>
     public double Beta2 { get; init; } = 0.999;
     /// <summary>The slow EMA's final beta (the third of the reference's betas).</summary>
     public double Beta3 { get; init; } = 0.9999;
@@ -24,10 +26,12 @@ public sealed record AdEMAMixOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
     public int Beta3Warmup { get; init; }
     /// <summary>Steps over which alpha rises linearly from 0, 0: none.</summary>
     public int AlphaWarmup { get; init; }
+    /// <summary>Added to the bias-corrected sqrt(v) in the denominator.</summary>
     public double Eps { get; init; } = 1e-8;
     /// <summary>Decoupled weight decay (AdamW's, scaled by lr).</summary>
     public double WeightDecay { get; init; }
 
+    /// <summary>Checks lr, eps, the three betas, weight_decay and alpha, throwing the reference's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -57,6 +61,7 @@ public sealed record AdEMAMixOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class AdEMAMix : Optimizer<AdEMAMixOptions>
 {
+    /// <summary>AdEMAMix over parameters as one param group, with the reference's arguments and defaults.</summary>
     public AdEMAMix(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double beta3 = 0.9999,
                     double alpha = 2.0, int beta3Warmup = 0, int alphaWarmup = 0, double eps = 1e-8, double weightDecay = 0)
         : this([new GroupSpec<AdEMAMixOptions>(parameters)], new AdEMAMixOptions(lr)
@@ -65,6 +70,7 @@ public sealed class AdEMAMix : Optimizer<AdEMAMixOptions>
             Eps = eps, WeightDecay = weightDecay,
         }) { }
 
+    /// <summary>AdEMAMix over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public AdEMAMix(IEnumerable<GroupSpec<AdEMAMixOptions>> groups, AdEMAMixOptions defaults) : base(groups, defaults) { }
 
     private static readonly string?[] Buffers = ["exp_avg_fast", "exp_avg_slow", "exp_avg_sq"], BuffersNoFast = [null, "exp_avg_slow", "exp_avg_sq"];
@@ -107,9 +113,13 @@ public sealed class AdEMAMix : Optimizer<AdEMAMixOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: b1, 1-b1, b2, 1-b2, this step's beta3 and 1-beta3, 1 - b1^t,
+        /// sqrt(1 - b2^t), this step's alpha, eps, wd and -lr.</summary>
         public T B1, OneMinusB1, B2, OneMinusB2, B3, OneMinusB3, Bc1, Bc2Sqrt, Alpha, Eps, Wd, NegLr;
+        /// <summary>Whether the fast EMA m1 is kept (beta1 != 0).</summary>
         public Flag Fast;
 
+        /// <summary>One AdEMAMix step of one lane: p, the fast and slow EMAs m1, m2 and v updated in place from g; r and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m1, ref L m2, ref L v, ref L s3) where L : struct, ILane<L, T>
         {

@@ -12,16 +12,26 @@ namespace Tiny.Optim;
 /// the reference's print_change_log only prints, and is left out).</summary>
 public sealed record AdaBeliefOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay rate of the gradient EMA m, in [0, 1).</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>Decay rate of the belief EMA s of (g - m)^2, in [0, 1).</summary>
     public double Beta2 { get; init; } = 0.999;
+    /// <summary>Added to s every step and to the denominator.</summary>
     public double Eps { get; init; } = 1e-16;
+    /// <summary>Weight decay coefficient wd (0: none): decoupled or an L2 term, by WeightDecouple.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Keep the running maximum of s (max_exp_avg_var) and divide by it (unrectified updates only, as the reference).</summary>
     public bool Amsgrad { get; init; }
+    /// <summary>Decoupled weight decay p = p*(1 - lr*wd) (AdamW's) instead of the L2 term g + wd*p.</summary>
     public bool WeightDecouple { get; init; } = true;
+    /// <summary>With WeightDecouple, decay by p*(1 - wd), independent of lr.</summary>
     public bool FixedDecay { get; init; }
+    /// <summary>RAdam's rectification of the adaptive step (SGD-like steps while the variance estimate is unreliable).</summary>
     public bool Rectify { get; init; } = true;
+    /// <summary>With Rectify, take momentum-SGD steps lr/(1 - b1^t)*m while rho_t &lt; 5 (otherwise no step at all).</summary>
     public bool DegeneratedToSgd { get; init; } = true;
 
+    /// <summary>Checks lr, eps, beta1 and beta2, throwing the reference's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -48,6 +58,7 @@ public sealed record AdaBeliefOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class AdaBelief : Optimizer<AdaBeliefOptions>
 {
+    /// <summary>AdaBelief over parameters as one param group, with the reference's (adabelief-pytorch 0.2) arguments and defaults.</summary>
     public AdaBelief(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-16,
                      double weightDecay = 0, bool amsgrad = false, bool weightDecouple = true, bool fixedDecay = false,
                      bool rectify = true, bool degeneratedToSgd = true)
@@ -57,6 +68,7 @@ public sealed class AdaBelief : Optimizer<AdaBeliefOptions>
             FixedDecay = fixedDecay, Rectify = rectify, DegeneratedToSgd = degeneratedToSgd,
         }) { }
 
+    /// <summary>AdaBelief over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public AdaBelief(IEnumerable<GroupSpec<AdaBeliefOptions>> groups, AdaBeliefOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Moments = ["exp_avg", "exp_avg_var"], MomentsAms = ["exp_avg", "exp_avg_var", "max_exp_avg_var"];
@@ -95,9 +107,13 @@ public sealed class AdaBelief : Optimizer<AdaBeliefOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: the decoupled decay factor, wd, b1, 1-b1, b2, 1-b2, eps, sqrt(1 - b2^t)
+        /// and minus the step size (rectified or lr/(1 - b1^t)).</summary>
         public T Decay, Wd, B1, OneMinusB1, B2, OneMinusB2, Eps, Bc2Sqrt, NegStepSize;
+        /// <summary>Switches: decoupled decay, L2 term, AMSGrad, rectification on, this step adaptive (rho_t &gt;= 5), this step plain SGD.</summary>
         public Flag Decoupled, L2, Amsgrad, Rectified, Adaptive, Sgd;
 
+        /// <summary>One AdaBelief step of one lane: p, m, s (and smax with AMSGrad) updated in place from g; r and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L s, ref L smax, ref L s3) where L : struct, ILane<L, T>
         {

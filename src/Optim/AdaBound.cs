@@ -8,15 +8,24 @@ namespace Tiny.Optim;
 /// <summary>Options of AdaBound. Decoupled = the official AdaBoundW class (p &lt;- p - eta*m - wd*p).</summary>
 public sealed record AdaBoundOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay rate of the first-moment EMA m, in [0, 1).</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>Decay rate of the second-moment EMA v, in [0, 1).</summary>
     public double Beta2 { get; init; } = 0.999;
+    /// <summary>The SGD learning rate the bounds converge to (scaled by lr/base_lr when lr is scheduled).</summary>
     public double FinalLr { get; init; } = 0.1;
+    /// <summary>Convergence speed of the bounds: they close like 1/(gamma*t).</summary>
     public double Gamma { get; init; } = 1e-3;
+    /// <summary>Added to sqrt(v) in the denominator (before bias correction, as the reference).</summary>
     public double Eps { get; init; } = 1e-8;
+    /// <summary>Weight decay coefficient wd (0: none): an L2 term, or decoupled with AdaBoundW.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>AMSBound: divide by the running maximum of v (adds the max_exp_avg_sq buffer).</summary>
     [OptionKey("amsbound")] public bool AmsBound { get; init; }
+    /// <summary>AdaBoundW: decoupled weight decay p = p - eta - wd*p instead of the L2 term.</summary>
     [OptionKey("adaboundw")] public bool Decoupled { get; init; }
 
+    /// <summary>Checks lr, eps, betas, final_lr and gamma, throwing the reference's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -40,12 +49,14 @@ public sealed record AdaBoundOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class AdaBound : Optimizer<AdaBoundOptions>
 {
+    /// <summary>AdaBound over parameters as one param group, with the official code's arguments and defaults.</summary>
     public AdaBound(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
                     double finalLr = 0.1, double gamma = 1e-3, double eps = 1e-8, double weightDecay = 0,
                     bool amsbound = false, bool decoupled = false)
         : this([new GroupSpec<AdaBoundOptions>(parameters)], new AdaBoundOptions(lr)
         { Beta1 = beta1, Beta2 = beta2, FinalLr = finalLr, Gamma = gamma, Eps = eps, WeightDecay = weightDecay, AmsBound = amsbound, Decoupled = decoupled }) { }
 
+    /// <summary>AdaBound over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public AdaBound(IEnumerable<GroupSpec<AdaBoundOptions>> groups, AdaBoundOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Moments = ["exp_avg", "exp_avg_sq"], MomentsAms = ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
@@ -71,9 +82,13 @@ public sealed class AdaBound : Optimizer<AdaBoundOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: b1, 1-b1, b2, 1-b2, wd, eps, lr*sqrt(1 - b2^t)/(1 - b1^t), and this step's
+        /// lower and upper bounds on the per-element step size.</summary>
         public T B1, OneMinusB1, B2, OneMinusB2, Wd, Eps, StepSize, Lower, Upper;
+        /// <summary>Switches: AMSBound's max, L2 term in the gradient, AdaBoundW's decoupled decay after the step.</summary>
         public Flag AmsBound, L2, DecayAfter;
 
+        /// <summary>One AdaBound step of one lane: p, m, v (and vmax with AMSBound) updated in place from g; r and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L vmax, ref L s3) where L : struct, ILane<L, T>
         {

@@ -8,11 +8,16 @@ namespace Tiny.Optim;
 /// <summary>Options of Adadelta (torch's names and defaults; lr defaults to 1.0).</summary>
 public sealed record AdadeltaOptions(double Lr = 1.0) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay rate of both running averages (of g^2 and of delta^2), in [0, 1].</summary>
     public double Rho { get; init; } = 0.9;
+    /// <summary>Added inside both square roots.</summary>
     public double Eps { get; init; } = 1e-6;
+    /// <summary>L2 penalty coefficient: wd*p is added to the gradient (0: none).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Ascend the objective instead of descending it: the gradient is negated.</summary>
     public bool Maximize { get; init; }
 
+    /// <summary>Checks lr, rho, eps and weight_decay, throwing torch's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -35,9 +40,11 @@ public sealed record AdadeltaOptions(double Lr = 1.0) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class Adadelta : Optimizer<AdadeltaOptions>
 {
+    /// <summary>Adadelta over parameters as one param group, with torch.optim.Adadelta's arguments and defaults.</summary>
     public Adadelta(IEnumerable<Tensor> parameters, double lr = 1.0, double rho = 0.9, double eps = 1e-6, double weightDecay = 0, bool maximize = false)
         : this([new GroupSpec<AdadeltaOptions>(parameters)], new AdadeltaOptions(lr) { Rho = rho, Eps = eps, WeightDecay = weightDecay, Maximize = maximize }) { }
 
+    /// <summary>Adadelta over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Adadelta(IEnumerable<GroupSpec<AdadeltaOptions>> groups, AdadeltaOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Averages = ["square_avg", "acc_delta"];
@@ -57,9 +64,12 @@ public sealed class Adadelta : Optimizer<AdadeltaOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: rho, 1-rho, eps, wd and -lr.</summary>
         public T Rho, OneMinusRho, Eps, Wd, NegLr;
+        /// <summary>Switches: negate the gradient, add the L2 term wd*p.</summary>
         public Flag Maximize, L2;
 
+        /// <summary>One Adadelta step of one lane: p, square_avg v and acc_delta u updated in place from g; r, s2 and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L v, ref L u, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

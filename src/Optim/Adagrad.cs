@@ -9,12 +9,18 @@ namespace Tiny.Optim;
 /// <summary>Options of Adagrad (torch's names and defaults).</summary>
 public sealed record AdagradOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
 {
+    /// <summary>Learning-rate decay: step t uses lr / (1 + (t-1)*lr_decay).</summary>
     public double LrDecay { get; init; }
+    /// <summary>L2 penalty coefficient: wd*p is added to the gradient (0: none).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Starting value of the sum of squared gradients (the constructor's value applies to every group, as torch 1.13).</summary>
     public double InitialAccumulatorValue { get; init; }
+    /// <summary>Added to sqrt(sum) in the denominator.</summary>
     public double Eps { get; init; } = 1e-10;
+    /// <summary>Ascend the objective instead of descending it: the gradient is negated.</summary>
     public bool Maximize { get; init; }
 
+    /// <summary>Checks lr, lr_decay, weight_decay, initial_accumulator_value and eps, throwing torch's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -38,11 +44,13 @@ public sealed record AdagradOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class Adagrad : Optimizer<AdagradOptions>
 {
+    /// <summary>Adagrad over parameters as one param group, with torch.optim.Adagrad's arguments and defaults.</summary>
     public Adagrad(IEnumerable<Tensor> parameters, double lr = 1e-2, double lrDecay = 0, double weightDecay = 0,
                    double initialAccumulatorValue = 0, double eps = 1e-10, bool maximize = false)
         : this([new GroupSpec<AdagradOptions>(parameters)], new AdagradOptions(lr)
         { LrDecay = lrDecay, WeightDecay = weightDecay, InitialAccumulatorValue = initialAccumulatorValue, Eps = eps, Maximize = maximize }) { }
 
+    /// <summary>Adagrad over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Adagrad(IEnumerable<GroupSpec<AdagradOptions>> groups, AdagradOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Sum = ["sum"];
@@ -60,9 +68,12 @@ public sealed class Adagrad : Optimizer<AdagradOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: wd, eps and -lr/(1 + (t-1)*lr_decay).</summary>
         public T Wd, Eps, NegClr;
+        /// <summary>Switches: negate the gradient, add the L2 term wd*p.</summary>
         public Flag Maximize, L2;
 
+        /// <summary>One Adagrad step of one lane: p and the sum of squares updated in place from g; r, s1, s2 and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L sum, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

@@ -10,11 +10,16 @@ namespace Tiny.Optim;
 /// torch's defaults, checked with torch's messages in torch's order (lr, eps, beta1, beta2, weight_decay).</summary>
 public abstract record AdamFamilyOptions(double Lr) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay rate of the first-moment EMA m (torch's betas[0]), in [0, 1).</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>Decay rate of the second-moment EMA v (torch's betas[1]), in [0, 1).</summary>
     public double Beta2 { get; init; } = 0.999;
+    /// <summary>Added to the denominator sqrt(v_hat) for numerical stability.</summary>
     public double Eps { get; init; } = 1e-8;
+    /// <summary>Weight decay coefficient wd (0: none); how it applies (L2 term or decoupled) is the optimizer's.</summary>
     public double WeightDecay { get; init; }
 
+    /// <summary>Checks lr, eps, beta1, beta2 and weight_decay in torch's order and throws torch's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -28,7 +33,9 @@ public abstract record AdamFamilyOptions(double Lr) : OptimizerOptions(Lr)
 /// <summary>Options of Adam and AdamW (AdamW's WeightDecay is decoupled and defaults to 1e-2).</summary>
 public sealed record AdamOptions(double Lr = 1e-3) : AdamFamilyOptions(Lr)
 {
+    /// <summary>AMSGrad: divide by the running maximum of v instead of v (adds the max_exp_avg_sq buffer).</summary>
     public bool Amsgrad { get; init; }
+    /// <summary>Ascend the objective instead of descending it: the gradient is negated.</summary>
     public bool Maximize { get; init; }
 }
 
@@ -47,11 +54,13 @@ public class Adam : Optimizer<AdamOptions>
 {
     private readonly bool _decoupled;
 
+    /// <summary>Adam over parameters as one param group, with torch.optim.Adam's arguments and defaults.</summary>
     public Adam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
                 double eps = 1e-8, double weightDecay = 0, bool amsgrad = false, bool maximize = false)
         : this([new GroupSpec<AdamOptions>(parameters)], new AdamOptions(lr)
         { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, Amsgrad = amsgrad, Maximize = maximize }) { }
 
+    /// <summary>Adam over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Adam(IEnumerable<GroupSpec<AdamOptions>> groups, AdamOptions defaults) : this(groups, defaults, false) { }
 
     private protected Adam(IEnumerable<GroupSpec<AdamOptions>> groups, AdamOptions defaults, bool decoupled)
@@ -77,9 +86,13 @@ public class Adam : Optimizer<AdamOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: b1, 1-b1, b2, 1-b2, wd, the decoupled decay 1 - lr*wd, eps,
+        /// sqrt(1 - b2^t) and -lr/(1 - b1^t).</summary>
         public T B1, OneMinusB1, B2, OneMinusB2, Wd, Decay, Eps, Bc2Sqrt, NegStepSize;
+        /// <summary>Switches: negate the gradient, AMSGrad's max, AdamW's decoupled decay, Adam's L2 term in the gradient.</summary>
         public Flag Maximize, Amsgrad, Decoupled, L2;
 
+        /// <summary>One Adam step of one lane: p, m, v (and vmax with AMSGrad) updated in place from the gradient g; r and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L vmax, ref L s3) where L : struct, ILane<L, T>
         {
@@ -99,10 +112,12 @@ public class Adam : Optimizer<AdamOptions>
 /// <summary>AdamW: Adam with decoupled weight decay p &lt;- p*(1 - lr*wd) before the Adam step.</summary>
 public sealed class AdamW : Adam
 {
+    /// <summary>AdamW over parameters as one param group, with torch.optim.AdamW's arguments and defaults (weight decay 1e-2).</summary>
     public AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
                  double eps = 1e-8, double weightDecay = 1e-2, bool amsgrad = false, bool maximize = false)
         : this([new GroupSpec<AdamOptions>(parameters)], new AdamOptions(lr)
         { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, Amsgrad = amsgrad, Maximize = maximize }) { }
 
+    /// <summary>AdamW over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public AdamW(IEnumerable<GroupSpec<AdamOptions>> groups, AdamOptions defaults) : base(groups, defaults, true) { }
 }

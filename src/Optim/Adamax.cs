@@ -8,6 +8,7 @@ namespace Tiny.Optim;
 /// <summary>Options of Adamax (torch's names and defaults).</summary>
 public sealed record AdamaxOptions(double Lr = 2e-3) : AdamFamilyOptions(Lr)
 {
+    /// <summary>Ascend the objective instead of descending it: the gradient is negated.</summary>
     public bool Maximize { get; init; }
 }
 
@@ -23,11 +24,13 @@ public sealed record AdamaxOptions(double Lr = 2e-3) : AdamFamilyOptions(Lr)
 /// </summary>
 public sealed class Adamax : Optimizer<AdamaxOptions>
 {
+    /// <summary>Adamax over parameters as one param group, with torch.optim.Adamax's arguments and defaults.</summary>
     public Adamax(IEnumerable<Tensor> parameters, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
                   double weightDecay = 0, bool maximize = false)
         : this([new GroupSpec<AdamaxOptions>(parameters)], new AdamaxOptions(lr)
         { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, Maximize = maximize }) { }
 
+    /// <summary>Adamax over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Adamax(IEnumerable<GroupSpec<AdamaxOptions>> groups, AdamaxOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Moments = ["exp_avg", "exp_inf"];
@@ -48,9 +51,12 @@ public sealed class Adamax : Optimizer<AdamaxOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: b1, 1-b1, b2, eps, wd and -lr/(1 - b1^t).</summary>
         public T B1, OneMinusB1, B2, Eps, Wd, NegClr;
+        /// <summary>Switches: negate the gradient, add the L2 term wd*p.</summary>
         public Flag Maximize, L2;
 
+        /// <summary>One Adamax step of one lane: p, exp_avg m and exp_inf u updated in place from g; r, s2 and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L u, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

@@ -12,14 +12,22 @@ namespace Tiny.Optim;
 /// MaxGradNorm is read from the optimizer's defaults only, as the reference reads self.defaults.</summary>
 public sealed record AdanOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay rate of the gradient EMA m (the reference's beta1; the paper's 1 - beta1).</summary>
     public double Beta1 { get; init; } = 0.98;
+    /// <summary>Decay rate of the gradient-difference EMA diff (the reference's beta2).</summary>
     public double Beta2 { get; init; } = 0.92;
+    /// <summary>Decay rate of the second-moment EMA n of (g + b2*(g - g_prev))^2 (the reference's beta3).</summary>
     public double Beta3 { get; init; } = 0.99;
+    /// <summary>Added to the bias-corrected sqrt(n) in the denominator (and to the norm in gradient clipping).</summary>
     public double Eps { get; init; } = 1e-8;
+    /// <summary>Weight decay coefficient wd: proximal p/(1 + lr*wd) after the step, or p*(1 - lr*wd) before it with NoProx.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Clip all gradients together to this global L2 norm before the step (0: no clipping).</summary>
     public double MaxGradNorm { get; init; }
+    /// <summary>Decay the weights before the step by p*(1 - lr*wd) instead of the proximal division after it.</summary>
     public bool NoProx { get; init; }
 
+    /// <summary>Checks max_grad_norm, lr, eps and the three betas, throwing the reference's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(MaxGradNorm >= 0, $"Invalid Max grad norm: {Py(MaxGradNorm)}", "max_grad_norm");
@@ -50,11 +58,13 @@ public sealed record AdanOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class Adan : Optimizer<AdanOptions>
 {
+    /// <summary>Adan over parameters as one param group, with the reference's arguments and defaults.</summary>
     public Adan(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.98, double beta2 = 0.92, double beta3 = 0.99,
                 double eps = 1e-8, double weightDecay = 0, double maxGradNorm = 0, bool noProx = false)
         : this([new GroupSpec<AdanOptions>(parameters)], new AdanOptions(lr)
         { Beta1 = beta1, Beta2 = beta2, Beta3 = beta3, Eps = eps, WeightDecay = weightDecay, MaxGradNorm = maxGradNorm, NoProx = noProx }) { }
 
+    /// <summary>Adan over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Adan(IEnumerable<GroupSpec<AdanOptions>> groups, AdanOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Buffers = ["exp_avg", "exp_avg_sq", "exp_avg_diff", "neg_pre_grad"];
@@ -159,9 +169,13 @@ public sealed class Adan : Optimizer<AdanOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: the global clip factor, b1, 1-b1, b2, 1-b2, b3, 1-b3, sqrt(1 - b3^t), eps,
+        /// -lr/(1 - b1^t), -lr*b2/(1 - b2^t), 1 - lr*wd and 1 + lr*wd.</summary>
         public T Clip, B1, OneMinusB1, B2, OneMinusB2, B3, OneMinusB3, Bc3Sqrt, Eps, NegStepSize, NegStepSizeDiff, Decay, Prox;
+        /// <summary>Switches: scale the gradient by Clip, first step (no previous gradient), decay before the step instead of the proximal division.</summary>
         public Flag Clipped, First, NoProx;
 
+        /// <summary>One Adan step of one lane: p, m, n, diff and the negated previous gradient updated in place from g; r unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L n, ref L diff, ref L negPrev) where L : struct, ILane<L, T>
         {

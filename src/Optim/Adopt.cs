@@ -13,18 +13,24 @@ namespace Tiny.Optim;
 /// schedule step**ClipExponent, and NoClip for the reference's clip_lambda=None.</summary>
 public sealed record AdoptOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay rate of the momentum m of the normalised gradient.</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>Decay rate of the second-moment EMA v.</summary>
     public double Beta2 { get; init; } = 0.9999;
+    /// <summary>Lower bound of sqrt(v) in the normalisation g / max(sqrt(v), eps).</summary>
     public double Eps { get; init; } = 1e-6;
     /// <summary>The clipping schedule clip_lambda(step) = step**clip_exponent (the reference's default: 0.25).</summary>
     public double ClipExponent { get; init; } = 0.25;
     /// <summary>No clipping (the reference's clip_lambda=None).</summary>
     public bool NoClip { get; init; }
+    /// <summary>Weight decay coefficient wd (0: none): an L2 term, or decoupled with Decouple.</summary>
     public double WeightDecay { get; init; }
     /// <summary>Decoupled (AdamW-style) weight decay p &lt;- p - lr*wd*p instead of the L2 term in the gradient.</summary>
     public bool Decouple { get; init; }
+    /// <summary>Ascend the objective instead of descending it: the gradient is negated.</summary>
     public bool Maximize { get; init; }
 
+    /// <summary>Checks lr, eps, beta1, beta2 and weight_decay, throwing the reference's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -53,6 +59,7 @@ public sealed record AdoptOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class Adopt : Optimizer<AdoptOptions>
 {
+    /// <summary>ADOPT over parameters as one param group, with the reference's arguments and defaults.</summary>
     public Adopt(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.9999, double eps = 1e-6,
                  double clipExponent = 0.25, bool noClip = false, double weightDecay = 0, bool decouple = false, bool maximize = false)
         : this([new GroupSpec<AdoptOptions>(parameters)], new AdoptOptions(lr)
@@ -61,6 +68,7 @@ public sealed class Adopt : Optimizer<AdoptOptions>
             Decouple = decouple, Maximize = maximize,
         }) { }
 
+    /// <summary>ADOPT over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Adopt(IEnumerable<GroupSpec<AdoptOptions>> groups, AdoptOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Moments = ["exp_avg", "exp_avg_sq"];
@@ -87,9 +95,14 @@ public sealed class Adopt : Optimizer<AdoptOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: wd, -lr*wd, eps, the clip bound s^e and its negation, the lerp weight 1-b1 and
+        /// one minus it, -lr, b2 and 1-b2.</summary>
         public T Wd, NegLrWd, Eps, Clip, NegClip, W, OneMinusW, NegLr, B2, OneMinusB2;
+        /// <summary>Switches: negate the gradient, L2 term, decoupled decay, first step (only initialises v), clip the normalised
+        /// gradient, and which end torch's lerp computes from (weight &lt; 0.5).</summary>
         public Flag Maximize, L2, Decoupled, First, Clipped, LerpFromStart;
 
+        /// <summary>One ADOPT step of one lane: p, m and v updated in place from g; r, s2 and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

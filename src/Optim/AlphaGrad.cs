@@ -9,14 +9,22 @@ namespace Tiny.Optim;
 /// <summary>Options of AlphaGrad; Alpha is the tanh steepness (-> 0: normalised GD, -> inf: sign descent).</summary>
 public sealed record AlphaGradOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 {
+    /// <summary>Steepness of the squashing tanh(alpha * g/||g||_2): larger alpha pushes components toward +-1.</summary>
     public double Alpha { get; init; } = 1.0;
+    /// <summary>Added to the tensor's gradient norm ||g||_2 before dividing.</summary>
     public double Eps { get; init; } = 1e-8;
+    /// <summary>SGD momentum factor mu applied after the squashing (0: none).</summary>
     public double Momentum { get; init; }
+    /// <summary>Momentum dampening: the buffer takes (1 - dampening) of the new direction.</summary>
     public double Dampening { get; init; }
+    /// <summary>Nesterov momentum: step along d + mu*buf instead of buf.</summary>
     public bool Nesterov { get; init; }
+    /// <summary>L2 penalty coefficient: wd*p is added to the squashed direction (0: none).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Ascend the objective instead of descending it: the gradient is negated.</summary>
     public bool Maximize { get; init; }
 
+    /// <summary>Checks lr, alpha, eps, momentum, weight_decay and that Nesterov has momentum and no dampening, throwing the first failure.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -41,11 +49,13 @@ public sealed record AlphaGradOptions(double Lr = 1e-3) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
 {
+    /// <summary>AlphaGrad over parameters as one param group, with the reference's arguments and defaults.</summary>
     public AlphaGrad(IEnumerable<Tensor> parameters, double lr = 1e-3, double alpha = 1.0, double eps = 1e-8,
                      double momentum = 0, double dampening = 0, bool nesterov = false, double weightDecay = 0, bool maximize = false)
         : this([new GroupSpec<AlphaGradOptions>(parameters)], new AlphaGradOptions(lr)
         { Alpha = alpha, Eps = eps, Momentum = momentum, Dampening = dampening, Nesterov = nesterov, WeightDecay = weightDecay, Maximize = maximize }) { }
 
+    /// <summary>AlphaGrad over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public AlphaGrad(IEnumerable<GroupSpec<AlphaGradOptions>> groups, AlphaGradOptions defaults) : base(groups, defaults) { }
 
     private protected override void Update<T>(Tensor p, Tensor grad, AlphaGradOptions o, ParamGroup group, ParamState state)
@@ -64,9 +74,12 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
     /// d = tanh(alpha*g / (r + eps)) (alpha negated for maximize), then <see cref="SgdTail{T}"/>.</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's alpha (negated for maximize) and eps, rounded to T.</summary>
         public T Alpha, Eps;
+        /// <summary>The weight-decay, momentum and SGD step applied to the squashed direction.</summary>
         public SgdTail<T> Tail;
 
+        /// <summary>One AlphaGrad step of one lane, r = ||g||_2 of the whole tensor: p and the momentum buffer updated in place; s1-s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L buf, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

@@ -9,12 +9,18 @@ namespace Tiny.Optim;
 /// <summary>Options of ASGD (torch's names and defaults).</summary>
 public sealed record AsgdOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay term lambd: the iterate shrinks by (1 - lambd*eta) each step, and eta decays with it.</summary>
     public double Lambd { get; init; } = 1e-4;
+    /// <summary>Power of the eta schedule eta = lr / (1 + lambd*lr*t)^alpha.</summary>
     public double Alpha { get; init; } = 0.75;
+    /// <summary>Step at which averaging starts (mu = 1/max(1, t - t0)).</summary>
     public double T0 { get; init; } = 1e6;
+    /// <summary>L2 penalty coefficient: wd*p is added to the gradient (0: none).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Ascend the objective instead of descending it: the gradient is negated.</summary>
     public bool Maximize { get; init; }
 
+    /// <summary>Checks lr and weight_decay, throwing torch's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -35,11 +41,13 @@ public sealed record AsgdOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class Asgd : Optimizer<AsgdOptions>
 {
+    /// <summary>ASGD over parameters as one param group, with torch.optim.ASGD's arguments and defaults.</summary>
     public Asgd(IEnumerable<Tensor> parameters, double lr = 1e-2, double lambd = 1e-4, double alpha = 0.75, double t0 = 1e6,
                 double weightDecay = 0, bool maximize = false)
         : this([new GroupSpec<AsgdOptions>(parameters)], new AsgdOptions(lr)
         { Lambd = lambd, Alpha = alpha, T0 = t0, WeightDecay = weightDecay, Maximize = maximize }) { }
 
+    /// <summary>ASGD over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Asgd(IEnumerable<GroupSpec<AsgdOptions>> groups, AsgdOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Average = ["ax"];
@@ -62,9 +70,12 @@ public sealed class Asgd : Optimizer<AsgdOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: wd, 1 - lambd*eta, -eta and the averaging weight mu.</summary>
         public T Wd, Decay, NegEta, Mu;
+        /// <summary>Switches: negate the gradient, add the L2 term, average (mu != 1) instead of copying p into ax.</summary>
         public Flag Maximize, L2, Averaging;
 
+        /// <summary>One ASGD step of one lane: the iterate p and its average ax updated in place from g; r, s1-s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L ax, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

@@ -13,13 +13,18 @@ namespace Tiny.Optim;
 /// 1e-6, decoupled weight_decay (applied when &gt; 0), correct_bias; that AdamW's checks and messages.</summary>
 public abstract record TransformersAdamWOptions(double Lr) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay rate of the first-moment EMA m, in [0, 1).</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>Decay rate of the second-moment EMA v, in [0, 1).</summary>
     public double Beta2 { get; init; } = 0.999;
+    /// <summary>Added to sqrt(v) in the denominator (before bias correction, as transformers' AdamW).</summary>
     public double Eps { get; init; } = 1e-6;
+    /// <summary>Decoupled weight decay p = p - lr*wd*p before the step, applied only when &gt; 0.</summary>
     public double WeightDecay { get; init; }
     /// <summary>Adam's bias correction of the step size (false: BERT's uncorrected Adam).</summary>
     public bool CorrectBias { get; init; } = true;
 
+    /// <summary>Checks lr, beta1, beta2 and eps, throwing the reference's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(!(Lr < 0.0), $"Invalid learning rate: {Py(Lr)} - should be >= 0.0", "lr");
@@ -52,11 +57,13 @@ public sealed record CAdamWOptions(double Lr = 1e-3) : TransformersAdamWOptions(
 /// </summary>
 public sealed class CAdamW : Optimizer<CAdamWOptions>
 {
+    /// <summary>C-AdamW over parameters as one param group, with the reference's arguments and defaults.</summary>
     public CAdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-6,
                   double weightDecay = 0, bool correctBias = true)
         : this([new GroupSpec<CAdamWOptions>(parameters)], new CAdamWOptions(lr)
         { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, CorrectBias = correctBias }) { }
 
+    /// <summary>C-AdamW over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public CAdamW(IEnumerable<GroupSpec<CAdamWOptions>> groups, CAdamWOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Moments = ["exp_avg", "exp_avg_sq"];
@@ -78,8 +85,10 @@ public sealed class CAdamW : Optimizer<CAdamWOptions>
     /// <summary>The counting pre-pass: x &lt;- m_new * g (the mask is x &gt; 0), nothing stored.</summary>
     public struct Agree<T> : IFusedMap<Agree<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>b1 and 1-b1 rounded to T, to recompute this step's m as the update will.</summary>
         public T B1, OneMinusB1;
 
+        /// <summary>Writes (b1*m + (1-b1)*g) * g into the scratch lane x; the backend counts the lanes where it is &gt; 0.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Apply<L>(in Agree<T> c, L r, ref L x, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T> =>
             x = L.Fma(L.Splat(c.OneMinusB1), g, m * L.Splat(c.B1)) * g;              // (b1*m + (1-b1)*g) * g, as the update computes it
@@ -88,9 +97,13 @@ public sealed class CAdamW : Optimizer<CAdamWOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code), r = the count of m*g &gt; 0.</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: -lr*wd, b1, 1-b1, b2, 1-b2, eps, minus the step size, the tensor's element
+        /// count and the floor 1e-3 of the agreeing share.</summary>
         public T NegLrWd, B1, OneMinusB1, B2, OneMinusB2, Eps, NegStepSize, Numel, MinMean;
+        /// <summary>Whether to apply the decoupled decay (wd &gt; 0).</summary>
         public Flag Decay;
 
+        /// <summary>One C-AdamW step of one lane, r = the tensor's count of m*g &gt; 0: p, m and v updated in place; s2 and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

@@ -13,10 +13,14 @@ namespace Tiny.Optim;
 /// reference asserts lr &gt; 0 and 0 &lt;= beta &lt;= 1).</summary>
 public sealed record CLionOptions(double Lr = 1e-4) : OptimizerOptions(Lr)
 {
+    /// <summary>Interpolation weight of the momentum in the update direction sign(b1*m + (1-b1)*g).</summary>
     public double Beta1 { get; init; } = 0.95;
+    /// <summary>Decay rate of the momentum m.</summary>
     public double Beta2 { get; init; } = 0.98;
+    /// <summary>Decoupled weight decay: p = p*(1 - lr*wd) every step.</summary>
     public double WeightDecay { get; init; }
 
+    /// <summary>Checks lr &gt; 0 and 0 &lt;= beta1, beta2 &lt;= 1 (the reference's asserts), throwing for the first that fails.</summary>
     public override void Validate()
     {
         Check(Lr > 0, $"Invalid learning rate: {Py(Lr)} (the reference asserts lr > 0)", "lr");
@@ -40,9 +44,11 @@ public sealed record CLionOptions(double Lr = 1e-4) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class CLion : Optimizer<CLionOptions>
 {
+    /// <summary>C-Lion over parameters as one param group, with the reference's arguments and defaults.</summary>
     public CLion(IEnumerable<Tensor> parameters, double lr = 1e-4, double beta1 = 0.95, double beta2 = 0.98, double weightDecay = 0)
         : this([new GroupSpec<CLionOptions>(parameters)], new CLionOptions(lr) { Beta1 = beta1, Beta2 = beta2, WeightDecay = weightDecay }) { }
 
+    /// <summary>C-Lion over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public CLion(IEnumerable<GroupSpec<CLionOptions>> groups, CLionOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Momentum = ["exp_avg"];
@@ -63,8 +69,10 @@ public sealed class CLion : Optimizer<CLionOptions>
     /// <summary>The counting pre-pass: x &lt;- sign(b1*m + (1-b1)*g) * g (the mask is x &gt; 0), nothing stored.</summary>
     public struct Agree<T> : IFusedMap<Agree<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>b1 and 1-b1 rounded to T, to recompute this step's direction as the update will.</summary>
         public T B1, OneMinusB1;
 
+        /// <summary>Writes sign(b1*m + (1-b1)*g) * g into the scratch lane x; the backend counts the lanes where it is &gt; 0.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Apply<L>(in Agree<T> c, L r, ref L x, L g, ref L m, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T> =>
             x = L.Sign(L.Fma(L.Splat(c.OneMinusB1), g, m * L.Splat(c.B1))) * g;
@@ -73,8 +81,10 @@ public sealed class CLion : Optimizer<CLionOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code), r = the count of u*g &gt; 0.</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: 1 - lr*wd, b1, 1-b1, b2, 1-b2, -lr and the tensor's element count.</summary>
         public T Decay, B1, OneMinusB1, B2, OneMinusB2, NegLr, Numel;
 
+        /// <summary>One C-Lion step of one lane, r = the tensor's count of u*g &gt; 0: p and m updated in place; s1-s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

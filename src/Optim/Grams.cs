@@ -23,11 +23,13 @@ public sealed record GramsOptions(double Lr = 1e-3) : TransformersAdamWOptions(L
 /// </summary>
 public sealed class Grams : Optimizer<GramsOptions>
 {
+    /// <summary>Grams over parameters as one param group, with the reference's arguments and defaults.</summary>
     public Grams(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-6,
                  double weightDecay = 0, bool correctBias = true)
         : this([new GroupSpec<GramsOptions>(parameters)], new GramsOptions(lr)
         { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, CorrectBias = correctBias }) { }
 
+    /// <summary>Grams over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Grams(IEnumerable<GroupSpec<GramsOptions>> groups, GramsOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Moments = ["exp_avg", "exp_avg_sq"];
@@ -49,9 +51,12 @@ public sealed class Grams : Optimizer<GramsOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: -lr*wd, b1, 1-b1, b2, 1-b2, eps and minus the step size.</summary>
         public T NegLrWd, B1, OneMinusB1, B2, OneMinusB2, Eps, NegStepSize;
+        /// <summary>Whether to apply the decoupled decay (wd &gt; 0).</summary>
         public Flag Decay;
 
+        /// <summary>One Grams step of one lane: p, m and v updated in place from g; r, s2 and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

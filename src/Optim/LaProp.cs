@@ -10,13 +10,20 @@ namespace Tiny.Optim;
 /// <summary>Options of LaProp (the reference's names and defaults: lr 4e-4, betas (0.9, 0.999), eps 1e-15).</summary>
 public sealed record LaPropOptions(double Lr = 4e-4) : OptimizerOptions(Lr)
 {
+    /// <summary>Decay rate of the momentum m of the normalised steps, in [0, 1).</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>Decay rate of the second-moment EMA v (and of mg when centered), in [0, 1).</summary>
     public double Beta2 { get; init; } = 0.999;
+    /// <summary>Added to the bias-corrected RMS in the denominator.</summary>
     public double Eps { get; init; } = 1e-15;
+    /// <summary>Weight decay p = p - wd*p after the step, not scaled by lr (as the reference; 0: none).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Normalise by the running maximum of the second moment (adds max_exp_avg_sq).</summary>
     public bool Amsgrad { get; init; }
+    /// <summary>Normalise by the variance v - mg^2 instead of v after the first 10 steps (adds exp_mean_avg_beta2).</summary>
     public bool Centered { get; init; }
 
+    /// <summary>Checks lr, eps, beta1 and beta2, throwing the reference's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -46,11 +53,13 @@ public sealed class LaProp : Optimizer<LaPropOptions>
     /// <summary>Steps before the centered second moment is used (the reference's steps_before_using_centered).</summary>
     public const int StepsBeforeUsingCentered = 10;
 
+    /// <summary>LaProp over parameters as one param group, with the reference's arguments and defaults.</summary>
     public LaProp(IEnumerable<Tensor> parameters, double lr = 4e-4, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-15,
                   double weightDecay = 0, bool amsgrad = false, bool centered = false)
         : this([new GroupSpec<LaPropOptions>(parameters)], new LaPropOptions(lr)
         { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, Amsgrad = amsgrad, Centered = centered }) { }
 
+    /// <summary>LaProp over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public LaProp(IEnumerable<GroupSpec<LaPropOptions>> groups, LaPropOptions defaults) : base(groups, defaults) { }
 
     private static readonly string?[] Plain = ["exp_avg", "exp_avg_sq", null, null],
@@ -83,9 +92,13 @@ public sealed class LaProp : Optimizer<LaPropOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: b1, (1-b1)*lr, b2, 1-b2, the second-moment bias correction lr2, eps,
+        /// -lr/lr1 and -wd.</summary>
         public T B1, OneMinusB1Lr, B2, OneMinusB2, Bc2, Eps, NegStepSize, NegWd;
+        /// <summary>Switches: keep mg, use v - mg^2 this step, take the running maximum, apply weight decay.</summary>
         public Flag Centered, UseCentered, Amsgrad, Wd;
 
+        /// <summary>One LaProp step of one lane: p, m, v (mg when centered, vmax with AMSGrad) updated in place from g; r unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L mg, ref L vmax) where L : struct, ILane<L, T>
         {

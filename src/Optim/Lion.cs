@@ -10,10 +10,14 @@ namespace Tiny.Optim;
 /// <summary>Options of Lion (the reference's names and defaults: lr 1e-4, betas (0.9, 0.99), weight_decay 0).</summary>
 public sealed record LionOptions(double Lr = 1e-4) : OptimizerOptions(Lr)
 {
+    /// <summary>Interpolation weight of the momentum in the update direction sign(b1*m + (1-b1)*g), in [0, 1).</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>Decay rate of the momentum m, in [0, 1).</summary>
     public double Beta2 { get; init; } = 0.99;
+    /// <summary>Decoupled weight decay: p = p*(1 - lr*wd) every step.</summary>
     public double WeightDecay { get; init; }
 
+    /// <summary>Checks lr, beta1 and beta2, throwing the reference's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -34,9 +38,11 @@ public sealed record LionOptions(double Lr = 1e-4) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class Lion : Optimizer<LionOptions>
 {
+    /// <summary>Lion over parameters as one param group, with the reference's (lion-pytorch) arguments and defaults.</summary>
     public Lion(IEnumerable<Tensor> parameters, double lr = 1e-4, double beta1 = 0.9, double beta2 = 0.99, double weightDecay = 0)
         : this([new GroupSpec<LionOptions>(parameters)], new LionOptions(lr) { Beta1 = beta1, Beta2 = beta2, WeightDecay = weightDecay }) { }
 
+    /// <summary>Lion over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Lion(IEnumerable<GroupSpec<LionOptions>> groups, LionOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Momentum = ["exp_avg"];
@@ -56,8 +62,10 @@ public sealed class Lion : Optimizer<LionOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: 1 - lr*wd, b1, 1-b1, b2, 1-b2 and -lr.</summary>
         public T Decay, B1, OneMinusB1, B2, OneMinusB2, NegLr;
 
+        /// <summary>One Lion step of one lane: p and m updated in place from g; r, s1-s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

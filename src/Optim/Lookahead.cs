@@ -85,6 +85,8 @@ public sealed class Lookahead : Optimizer
         return t;
     }
 
+    /// <summary>One inner step; every k-th call also pulls each parameter toward its slow weights, p = alpha*p + (1-alpha)*slow,
+    /// and copies the result into the slow weights.</summary>
     public override void Step()
     {
         Inner.Step();
@@ -110,8 +112,10 @@ public sealed class Lookahead : Optimizer
     /// <summary>The synchronisation per element (x: p; y unused; s0: the slow weights).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>alpha and 1 - alpha rounded to T.</summary>
         public T Alpha, OneMinusAlpha;
 
+        /// <summary>One lane of the synchronisation: p = fma(1-alpha, slow, p*alpha), then slow = p; r, y, s1-s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Apply<L>(in Map<T> c, L r, ref L p, L y, ref L slow, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {
@@ -120,12 +124,16 @@ public sealed class Lookahead : Optimizer
         }
     }
 
+    /// <summary>Puts the inner optimizer in train mode.</summary>
     public override void Train() => Inner.Train();
 
+    /// <summary>Puts the inner optimizer in eval mode.</summary>
     public override void Eval() => Inner.Eval();
 
+    /// <summary>The inner optimizer's state of p (the slow weights are kept apart).</summary>
     public override ParamState? StateOf(Tensor p) => Inner.StateOf(p);
 
+    /// <summary>Bytes of the inner optimizer's state plus the slow weights.</summary>
     public override long StateBytes => Inner.StateBytes + _slow.Values.Sum(s => s[0]!.Bytes);
 
     private protected override void Update(Tensor p, Tensor grad, ParamGroup group, ParamState state) =>

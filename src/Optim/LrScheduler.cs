@@ -5,13 +5,16 @@ namespace Tiny.Optim;
 /// <summary>Base of the schedulers: BaseLrs are the groups' lrs at construction (torch's initial_lr).</summary>
 public abstract class LrScheduler
 {
+    /// <summary>Binds the scheduler to optimizer and records each group's current lr as its base lr.</summary>
     protected LrScheduler(Optimizer optimizer)
     {
         Optimizer = optimizer;
         BaseLrs = optimizer.ParamGroups.Select(g => g.Lr).ToArray();
     }
 
+    /// <summary>The optimizer whose groups' lrs this scheduler sets.</summary>
     public Optimizer Optimizer { get; }
+    /// <summary>Each group's lr when the scheduler was built (torch's initial_lr), in group order.</summary>
     public IReadOnlyList<double> BaseLrs { get; }
 
     /// <summary>Number of Step() calls so far (torch's last_epoch).</summary>
@@ -38,6 +41,7 @@ public sealed class LinearLR : LrScheduler
     private readonly double _start, _end;
     private readonly int _total;
 
+    /// <summary>torch's LinearLR: sets lr = base*startFactor now, then moves the factor linearly to endFactor over totalIters steps.</summary>
     public LinearLR(Optimizer optimizer, double startFactor = 1.0 / 3, double endFactor = 1.0, int totalIters = 5) : base(optimizer)
     {
         if (startFactor > 1 || startFactor <= 0) throw new ArgumentException("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.", nameof(startFactor));
@@ -46,6 +50,7 @@ public sealed class LinearLR : LrScheduler
         Step();
     }
 
+    /// <inheritdoc/>
     protected override double NextLr(double lr, double baseLr, int epoch) =>
         epoch == 0 ? lr * _start
         : epoch > _total ? lr
@@ -58,6 +63,7 @@ public sealed class StepLR : LrScheduler
     private readonly int _stepSize;
     private readonly double _gamma;
 
+    /// <summary>torch's StepLR: multiplies every group's lr by gamma every stepSize epochs.</summary>
     public StepLR(Optimizer optimizer, int stepSize, double gamma = 0.1) : base(optimizer)
     {
         if (stepSize <= 0) throw new ArgumentException($"step_size must be positive, got {stepSize}", nameof(stepSize));
@@ -65,6 +71,7 @@ public sealed class StepLR : LrScheduler
         Step();
     }
 
+    /// <inheritdoc/>
     protected override double NextLr(double lr, double baseLr, int epoch) =>
         epoch == 0 || epoch % _stepSize != 0 ? lr : lr * _gamma;
 }
@@ -74,8 +81,10 @@ public sealed class ExponentialLR : LrScheduler
 {
     private readonly double _gamma;
 
+    /// <summary>torch's ExponentialLR: multiplies every group's lr by gamma every epoch.</summary>
     public ExponentialLR(Optimizer optimizer, double gamma) : base(optimizer) { _gamma = gamma; Step(); }
 
+    /// <inheritdoc/>
     protected override double NextLr(double lr, double baseLr, int epoch) => epoch == 0 ? lr : lr * _gamma;
 }
 
@@ -85,6 +94,7 @@ public sealed class CosineAnnealingLR : LrScheduler
     private readonly int _tMax;
     private readonly double _etaMin;
 
+    /// <summary>torch's CosineAnnealingLR: lr = etaMin + (base - etaMin)*(1 + cos(pi*epoch/tMax))/2, in torch's recursive form.</summary>
     public CosineAnnealingLR(Optimizer optimizer, int tMax, double etaMin = 0) : base(optimizer)
     {
         if (tMax <= 0) throw new ArgumentException($"T_max must be positive, got {tMax}", nameof(tMax));
@@ -92,6 +102,7 @@ public sealed class CosineAnnealingLR : LrScheduler
         Step();
     }
 
+    /// <inheritdoc/>
     protected override double NextLr(double lr, double baseLr, int e)
     {
         if (e == 0) return lr;
@@ -106,7 +117,9 @@ public sealed class LambdaLR : LrScheduler
 {
     private readonly Func<int, double> _lambda;
 
+    /// <summary>torch's LambdaLR: lr = base * lrLambda(epoch).</summary>
     public LambdaLR(Optimizer optimizer, Func<int, double> lrLambda) : base(optimizer) { _lambda = lrLambda; Step(); }
 
+    /// <inheritdoc/>
     protected override double NextLr(double lr, double baseLr, int epoch) => baseLr * _lambda(epoch);
 }

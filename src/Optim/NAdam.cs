@@ -9,8 +9,10 @@ namespace Tiny.Optim;
 /// <summary>Options of NAdam (torch 1.13's names and defaults; 1.13 has no maximize).</summary>
 public sealed record NAdamOptions(double Lr = 2e-3) : AdamFamilyOptions(Lr)
 {
+    /// <summary>psi in the momentum schedule mu_t = b1*(1 - 0.5*0.96^(t*psi)).</summary>
     public double MomentumDecay { get; init; } = 4e-3;
 
+    /// <summary>Checks the Adam-family options, then momentum_decay, throwing torch's message for the first invalid one.</summary>
     public override void Validate()
     {
         base.Validate();
@@ -32,11 +34,13 @@ public sealed record NAdamOptions(double Lr = 2e-3) : AdamFamilyOptions(Lr)
 /// </summary>
 public sealed class NAdam : Optimizer<NAdamOptions>
 {
+    /// <summary>NAdam over parameters as one param group, with torch.optim.NAdam's arguments and defaults.</summary>
     public NAdam(IEnumerable<Tensor> parameters, double lr = 2e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
                  double weightDecay = 0, double momentumDecay = 4e-3)
         : this([new GroupSpec<NAdamOptions>(parameters)], new NAdamOptions(lr)
         { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay, MomentumDecay = momentumDecay }) { }
 
+    /// <summary>NAdam over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public NAdam(IEnumerable<GroupSpec<NAdamOptions>> groups, NAdamOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Moments = ["exp_avg", "exp_avg_sq"];
@@ -65,9 +69,13 @@ public sealed class NAdam : Optimizer<NAdamOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: b1, 1-b1, b2, 1-b2, 1 - b2^t, eps, wd, the gradient's step
+        /// -lr*(1 - mu_t)/(1 - mu_product) and the momentum's step -lr*mu_next/(1 - mu_product*mu_next).</summary>
         public T B1, OneMinusB1, B2, OneMinusB2, Bc2, Eps, Wd, GradStep, MomentStep;
+        /// <summary>Whether to add the L2 term wd*p to the gradient.</summary>
         public Flag L2;
 
+        /// <summary>One NAdam step of one lane: p, m and v updated in place from g; r, s2 and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

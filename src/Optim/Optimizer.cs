@@ -53,6 +53,7 @@ public sealed class ParamGroup
         InitialLr = options.Lr;
     }
 
+    /// <summary>The group's parameters, in the order given.</summary>
     public IReadOnlyList<Tensor> Params { get; }
 
     /// <summary>The group's options; replacing them validates the new values.</summary>
@@ -144,23 +145,36 @@ public sealed class ParamState
 /// <summary>A serialisable snapshot of an optimizer: per-parameter state (by position) and the groups.</summary>
 public sealed class OptimizerStateDict
 {
+    /// <summary>The state of every parameter that has one, each tagged with its position among all groups' parameters.</summary>
     public List<ParamStateEntry> State { get; set; } = [];
+    /// <summary>The param groups, in order.</summary>
     public List<GroupEntry> Groups { get; set; } = [];
 
+    /// <summary>One parameter's state.</summary>
     public sealed class ParamStateEntry
     {
+        /// <summary>Position of the parameter among all groups' parameters, counting from 0.</summary>
         public int Param { get; set; }
+        /// <summary>Steps the optimizer has taken on this parameter.</summary>
         public long Step { get; set; }
+        /// <summary>Whether the parameter (and so its buffers) is float32; the buffers are stored as double either way.</summary>
         public bool Float32 { get; set; }
+        /// <summary>The state tensors by the reference's names (exp_avg, ...), flattened, as double.</summary>
         public Dictionary<string, double[]> Buffers { get; set; } = [];
+        /// <summary>Named scalar state kept beside the buffers, by the reference's names.</summary>
         public Dictionary<string, double> Scalars { get; set; } = [];
     }
 
+    /// <summary>One param group.</summary>
     public sealed class GroupEntry
     {
+        /// <summary>Positions of the group's parameters among all groups' parameters.</summary>
         public List<int> Params { get; set; } = [];
+        /// <summary>The group's options (serialised with the optimizer's name as "type").</summary>
         public OptimizerOptions Options { get; set; } = null!;
+        /// <summary>The group's lr when its optimizer was built.</summary>
         public double InitialLr { get; set; }
+        /// <summary>Named scalar state kept beside the buffers, by the reference's names.</summary>
         public Dictionary<string, double> Scalars { get; set; } = [];
     }
 }
@@ -190,6 +204,7 @@ public abstract class Optimizer
             throw new ArgumentException("optimizer got an empty parameter list", "params");
     }
 
+    /// <summary>The param groups, in the order given to the constructor.</summary>
     public IReadOnlyList<ParamGroup> ParamGroups => _groups;
 
     /// <summary>The first group's lr (get), or every group's lr (set).</summary>
@@ -320,6 +335,7 @@ public abstract class Optimizer
 /// <summary>An optimizer whose groups carry TOptions; the subclass writes Update&lt;T&gt; for one tensor.</summary>
 public abstract class Optimizer<TOptions> : Optimizer where TOptions : OptimizerOptions
 {
+    /// <summary>Builds the groups from defaults, each changed by its GroupSpec's Override, and validates every group's options.</summary>
     protected Optimizer(IEnumerable<GroupSpec<TOptions>> groups, TOptions defaults)
         : base(groups.Select(g => new ParamGroup(g.Params.ToList(), g.Override?.Invoke(defaults) ?? defaults)).ToList())
     {

@@ -22,9 +22,11 @@ public sealed record RAdamOptions(double Lr = 1e-3) : AdamFamilyOptions(Lr);
 /// </summary>
 public sealed class RAdam : Optimizer<RAdamOptions>
 {
+    /// <summary>RAdam over parameters as one param group, with torch.optim.RAdam's arguments and defaults.</summary>
     public RAdam(IEnumerable<Tensor> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0)
         : this([new GroupSpec<RAdamOptions>(parameters)], new RAdamOptions(lr) { Beta1 = beta1, Beta2 = beta2, Eps = eps, WeightDecay = weightDecay }) { }
 
+    /// <summary>RAdam over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public RAdam(IEnumerable<GroupSpec<RAdamOptions>> groups, RAdamOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Moments = ["exp_avg", "exp_avg_sq"];
@@ -50,9 +52,12 @@ public sealed class RAdam : Optimizer<RAdamOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: b1, 1-b1, b2, 1-b2, 1 - b1^t, sqrt(1 - b2^t), eps, wd, lr and the rectification term.</summary>
         public T B1, OneMinusB1, B2, OneMinusB2, Bc1, SqrtBc2, Eps, Wd, Lr, Rect;
+        /// <summary>Switches: add the L2 term wd*p, take the rectified adaptive step (rho_t &gt; 5) rather than momentum SGD.</summary>
         public Flag L2, Rectified;
 
+        /// <summary>One RAdam step of one lane: p, m and v updated in place from g; r, s2 and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L m, ref L v, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

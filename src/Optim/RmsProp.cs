@@ -9,13 +9,20 @@ namespace Tiny.Optim;
 /// <summary>Options of RMSprop (torch's names and defaults).</summary>
 public sealed record RmsPropOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
 {
+    /// <summary>Smoothing constant: decay rate of the EMA of g^2 (and of g when centered).</summary>
     public double Alpha { get; init; } = 0.99;
+    /// <summary>Added to the RMS after the square root.</summary>
     public double Eps { get; init; } = 1e-8;
+    /// <summary>L2 penalty coefficient: wd*p is added to the gradient (0: none).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Momentum factor mu of the buffer of normalised gradients (0: none).</summary>
     public double Momentum { get; init; }
+    /// <summary>Normalise by the estimated standard deviation sqrt(v - ga^2) instead of the RMS (adds grad_avg).</summary>
     public bool Centered { get; init; }
+    /// <summary>Ascend the objective instead of descending it: the gradient is negated.</summary>
     public bool Maximize { get; init; }
 
+    /// <summary>Checks lr, eps, momentum, weight_decay and alpha, throwing torch's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -38,11 +45,13 @@ public sealed record RmsPropOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class RmsProp : Optimizer<RmsPropOptions>
 {
+    /// <summary>RMSprop over parameters as one param group, with torch.optim.RMSprop's arguments and defaults.</summary>
     public RmsProp(IEnumerable<Tensor> parameters, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weightDecay = 0,
                    double momentum = 0, bool centered = false, bool maximize = false)
         : this([new GroupSpec<RmsPropOptions>(parameters)], new RmsPropOptions(lr)
         { Alpha = alpha, Eps = eps, WeightDecay = weightDecay, Momentum = momentum, Centered = centered, Maximize = maximize }) { }
 
+    /// <summary>RMSprop over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public RmsProp(IEnumerable<GroupSpec<RmsPropOptions>> groups, RmsPropOptions defaults) : base(groups, defaults) { }
 
     // Fixed slots s0 = square_avg, s1 = momentum_buffer, s2 = grad_avg; null where unused.
@@ -64,9 +73,12 @@ public sealed class RmsProp : Optimizer<RmsPropOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: alpha, 1-alpha, eps, wd, momentum and -lr.</summary>
         public T Alpha, OneMinusAlpha, Eps, Wd, Mu, NegLr;
+        /// <summary>Switches: negate the gradient, add the L2 term, use the momentum buffer, centre the second moment.</summary>
         public Flag Maximize, L2, UseMomentum, Centered;
 
+        /// <summary>One RMSprop step of one lane: p, v (buf with momentum, ga when centered) updated in place from g; r and s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L v, ref L buf, ref L ga, ref L s3) where L : struct, ILane<L, T>
         {

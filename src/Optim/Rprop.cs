@@ -9,12 +9,18 @@ namespace Tiny.Optim;
 /// <summary>Options of Rprop: torch's etas (etaminus, etaplus) and step_sizes (step_size_min, step_size_max).</summary>
 public sealed record RpropOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
 {
+    /// <summary>Factor in (0, 1) that shrinks an element's step size when its gradient changes sign.</summary>
     public double Etaminus { get; init; } = 0.5;
+    /// <summary>Factor &gt; 1 that grows an element's step size while its gradient keeps its sign.</summary>
     public double Etaplus { get; init; } = 1.2;
+    /// <summary>Lower bound of every element's step size.</summary>
     public double StepSizeMin { get; init; } = 1e-6;
+    /// <summary>Upper bound of every element's step size.</summary>
     public double StepSizeMax { get; init; } = 50;
+    /// <summary>Ascend the objective instead of descending it: the gradient is negated.</summary>
     public bool Maximize { get; init; }
 
+    /// <summary>Checks lr and 0 &lt; etaminus &lt; 1 &lt; etaplus, throwing torch's message for the first that fails.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -35,11 +41,13 @@ public sealed record RpropOptions(double Lr = 1e-2) : OptimizerOptions(Lr)
 /// </summary>
 public sealed class Rprop : Optimizer<RpropOptions>
 {
+    /// <summary>Rprop over parameters as one param group, with torch.optim.Rprop's arguments and defaults.</summary>
     public Rprop(IEnumerable<Tensor> parameters, double lr = 1e-2, double etaminus = 0.5, double etaplus = 1.2,
                  double stepSizeMin = 1e-6, double stepSizeMax = 50, bool maximize = false)
         : this([new GroupSpec<RpropOptions>(parameters)], new RpropOptions(lr)
         { Etaminus = etaminus, Etaplus = etaplus, StepSizeMin = stepSizeMin, StepSizeMax = stepSizeMax, Maximize = maximize }) { }
 
+    /// <summary>Rprop over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public Rprop(IEnumerable<GroupSpec<RpropOptions>> groups, RpropOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Buffers = ["prev", "step_size"];
@@ -59,9 +67,12 @@ public sealed class Rprop : Optimizer<RpropOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: etaminus, etaplus and the step-size bounds.</summary>
         public T Etaminus, Etaplus, Min, Max;
+        /// <summary>Whether to negate the gradient.</summary>
         public Flag Maximize;
 
+        /// <summary>One Rprop step of one lane: p, the previous gradient and the element's step size updated in place from g; r, s2, s3 unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L p, L g, ref L prev, ref L stepSize, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

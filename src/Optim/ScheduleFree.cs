@@ -12,9 +12,13 @@ namespace Tiny.Optim;
 /// <summary>What the schedule-free bookkeeping reads from a schedule-free options record.</summary>
 public interface IScheduleFreeOptions
 {
+    /// <summary>The group's base learning rate, before the warmup factor.</summary>
     double Lr { get; }
+    /// <summary>Steps of linear lr warmup: step k uses lr*(k+1)/warmup_steps while k &lt; warmup_steps.</summary>
     int WarmupSteps { get; }
+    /// <summary>Power of (k+1) in the averaging weight (k+1)^r * lr_max^weight_lr_power (0: uniform in k).</summary>
     double R { get; }
+    /// <summary>Power of the largest lr so far in the averaging weight.</summary>
     double WeightLrPower { get; }
     /// <summary>The interpolation momentum between y and z (AdamW: beta1; SGD: momentum).</summary>
     double Interpolation { get; }
@@ -24,31 +28,46 @@ public interface IScheduleFreeOptions
 /// checks none of them.</summary>
 public sealed record ScheduleFreeAdamWOptions(double Lr = 0.0025) : OptimizerOptions(Lr), IScheduleFreeOptions
 {
+    /// <summary>Interpolation momentum between y and z (the weight of the average x in y = (1-b1)*z + b1*x).</summary>
     public double Beta1 { get; init; } = 0.9;
+    /// <summary>Decay rate of the second-moment EMA v.</summary>
     public double Beta2 { get; init; } = 0.999;
+    /// <summary>Added to the bias-corrected sqrt(v) in the denominator.</summary>
     public double Eps { get; init; } = 1e-8;
+    /// <summary>Weight decay coefficient wd: wd*y is added to the step direction, at the gradient point y (0: none).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Steps of linear lr warmup: step k uses lr*(k+1)/warmup_steps while k &lt; warmup_steps.</summary>
     public int WarmupSteps { get; init; }
+    /// <summary>Power of (k+1) in the averaging weight (k+1)^r * lr_max^weight_lr_power (0: uniform in k).</summary>
     public double R { get; init; }
+    /// <summary>Power of the largest lr so far in the averaging weight.</summary>
     public double WeightLrPower { get; init; } = 2.0;
+    /// <summary>Momentum im of an EMA of the gradient used instead of g (0: none, the reference's default).</summary>
     public double InnerMomentum { get; init; }
 
     double IScheduleFreeOptions.Interpolation => Beta1;
 
+    /// <summary>Checks nothing: the reference checks none of these options.</summary>
     public override void Validate() { }
 }
 
 /// <summary>Options of Schedule-Free SGD (the reference's names, defaults and checks).</summary>
 public sealed record ScheduleFreeSgdOptions(double Lr = 1.0) : OptimizerOptions(Lr), IScheduleFreeOptions
 {
+    /// <summary>Interpolation momentum between y and z, in (0, 1) exclusive.</summary>
     public double Momentum { get; init; } = 0.9;
+    /// <summary>Weight decay coefficient wd: wd*y is added to the step direction, at the gradient point y (0: none).</summary>
     public double WeightDecay { get; init; }
+    /// <summary>Steps of linear lr warmup: step k uses lr*(k+1)/warmup_steps while k &lt; warmup_steps.</summary>
     public int WarmupSteps { get; init; }
+    /// <summary>Power of (k+1) in the averaging weight (k+1)^r * lr_max^weight_lr_power (0: uniform in k).</summary>
     public double R { get; init; }
+    /// <summary>Power of the largest lr so far in the averaging weight.</summary>
     public double WeightLrPower { get; init; } = 2.0;
 
     double IScheduleFreeOptions.Interpolation => Momentum;
 
+    /// <summary>Checks lr, weight_decay and 0 &lt; momentum &lt; 1, throwing the reference's message for the first invalid one.</summary>
     public override void Validate()
     {
         Check(Lr >= 0, $"Invalid learning rate: {Py(Lr)}", "lr");
@@ -145,8 +164,10 @@ public static class ScheduleFreeSwitch
     /// <summary>Per element: p = lerp(p, z, w) (z is the read-only input).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The interpolation weight w of p = lerp(p, z, w).</summary>
         public LerpWeight<T> W;
 
+        /// <summary>One lane of the switch: p = lerp(p, z, w); r and the state slots unused.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Apply<L>(in Map<T> c, L r, ref L p, L z, ref L s0, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T> =>
             p = c.W.Lerp(p, z);
@@ -158,15 +179,19 @@ public static class ScheduleFreeSwitch
 /// |w| (a negative weight, Eval's 1 - 1/beta, takes the first form).</summary>
 public struct LerpWeight<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The weight w rounded to T and 1 - w computed in T.</summary>
     public T W, OneMinusW;
+    /// <summary>Whether w &gt;= 0.5 (torch's lerp then computes from the end point b).</summary>
     public Flag High;
 
+    /// <summary>The weight w rounded to T, with 1 - w and the branch torch's lerp takes for it.</summary>
     public static LerpWeight<T> Of(double w)
     {
         var cw = T.CreateTruncating(w);
         return new() { W = cw, OneMinusW = T.One - cw, High = !(cw < T.CreateTruncating(0.5)) };
     }
 
+    /// <summary>a + w*(b - a) lane-wise, rounded exactly as torch 1.13's CPU lerp.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly L Lerp<L>(L a, L b) where L : struct, ILane<L, T> =>
         High ? L.Fma(-(b - a), L.Splat(OneMinusW), b) : L.Fma(L.Splat(W), b - a, a);
@@ -188,6 +213,7 @@ public struct LerpWeight<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// </summary>
 public sealed class ScheduleFreeAdamW : ScheduleFree<ScheduleFreeAdamWOptions>
 {
+    /// <summary>Schedule-Free AdamW over parameters as one param group, with the reference's arguments and defaults.</summary>
     public ScheduleFreeAdamW(IEnumerable<Tensor> parameters, double lr = 0.0025, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
                              double weightDecay = 0, int warmupSteps = 0, double r = 0, double weightLrPower = 2.0, double innerMomentum = 0)
         : this([new GroupSpec<ScheduleFreeAdamWOptions>(parameters)], new ScheduleFreeAdamWOptions(lr)
@@ -196,6 +222,7 @@ public sealed class ScheduleFreeAdamW : ScheduleFree<ScheduleFreeAdamWOptions>
             WeightLrPower = weightLrPower, InnerMomentum = innerMomentum,
         }) { }
 
+    /// <summary>Schedule-Free AdamW over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public ScheduleFreeAdamW(IEnumerable<GroupSpec<ScheduleFreeAdamWOptions>> groups, ScheduleFreeAdamWOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Plain = ["z", "exp_avg_sq"], WithMomentum = ["z", "exp_avg_sq", "exp_avg"];
@@ -219,10 +246,15 @@ public sealed class ScheduleFreeAdamW : ScheduleFree<ScheduleFreeAdamWOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: b2, 1-b2, 1 - b2^(k+1), eps, im, 1-im, 1 - im^(k+1), wd,
+        /// lr*(b1*(1 - ckp1) - 1) and -lr.</summary>
         public T B2, OneMinusB2, Bc2, Eps, Im, OneMinusIm, Bc1, Wd, StepY, NegLr;
+        /// <summary>The weight ckp1 of y = lerp(y, z, ckp1).</summary>
         public LerpWeight<T> Y;
+        /// <summary>Switches: z was just created (copy y into it), use the inner momentum, add weight decay.</summary>
         public Flag Fresh, Momentum, Decay;
 
+        /// <summary>One Schedule-Free AdamW step of one lane: y (the parameter), z, v (and m with inner momentum) updated in place from g.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L y, L g, ref L z, ref L v, ref L m, ref L s3) where L : struct, ILane<L, T>
         {
@@ -256,11 +288,13 @@ public sealed class ScheduleFreeAdamW : ScheduleFree<ScheduleFreeAdamWOptions>
 /// </summary>
 public sealed class ScheduleFreeSgd : ScheduleFree<ScheduleFreeSgdOptions>
 {
+    /// <summary>Schedule-Free SGD over parameters as one param group, with the reference's arguments and defaults.</summary>
     public ScheduleFreeSgd(IEnumerable<Tensor> parameters, double lr = 1.0, double momentum = 0.9, double weightDecay = 0,
                            int warmupSteps = 0, double r = 0, double weightLrPower = 2.0)
         : this([new GroupSpec<ScheduleFreeSgdOptions>(parameters)], new ScheduleFreeSgdOptions(lr)
         { Momentum = momentum, WeightDecay = weightDecay, WarmupSteps = warmupSteps, R = r, WeightLrPower = weightLrPower }) { }
 
+    /// <summary>Schedule-Free SGD over param groups, each with defaults as changed by its GroupSpec's Override.</summary>
     public ScheduleFreeSgd(IEnumerable<GroupSpec<ScheduleFreeSgdOptions>> groups, ScheduleFreeSgdOptions defaults) : base(groups, defaults) { }
 
     private static readonly string[] Z = ["z"];
@@ -281,10 +315,14 @@ public sealed class ScheduleFreeSgd : ScheduleFree<ScheduleFreeSgdOptions>
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
+        /// <summary>The step's constants rounded to T: wd, lr*(momentum*(1 - ckp1) - 1) and -lr.</summary>
         public T Wd, StepY, NegLr;
+        /// <summary>The weight ckp1 of y = lerp(y, z, ckp1).</summary>
         public LerpWeight<T> Y;
+        /// <summary>Switches: z was just created (copy y into it), add weight decay.</summary>
         public Flag Fresh, Decay;
 
+        /// <summary>One Schedule-Free SGD step of one lane: y (the parameter) and z updated in place from g.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]   // one body with the driver loop: the lanes stay in registers
         public static void Apply<L>(in Map<T> c, L r, ref L y, L g, ref L z, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
         {

@@ -16,7 +16,9 @@ namespace Tiny.Optim;
 /// </summary>
 public struct SgdTail<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The constants rounded to T: weight decay wd, momentum mu, 1 - dampening and -lr.</summary>
     public T Wd, Mu, OneMinusDampening, NegLr;
+    /// <summary>Switches: add wd*p, keep a momentum buffer, Nesterov's look-ahead, the buffer was just created (it takes d as is).</summary>
     public Flag UseWd, UseMu, Nesterov, Fresh;
 
     /// <summary>The tail's constants rounded to T. fresh: the momentum buffer was just created.</summary>

@@ -4,6 +4,7 @@ namespace Tiny.Optim;
 /// <summary>rosenbrock, beale, himmelblau, quadratic: f(x, y) as in the golden data's expressions.</summary>
 public static class TestFunctions
 {
+    /// <summary>The function names both Evaluate overloads accept.</summary>
     public static readonly string[] Names = ["rosenbrock", "beale", "himmelblau", "quadratic"];
 
     /// <summary>f(p[0], p[1]) recorded by autograd; p has shape [2].</summary>
