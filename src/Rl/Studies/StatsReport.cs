@@ -2,6 +2,7 @@
 // P(X > Y), each with a stratified-bootstrap interval, as a text table or a JSON object.
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Tiny.Rl.Studies;
@@ -66,13 +67,14 @@ public static class StatsReport
 
     /// <summary>
     /// The JSON form: <c>{"algorithms": {"NAME": {"iqm": {"value": v, "ci": [lo, hi]}, "mean": ..., "median": ...,
-    /// "optimality_gap": ...}}, "probability_of_improvement": {"X&gt;Y": {"value": v, "ci": [lo, hi]}}}</c>, indented,
-    /// numbers in shortest round-trip form.
+    /// "optimality_gap": ...}}, "probability_of_improvement": {"X&gt;Y": {"value": v, "ci": [lo, hi]}}}</c>, on one
+    /// line (as tiny eval --json prints its result), numbers in shortest round-trip form, names unescaped but for
+    /// what JSON requires (so the key reads "X>Y", not "X\u003EY"; the output is never embedded in HTML).
     /// </summary>
     public static string Json(StatsSummary summary)
     {
         using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteStartObject("algorithms");
@@ -106,16 +108,20 @@ public static class StatsReport
         sb.AppendLine(Inv($"{runText} run{S(runs.Max())} per task; {100 * confidence:0.##}% stratified-bootstrap percentile intervals ({reps:N0} resamples, seed {seed})"));
         sb.AppendLine();
 
+        var agg = summary.Aggregates;
+        int[] d = [Decimals(agg.Select(r => r.Iqm)), Decimals(agg.Select(r => r.Mean)), Decimals(agg.Select(r => r.Median)),
+            Decimals(agg.Select(r => r.OptimalityGap))];
         var rows = new List<string[]> { new[] { "algorithm", "IQM", "mean", "median", "optimality gap" } };
-        foreach (var (alg, iqm, mean, median, gap) in summary.Aggregates)
-            rows.Add([alg, Cell(iqm), Cell(mean), Cell(median), Cell(gap)]);
+        foreach (var (alg, iqm, mean, median, gap) in agg)
+            rows.Add([alg, Cell(iqm, d[0]), Cell(mean, d[1]), Cell(median, d[2]), Cell(gap, d[3])]);
         AppendTable(sb, rows);
 
         if (summary.Improvement.Count > 0)
         {
             sb.AppendLine();
             var p = new List<string[]> { new[] { "X > Y", "P(X > Y)" } };
-            foreach (var (x, y, e) in summary.Improvement) p.Add([$"{x} > {y}", Cell(e)]);
+            int dp = Decimals(summary.Improvement.Select(r => r.Value));
+            foreach (var (x, y, e) in summary.Improvement) p.Add([$"{x} > {y}", Cell(e, dp)]);
             AppendTable(sb, p);
         }
         return sb.ToString();
@@ -132,11 +138,17 @@ public static class StatsReport
         w.WriteEndObject();
     }
 
-    /// <summary>`value [lo, hi]`, all three with the decimals that give the largest of them 4 significant digits.</summary>
-    private static string Cell(Estimate e)
+    /// <summary>The decimals that give the largest number of a column 4 significant digits (0 to 6), so raw returns
+    /// and normalised scores both read well and a column's numbers line up.</summary>
+    private static int Decimals(IEnumerable<Estimate> column)
     {
-        double big = Math.Max(Math.Abs(e.Value), Math.Max(Math.Abs(e.Lo), Math.Abs(e.Hi)));
-        int decimals = big == 0 ? 3 : Math.Clamp(3 - (int)Math.Floor(Math.Log10(big)), 0, 6);
+        double big = column.Max(e => Math.Max(Math.Abs(e.Value), Math.Max(Math.Abs(e.Lo), Math.Abs(e.Hi))));
+        return big == 0 ? 3 : Math.Clamp(3 - (int)Math.Floor(Math.Log10(big)), 0, 6);
+    }
+
+    /// <summary>`value [lo, hi]`.</summary>
+    private static string Cell(Estimate e, int decimals)
+    {
         string f(double v) => v.ToString("F" + decimals, CultureInfo.InvariantCulture);
         return $"{f(e.Value)} [{f(e.Lo)}, {f(e.Hi)}]";
     }

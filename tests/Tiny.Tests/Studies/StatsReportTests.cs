@@ -96,6 +96,8 @@ public sealed class StatsReportTests
         {
             var w = new StringWriter();
             StatsReport.Run(path, 300, 7, 0.9, json: true, w);
+            Assert.That(w.ToString().TrimEnd(), Does.Not.Contain('\n'), "one line");
+            Assert.That(w.ToString(), Does.Contain("\"ppo>dqn\":{\"value\":"), "the key as written, '>' unescaped");
             using var doc = JsonDocument.Parse(w.ToString());
             var root = doc.RootElement;
             Assert.That(root.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "algorithms", "probability_of_improvement" }));
@@ -149,7 +151,10 @@ public sealed class StatsReportTests
             Assert.That(lines[2], Does.StartWith("algorithm").And.Contain("IQM").And.Contain("optimality gap"));
             var s = ScoresCsv.Read(path)["ppo"];
             var e = StratifiedBootstrap.Intervals(s, x => [Stats.Iqm(x)], 200, 0.95, 0)[0];
-            string f = Math.Max(Math.Abs(e.Value), Math.Max(Math.Abs(e.Lo), Math.Abs(e.Hi))) >= 1 ? "F3" : "F4";   // 4 significant digits
+            var d = StratifiedBootstrap.Intervals(ScoresCsv.Read(path)["dqn"], x => [Stats.Iqm(x)], 200, 0.95, 0)[0];
+            double big = new[] { e.Value, e.Lo, e.Hi, d.Value, d.Lo, d.Hi }.Max(Math.Abs);
+            Assert.That(big, Is.InRange(0.1, 0.99995));
+            const string f = "F4";   // the IQM column's largest number is in [0.1, 1): 4 significant digits
             Assert.That(lines[3], Does.StartWith("ppo ").And.Contain($"{e.Value.ToString(f)} [{e.Lo.ToString(f)}, {e.Hi.ToString(f)}]"));
             Assert.That(lines[4], Does.StartWith("dqn "));
             Assert.That(lines[6], Does.StartWith("X > Y").And.EndWith("P(X > Y)"));
