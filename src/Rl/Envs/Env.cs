@@ -128,6 +128,9 @@ public abstract class Env : IDisposable
     {
         ["CartPole-v1"] = new(() => new CartPole(), 500),
         ["Pendulum-v1"] = new(() => new Pendulum(), 200),
+        ["Acrobot-v1"] = new(() => new Acrobot(), 500),
+        ["MountainCar-v0"] = new(() => new MountainCar(), 200),
+        ["MountainCarContinuous-v0"] = new(() => new MountainCarContinuous(), 999),
         // MinAtar's gym registration sets no step limit; v0 has the full 6-action set, v1 the minimal one.
         ["MinAtar/Breakout-v0"] = new(() => new MinAtarBreakout(minimalActionSet: false), null),
         ["MinAtar/Breakout-v1"] = new(() => new MinAtarBreakout(), null),
