@@ -1,5 +1,6 @@
 // DevicesCommand: `tiny devices` lists the devices ILGPU finds (CUDA, OpenCL: GPUs, and CPU-type OpenCL drivers such
 // as POCL) and what `--device auto` would pick.
+using System.CommandLine;
 using System.Globalization;
 using Tiny.Gpu;
 
@@ -7,13 +8,20 @@ namespace Tiny.Cli;
 
 public static class DevicesCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs `tiny devices` in-process (args: after "devices"; none are taken); the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Program.Run(["devices", .. args], stdout, stderr);
+
+    /// <summary>The `devices` command: no options.</summary>
+    internal static Command Build()
     {
-        if (args.Length > 0)
-        {
-            stderr.WriteLine($"tiny devices: error: unexpected argument '{args[0]}' (usage: tiny devices)");
-            return 2;
-        }
+        var devices = new Command("devices", "the devices ILGPU finds");
+        devices.Options.Add(CliParsing.Help((_, w) => w.WriteLine("usage: tiny devices   (the devices ILGPU finds: CUDA, OpenCL; what --device auto picks)")));
+        devices.SetAction(r => List(r.InvocationConfiguration.Output));
+        return devices;
+    }
+
+    private static int List(TextWriter stdout)
+    {
         stdout.WriteLine("cpu        managed SIMD backend (always available)");
         IReadOnlyList<GpuDeviceInfo> gpus;
         try { gpus = IlgpuDevices.ListDevices(); }

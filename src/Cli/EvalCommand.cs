@@ -1,5 +1,6 @@
 // `tiny eval DIR [--episodes N] [--seed N] [--json] [--render FILE.png]`: deterministic episodes of a saved agent; mean and
 // std of the return; --render draws the first episode of a MinAtar agent as a PNG strip of frames.
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Tiny.Rl;
@@ -8,21 +9,9 @@ namespace Tiny.Cli;
 
 public static class EvalCommand
 {
-    private sealed class CliError(string message) : Exception(message);
-
-    /// <summary>Runs the command; 0 on success, 2 on bad input (unknown flag, bad number, missing or corrupt DIR).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        try
-        {
-            return RunCore(args, args.Length == 0 ? stderr : stdout);   // usage asked for: stdout; a missing DIR: stderr
-        }
-        catch (Exception e) when (e is CliError or ArgumentException or NotSupportedException or IOException or InvalidDataException or JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
-        {
-            stderr.WriteLine($"tiny eval: error: {e.Message}");
-            return 2;
-        }
-    }
+    /// <summary>Runs `tiny eval args...` (the arguments after "eval") in-process; 0 on success, 2 on bad input (unknown
+    /// flag, bad number, missing or corrupt RUN) with one line on stderr.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Program.Run(["eval", .. args], stdout, stderr);
 
     /// <summary>The "diverged" record of a run's config.json, or null (also for a missing or corrupt file: loading the
     /// run reports those).</summary>
@@ -32,51 +21,43 @@ public static class EvalCommand
         catch (Exception e) when (e is JsonException or InvalidOperationException) { return null; }
     }
 
-    private static int RunCore(string[] args, TextWriter stdout)
+    /// <summary>The `eval` command: RUN and its options.</summary>
+    internal static Command Build()
     {
-        if (args.Length == 0 || args.Contains("--help") || args.Contains("-h"))
-        {
-            stdout.WriteLine("usage: tiny eval DIR [--episodes N (100)] [--seed N (0)] [--json] [--render FILE.png] [--device D (cpu)]");
-            stdout.WriteLine("  runs N deterministic episodes (greedy / mean action) of the agent saved in DIR by tiny train;");
-            stdout.WriteLine("  episode i resets with seed + i; prints the mean and std of the return (--json: as the last line)");
-            stdout.WriteLine($"  --render FILE.png: MinAtar envs only; the first episode's frames (at most {MaxRenderFrames}) as one PNG");
-            stdout.WriteLine($"  --device D: {DeviceOption.Values}; where the agent's network runs (ppo, dqn, td3)");
-            return args.Length == 0 ? 2 : 0;
-        }
-        string? dir = null;
-        int episodes = 100, seed = 0;
-        bool json = false;
-        string? render = null, deviceName = null;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string a = args[i];
-            string Next() => i + 1 < args.Length ? args[++i] : throw new CliError($"{a} needs a value");
-            switch (a)
-            {
-                case "--episodes":
-                {
-                    string s = Next();
-                    if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out episodes) || episodes <= 0)
-                        throw new CliError($"--episodes: '{s}' is not a positive integer");
-                    break;
-                }
-                case "--seed":
-                {
-                    string s = Next();
-                    if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out seed)) throw new CliError($"--seed: '{s}' is not an integer");
-                    break;
-                }
-                case "--json": json = true; break;
-                case "--render": render = Next(); break;
-                case "--device": deviceName = Next(); break;
-                default:
-                    if (a.StartsWith("--")) throw new CliError($"unknown option '{a}'");
-                    if (dir is not null) throw new CliError($"unexpected argument '{a}' (DIR is '{dir}')");
-                    dir = a; break;
-            }
-        }
-        if (dir is null) throw new CliError("missing DIR (a folder written by tiny train)");
+        var run = new Argument<string?>("RUN") { Description = "a folder written by tiny train", Arity = ArgumentArity.ZeroOrOne };
+        var episodes = CliParsing.Value("--episodes", "N", "deterministic episodes (greedy / mean action); episode i resets with seed + i",
+                                        t => (int)Math.Min(int.MaxValue, CliParsing.Positive(t, "--episodes")));
+        episodes.DefaultValueFactory = _ => 100;
+        var seed = CliParsing.Value("--seed", "N", "seed of the first episode's reset", t => CliParsing.Int(t, "--seed"));
+        seed.DefaultValueFactory = _ => 0;
+        var json = CliParsing.Switch("--json", "also print {mean, std, episodes} as JSON, the last line");
+        var render = CliParsing.Value("--render", "FILE.png", $"MinAtar envs only: the first episode's frames (at most {MaxRenderFrames}) as one PNG", t => t);
+        var device = DeviceOption.Create("where the agent's network runs (ppo, dqn, td3)");
+        device.DefaultValueFactory = _ => "cpu";
 
+        var eval = new Command("eval", "evaluate a saved run") { run, episodes, seed, json, render, device };
+        void Help(TextWriter w)
+        {
+            w.WriteLine("usage: tiny eval RUN [options]");
+            w.WriteLine("  runs deterministic episodes of the agent tiny train saved in RUN; prints the mean and std of the return");
+            foreach (var o in new Option[] { episodes, seed, json, render, device }) w.WriteLine(CliParsing.Row(o));
+        }
+        eval.Options.Add(CliParsing.Help((_, w) => Help(w)));
+        eval.SetAction(r =>
+        {
+            if (r.GetValue(run) is not { } dir)
+            {
+                if (r.Tokens.Count > 1) throw new CliError("missing RUN (a folder written by tiny train)");
+                Help(r.InvocationConfiguration.Error);   // `tiny eval` alone: the usage, as an error
+                return Program.Error;
+            }
+            return Evaluate(dir, r.GetValue(episodes), r.GetValue(seed), r.GetValue(json), r.GetValue(render), r.GetValue(device)!, r.InvocationConfiguration.Output);
+        });
+        return eval;
+    }
+
+    private static int Evaluate(string dir, int episodes, int seed, bool json, string? render, string deviceName, TextWriter stdout)
+    {
         string cfgPath = Path.Combine(dir, "config.json");
         if (Diverged(cfgPath) is { } d)
             throw new CliError($"{dir} is a run that diverged at step {d["step"]} ({d["what"]} not finite): there is no model to evaluate");
@@ -84,7 +65,7 @@ public static class EvalCommand
         var ps = agent.NamedParameters().ToList();
         int bad = Tiny.Optim.Finite.FirstNonFinite(ps.Select(p => p.Value).ToList());
         if (bad >= 0) throw new CliError($"{dir}: the model's parameter {ps[bad].Key} holds NaN or infinite values; it cannot be evaluated");
-        var device = DeviceOption.Resolve(deviceName ?? "cpu");
+        var device = DeviceOption.Resolve(deviceName);
         if (device != Device.Cpu) agent.To(device);
         List<float[]>? frames = null;
         if (render is not null)

@@ -1,11 +1,17 @@
 // LookaheadOption: `--lookahead K[,ALPHA]` on tiny train and tiny optim, the spec keys lookahead_k/lookahead_alpha
 // (Lookahead wraps any optimizer) spelled as one flag.
+using System.CommandLine;
 using System.Globalization;
 
 namespace Tiny.Cli;
 
 internal static class LookaheadOption
 {
+    /// <summary>The --lookahead option: its text, checked while parsing.</summary>
+    public static Option<string> Create() =>
+        CliParsing.Value("--lookahead", "K[,A]", "wrap the optimizer in Lookahead: every K steps pull the weights toward slow weights by A (0.8)",
+                         text => { Parse(text); return text; });
+
     /// <summary>The spec keys of `--lookahead K[,ALPHA]`: K a positive step count, ALPHA in [0, 1] (default: Lookahead's 0.8).</summary>
     public static (double K, double? Alpha) Parse(string text)
     {

@@ -1,4 +1,5 @@
 // `tiny optim run|plot`: an optimizer playground on the 2-D test functions (CSV trajectories and PNG paths).
+using System.CommandLine;
 using System.Globalization;
 using Tiny.Optim;
 
@@ -6,99 +7,97 @@ namespace Tiny.Cli;
 
 public static class OptimCommand
 {
-    private const string UsageHead =
-        "usage: tiny optim run --optimizer NAME[:key=value,...] --function FN --start X,Y --steps N [--dtype float32|float64]\n" +
-        "                      [--out FILE.csv] [--OPTION VALUE ...]\n" +
-        "       tiny optim plot --function FN --start X,Y --steps N --optimizer NAME[:key=value,...] [--optimizer ...] --out FILE.png\n" +
-        "                      [--width W --height H] [--lookahead K[,ALPHA]] [--OPTION VALUE ...]\n" +
-        "An optimizer's options go in its spec (adam:lr=0.1,amsgrad) or as flags (--lr 0.1 --amsgrad): kebab-case, booleans\n" +
-        "bare (or true/false); a spec's value wins over a flag; plot applies a flag to each optimizer that takes it.\n" +
-        "Every option has a default (lr too: the playground default).";
+    /// <summary>Runs `tiny optim args...` (the arguments after "optim") in-process; 0, or 2 with one line on stderr.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Program.Run(["optim", .. args], stdout, stderr);
 
-    /// <summary>The usage: the fixed part, the functions, then every registered optimizer with its flags and defaults.</summary>
-    public static string Usage
+    /// <summary>The options of `tiny optim run` and `tiny optim plot`, each created once (the two commands share
+    /// them): the parser reads them and the usage lists them.</summary>
+    private sealed class Flags
     {
-        get
+        public readonly Option<string[]> Optimizer = CliParsing.Repeated("--optimizer", "SPEC", "NAME[:key=value,...], e.g. adam:lr=0.1,amsgrad (run: once; plot: once per path)");
+        public readonly Option<string> Function = CliParsing.Value("--function", "FN", "the 2-D function: " + string.Join(", ", TestFunctions.Names),
+            t => TestFunctions.Names.Contains(t) ? t : throw new CliError($"unknown function '{t}' (known: {string.Join(", ", TestFunctions.Names)})"));
+        public readonly Option<double[]> Start = CliParsing.Value("--start", "X,Y", "the starting point", t =>
+            t.Split(',') is { Length: 2 } xy ? xy.Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? x
+                                                                : throw new CliError($"--start: '{v}' is not a number")).ToArray()
+                : throw new CliError($"--start: expected X,Y, got '{t}'"));
+        public readonly Option<int?> Steps = CliParsing.Value<int?>("--steps", "N", "optimizer steps", t =>
+            int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int n) ? n : throw new CliError($"--steps: '{t}' is not a non-negative integer"));
+        public readonly Option<string> Dtype = CliParsing.Value("--dtype", "float32|float64", "the parameters' type",
+            t => t is "float32" or "float64" ? t : throw new CliError($"--dtype: '{t}' is not float32 or float64"));
+        public readonly Option<string> Out = CliParsing.Value("--out", "FILE", "run: the CSV file (default: stdout); plot: the PNG file (required)", t => t);
+        public readonly Option<int> Width = Pixels("--width", 900), Height = Pixels("--height", 700);
+        public readonly Option<string> Lookahead = LookaheadOption.Create();
+        public readonly OptimizerFlags OptimizerFlags;
+
+        public Flags()
         {
-            var sb = new System.Text.StringBuilder(UsageHead).Append('\n');
-            sb.Append("functions: ").Append(string.Join(", ", TestFunctions.Names)).Append('\n');
-            sb.Append("optimizers (flag default):\n");
-            foreach (var name in Optimizers.Names)
-            {
-                var info = Optimizers.Info(name);
-                sb.Append($"  {name,-10} {info.Description}\n");
-                sb.Append("             ").Append(string.Join("  ", info.Options.Select(o => $"{o.Flag} {o.DefaultText}"))).Append('\n');
-            }
-            return sb.ToString().TrimEnd('\n');
+            Dtype.DefaultValueFactory = _ => "float64";
+            OptimizerFlags = new OptimizerFlags(Own.SelectMany(o => o.Aliases.Prepend(o.Name)).ToHashSet());
+        }
+
+        /// <summary>The command's own options (the optimizer flags aside), in the usage's order.</summary>
+        public IEnumerable<Option> Own => [Optimizer, Function, Start, Steps, Dtype, Out, Width, Height, Lookahead];
+
+        /// <summary>An image size flag: an integer from 100 to 8000 pixels.</summary>
+        private static Option<int> Pixels(string flag, int fallback)
+        {
+            var o = CliParsing.Value(flag, "PIXELS", "plot: the image's " + flag[2..], t =>
+                int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 100 and <= 8000 ? v
+                    : throw new CliError($"{flag}: '{t}' is not a size from 100 to 8000 pixels"));
+            o.DefaultValueFactory = _ => fallback;
+            return o;
         }
     }
+    /// <summary>The usage: the commands, their options, then every registered optimizer with its flags and defaults.</summary>
+    public static string Usage => UsageOf(new Flags());
 
-    /// <summary>Every option flag of every registered optimizer (kebab-case, no dashes) -> (key, whether a boolean).</summary>
-    private static Dictionary<string, (string Key, bool Bool)> OptionFlags()
+    private static string UsageOf(Flags f)
     {
-        var flags = new Dictionary<string, (string Key, bool Bool)>();
+        var sb = new System.Text.StringBuilder();
+        sb.Append("usage: tiny optim run --optimizer SPEC --function FN --start X,Y --steps N [--dtype float32|float64] [--out FILE.csv] [--OPTION VALUE ...]\n");
+        sb.Append("       tiny optim plot --function FN --start X,Y --steps N --optimizer SPEC [--optimizer SPEC ...] --out FILE.png\n");
+        sb.Append("                       [--width W --height H] [--lookahead K[,ALPHA]] [--OPTION VALUE ...]\n");
+        foreach (var o in f.Own) sb.Append(CliParsing.Row(o)).Append('\n');
+        sb.Append("An optimizer's options go in its spec (adam:lr=0.1,amsgrad) or as flags (--lr 0.1 --amsgrad): kebab-case, booleans\n");
+        sb.Append("bare (or true/false); a spec's value wins over a flag; plot applies a flag to each optimizer that takes it.\n");
+        sb.Append("Every option has a default (lr too: the playground default).\n");
+        sb.Append("optimizers (flag default):\n");
         foreach (var name in Optimizers.Names)
-            foreach (var o in Optimizers.Info(name).Options)
-                flags[o.Flag[2..]] = (o.Key, flags.TryGetValue(o.Flag[2..], out var f) && f.Bool || o.IsBool);
-        return flags;
+        {
+            var info = Optimizers.Info(name);
+            sb.Append($"  {name,-10} {info.Description}\n");
+            sb.Append("             ").Append(string.Join("  ", info.Options.Select(o => $"{o.Flag} {o.DefaultText}"))).Append('\n');
+        }
+        return sb.ToString().TrimEnd('\n');
     }
 
-    private static readonly HashSet<string> OtherFlags = ["optimizer", "function", "start", "steps", "dtype", "out", "width", "height", "lookahead"];
-
-    private sealed class UsageException(string message) : Exception(message);
-
-    /// <summary>Runs `tiny optim ...`; returns 0, or 2 with a one-line error on stderr.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>The `optim` command: run and plot; bare, it prints the usage (exit 2).</summary>
+    internal static Command Build()
     {
-        try
+        var f = new Flags();
+        var optim = new Command("optim", "the optimizer playground");
+        void Help(TextWriter w) => w.WriteLine(UsageOf(f));
+        optim.Options.Add(CliParsing.Help((_, w) => Help(w)));
+        optim.SetAction(r => { Help(r.InvocationConfiguration.Error); return Program.Error; });
+        foreach (var (name, action) in new (string, Func<Flags, ParseResult, int>)[] { ("run", RunCsv), ("plot", Plot) })
         {
-            if (args.Length == 0 || args.Any(a => a is "-h" or "--help")) { stdout.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }
-            var (flags, options, optimizers) = Parse(args[1..]);
-            if (flags.Remove("lookahead", out var lookahead))   // --lookahead K[,ALPHA] wraps every optimizer given
-                optimizers = optimizers.Select(o => LookaheadOption.AddTo(o, lookahead)).ToList();
-            switch (args[0])
-            {
-                case "run": return RunCsv(flags, options, optimizers, stdout);
-                case "plot": return Plot(flags, options, optimizers, stdout);
-                default: throw new UsageException($"unknown optim command '{args[0]}' (run, plot)");
-            }
+            var c = new Command(name, name == "run" ? "one optimizer's trajectory as CSV" : "the paths of optimizers over the function's landscape");
+            c.Options.Add(CliParsing.Help((_, w) => Help(w)));
+            foreach (var o in f.Own.Where(o => name == "plot" || (o != f.Width && o != f.Height)).Concat(f.OptimizerFlags.Options)) c.Options.Add(o);
+            c.SetAction(r => action(f, r));
+            optim.Subcommands.Add(c);
         }
-        catch (Exception e) when (e is UsageException or ArgumentException or FormatException or IOException)
-        {
-            string message = e is ArgumentException ae && ae.ParamName is { } pn ? ae.Message.Replace($" (Parameter '{pn}')", "") : e.Message;
-            stderr.WriteLine($"tiny optim: {message.Split('\n')[0]}");
-            return 2;
-        }
+        return optim;
     }
 
-    /// <summary>The flags: the command's own (function, start...), the optimizer options by flag name (kebab-case) with
-    /// their text, and the --optimizer specs in order.</summary>
-    private static (Dictionary<string, string> Flags, Dictionary<string, string> Options, List<string> Optimizers) Parse(string[] args)
+    /// <summary>The --optimizer specs given, each wrapped by --lookahead when given.</summary>
+    private static List<string> Specs(Flags f, ParseResult r)
     {
-        var optionFlags = OptionFlags();
-        var flags = new Dictionary<string, string>();
-        var options = new Dictionary<string, string>();
-        var optimizers = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            if (!args[i].StartsWith("--")) throw new UsageException($"unexpected argument '{args[i]}'");
-            string name = args[i][2..], value;
-            string? inline = null;
-            if (name.IndexOf('=') is var eq and >= 0) (name, inline) = (name[..eq], name[(eq + 1)..]);
-            name = name.Replace('_', '-');                         // --weight_decay is --weight-decay
-            bool isOption = optionFlags.TryGetValue(name, out var option);
-            if (!isOption && !OtherFlags.Contains(name)) throw new UsageException($"unknown option --{name}");
-            if (inline is not null) value = inline;
-            else if (isOption && option.Bool)
-                value = i + 1 < args.Length && args[i + 1] is "true" or "false" or "1" or "0" ? args[++i] : "true";
-            else if (i + 1 < args.Length) value = args[++i];       // the next token is the value, even "-1.2,1" or "-0"
-            else throw new UsageException($"--{name} needs a value");
-            if (name == "optimizer") optimizers.Add(value);
-            else if (isOption) options[name] = value;
-            else flags[name] = value;
-        }
-        return (flags, options, optimizers);
+        var specs = (r.GetValue(f.Optimizer) ?? []).ToList();
+        return r.GetValue(f.Lookahead) is { } lookahead ? specs.Select(o => LookaheadOption.AddTo(o, lookahead)).ToList() : specs;
     }
+
 
     /// <summary>The options of the optimizer a spec names: the flags it takes, then the spec's own (which win).
     /// A flag it does not take is an error when required (run), else skipped (plot).</summary>
@@ -110,41 +109,19 @@ public static class OptimCommand
         foreach (var (flag, v) in flagOptions)
         {
             if (info.Find(flag) is { } o) options[o.Key] = v;
-            else if (strict) throw new UsageException($"--{flag} does not apply to {name}; {name} takes: {string.Join(", ", info.Options.Select(k => k.Flag))}");
+            else if (strict) throw new CliError($"--{flag} does not apply to {name}; {name} takes: {string.Join(", ", info.Options.Select(k => k.Flag))}");
         }
         foreach (var (k, v) in args) options[k] = v;
         return (name, options);
     }
 
-    /// <summary>An image size flag: an integer from 100 to 8000 pixels.</summary>
-    private static int Pixels(Dictionary<string, string> f, string flag, int fallback)
-    {
-        if (!f.TryGetValue(flag, out var text)) return fallback;
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v is >= 100 and <= 8000 ? v
-            : throw new UsageException($"--{flag}: '{text}' is not a size from 100 to 8000 pixels");
-    }
-
-    private static string Need(Dictionary<string, string> f, string name) =>
-        f.TryGetValue(name, out var v) ? v : throw new UsageException($"--{name} is required");
-
-    private static double Number(string flag, string v) =>
-        double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw new UsageException($"--{flag}: '{v}' is not a number");
-
     private sealed record Setup(string Function, double[] Start, int Steps, bool F32);
 
-    private static Setup Common(Dictionary<string, string> f)
-    {
-        string fn = Need(f, "function");
-        if (!TestFunctions.Names.Contains(fn)) throw new UsageException($"unknown function '{fn}' (known: {string.Join(", ", TestFunctions.Names)})");
-        var parts = Need(f, "start").Split(',');
-        if (parts.Length != 2) throw new UsageException($"--start: expected X,Y, got '{f["start"]}'");
-        var start = parts.Select(s => Number("start", s)).ToArray();
-        var stepsText = Need(f, "steps");
-        if (!int.TryParse(stepsText, NumberStyles.None, CultureInfo.InvariantCulture, out int steps)) throw new UsageException($"--steps: '{stepsText}' is not a non-negative integer");
-        string dtype = f.GetValueOrDefault("dtype", "float64");
-        if (dtype is not ("float32" or "float64")) throw new UsageException($"--dtype: '{dtype}' is not float32 or float64");
-        return new Setup(fn, start, steps, dtype == "float32");
-    }
+    private static Setup Common(Flags f, ParseResult r) => new(
+        r.GetValue(f.Function) ?? throw new CliError("--function is required"),
+        r.GetValue(f.Start) ?? throw new CliError("--start is required"),
+        r.GetValue(f.Steps) ?? throw new CliError("--steps is required"),
+        r.GetValue(f.Dtype) == "float32");
 
     /// <summary>Runs one optimizer: rows (step, loss, x0, x1) for step 0..N; loss is f at those params.</summary>
     public static List<(int Step, double Loss, double X0, double X1)> Trajectory(string optimizer, IReadOnlyDictionary<string, string> options,
@@ -167,14 +144,16 @@ public static class OptimCommand
         return rows;
     }
 
-    private static int RunCsv(Dictionary<string, string> f, Dictionary<string, string> flagOptions, List<string> optimizers, TextWriter stdout)
+    private static int RunCsv(Flags f, ParseResult r)
     {
-        if (optimizers.Count != 1) throw new UsageException("--optimizer is required (once)");
-        var (name, options) = Resolve(optimizers[0], flagOptions, strict: true);
-        var s = Common(f);
+        var optimizers = Specs(f, r);
+        if (optimizers.Count != 1) throw new CliError("--optimizer is required (once)");
+        var (name, options) = Resolve(optimizers[0], f.OptimizerFlags.Given(r), strict: true);
+        var s = Common(f, r);
         var rows = Trajectory(name, options, s.Function, s.Start, s.Steps, s.F32);
         string Fmt(double v) => s.F32 ? ((float)v).ToString("G9", CultureInfo.InvariantCulture) : v.ToString("R", CultureInfo.InvariantCulture);
-        var w = f.TryGetValue("out", out var path) ? new StreamWriter(path) : stdout;
+        var stdout = r.InvocationConfiguration.Output;
+        var w = r.GetValue(f.Out) is { } path ? new StreamWriter(path) : stdout;
         try
         {
             w.WriteLine("step,loss,x0,x1");
@@ -184,23 +163,25 @@ public static class OptimCommand
         return 0;
     }
 
-    private static int Plot(Dictionary<string, string> f, Dictionary<string, string> flagOptions, List<string> specs, TextWriter stdout)
+    private static int Plot(Flags f, ParseResult r)
     {
-        if (specs.Count == 0) throw new UsageException("give at least one --optimizer NAME[:key=value,...]");
+        var specs = Specs(f, r);
+        if (specs.Count == 0) throw new CliError("give at least one --optimizer NAME[:key=value,...]");
+        var flagOptions = f.OptimizerFlags.Given(r);
         var resolved = specs.Select(spec => (Spec: spec, Run: Resolve(spec, flagOptions, strict: false))).ToList();
         foreach (var flag in flagOptions.Keys)
-            if (!resolved.Any(r => Optimizers.Info(r.Run.Name).Find(flag) is not null))
-                throw new UsageException($"--{flag} applies to none of {string.Join(", ", resolved.Select(r => r.Run.Name).Distinct())}");
-        var s = Common(f);
-        string path = Need(f, "out");
+            if (!resolved.Any(x => Optimizers.Info(x.Run.Name).Find(flag) is not null))
+                throw new CliError($"--{flag} applies to none of {string.Join(", ", resolved.Select(x => x.Run.Name).Distinct())}");
+        var s = Common(f, r);
+        string path = r.GetValue(f.Out) ?? throw new CliError("--out is required");
         var paths = new List<(string Label, double[] X, double[] Y, double Loss)>();
         foreach (var (spec, (name, options)) in resolved)
         {
             var rows = Trajectory(name, options, s.Function, s.Start, s.Steps, s.F32);
-            paths.Add((spec, rows.Select(r => r.X0).ToArray(), rows.Select(r => r.X1).ToArray(), rows[^1].Loss));
+            paths.Add((spec, rows.Select(x => x.X0).ToArray(), rows.Select(x => x.X1).ToArray(), rows[^1].Loss));
         }
-        OptimPlot.Save(path, s.Function, paths, Pixels(f, "width", 900), Pixels(f, "height", 700));
-        stdout.WriteLine($"wrote {path}");
+        OptimPlot.Save(path, s.Function, paths, r.GetValue(f.Width), r.GetValue(f.Height));
+        r.InvocationConfiguration.Output.WriteLine($"wrote {path}");
         return 0;
     }
 }

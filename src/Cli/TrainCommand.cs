@@ -1,14 +1,13 @@
-// `tiny train {dqn|td3|ppo} --env NAME [...]`: trains an agent with live progress, writes metrics.csv,
-// model.safetensors, config.json and curve.png to --out: never over an existing run unless --force, each file written
-// atomically, stopped cleanly by SIGINT/SIGTERM/SIGHUP, and stopped with exit 3 the moment a loss or parameter is
-// not finite (a diverged run is never reported as done).
-using System.Runtime.InteropServices;
-using System.Diagnostics;
+// `tiny train {dqn|td3|ppo} --env ENV [...]` and `tiny train --resume RUN`: the command line made into a TrainRequest
+// (TrainRun runs it). Every flag is a System.CommandLine option created once: the run's own, the optimizer keys from the
+// registry, the agent's from its options record; --help lists those same options, grouped, with their defaults.
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.ComponentModel;
 using System.Globalization;
-using System.Text;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Spectre.Console;
 using Tiny.Optim;
 using Tiny.Rl;
 
@@ -16,106 +15,162 @@ namespace Tiny.Cli;
 
 public static class TrainCommand
 {
+    /// <summary>Runs `tiny train args...` (the arguments after "train") in-process and returns the exit code; ct stops
+    /// training as a signal would.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default) =>
+        Program.Run(["train", .. args], stdout, stderr, ct);
+
+    /// <summary>The options that --resume allows beside it: the rest would change what runs.</summary>
+    private const string ResumeAllows = "--device, --checkpoint-every";
+
+    /// <summary>The `train` command: one sub-command per agent, whose parsed request execute runs; bare, it prints the
+    /// usage (exit 2).</summary>
+    internal static Command Build(CancellationToken ct, Func<TrainRequest, TextWriter, TextWriter, CancellationToken, int> execute)
+    {
+        var all = Agents.Algorithms.Where(a => Agents.OptionsType(a) is not null).Select(a => new Flags(a)).ToList();
+        var train = new Command("train", "train an agent; writes a run folder");
+        train.Options.Add(CliParsing.Help((r, w) => WriteHelp(w, all, null)));
+        train.SetAction(r => { WriteHelp(r.InvocationConfiguration.Error, all, null); return Program.Error; });
+        foreach (var f in all)
+        {
+            var agent = new Command(f.Algo, $"train {f.Algo}");
+            agent.Options.Add(CliParsing.Help((r, w) => WriteHelp(w, all, f, r.GetValue(f.EnvId))));
+            foreach (var o in f.All) agent.Options.Add(o);
+            agent.SetAction(r => execute(Request(f, r), r.InvocationConfiguration.Output, r.InvocationConfiguration.Error, ct));
+            train.Subcommands.Add(agent);
+        }
+        return train;
+    }
+
     /// <summary>
-    /// Optimizer options accepted as flags, from the registry: every key of every registered optimizer in kebab-case
-    /// (--lr, --weight-decay, --beta1...), except those that are also options of the agent (--gamma is the discount;
-    /// AdaBound's gamma: --optimizer adabound:gamma=X). Value: whether the flag is a boolean (bare, or true/false/1/0).
+    /// The command line as parsed: the agent's name in lower case (`tiny train PPO`), and `tiny train --resume RUN ...`,
+    /// which names no agent, read as `tiny train ALGO --resume RUN ...` with ALGO from RUN/config.json, so that ALGO's
+    /// options check it like any other command line. A RUN that is not a run folder is a CliError.
     /// </summary>
-    private static Dictionary<string, bool> OptimizerFlags(string? algo)
+    internal static string[] Normalize(string[] args)
     {
-        var agent = AgentFlags(algo);
-        var flags = new Dictionary<string, bool>();
-        foreach (var name in Optimizers.Names)
-            foreach (var o in Optimizers.Info(name).Options)
-            {
-                string f = o.Flag[2..];
-                if (!agent.Contains(f)) flags[f] = flags.GetValueOrDefault(f) || o.IsBool;
-            }
-        return flags;
-    }
-
-    /// <summary>The agent's options as flags (kebab-case) for algo, or for every agent.</summary>
-    private static HashSet<string> AgentFlags(string? algo) =>
-        (algo is null ? Agents.Algorithms : [algo]).Select(Agents.OptionsType).OfType<Type>()
-            .SelectMany(t => t.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Where(p => p.CanWrite))
-            .Select(p => Agents.ToKebab(JsonNamingPolicy.CamelCase.ConvertName(p.Name))).ToHashSet();
-
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
-    {
-        try
-        {
-            return RunCore(args, stdout, stderr, ct);
-        }
-        catch (Exception e) when (e is CliError or ArgumentException or NotSupportedException or IOException or InvalidDataException or JsonException or FormatException)
-        {
-            stderr.WriteLine($"tiny train: error: {e.Message}");
-            return 2;
-        }
-    }
-
-    private static int RunCore(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken externalCt)
-    {
-        if (args.Length == 0 || args.Contains("--help") || args.Contains("-h"))
-        {
-            string? algoForHelp = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : null;
-            string? envForHelp = Value(args, "--env");
-            PrintHelp(args.Length == 0 ? stderr : stdout, algoForHelp, envForHelp);   // asked for: stdout; a missing command: stderr
-            return args.Length == 0 ? 2 : 0;
-        }
-        string algo = args[0].ToLowerInvariant();
-        if (!Agents.Algorithms.Contains(algo))
-            throw new CliError($"unknown agent '{args[0]}'; known: {string.Join(", ", Agents.Algorithms)}");
-
-        string? env = null, outDir = null, configFile = null, optimizerName = null, deviceName = null, lookahead = null;
-        bool force = false;
-        int? seedFlag = null;
-        long? totalSteps = null;
-        var optArgs = new Dictionary<string, double>();
-        var optimizerFlags = OptimizerFlags(algo);
-        var overrides = new JsonObject();
+        if (args.Length < 2 || args[0] != "train") return args;
+        if (Agents.Algorithms.FirstOrDefault(a => a.Equals(args[1], StringComparison.OrdinalIgnoreCase)) is { } algo)
+            return ["train", algo, .. args[2..]];
+        if (args.Any(a => a is "--help" or "-h" or "-?")) return args;
         for (int i = 1; i < args.Length; i++)
         {
-            string a = args[i];
-            if (!a.StartsWith("--")) throw new CliError($"unexpected argument '{a}'");
-            string key = a[2..];
-            string? inline = null;
-            if (key.Contains('=')) { inline = key[(key.IndexOf('=') + 1)..]; key = key[..key.IndexOf('=')]; }
-            string Next() => inline ?? (i + 1 < args.Length ? args[++i] : throw new CliError($"{a} needs a value"));
-            switch (key)
-            {
-                case "env": env = Next(); break;
-                case "out": outDir = Next(); break;
-                case "config": configFile = Next(); break;
-                case "optimizer": optimizerName = Next(); break;
-                case "seed": seedFlag = ParseInt(Next(), "--seed"); break;
-                case "total-steps":
-                {
-                    string s = Next();
-                    if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n <= 0)
-                        throw new CliError($"--total-steps: '{s}' is not a positive integer");
-                    totalSteps = n; break;
-                }
-                case "device": deviceName = Next(); break;
-                case "force": force = inline is null || inline == "true"; break;
-                case "lookahead": lookahead = Next(); LookaheadOption.Parse(lookahead); break;
-                default:
-                    if (optimizerFlags.TryGetValue(key.Replace('_', '-'), out bool isBool))
-                    {
-                        key = key.Replace('_', '-');
-                        // A boolean takes an explicit true/false/1/0 after it, or stands alone (true).
-                        string v = inline ?? (isBool ? (i + 1 < args.Length && args[i + 1] is "true" or "false" or "1" or "0" ? args[++i] : "true") : Next());
-                        optArgs[key] = ParseDouble(v, "--" + key);
-                        break;
-                    }
-                    overrides[Agents.ToCamel(key)] = ParseValue(Next());
-                    break;
-            }
+            string? run = args[i] == "--resume" ? (i + 1 < args.Length ? args[i + 1] : throw new CliError("--resume needs a value"))
+                : args[i].StartsWith("--resume=", StringComparison.Ordinal) || args[i].StartsWith("--resume:", StringComparison.Ordinal) ? args[i][9..] : null;
+            if (run is not null) return ["train", ReadRun(run).Algo, .. args[1..]];
         }
-        if (env is null) throw new CliError("--env is required (e.g. --env CartPole-v1)");
-        var device = DeviceOption.Resolve(deviceName ?? "cpu");
+        return args;
+    }
+
+    /// <summary>The one line for a word or flag `tiny train` does not know before the agent is named.</summary>
+    internal static string UnknownBeforeAgent(string token) => token.StartsWith('-')
+        ? $"name the agent first: tiny train {{{string.Join('|', Agents.Algorithms)}}} --env ENV [options], or tiny train --resume RUN ({token} is an option of the agent's command)"
+        : $"unknown agent '{token}'; known: {string.Join(", ", Agents.Algorithms)}";
+
+    /// <summary>The options of `tiny train ALGO`, each created once: the parser reads them and help lists them.</summary>
+    private sealed class Flags
+    {
+        public readonly string Algo;
+        public readonly Option<string> EnvId = CliParsing.Value("--env", "ENV", "environment: " + string.Join(", ", Env.Registered) + " (required unless --resume)", t => t);
+        public readonly Option<int?> Seed = CliParsing.Value<int?>("--seed", "N", "seed of everything: init, sampling, env resets", t => CliParsing.Int(t, "--seed"));
+        public readonly Option<long?> TotalSteps = CliParsing.Value<long?>("--total-steps", "N", "env steps to train", t => CliParsing.Positive(t, "--total-steps"));
+        public readonly Option<string> Out = CliParsing.Value("--out", "DIR", "the run folder; one that already holds files is refused unless --force", t => t);
+        public readonly Option<bool> Force = CliParsing.Switch("--force", "replace the files of an existing --out folder");
+        public readonly Option<string> Config = CliParsing.Value("--config", "FILE.json",
+            "agent options, \"optimizer\" and \"seed\" as JSON ({\"numEnvs\": 8, \"optimizer\": \"adam:eps=1e-5\"}), or a saved run's config.json; flags win", t => t);
+        public readonly Option<string> Device = DeviceOption.Create("where the agent's networks, losses and updates run; its envs and dqn/td3's replay buffer stay on the cpu");
+        public readonly Option<string> Resume = CliParsing.Value("--resume", "RUN", "continue a stopped run exactly from its last checkpoint (agent, env and options from RUN)", t => t);
+        public readonly Option<long?> CheckpointEvery = CliParsing.Value<long?>("--checkpoint-every", "N",
+            "also write a resumable checkpoint every N env steps, bounding what kill -9 loses", t => CliParsing.Positive(t, "--checkpoint-every"));
+        public readonly Option<string> Optimizer = CliParsing.Value("--optimizer", "SPEC", "NAME[:key=value,...], e.g. alphagrad:alpha=2,momentum=0.9", t => t);
+        public readonly Option<string> Lookahead = LookaheadOption.Create();
+
+        /// <summary>The agent's options: one per settable property of its options record but the run's own (EnvId is
+        /// --env, Seed --seed, TotalTimesteps --total-steps): the flag, the record's JSON name, and the value given.</summary>
+        public readonly List<(Option Option, string Json, Func<ParseResult, JsonNode?> Value)> Agent = [];
+
+        public readonly OptimizerFlags OptimizerFlags;
+
+        public Flags(string algo)
+        {
+            Algo = algo;
+            TotalSteps.Aliases.Add("--total-timesteps");   // the options record's (and CleanRL's) name for it
+            foreach (var p in Agents.OptionsType(algo)!.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+                if (p.CanWrite && p.Name is not ("EnvId" or "Seed" or "TotalTimesteps"))
+                    Agent.Add(AgentOption(p));
+            var taken = Run.Concat(Agent.Select(a => a.Option)).Append(Optimizer).Append(Lookahead).SelectMany(o => o.Aliases.Prepend(o.Name)).ToHashSet();
+            OptimizerFlags = new OptimizerFlags(taken);
+        }
+
+        /// <summary>The run's options, in help's order.</summary>
+        public IEnumerable<Option> Run => [EnvId, Seed, TotalSteps, Out, Force, Config, Device, Resume, CheckpointEvery];
+
+        /// <summary>Every option of the command.</summary>
+        public IEnumerable<Option> All => Run.Append(Optimizer).Append(Lookahead).Concat(OptimizerFlags.Options).Concat(Agent.Select(a => a.Option));
+    }
+
+    /// <summary>The option of one property of an agent's options record: --kebab-case, its [Description], a value of the
+    /// property's type (a nullable one also takes null; a list 64,64 or 64 64), as the JSON the record is read from.</summary>
+    private static (Option, string, Func<ParseResult, JsonNode?>) AgentOption(PropertyInfo p)
+    {
+        string json = JsonNamingPolicy.CamelCase.ConvertName(p.Name), flag = "--" + Agents.ToKebab(json);
+        string description = p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "";
+        var type = Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType;
+        bool nullable = type != p.PropertyType;
+        if (type == typeof(bool))
+        {
+            var o = CliParsing.Switch(flag, description);
+            return (o, json, r => JsonValue.Create(r.GetValue(o)));
+        }
+        if (type == typeof(int[]))
+        {
+            var o = CliParsing.IntList(flag, description);
+            return (o, json, r => new JsonArray(r.GetValue(o)!.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray()));
+        }
+        string valueName = type == typeof(int) || type == typeof(long) ? "N" : type == typeof(double) ? "X" : "TEXT";
+        Func<string, JsonNode?> parse =
+            type == typeof(int) ? s => JsonValue.Create(CliParsing.Int(s, flag))
+            : type == typeof(long) ? s => long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? JsonValue.Create(v)
+                                          : throw new CliError($"{flag}: '{s}' is not an integer")
+            : type == typeof(double) ? s => JsonValue.Create(CliParsing.Number(s, flag))
+            : s => JsonValue.Create(s);
+        var option = CliParsing.Value(flag, nullable ? valueName + "|null" : valueName, description, s => new JsonArg(nullable && s == "null" ? null : parse(s)));
+        return (option, json, r => r.GetValue(option)?.Node?.DeepClone());
+    }
+
+    /// <summary>An agent option's value as JSON; boxed, as a parsed value of null (`--target-kl null`) would read as none.</summary>
+    private sealed record JsonArg(JsonNode? Node);
+
+    /// <summary>`tiny train ALGO ...` as parsed: what to run (CliError and the registry's or the agent's
+    /// ArgumentException for what cannot run).</summary>
+    private static TrainRequest Request(Flags f, ParseResult r)
+    {
+        long? checkpointEvery = r.GetValue(f.CheckpointEvery);
+        if (r.GetValue(f.Resume) is { } resume)
+        {
+            var allowed = new HashSet<Option> { f.Resume, f.Device, f.CheckpointEvery, f.EnvId };
+            var refused = r.CommandResult.Children.OfType<OptionResult>().Where(o => !o.Implicit && !allowed.Contains(o.Option))
+                           .Select(o => o.IdentifierToken?.Value ?? o.Option.Name).Distinct().ToList();
+            if (refused.Count > 0)
+                throw new CliError($"--resume continues {resume} exactly as it was started: {string.Join(", ", refused)} would change what runs (beside --resume: {ResumeAllows})");
+            var run = ReadRun(resume);
+            if (run.Algo != f.Algo) throw new CliError($"--resume {resume}: that is a {run.Algo} run, not {f.Algo}");
+            if (r.GetValue(f.EnvId) is { } env && env != run.Env) throw new CliError($"--resume {resume}: that run is on {run.Env}, not --env {env}");
+            var resumeDevice = DeviceOption.Resolve(r.GetValue(f.Device) ?? "cpu");
+            return new TrainRequest(run.Algo, run.Env, new JsonObject(), null, run.Seed, null, resumeDevice, resume, false, resume, checkpointEvery);
+        }
+
+        string algo = f.Algo;
+        string env0 = r.GetValue(f.EnvId) ?? throw new CliError("--env is required (e.g. --env CartPole-v1)");
+        var overrides = new JsonObject();
+        foreach (var (o, json, value) in f.Agent)
+            if (r.Given(o)) overrides[json] = value(r);
+        string? optimizerName = r.GetValue(f.Optimizer), lookahead = r.GetValue(f.Lookahead);
+        var optArgs = f.OptimizerFlags.Given(r);
+        var device = DeviceOption.Resolve(r.GetValue(f.Device) ?? "cpu");
 
         // --config FILE.json: {"optimizer": "adam:eps=1e-5" or {...}, "numEnvs": 8, ...}; flags win over the file.
-        if (configFile is not null)
+        if (r.GetValue(f.Config) is { } configFile)
         {
             if (!File.Exists(configFile)) throw new CliError($"--config: file '{configFile}' not found");
             JsonObject file;
@@ -131,13 +186,12 @@ public static class TrainCommand
             {
                 if (k == "optimizer")
                 {
-                    if (optimizerName is null)
-                        optimizerName = v switch
-                        {
-                            JsonObject o => OptimizerSpec.FromJson(o).ToString(),
-                            JsonValue sv when sv.TryGetValue<string>(out var text) => text,
-                            _ => throw new CliError($"--config: \"optimizer\" must be a spec string (\"adam:lr=3e-4\") or {{\"name\", \"args\"}}, got {v?.ToJsonString() ?? "null"}"),
-                        };
+                    optimizerName ??= v switch
+                    {
+                        JsonObject o => OptimizerSpec.FromJson(o).ToString(),
+                        JsonValue sv when sv.TryGetValue<string>(out var text) => text,
+                        _ => throw new CliError($"--config: \"optimizer\" must be a spec string (\"adam:lr=3e-4\") or {{\"name\", \"args\"}}, got {v?.ToJsonString() ?? "null"}"),
+                    };
                     continue;
                 }
                 string ck = Agents.ToCamel(k);
@@ -146,9 +200,10 @@ public static class TrainCommand
         }
 
         // The seed: --seed, else the config file's, else 1 (the agent options' seed is set from it).
-        int seed = seedFlag ?? (overrides["seed"] is JsonValue seedNode && seedNode.TryGetValue<int>(out int fileSeed) ? fileSeed : 1);
+        int seed = r.GetValue(f.Seed) ?? (overrides["seed"] is JsonValue seedNode && seedNode.TryGetValue<int>(out int fileSeed) ? fileSeed : 1);
         overrides.Remove("seed");
 
+        // The optimizer: the agent's default (or --optimizer / the config's) with only the keys given changed.
         OptimizerSpec? spec = null;
         if (optimizerName is not null || optArgs.Count > 0 || lookahead is not null)
         {
@@ -159,54 +214,67 @@ public static class TrainCommand
             {
                 if (info.Find(k) is null)
                     throw new CliError($"--{k} does not apply to {spec.Name}; {spec.Name} takes: " +
-                                       string.Join(", ", info.Options.Select(o => o.Flag).Where(f => optimizerFlags.ContainsKey(f[2..]))));
-                spec = spec.With(k, v);
+                                       string.Join(", ", info.Options.Select(o => o.Flag).Where(f.OptimizerFlags.Takes)));
+                spec = spec.With(k, v is "true" ? 1 : v is "false" ? 0 : double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture));
             }
             spec.Validate();
         }
 
-        return TrainRun.Execute(new TrainRequest(algo, env, overrides, spec, seed, totalSteps, device, outDir, force), stdout, stderr, externalCt);
+        return new TrainRequest(algo, env0, overrides, spec, seed, r.GetValue(f.TotalSteps), device, r.GetValue(f.Out), r.GetValue(f.Force), null, checkpointEvery);
     }
 
-    private static string? Value(string[] args, string flag)
+    /// <summary>What --resume RUN continues, from RUN/config.json: the agent ("algorithm"), the env ("envId", "env_id" or
+    /// the options' envId) and the seed. A missing folder, a folder without config.json, or one that names no known
+    /// agent or env is a CliError of one line.</summary>
+    internal static (string Algo, string Env, int Seed) ReadRun(string run)
     {
-        int i = Array.IndexOf(args, flag);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        if (File.Exists(run)) throw new CliError($"--resume {run}: a file, not a run folder");
+        if (!Directory.Exists(run)) throw new CliError($"--resume {run}: no such run folder");
+        string path = Path.Combine(run, "config.json");
+        if (!File.Exists(path)) throw new CliError($"--resume {run}: not a run folder (no config.json in it)");
+        JsonObject config;
+        try { config = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CliError($"--resume {run}: config.json is not a JSON object"); }
+        catch (JsonException e) { throw new CliError($"--resume {run}: config.json is not valid JSON ({Program.OneLine(e)})"); }
+        static string? Text(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        string algo = Text(config["algorithm"]) is { } a && Agents.Algorithms.Contains(a) ? a
+            : throw new CliError($"--resume {run}: config.json names no agent of {string.Join(", ", Agents.Algorithms)} (\"algorithm\": {config["algorithm"]?.ToJsonString() ?? "missing"})");
+        string env = Text(config["envId"]) ?? Text(config["env_id"]) ?? Text(config["options"]?["envId"])
+            ?? throw new CliError($"--resume {run}: config.json names no env (\"envId\")");
+        int seed = config["options"]?["seed"] is JsonValue s && s.TryGetValue<int>(out int sv) ? sv : 1;
+        return (algo, env, seed);
     }
 
-    private static int ParseInt(string s, string flag) =>
-        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw new CliError($"{flag}: '{s}' is not an integer");
-
-    private static double ParseDouble(string s, string flag)
+    /// <summary>
+    /// The help of `tiny train` (f null: every agent) or `tiny train ALGO`: usage, then the run's, the optimizer's and
+    /// the agent's options, each written from the option the parser reads, with its default for env (or the agent's
+    /// first env).
+    /// </summary>
+    private static void WriteHelp(TextWriter w, IReadOnlyList<Flags> all, Flags? f, string? env = null)
     {
-        if (s is "true" or "false") return s == "true" ? 1 : 0;
-        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
-            ? v : throw new CliError($"{flag}: '{s}' is not a number");
-    }
+        var shown = f is null ? all : [f];
+        var any = shown[0];
+        string algos = f?.Algo ?? $"{{{string.Join('|', all.Select(a => a.Algo))}}}";
+        string E(Flags a) => env ?? (a.Algo == "td3" ? "Pendulum-v1" : "CartPole-v1");
+        string PerAgent(Func<Flags, string> text) => shown.Count == 1 ? text(shown[0]) : string.Join(", ", shown.Select(a => $"{a.Algo} {text(a)}"));
 
-    // An agent option's value: number, true/false, null, or string (the options record's types check it).
-    private static JsonNode? ParseValue(string s)
-    {
-        if (s == "null") return null;
-        if (s is "true" or "false") return JsonValue.Create(s == "true");
-        if (s.Contains(',') && s.Split(',').All(x => long.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)))
-            return new JsonArray(s.Split(',').Select(x => (JsonNode)JsonValue.Create(long.Parse(x, CultureInfo.InvariantCulture))).ToArray());   // a list: --hidden-sizes 64,64
-        if (long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)) return JsonValue.Create(l);
-        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return JsonValue.Create(d);
-        return JsonValue.Create(s);
-    }
-
-    private static void PrintHelp(TextWriter w, string? algo, string? env)
-    {
-        w.WriteLine("usage: tiny train {dqn|td3|ppo} --env NAME [options]");
+        w.WriteLine($"usage: tiny train {algos} --env ENV [options]{(f is null ? "      (tiny train ALGO --help: that agent's options)" : "")}");
+        w.WriteLine($"       tiny train --resume RUN [{ResumeAllows.Replace(", ", "] [").Replace("--device", "--device D").Replace("--checkpoint-every", "--checkpoint-every N")}]");
+        w.WriteLine("Flags win over --config FILE.json, which wins over the agent's defaults for the env.");
         w.WriteLine();
-        w.WriteLine("  --env NAME            environment: " + string.Join(", ", Env.Registered));
-        w.WriteLine("  --optimizer SPEC      NAME[:key=value,...], e.g. alphagrad:alpha=2,momentum=0.9 (default: the agent's, e.g. ppo adam:eps=1e-5)");
-        w.WriteLine("  --lr X                the optimizer's lr (default: the agent's learning rate)");
-        w.WriteLine("  --lookahead K[,A]     wrap the optimizer in Lookahead: every K steps pull toward slow weights by A (0.8)");
-        w.WriteLine("  --OPTION VALUE        an option of the optimizer, kebab-case (booleans bare); unset ones keep the defaults below:");
-        var optimizerFlags = OptimizerFlags(algo);
-        var shadowed = new SortedSet<string>();
+        w.WriteLine("run:");
+        foreach (var o in any.Run)
+            w.WriteLine(CliParsing.Row(o, o == any.Seed ? "1"
+                : o == any.TotalSteps ? PerAgent(a => Agents.Defaults(a.Algo, E(a))["totalTimesteps"]?.ToJsonString() ?? "?")
+                : o == any.Out ? $"runs/{f?.Algo ?? "ALGO"}-ENV-SEED, or the next free -2, -3..."
+                : o == any.Device ? "cpu" : null, width: 24));
+
+        w.WriteLine();
+        w.WriteLine($"optimizer: the agent's default optimizer with only the keys given changed (default {PerAgent(a => Agents.DefaultOptimizer(a.Algo).ToString())}):");
+        w.WriteLine(CliParsing.Row(any.Optimizer, null, width: 24));
+        w.WriteLine($"  {"--lr X",-24} the optimizer's lr (default: the agent's --learning-rate, {PerAgent(a => Agents.Defaults(a.Algo, E(a))["learningRate"]?.ToJsonString() ?? "?")})");
+        w.WriteLine(CliParsing.Row(any.Lookahead, null, width: 24));
+        w.WriteLine($"  {"--OPTION VALUE",-24} an option of the optimizer, kebab-case (booleans bare, or true/false); unset ones keep the defaults below:");
+        var shadowed = new SortedSet<string>(shown.SelectMany(a => a.OptimizerFlags.Shadowed), StringComparer.Ordinal);
         foreach (var name in Optimizers.Names)
         {
             var info = Optimizers.Info(name);
@@ -214,32 +282,25 @@ public static class TrainCommand
             foreach (var o in info.Options)
             {
                 if (o.Key == "lr") continue;
-                if (!optimizerFlags.ContainsKey(o.Flag[2..])) { shadowed.Add(o.Key); flags.Add($"({o.Key}={o.DefaultText})"); }
+                if (shadowed.Contains(o.Flag)) flags.Add($"({o.Key}={o.DefaultText})");
                 else flags.Add(o.IsBool ? $"{o.Flag}{(o.Default is true ? "=true" : "")}" : $"{o.Flag} {o.DefaultText}");
             }
             w.WriteLine($"    {name,-10} {info.Description}");
             w.WriteLine($"               {string.Join("  ", flags)}");
         }
         if (shadowed.Count > 0)
-            w.WriteLine($"                        ({string.Join(", ", shadowed)}: the agent's flag of that name wins; give the optimizer's as --optimizer NAME:{shadowed.First()}=X)");
-        w.WriteLine("  --seed N              seed (default 1)");
-        w.WriteLine("  --total-steps N       env steps (default: the agent's for the env)");
-        w.WriteLine("  --out DIR             output folder (default runs/{algo}-{env}-{seed}, or the next free -2, -3...);");
-        w.WriteLine("                        a folder that already holds files is refused");
-        w.WriteLine("  --force               replace the files of an existing --out folder");
-        w.WriteLine("  --config FILE.json    agent options as JSON ({\"numEnvs\": 8, \"optimizer\": \"adam:eps=1e-5\"}); flags win");
-        w.WriteLine($"  --device D            {DeviceOption.Values} (default cpu); the agent's networks, losses and updates");
-        w.WriteLine("                        run there (ppo, dqn, td3), its envs and dqn/td3's replay buffer on the cpu");
-        w.WriteLine("  --OPTION VALUE        any agent option below, kebab-case (--num-envs 8, --target-kl 0.02)");
-        foreach (var a in algo is null ? Agents.Algorithms : [algo])
         {
-            string e = env ?? (a == "td3" ? "Pendulum-v1" : "CartPole-v1");
-            var rows = Agents.OptionsType(a) is null ? [] : Agents.DescribeOptions(a, e).ToList();
+            var keys = shadowed.Select(s => s[2..].Replace('-', '_')).ToList();
+            w.WriteLine($"    ({string.Join(", ", keys)}: the agent's flag of that name wins; give the optimizer's as --optimizer NAME:{keys[0]}=X)");
+        }
+
+        foreach (var a in shown)
+        {
+            var defaults = Agents.DescribeOptions(a.Algo, E(a)).ToDictionary(d => d.Name, d => d.Default);
             w.WriteLine();
-            if (rows.Count == 0) { w.WriteLine($"{a}: not wired into this build"); continue; }
-            w.WriteLine($"{a} options (defaults for {e}):");
-            foreach (var (name, def, desc) in rows)
-                w.WriteLine($"  --{Agents.ToKebab(name),-20} {def,-12} {desc}");
+            w.WriteLine($"{a.Algo} (defaults for {E(a)}; tiny train {a.Algo} --env ENV --help shows another env's; a switch is bare, or true|false):");
+            foreach (var (o, json, _) in a.Agent)
+                w.WriteLine(CliParsing.Row(o, defaults.GetValueOrDefault(json)?.Trim('[', ']'), width: 30));
         }
     }
 }

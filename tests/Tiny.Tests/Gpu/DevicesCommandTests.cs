@@ -26,6 +26,6 @@ public sealed class DevicesCommandTests
     {
         var o = new StringWriter(); var e = new StringWriter();
         Assert.That(Tiny.Cli.Program.Run(["devices", "--bogus"], o, e), Is.EqualTo(2));
-        Assert.That(e.ToString(), Does.Contain("unexpected argument '--bogus'"));
+        Assert.That(e.ToString(), Does.Contain("unknown option '--bogus'"));
     }
 }

@@ -54,7 +54,7 @@ public sealed class OptimCliTests
     [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --beta1 x", "is not a number")]
     [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --alpha 2", "--alpha does not apply to adam; adam takes: --lr, --beta1, --beta2, --eps, --weight-decay, --amsgrad, --maximize")]
     [TestCase("optim plot --optimizer adam --optimizer sgd --function quadratic --start 0,0 --steps 1 --out x.png --alpha 2", "--alpha applies to none of adam, sgd")]
-    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --bogus 2", "unknown option --bogus")]
+    [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --bogus 2", "unknown option '--bogus'")]
     [TestCase("optim run --optimizer adam --function quadratic --start 0,0 --steps 1 --dtype float16", "--dtype")]
     public void BadInputIsOneLineOnStderrWithExitCode2(string cmdline, string message)
     {

@@ -80,24 +80,103 @@ public sealed class RunLifecycleTests
         (["optim", "plot", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,1", "--steps", "3", "--height", "x", "--out", "OUT/p.png"], "--height: 'x'"),
         (["optim", "bogus"], "unknown optim command 'bogus'"),
         (["devices", "--bogus"], "--bogus"),
+        // --resume RUN and --checkpoint-every N. RUN stands for a run folder (a config.json), EMPTY for an empty folder.
+        (["train", "--resume", "OUT"], "--resume " + "OUT" + ": no such run folder"),
+        (["train", "ppo", "--resume", "OUT"], "no such run folder"),
+        (["train", "--resume", "EMPTY"], "not a run folder (no config.json in it)"),
+        (["train", "--resume"], "--resume needs a value"),
+        (["train", "--resume", "RUN", "--lr", "0.1"], "--lr would change what runs"),
+        (["train", "--resume", "RUN", "--num-envs", "2"], "--num-envs would change what runs"),
+        (["train", "--resume", "RUN", "--seed", "2"], "--seed would change what runs"),
+        (["train", "--resume", "RUN", "--total-steps", "4096"], "--total-steps would change what runs"),
+        (["train", "--resume", "RUN", "--out", "OUT"], "--out would change what runs"),
+        (["train", "--resume", "RUN", "--force"], "--force would change what runs"),
+        (["train", "--resume", "RUN", "--config", "RUN/config.json"], "--config would change what runs"),
+        (["train", "--resume", "RUN", "--optimizer", "sgd"], "--optimizer would change what runs"),
+        (["train", "--resume", "RUN", "--env", "Pendulum-v1"], "that run is on CartPole-v1, not --env Pendulum-v1"),
+        (["train", "dqn", "--resume", "RUN"], "that is a ppo run, not dqn"),
+        (["train", "--resume", "RUN", "--checkpoint-every", "0"], "--checkpoint-every: '0' is not a positive integer"),
+        (["train", "ppo", "--env", "CartPole-v1", "--checkpoint-every", "0", "--out", "OUT"], "--checkpoint-every: '0' is not a positive integer"),
+        (["train", "ppo", "--env", "CartPole-v1", "--checkpoint-every", "-5", "--out", "OUT"], "--checkpoint-every: '-5' is not a positive integer"),
+        (["train", "ppo", "--env", "CartPole-v1", "--checkpoint-every", "abc", "--out", "OUT"], "--checkpoint-every: 'abc' is not a positive integer"),
+        (["train", "ppo", "--env", "CartPole-v1", "--checkpoint-every", "--out", "OUT"], "--checkpoint-every needs a value"),
+        // Unknown options, per command: the flag named, and the nearest known one for a likely typo.
+        (["--bogus"], "unknown option '--bogus'"),
+        (["train", "--env", "CartPole-v1"], "name the agent first"),
+        (["train", "ppo", "--env", "CartPole-v1", "--tau", "0.5", "--out", "OUT"], "unknown option '--tau' for tiny train ppo"),
+        (["train", "td3", "--env", "Pendulum-v1", "--num-envs", "2", "--out", "OUT"], "unknown option '--num-envs' for tiny train td3"),
+        (["train", "ppo", "--env", "CartPole-v1", "--learning-rat", "0.1", "--out", "OUT"], "did you mean --learning-rate?"),
+        (["eval", "OUT", "--total-steps", "5"], "unknown option '--total-steps' for tiny eval"),
+        (["optim", "run", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,1", "--steps", "3", "--width", "500"], "unknown option '--width' for tiny optim run"),
+        (["optim", "plot", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,1", "--steps", "3", "--bogus", "--out", "OUT/p.png"], "unknown option '--bogus' for tiny optim plot"),
+        (["optim", "--lr", "3"], "name the command first: tiny optim run|plot"),
+        // Bad values, lists and switches; values given twice.
+        (["train", "dqn", "--env", "CartPole-v1", "--hidden-sizes", "64,x", "--out", "OUT"], "--hidden-sizes: '64,x' is not a list of integers"),
+        (["train", "td3", "--env", "Pendulum-v1", "--critic-hidden-sizes", "64", "abc", "--out", "OUT"], "--critic-hidden-sizes: 'abc' is not a list of integers"),
+        (["train", "ppo", "--env", "CartPole-v1", "--target-kl", "abc", "--out", "OUT"], "--target-kl: 'abc' is not a number"),
+        (["train", "ppo", "--env", "CartPole-v1", "--num-envs", "2.5", "--out", "OUT"], "--num-envs: '2.5' is not an integer"),
+        (["train", "ppo", "--env", "CartPole-v1", "--norm-adv", "maybe", "--out", "OUT"], "unexpected argument 'maybe' (--norm-adv is a switch"),
+        (["train", "ppo", "--env", "CartPole-v1", "--amsgrad=maybe", "--out", "OUT"], "unexpected argument 'maybe' (--amsgrad is a switch"),
+        (["train", "ppo", "--env", "CartPole-v1", "--seed", "1", "--seed", "2", "--out", "OUT"], "--seed is given more than once"),
+        (["train", "ppo", "--env", "CartPole-v1", "--lookahead", "0", "--out", "OUT"], "--lookahead: '0'"),
+        // Missing values.
+        (["train", "ppo", "--env"], "--env needs a value"),
+        (["train", "ppo", "--env", "CartPole-v1", "--seed"], "--seed needs a value"),
+        (["train", "ppo", "--env", "CartPole-v1", "--lr", "--seed", "3", "--out", "OUT"], "--lr needs a value"),
+        (["train", "ppo", "--env", "CartPole-v1", "--optimizer"], "--optimizer needs a value"),
+        (["train", "dqn", "--env", "CartPole-v1", "--hidden-sizes", "--out", "OUT"], "--hidden-sizes needs a value"),
+        (["eval", "OUT", "--episodes"], "--episodes needs a value"),
+        (["optim", "run", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,1", "--steps"], "--steps needs a value"),
+        // eval and optim.
+        (["eval", "OUT", "--seed", "x"], "--seed: 'x' is not an integer"),
+        (["eval", "--episodes", "3"], "missing RUN"),
+        (["eval", "EMPTY"], "config.json"),
+        (["optim", "run", "--function", "rosenbrock", "--start", "1,1", "--steps", "3"], "--optimizer is required (once)"),
+        (["optim", "plot", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,1", "--steps", "3"], "--out is required"),
+        (["optim", "run", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,x", "--steps", "3"], "--start: 'x' is not a number"),
+        (["optim", "run", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,1", "--steps", "3", "--dtype", "float16"], "--dtype: 'float16'"),
+        (["optim", "run", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,1", "--steps", "3", "--lookahead", "2,7"], "--lookahead: ALPHA '7'"),
     ];
 
     private static IEnumerable<TestCaseData> BadInputCases() =>
         BadInputs.Select((b, i) => new TestCaseData(i).SetName($"BadInput {i:D2}: tiny {string.Join(' ', b.Args)}"));
 
+    [Test]
+    public void TheBadInputTableCoversEveryCommand() =>
+        Assert.That(BadInputs, Has.Length.GreaterThanOrEqualTo(66));
+
+    /// <summary>A run folder as --resume reads it: config.json only (its agent, env and seed).</summary>
+    private const string RunConfig = """{"algorithm": "ppo", "env_id": "CartPole-v1", "options": {"envId": "CartPole-v1", "seed": 3}}""";
+
     [TestCaseSource(nameof(BadInputCases))]
     public void BadInputIsOneLineExit2AndWritesNothing(int index)
     {
         var (args, says) = BadInputs[index];
-        args = args.Select(a => a.Replace("OUT", _dir)).ToArray();
-        var (code, _, err) = Tiny(args);
-        Assert.That(code, Is.EqualTo(2), err);
-        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines, Is.Not.Empty, "says what is wrong");
-        if (!says.StartsWith("usage")) Assert.That(lines, Has.Length.EqualTo(1), err);
-        Assert.That(err + string.Join("", lines), Does.Contain(says).Or.Contain(says.ToLowerInvariant()), "names the cause");
-        Assert.That(err, Does.Not.Contain("   at "), "no stack trace");
-        Assert.That(Directory.Exists(_dir), Is.False, "nothing written");
+        string run = _dir + "-run", empty = _dir + "-empty";
+        Directory.CreateDirectory(run);
+        File.WriteAllText(Path.Combine(run, "config.json"), RunConfig);
+        Directory.CreateDirectory(empty);
+        try
+        {
+            args = args.Select(a => a.Replace("OUT", _dir).Replace("RUN", run).Replace("EMPTY", empty)).ToArray();
+            says = says.Replace("OUT", _dir);
+            var (code, _, err) = Tiny(args);
+            Assert.That(code, Is.EqualTo(2), err);
+            var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.That(lines, Is.Not.Empty, "says what is wrong");
+            if (!says.StartsWith("usage")) Assert.That(lines, Has.Length.EqualTo(1), err);
+            Assert.That(err + string.Join("", lines), Does.Contain(says).Or.Contain(says.ToLowerInvariant()), "names the cause");
+            Assert.That(err, Does.Not.Contain("   at "), "no stack trace");
+            Assert.That(Directory.Exists(_dir), Is.False, "nothing written");
+            Assert.That(Directory.GetFileSystemEntries(run), Is.EqualTo(new[] { Path.Combine(run, "config.json") }), "the run folder untouched");
+            Assert.That(File.ReadAllText(Path.Combine(run, "config.json")), Is.EqualTo(RunConfig));
+            Assert.That(Directory.GetFileSystemEntries(empty), Is.Empty, "the empty folder untouched");
+        }
+        finally
+        {
+            Directory.Delete(run, true);
+            Directory.Delete(empty, true);
+        }
     }
 
     [Test]
