@@ -13,22 +13,42 @@ namespace Tiny.Nn;
 public static class Safetensors
 {
     /// <summary>Writes named tensors (and optional string metadata) to path atomically (temp file + rename).</summary>
-    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Save(path, tensors.Select(kv => new Blob(kv.Key, kv.Value.DType, kv.Value.Shape.ToArray(), fs =>
+        {
+            // One tensor at a time through the host, so a large model is never copied whole.
+            if (kv.Value.DType == DType.Float32) fs.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(kv.Value.ToArray().AsSpan()));
+            else fs.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(kv.Value.ToDoubleArray().AsSpan()));
+        })).ToList(), metadata);
+
+    /// <summary>One named entry to write: its dtype, shape, and a callback writing exactly its little-endian bytes
+    /// (e.g. a slice of a host array, with no copy).</summary>
+    /// <param name="Name">The tensor's name in the file.</param>
+    /// <param name="DType">Float32 (F32) or Float64 (F64).</param>
+    /// <param name="Shape">Its shape; the callback writes product(Shape) elements.</param>
+    /// <param name="Write">Writes the data to the stream.</param>
+    public sealed record Blob(string Name, DType DType, int[] Shape, Action<Stream> Write);
+
+    /// <summary>Writes named blobs (and optional metadata) to path atomically (temp file + rename); a blob whose
+    /// callback writes another number of bytes than its shape says fails the save and leaves path untouched.</summary>
+    public static void Save(string path, IReadOnlyList<Blob> blobs, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var list = tensors.ToList();
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Safetensors: big-endian hosts are not supported");
         var header = new Dictionary<string, object>();
         if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
         long offset = 0;
-        foreach (var (name, t) in list)
+        var lengths = new long[blobs.Count];
+        for (int k = 0; k < blobs.Count; k++)
         {
-            long len = (long)t.Numel * t.DType.Size();
-            header[name] = new Dictionary<string, object>
+            var b = blobs[k];
+            lengths[k] = b.Shape.Aggregate(1L, (a, x) => a * x) * b.DType.Size();
+            header[b.Name] = new Dictionary<string, object>
             {
-                ["dtype"] = t.DType == DType.Float32 ? "F32" : "F64",
-                ["shape"] = t.Shape.ToArray(),
-                ["data_offsets"] = new[] { offset, offset + len },
+                ["dtype"] = b.DType == DType.Float32 ? "F32" : "F64",
+                ["shape"] = b.Shape,
+                ["data_offsets"] = new[] { offset, offset + lengths[k] },
             };
-            offset += len;
+            offset += lengths[k];
         }
         var json = JsonSerializer.SerializeToUtf8Bytes(header);
         int pad = (8 - json.Length % 8) % 8;   // align data to 8 bytes with trailing spaces, as the reference writer does
@@ -38,28 +58,28 @@ public static class Safetensors
         string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
         string tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        try
         {
-            Span<byte> len8 = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(len8, (ulong)headerBytes.Length);
-            fs.Write(len8);
-            fs.Write(headerBytes);
-            foreach (var (_, t) in list)
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
             {
-                if (t.DType == DType.Float32)
+                Span<byte> len8 = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(len8, (ulong)headerBytes.Length);
+                fs.Write(len8);
+                fs.Write(headerBytes);
+                for (int k = 0; k < blobs.Count; k++)
                 {
-                    var a = t.ToArray();
-                    if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Safetensors: big-endian hosts are not supported");
-                    fs.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
-                }
-                else
-                {
-                    var a = t.ToDoubleArray();
-                    fs.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+                    long before = fs.Position;
+                    blobs[k].Write(fs);
+                    if (fs.Position - before != lengths[k])
+                        throw new InvalidOperationException($"Safetensors: '{blobs[k].Name}' wrote {fs.Position - before} bytes, its shape needs {lengths[k]}");
                 }
             }
+            File.Move(tmp, path, overwrite: true);
         }
-        File.Move(tmp, path, overwrite: true);
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
     }
 
     /// <summary>A tensor read from a file.</summary>

@@ -53,6 +53,59 @@ public static class Agents
             ["learningRate"] = 1e-3, ["updateEpochs"] = 10, ["numMinibatches"] = 32, ["entCoef"] = 0.0, ["clipCoef"] = 0.2,
             ["normalizeObs"] = false, ["normalizeReward"] = true,
         },
+        // rl-baselines3-zoo hyperparams/dqn.yml Acrobot-v1 (100k steps, lr 6.3e-4, batch 128, buffer 50k, learning
+        // starts 0, gamma 0.99, target every 250 steps, epsilon 1 -> 0.1 over 12%, 256-256). Their train_freq 4 with
+        // gradient_steps -1 (4 updates per 4 env steps) is one update per env step here.
+        [("dqn", "Acrobot-v1")] = new JsonObject
+        {
+            ["totalTimesteps"] = 100_000, ["learningRate"] = 6.3e-4, ["batchSize"] = 128, ["bufferSize"] = 50_000,
+            ["learningStarts"] = 0, ["gamma"] = 0.99, ["targetNetworkFrequency"] = 250, ["trainFrequency"] = 1,
+            ["explorationFraction"] = 0.12, ["endE"] = 0.1, ["hiddenSizes"] = new JsonArray(256, 256),
+        },
+        // rl-baselines3-zoo dqn.yml MountainCar-v0 (120k steps, lr 4e-3, batch 128, buffer 10k, learning starts 1000,
+        // gamma 0.98, target every 600 steps, epsilon 1 -> 0.07 over 20%, 256-256). Their train_freq 16 with
+        // gradient_steps 8 (one update per 2 env steps) is trainFrequency 2 here.
+        [("dqn", "MountainCar-v0")] = new JsonObject
+        {
+            ["totalTimesteps"] = 120_000, ["learningRate"] = 4e-3, ["batchSize"] = 128, ["bufferSize"] = 10_000,
+            ["learningStarts"] = 1000, ["gamma"] = 0.98, ["targetNetworkFrequency"] = 600, ["trainFrequency"] = 2,
+            ["explorationFraction"] = 0.2, ["endE"] = 0.07, ["hiddenSizes"] = new JsonArray(256, 256),
+        },
+        // rl-baselines3-zoo ppo.yml Acrobot-v1 (1M steps, 16 envs x 256 steps, lambda 0.94, gamma 0.99, 4 epochs, no
+        // entropy bonus, VecNormalize of observations and rewards) with SB3's PPO defaults for the rest: constant
+        // lr 3e-4, 64-sample minibatches (4096 / 64 = 64 of them), clip 0.2, unclipped value loss.
+        [("ppo", "Acrobot-v1")] = new JsonObject
+        {
+            ["totalTimesteps"] = 1_000_000, ["numEnvs"] = 16, ["numSteps"] = 256, ["gaeLambda"] = 0.94, ["gamma"] = 0.99,
+            ["updateEpochs"] = 4, ["entCoef"] = 0.0, ["learningRate"] = 3e-4, ["annealLr"] = false, ["numMinibatches"] = 64,
+            ["clipVloss"] = false, ["normalizeObs"] = true, ["normalizeReward"] = true,
+        },
+        // rl-baselines3-zoo ppo.yml MountainCar-v0 (1M steps, 16 envs x 16 steps, lambda 0.98, gamma 0.99, 4 epochs,
+        // no entropy bonus, VecNormalize) with SB3's defaults: constant lr 3e-4, 64-sample minibatches (256 / 64 = 4).
+        [("ppo", "MountainCar-v0")] = new JsonObject
+        {
+            ["totalTimesteps"] = 1_000_000, ["numEnvs"] = 16, ["numSteps"] = 16, ["gaeLambda"] = 0.98, ["gamma"] = 0.99,
+            ["updateEpochs"] = 4, ["entCoef"] = 0.0, ["learningRate"] = 3e-4, ["annealLr"] = false, ["numMinibatches"] = 4,
+            ["clipVloss"] = false, ["normalizeObs"] = true, ["normalizeReward"] = true,
+        },
+        // rl-baselines3-zoo td3.yml MountainCarContinuous-v0 (300k steps, lr 1e-3, batch 256, 400-300, one update per
+        // step) with SB3's TD3 defaults (learning starts 100, gamma 0.99, tau 0.005); their Ornstein-Uhlenbeck noise of
+        // std 0.5 is Gaussian noise of std 0.5 here.
+        [("td3", "MountainCarContinuous-v0")] = new JsonObject
+        {
+            ["totalTimesteps"] = 300_000, ["learningRate"] = 1e-3, ["batchSize"] = 256, ["learningStarts"] = 100,
+            ["explorationNoise"] = 0.5, ["actorHiddenSizes"] = new JsonArray(400, 300), ["criticHiddenSizes"] = new JsonArray(400, 300),
+        },
+        // rl-baselines3-zoo ppo.yml MountainCarContinuous-v0 (20k steps, 1 env x 8 steps, gamma 0.9999, lr 7.77e-5,
+        // entropy 0.00429, clip 0.1, 10 epochs, lambda 0.9, grad norm 5, value coef 0.19, VecNormalize) without their
+        // gSDE and log_std_init -3.29, which Tiny's PPO lacks (its log-std starts at 0).
+        [("ppo", "MountainCarContinuous-v0")] = new JsonObject
+        {
+            ["totalTimesteps"] = 20_000, ["numEnvs"] = 1, ["numSteps"] = 8, ["numMinibatches"] = 1, ["gamma"] = 0.9999,
+            ["learningRate"] = 7.77e-5, ["annealLr"] = false, ["entCoef"] = 0.00429, ["clipCoef"] = 0.1, ["updateEpochs"] = 10,
+            ["gaeLambda"] = 0.9, ["maxGradNorm"] = 5.0, ["vfCoef"] = 0.19, ["clipVloss"] = false,
+            ["normalizeObs"] = true, ["normalizeReward"] = true,
+        },
     };
 
     /// <summary>The optimizer an agent trains with when none is given: CleanRL's (PPO: Adam with eps 1e-5; DQN and
@@ -163,6 +216,16 @@ public static class Agents
             string why = e.Message.Split(". Path:")[0].Replace("System.Int32[]", "a list of integers").Replace("System.", "");
             throw new ArgumentException($"{algo}: bad option value{(e.Path is { } p ? $" at {p.TrimStart('$', '.')}" : "")}: {why}");
         }
+    }
+
+    /// <summary>An agent saved with <see cref="IAgent.SaveCheckpoint"/> in DIR, ready to continue: its Train picks up
+    /// exactly where the checkpointed run stopped.</summary>
+    public static IAgent Resume(string dir)
+    {
+        if (!CheckpointReader.Exists(dir)) throw new FileNotFoundException($"{dir} holds no checkpoint ({CheckpointReader.TensorsFile}, {CheckpointReader.JsonFile})");
+        var agent = Load(dir);
+        agent.LoadCheckpoint(dir);
+        return agent;
     }
 
     /// <summary>Loads DIR (model.safetensors + config.json), dispatching on config.json's "algorithm".</summary>

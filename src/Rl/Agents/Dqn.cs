@@ -145,16 +145,48 @@ public sealed class Dqn : IAgent
     public static double LinearSchedule(double startE, double endE, double duration, long t) =>
         Math.Max((endE - startE) / duration * t + startE, endE);
 
-    /// <inheritdoc/>
-    public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default)
+    /// <summary>A training run in progress: what continues from one Train call (or checkpoint) to the next.</summary>
+    private sealed class Session(Rng envRng, Rng actRng, Rng sampleRng, SyncVectorEnv envs, Optimizer optimizer, ReplayBuffer rb, int obsDim)
+    {
+        public Rng EnvRng { get; } = envRng;
+        public Rng ActRng { get; } = actRng;
+        public Rng SampleRng { get; } = sampleRng;
+        public SyncVectorEnv Envs { get; } = envs;
+        public Optimizer Optimizer { get; } = optimizer;
+        public ReplayBuffer Buffer { get; } = rb;
+        public float[] Obs { get; } = new float[obsDim];
+        public long Step { get; set; }
+        public double? TdLoss { get; set; }      // null until the first update (a NaN loss is logged as NaN)
+        public double? QValues { get; set; }
+        public bool EvalMode { get; set; }
+    }
+
+    private Session? _session;
+
+    private Session NewSession(bool reset)
     {
         var o = Options;
-        var envRng = _rng.Fork();          // one stream each, all from the seed
-        var actRng = _rng.Fork();
-        var sampleRng = _rng.Fork();
-        using var envs = new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep);
-        var optimizer = Optimizer.Create(_q.Parameters(), o.LearningRate);
-        var rb = new ReplayBuffer(o.BufferSize, _obsDim, 1, o.BatchSize);
+        // One stream each, all from the seed (forked in this order whether or not a checkpoint then replaces them).
+        var s = new Session(_rng.Fork(), _rng.Fork(), _rng.Fork(), new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep),
+                            Optimizer.Create(_q.Parameters(), o.LearningRate), new ReplayBuffer(o.BufferSize, _obsDim, 1, o.BatchSize), _obsDim);
+        if (reset)
+        {
+            s.Envs.Reset(unchecked((int)s.EnvRng.NextUInt64()));
+            s.Envs.Observations.AsSpan(0, _obsDim).CopyTo(s.Obs);
+        }
+        return s;
+    }
+
+    /// <inheritdoc/>
+    public long GlobalStep => _session?.Step ?? 0;
+
+    /// <inheritdoc/>
+    public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default, Action<long>? boundary = null)
+    {
+        var o = Options;
+        var session = _session ??= NewSession(reset: true);
+        var (actRng, sampleRng, envs, optimizer, rb, obs) = (session.ActRng, session.SampleRng, session.Envs, session.Optimizer, session.Buffer, session.Obs);
+        if (session.EvalMode) { optimizer.Train(); session.EvalMode = false; }
         var qParams = _q.Parameters().ToList();
         var targetParams = _target.Parameters().ToList();
 
@@ -165,17 +197,15 @@ public sealed class Dqn : IAgent
         var terminatedT = Tensor.Zeros([o.BatchSize], DType.Float32, Device);
         var actionIndex = new int[o.BatchSize];
         var oneObs = Tensor.Zeros([1, _obsDim], DType.Float32, Device);
-        var obs = new float[_obsDim];
         var nextObs = new float[_obsDim];
         var action = new float[1];
         var actions = new int[1];
 
-        double? tdLossValue = null, qValuesMean = null;   // null until the first update (a NaN loss is logged as NaN)
         var metrics = new Dictionary<string, double>();
-        envs.Reset(unchecked((int)envRng.NextUInt64()));
-        envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
-        for (long globalStep = 0; globalStep < o.TotalTimesteps && !ct.IsCancellationRequested; globalStep++)
+        // The iterator section runs after every step, also after `continue`: a checkpoint there resumes exactly.
+        for (; session.Step < o.TotalTimesteps && !ct.IsCancellationRequested; session.Step++, boundary?.Invoke(session.Step))
         {
+            long globalStep = session.Step;
             using var memory = Tensor.Scope();   // this step's tensors go back to a pool at the end of the iteration
             // 1. Epsilon-greedy action.
             double epsilon = LinearSchedule(o.StartE, o.EndE, o.ExplorationSteps ?? o.ExplorationFraction * o.TotalTimesteps, globalStep);
@@ -191,7 +221,7 @@ public sealed class Dqn : IAgent
             envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
 
             if (envs.FinishedEpisodes[0] is EpisodeInfo ep && progress is not null)
-                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), optimizer.Lr));
+                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Snapshot(metrics, session.TdLoss, session.QValues, epsilon), optimizer.Lr));
 
             // 3. Learn.
             if (globalStep > o.LearningStarts)
@@ -220,9 +250,9 @@ public sealed class Dqn : IAgent
 
                     if (globalStep % 100 == 0)
                     {
-                        tdLossValue = loss.Item();
-                        qValuesMean = Mean(OffPolicy.Host(oldVal));
-                        progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Snapshot(metrics, tdLossValue, qValuesMean, epsilon), optimizer.Lr));
+                        session.TdLoss = loss.Item();
+                        session.QValues = Mean(OffPolicy.Host(oldVal));
+                        progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Snapshot(metrics, session.TdLoss, session.QValues, epsilon), optimizer.Lr));
                     }
                 }
 
@@ -232,7 +262,13 @@ public sealed class Dqn : IAgent
             }
         }
         // Schedule-free optimizers: the saved model and Act use the evaluation point (Eval is a no-op for the others).
-        optimizer.Eval();
+        // A stopped run stays at the training point, so its checkpoint resumes exactly; Save moves it.
+        if (session.Step >= o.TotalTimesteps) ToEvalPoint();
+    }
+
+    private void ToEvalPoint()
+    {
+        if (_session is { EvalMode: false } s) { s.Optimizer.Eval(); s.EvalMode = true; }
     }
 
     private static Dictionary<string, double> Snapshot(Dictionary<string, double> m, double? tdLoss, double? qValues, double epsilon)
@@ -269,9 +305,42 @@ public sealed class Dqn : IAgent
     private IEnumerable<KeyValuePair<string, Tensor>> Tensors() =>
         _q.NamedParameters("q.").Concat(_target.NamedParameters("target."));
 
+    /// <summary>DIR/model.safetensors (q.*, target.*) and DIR/config.json; the parameters of a schedule-free
+    /// optimizer's run are moved to its evaluation point first.</summary>
+    public void Save(string dir)
+    {
+        ToEvalPoint();
+        Write(dir);
+    }
+
     /// <inheritdoc/>
-    public void Save(string dir) =>
-        OffPolicy.SaveCheckpoint(dir, Tensors(), new JsonObject
+    public void SaveCheckpoint(string dir)
+    {
+        var s = _session ??= NewSession(reset: true);
+        if (s.EvalMode) { s.Optimizer.Train(); s.EvalMode = false; }   // a finished schedule-free run: back to y (rounds)
+        Write(dir);
+        var w = OffPolicy.Checkpoint(Algorithm, s.Step, s.Envs, s.Obs, s.Buffer, ("optimizer", s.Optimizer));
+        w.Json["rngs"] = new JsonArray(StateJson.Rng(s.EnvRng), StateJson.Rng(s.ActRng), StateJson.Rng(s.SampleRng));
+        if (s.TdLoss is double l) w.Json["td_loss"] = StateJson.Num(l);
+        if (s.QValues is double q) w.Json["q_values"] = StateJson.Num(q);
+        w.Save(dir);
+    }
+
+    /// <inheritdoc/>
+    public void LoadCheckpoint(string dir)
+    {
+        var s = NewSession(reset: false);
+        var r = OffPolicy.Restore(dir, Algorithm, s.Envs, s.Obs, s.Buffer, ("optimizer", s.Optimizer));
+        var rngs = OffPolicy.Rngs(r.Json, 3);
+        s.EnvRng.State = rngs[0]; s.ActRng.State = rngs[1]; s.SampleRng.State = rngs[2];
+        s.Step = StateJson.Long(r.Json, "global_step");
+        s.TdLoss = r.Json.ContainsKey("td_loss") ? StateJson.Double(r.Json, "td_loss") : null;
+        s.QValues = r.Json.ContainsKey("q_values") ? StateJson.Double(r.Json, "q_values") : null;
+        _session = s;
+    }
+
+    private void Write(string dir) =>
+        OffPolicy.SaveModel(dir, Tensors(), new JsonObject
         {
             ["algorithm"] = Algorithm,
             ["envId"] = EnvId,

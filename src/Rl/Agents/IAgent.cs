@@ -19,8 +19,28 @@ public interface IAgent
     /// <summary>The environment id it trains on.</summary>
     string EnvId { get; }
 
-    /// <summary>Trains for the configured number of steps; stops early (cleanly) when ct is cancelled.</summary>
-    void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default);
+    /// <summary>
+    /// Trains up to the configured number of env steps, continuing where an earlier call or a loaded checkpoint
+    /// stopped. When ct is cancelled it stops at the next point a checkpoint resumes from exactly (PPO: after an
+    /// update; DQN and TD3: after an env step); <paramref name="boundary"/> is called at each such point with the env
+    /// steps taken so far (e.g. to write a checkpoint every N steps).
+    /// </summary>
+    void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default, Action<long>? boundary = null);
+
+    /// <summary>Env steps trained so far.</summary>
+    long GlobalStep { get; }
+
+    /// <summary>
+    /// Writes what training needs to continue exactly to DIR: the agent (<see cref="Save"/>'s files, at the point the
+    /// optimizer trains at) plus checkpoint.safetensors/checkpoint.json (optimizer state, generators, env and vector
+    /// env state, normalisation statistics, replay buffer, counters). Agents.Resume(DIR) then Train gives the same
+    /// parameters and progress reports as an uninterrupted run.
+    /// </summary>
+    void SaveCheckpoint(string dir);
+
+    /// <summary>Restores the training state <see cref="SaveCheckpoint"/> wrote into this agent (loaded from the same
+    /// DIR); InvalidDataException when it does not fit.</summary>
+    void LoadCheckpoint(string dir);
 
     /// <summary>Deterministic action for one observation: greedy (discrete, as [index]) or mean action (continuous).</summary>
     float[] Act(ReadOnlySpan<float> observation);

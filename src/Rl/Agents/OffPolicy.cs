@@ -3,6 +3,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tiny.Nn;
+using Tiny.Optim;
 
 namespace Tiny.Rl;
 
@@ -105,8 +106,47 @@ public static class OffPolicy
         return t;
     }
 
+    /// <summary>The checkpoint DQN and TD3 share: the step, the vector env, the current observation, the replay
+    /// buffer and the optimizers by name (each agent adds its generators and logged values).</summary>
+    internal static CheckpointWriter Checkpoint(string algorithm, long step, SyncVectorEnv envs, float[] obs, ReplayBuffer buffer,
+                                                params (string Name, Optimizer Optimizer)[] optimizers)
+    {
+        var w = new CheckpointWriter();
+        w.Json["algorithm"] = algorithm;
+        w.Json["global_step"] = step;
+        w.Json["envs"] = envs.SaveState();
+        w.Json["obs"] = StateJson.Nums(obs);
+        buffer.SaveTo(w, "replay");
+        foreach (var (name, optimizer) in optimizers) w.Add(name, optimizer);
+        return w;
+    }
+
+    /// <summary>Restores what <see cref="Checkpoint"/> wrote into a fresh run's envs, observation, buffer and
+    /// optimizers; returns the reader for the agent's own entries.</summary>
+    internal static CheckpointReader Restore(string dir, string algorithm, SyncVectorEnv envs, float[] obs, ReplayBuffer buffer,
+                                             params (string Name, Optimizer Optimizer)[] optimizers)
+    {
+        var r = CheckpointReader.Open(dir);
+        if (r.Json["algorithm"]?.GetValue<string>() != algorithm) throw new InvalidDataException($"{dir}: the checkpoint is not a {algorithm} one");
+        envs.LoadState(StateJson.Object(r.Json, "envs"));
+        var saved = StateJson.Floats(r.Json, "obs");
+        if (saved.Length != obs.Length) throw new InvalidDataException($"{dir}: the checkpoint's observation has {saved.Length} floats, the env's {obs.Length}");
+        saved.CopyTo(obs, 0);
+        buffer.LoadFrom(r, "replay");
+        foreach (var (name, optimizer) in optimizers) r.Load(name, optimizer);
+        return r;
+    }
+
+    /// <summary>The n generator states saved as Json["rngs"].</summary>
+    internal static RngState[] Rngs(JsonObject json, int n)
+    {
+        var a = StateJson.Get(json, "rngs") as JsonArray ?? throw new InvalidDataException("checkpoint: 'rngs' is not an array");
+        if (a.Count != n) throw new InvalidDataException($"checkpoint: {a.Count} generators saved, {n} expected");
+        return Enumerable.Range(0, n).Select(i => StateJson.ReadRng(new JsonObject { ["r"] = a[i]!.DeepClone() }, "r").State).ToArray();
+    }
+
     /// <summary>Writes DIR/model.safetensors (the named tensors) and DIR/config.json.</summary>
-    public static void SaveCheckpoint(string dir, IEnumerable<KeyValuePair<string, Tensor>> tensors, JsonObject config)
+    public static void SaveModel(string dir, IEnumerable<KeyValuePair<string, Tensor>> tensors, JsonObject config)
     {
         Directory.CreateDirectory(dir);
         Safetensors.Save(Path.Combine(dir, "model.safetensors"), tensors);

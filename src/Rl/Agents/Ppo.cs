@@ -171,18 +171,42 @@ public sealed class Ppo : IAgent
         return env;
     }
 
-    /// <summary>Trains for Options.TotalTimesteps env steps (or until ct is cancelled).</summary>
-    public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default)
+    /// <summary>A training run in progress: what continues from one Train call (or checkpoint) to the next.</summary>
+    private sealed class Session(Optimizer optimizer, SyncVectorEnv envs, int obsDim, int batchPerEnv)
+    {
+        public Optimizer Optimizer { get; } = optimizer;
+        public double BaseLr { get; } = optimizer.Lr;          // the spec's lr, which annealing scales
+        public SyncVectorEnv Envs { get; } = envs;
+        public float[] NextObs { get; } = new float[envs.NumEnvs * obsDim];
+        public float[] NextDone { get; } = new float[envs.NumEnvs];
+        public long Update { get; set; } = 1;                  // the next update, 1-based as CleanRL's
+        public bool EvalMode { get; set; }                     // Eval() was called (a finished run)
+        public Dictionary<string, double> Metrics { get; set; } = [];   // the last update's, sent with each episode
+        public int[] Indices { get; } = Enumerable.Range(0, envs.NumEnvs * batchPerEnv).ToArray();   // minibatch order
+    }
+
+    private Session? _session;
+
+    private Session NewSession(bool reset)
+    {
+        var s = new Session(OptimizerSpec.Create(Network.Parameters().ToList(), Options.LearningRate),
+                            new SyncVectorEnv(MakeEnv, Options.NumEnvs, AutoresetMode.SameStep), _obsDim, Options.NumSteps);
+        if (reset) s.Envs.Reset(Options.Seed).CopyTo(s.NextObs, 0);
+        return s;
+    }
+
+    /// <summary>Trains for Options.TotalTimesteps env steps, continuing a run in progress; when ct is cancelled it
+    /// stops after the current update (see <see cref="IAgent.Train"/>).</summary>
+    public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default, Action<long>? boundary = null)
     {
         var o = Options;
         int numEnvs = o.NumEnvs, numSteps = o.NumSteps, batchSize = o.BatchSize, minibatchSize = o.MinibatchSize;
         int obsDim = _obsDim, actDim = Continuous ? _actDim : 1;
         long numUpdates = o.TotalTimesteps / batchSize;
         var parameters = Network.Parameters().ToList();
-        var optimizer = OptimizerSpec.Create(parameters, o.LearningRate);
-        double baseLr = optimizer.Lr;
-
-        using var envs = new SyncVectorEnv(MakeEnv, numEnvs, AutoresetMode.SameStep);
+        var session = _session ??= NewSession(reset: true);
+        var (optimizer, baseLr, envs, nextObs, nextDone) = (session.Optimizer, session.BaseLr, session.Envs, session.NextObs, session.NextDone);
+        if (session.EvalMode) { optimizer.Train(); session.EvalMode = false; }
 
         // Rollout storage, [numSteps, numEnvs, ...] flattened row-major.
         var obs = new float[batchSize * obsDim];
@@ -194,18 +218,16 @@ public sealed class Ppo : IAgent
         var advantages = new float[batchSize];
         var returns = new float[batchSize];
 
-        var nextObs = (float[])envs.Reset(o.Seed).Clone();
-        var nextDone = new float[numEnvs];
         var stepActions = new float[numEnvs * actDim];
         var stepActionsInt = new int[numEnvs];
         var stepLogprob = new float[numEnvs];
         var stepValue = new float[numEnvs];
-        var inds = new int[batchSize];
-        for (int i = 0; i < batchSize; i++) inds[i] = i;
-        var metrics = new Dictionary<string, double>();
+        var inds = session.Indices;   // shuffled in place epoch after epoch, so its order is state too
+        var metrics = session.Metrics;
 
-        for (long update = 1; update <= numUpdates && !ct.IsCancellationRequested; update++)
+        while (session.Update <= numUpdates && !ct.IsCancellationRequested)
         {
+            long update = session.Update;
             if (o.AnnealLr)
             {
                 double frac = 1.0 - (update - 1.0) / numUpdates;
@@ -240,9 +262,7 @@ public sealed class Ppo : IAgent
                 for (int e = 0; e < numEnvs; e++)
                     if (envs.FinishedEpisodes[e] is EpisodeInfo ep)
                         progress?.Invoke(new ProgressInfo(GlobalStep, o.TotalTimesteps, ep.Return, ep.Length, metrics, optimizer.Lr));
-                if (ct.IsCancellationRequested) break;
             }
-            if (ct.IsCancellationRequested) break;
 
             // ---- GAE: bootstrap from V(nextObs), as CleanRL (truncation counts as done, Gymnasium 0.29 style).
             ValuesOf(nextObs, numEnvs, stepValue);
@@ -333,6 +353,9 @@ public sealed class Ppo : IAgent
                 ["explained_variance"] = ExplainedVariance(values, returns),
             };
             progress?.Invoke(new ProgressInfo(GlobalStep, o.TotalTimesteps, null, null, metrics, optimizer.Lr));
+            session.Update = update + 1;
+            session.Metrics = metrics;
+            boundary?.Invoke(GlobalStep);   // a checkpoint here resumes exactly: the rollout and update are done
         }
 
         // Freeze the observation statistics (env 0's, as CleanRL's single env) for Act and Save.
@@ -342,7 +365,13 @@ public sealed class Ppo : IAgent
             _obsRms.Set(norm.Stats.Mean, norm.Stats.Var, norm.Stats.Count);
         }
         // Schedule-free optimizers: the saved model and Act use the evaluation point (Eval is a no-op for the others).
-        optimizer.Eval();
+        // A stopped run stays at the training point, so its checkpoint resumes exactly; Save moves it.
+        if (session.Update > numUpdates) ToEvalPoint();
+    }
+
+    private void ToEvalPoint()
+    {
+        if (_session is { EvalMode: false } s) { s.Optimizer.Eval(); s.EvalMode = true; }
     }
 
     /// <summary>
@@ -480,8 +509,64 @@ public sealed class Ppo : IAgent
         return [best];
     }
 
-    /// <summary>DIR/model.safetensors (actor.*, critic.*, actor_logstd) and DIR/config.json.</summary>
+    /// <summary>DIR/model.safetensors (actor.*, critic.*, actor_logstd) and DIR/config.json; the parameters of a
+    /// schedule-free optimizer's run are moved to its evaluation point first.</summary>
     public void Save(string dir)
+    {
+        ToEvalPoint();
+        Write(dir);
+    }
+
+    /// <inheritdoc/>
+    public void SaveCheckpoint(string dir)
+    {
+        var s = _session ??= NewSession(reset: true);
+        if (s.EvalMode) { s.Optimizer.Train(); s.EvalMode = false; }   // a finished schedule-free run: back to y (rounds)
+        Write(dir);
+        var w = new CheckpointWriter();
+        w.Json["algorithm"] = Algorithm;
+        w.Json["global_step"] = GlobalStep;
+        w.Json["update"] = s.Update;
+        w.Json["rng"] = StateJson.Rng(_rng);
+        w.Json["envs"] = s.Envs.SaveState();
+        w.Json["next_obs"] = StateJson.Nums(s.NextObs);
+        w.Json["next_done"] = StateJson.Nums(s.NextDone);
+        var metrics = new JsonObject();
+        foreach (var (k, v) in s.Metrics) metrics[k] = StateJson.Num(v);
+        w.Json["metrics"] = metrics;
+        w.Json["indices"] = StateJson.Ints(s.Indices);
+        w.Add("optimizer", s.Optimizer);
+        w.Save(dir);
+    }
+
+    /// <inheritdoc/>
+    public void LoadCheckpoint(string dir)
+    {
+        var r = CheckpointReader.Open(dir);
+        var j = r.Json;
+        if (j["algorithm"]?.GetValue<string>() != Algorithm) throw new InvalidDataException($"{dir}: the checkpoint is not a ppo one");
+        var s = NewSession(reset: false);
+        s.Envs.LoadState(StateJson.Object(j, "envs"));
+        var nextObs = StateJson.Floats(j, "next_obs");
+        var nextDone = StateJson.Floats(j, "next_done");
+        if (nextObs.Length != s.NextObs.Length || nextDone.Length != s.NextDone.Length)
+            throw new InvalidDataException($"{dir}: the checkpoint holds {nextDone.Length} envs' observations, this run has {s.NextDone.Length} envs");
+        nextObs.CopyTo(s.NextObs, 0);
+        nextDone.CopyTo(s.NextDone, 0);
+        s.Update = StateJson.Long(j, "update");
+        var m = StateJson.Object(j, "metrics");
+        s.Metrics = m.ToDictionary(kv => kv.Key, kv => StateJson.Double(m, kv.Key));
+        var indices = StateJson.IntArray(j, "indices");
+        if (indices.Length != s.Indices.Length || indices.Any(i => (uint)i >= (uint)indices.Length))
+            throw new InvalidDataException($"{dir}: the checkpoint's minibatch order has {indices.Length} entries, this run's batch {s.Indices.Length}");
+        indices.CopyTo(s.Indices, 0);
+        r.Load("optimizer", s.Optimizer);
+        _rng.State = StateJson.ReadRng(j, "rng").State;
+        GlobalStep = StateJson.Long(j, "global_step");
+        _session = s;
+    }
+
+    private void Write(string dir)
     {
         Directory.CreateDirectory(dir);
         Network.Save(Path.Combine(dir, "model.safetensors"));

@@ -92,4 +92,38 @@ public sealed class ReplayBuffer
         if (batchSize != BatchSize) throw new ArgumentException($"ReplayBuffer.Sample: batch arrays hold {BatchSize}, asked for {batchSize}");
         Sample(rng);
     }
+
+    /// <summary>Adds the stored transitions (the first <see cref="Count"/> slots) and the write position to a
+    /// checkpoint under prefix.</summary>
+    public void SaveTo(CheckpointWriter w, string prefix)
+    {
+        w.Add(prefix + ".obs", _obs, Count, ObsDim);
+        w.Add(prefix + ".next_obs", _nextObs, Count, ObsDim);
+        w.Add(prefix + ".actions", _actions, Count, ActionDim);
+        w.Add(prefix + ".rewards", _rewards, Count, 1);
+        w.Add(prefix + ".terminated", _terminated, Count, 1);
+        w.Json[prefix] = new JsonObject { ["count"] = Count, ["next"] = _next, ["capacity"] = Capacity };
+    }
+
+    /// <summary>Restores what <see cref="SaveTo"/> wrote into this (empty or not) buffer of the same sizes.</summary>
+    public void LoadFrom(CheckpointReader r, string prefix)
+    {
+        var o = StateJson.Object(r.Json, prefix);
+        int count = StateJson.Int(o, "count"), next = StateJson.Int(o, "next"), capacity = StateJson.Int(o, "capacity");
+        if (capacity != Capacity || count < 0 || count > Capacity || next < 0 || next >= Capacity)
+            throw new InvalidDataException($"checkpoint: replay buffer '{prefix}' (capacity {capacity}, count {count}, next {next}) does not fit one of capacity {Capacity}");
+        void Copy(string name, float[] into, int cols)
+        {
+            var (data, rows) = r.Floats($"{prefix}.{name}", cols);
+            if (rows != count) throw new InvalidDataException($"checkpoint: '{prefix}.{name}' has {rows} rows, the buffer {count}");
+            data.AsSpan(0, rows * cols).CopyTo(into);
+        }
+        Copy("obs", _obs, ObsDim);
+        Copy("next_obs", _nextObs, ObsDim);
+        Copy("actions", _actions, ActionDim);
+        Copy("rewards", _rewards, 1);
+        Copy("terminated", _terminated, 1);
+        Count = count;
+        _next = next;
+    }
 }

@@ -165,17 +165,52 @@ public sealed class Td3 : IAgent
 
     private static Tensor Q(Module critic, Tensor obs, Tensor action) => critic.Forward(Tensor.Cat([obs, action], 1));
 
-    /// <inheritdoc/>
-    public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default)
+    /// <summary>A training run in progress: what continues from one Train call (or checkpoint) to the next.</summary>
+    private sealed class Session(Rng envRng, Rng noiseRng, Rng sampleRng, SyncVectorEnv envs, Optimizer actorOptimizer, Optimizer qOptimizer, ReplayBuffer rb, int obsDim)
+    {
+        public Rng EnvRng { get; } = envRng;
+        public Rng NoiseRng { get; } = noiseRng;
+        public Rng SampleRng { get; } = sampleRng;
+        public SyncVectorEnv Envs { get; } = envs;
+        public Optimizer ActorOptimizer { get; } = actorOptimizer;
+        public Optimizer QOptimizer { get; } = qOptimizer;
+        public ReplayBuffer Buffer { get; } = rb;
+        public float[] Obs { get; } = new float[obsDim];
+        public long Step { get; set; }
+        public double? QfLoss { get; set; }      // null until computed (a NaN loss is logged as NaN)
+        public double? ActorLoss { get; set; }
+        public double? QValues { get; set; }
+        public bool EvalMode { get; set; }
+    }
+
+    private Session? _session;
+
+    private Session NewSession(bool reset)
     {
         var o = Options;
-        var envRng = _rng.Fork();
-        var noiseRng = _rng.Fork();
-        var sampleRng = _rng.Fork();
-        using var envs = new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep);
-        var actorOptimizer = Optimizer.Create(_actor.Parameters(), o.LearningRate);
-        var qOptimizer = Optimizer.Create(_qf1.Parameters().Concat(_qf2.Parameters()), o.LearningRate);
-        var rb = new ReplayBuffer(Math.Min(o.BufferSize, (int)Math.Min(int.MaxValue, Math.Max(1, o.TotalTimesteps))), _obsDim, _actDim, o.BatchSize);
+        // One stream each, all from the seed (forked in this order whether or not a checkpoint then replaces them).
+        var s = new Session(_rng.Fork(), _rng.Fork(), _rng.Fork(), new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep),
+                            Optimizer.Create(_actor.Parameters(), o.LearningRate), Optimizer.Create(_qf1.Parameters().Concat(_qf2.Parameters()), o.LearningRate),
+                            new ReplayBuffer(Math.Min(o.BufferSize, (int)Math.Min(int.MaxValue, Math.Max(1, o.TotalTimesteps))), _obsDim, _actDim, o.BatchSize), _obsDim);
+        if (reset)
+        {
+            s.Envs.Reset(unchecked((int)s.EnvRng.NextUInt64()));
+            s.Envs.Observations.AsSpan(0, _obsDim).CopyTo(s.Obs);
+        }
+        return s;
+    }
+
+    /// <inheritdoc/>
+    public long GlobalStep => _session?.Step ?? 0;
+
+    /// <inheritdoc/>
+    public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default, Action<long>? boundary = null)
+    {
+        var o = Options;
+        var session = _session ??= NewSession(reset: true);
+        var (noiseRng, sampleRng, envs, actorOptimizer, qOptimizer, rb, obs) =
+            (session.NoiseRng, session.SampleRng, session.Envs, session.ActorOptimizer, session.QOptimizer, session.Buffer, session.Obs);
+        if (session.EvalMode) { actorOptimizer.Train(); qOptimizer.Train(); session.EvalMode = false; }
         List<Tensor> P(Module m) => m.Parameters().ToList();
         var (actorP, qf1P, qf2P) = (P(_actor), P(_qf1), P(_qf2));
         var (actorTP, qf1TP, qf2TP) = (P(_actorTarget), P(_qf1Target), P(_qf2Target));
@@ -190,15 +225,13 @@ public sealed class Td3 : IAgent
         var noiseT = Z(o.BatchSize, _actDim);
         var noise = new float[o.BatchSize * _actDim];
         var oneObs = Z(1, _obsDim);
-        var obs = new float[_obsDim];
         var nextObs = new float[_obsDim];
         var action = new float[_actDim];
 
-        double? qfLossValue = null, actorLossValue = null, qValuesMean = null;   // null until computed (a NaN loss is logged as NaN)
-        envs.Reset(unchecked((int)envRng.NextUInt64()));
-        envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
-        for (long globalStep = 0; globalStep < o.TotalTimesteps && !ct.IsCancellationRequested; globalStep++)
+        // The iterator section runs after every step, also after `continue`: a checkpoint there resumes exactly.
+        for (; session.Step < o.TotalTimesteps && !ct.IsCancellationRequested; session.Step++, boundary?.Invoke(session.Step))
         {
+            long globalStep = session.Step;
             using var memory = Tensor.Scope();   // this step's tensors go back to a pool at the end of the iteration
             // 1. Action: uniform random before learningStarts, then mu(s) + N(0, explorationNoise * scale), clipped.
             if (globalStep < o.LearningStarts)
@@ -220,7 +253,7 @@ public sealed class Td3 : IAgent
             envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
 
             if (envs.FinishedEpisodes[0] is EpisodeInfo ep && progress is not null)
-                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Metrics(qfLossValue, actorLossValue, qValuesMean), actorOptimizer.Lr));
+                progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Metrics(session.QfLoss, session.ActorLoss, session.QValues), actorOptimizer.Lr));
 
             if (globalStep <= o.LearningStarts) continue;
 
@@ -262,17 +295,22 @@ public sealed class Td3 : IAgent
 
                 if (globalStep % 100 == 0)
                 {
-                    qfLossValue = qfLoss.Item() / 2;
-                    actorLossValue = actorLoss.Item();
+                    session.QfLoss = qfLoss.Item() / 2;
+                    session.ActorLoss = actorLoss.Item();
                     double s = 0; foreach (var v in OffPolicy.Host(qf1AValues)) s += v;
-                    qValuesMean = s / o.BatchSize;
-                    progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Metrics(qfLossValue, actorLossValue, qValuesMean), actorOptimizer.Lr));
+                    session.QValues = s / o.BatchSize;
+                    progress?.Invoke(new ProgressInfo(globalStep + 1, o.TotalTimesteps, null, null, Metrics(session.QfLoss, session.ActorLoss, session.QValues), actorOptimizer.Lr));
                 }
             }
         }
         // Schedule-free optimizers: the saved model and Act use the evaluation point (Eval is a no-op for the others).
-        actorOptimizer.Eval();
-        qOptimizer.Eval();
+        // A stopped run stays at the training point, so its checkpoint resumes exactly; Save moves it.
+        if (session.Step >= o.TotalTimesteps) ToEvalPoint();
+    }
+
+    private void ToEvalPoint()
+    {
+        if (_session is { EvalMode: false } s) { s.ActorOptimizer.Eval(); s.QOptimizer.Eval(); s.EvalMode = true; }
     }
 
     private Tensor ClampActions(Tensor a)
@@ -303,9 +341,43 @@ public sealed class Td3 : IAgent
             .Concat(_actorTarget.NamedParameters("actor_target.")).Concat(_qf1Target.NamedParameters("qf1_target."))
             .Concat(_qf2Target.NamedParameters("qf2_target."));
 
+    /// <summary>DIR/model.safetensors (actor, critics and their targets) and DIR/config.json; the parameters of a
+    /// schedule-free optimizer's run are moved to its evaluation point first.</summary>
+    public void Save(string dir)
+    {
+        ToEvalPoint();
+        Write(dir);
+    }
+
     /// <inheritdoc/>
-    public void Save(string dir) =>
-        OffPolicy.SaveCheckpoint(dir, Tensors(), new JsonObject
+    public void SaveCheckpoint(string dir)
+    {
+        var s = _session ??= NewSession(reset: true);
+        if (s.EvalMode) { s.ActorOptimizer.Train(); s.QOptimizer.Train(); s.EvalMode = false; }   // a finished schedule-free run: back to y (rounds)
+        Write(dir);
+        var w = OffPolicy.Checkpoint(Algorithm, s.Step, s.Envs, s.Obs, s.Buffer, ("actor_optimizer", s.ActorOptimizer), ("q_optimizer", s.QOptimizer));
+        w.Json["rngs"] = new JsonArray(StateJson.Rng(s.EnvRng), StateJson.Rng(s.NoiseRng), StateJson.Rng(s.SampleRng));
+        if (s.QfLoss is double q) w.Json["qf_loss"] = StateJson.Num(q);
+        if (s.ActorLoss is double a) w.Json["actor_loss"] = StateJson.Num(a);
+        if (s.QValues is double v) w.Json["q_values"] = StateJson.Num(v);
+        w.Save(dir);
+    }
+
+    /// <inheritdoc/>
+    public void LoadCheckpoint(string dir)
+    {
+        var s = NewSession(reset: false);
+        var r = OffPolicy.Restore(dir, Algorithm, s.Envs, s.Obs, s.Buffer, ("actor_optimizer", s.ActorOptimizer), ("q_optimizer", s.QOptimizer));
+        var rngs = OffPolicy.Rngs(r.Json, 3);
+        s.EnvRng.State = rngs[0]; s.NoiseRng.State = rngs[1]; s.SampleRng.State = rngs[2];
+        s.Step = StateJson.Long(r.Json, "global_step");
+        double? Opt(string k) => r.Json.ContainsKey(k) ? StateJson.Double(r.Json, k) : null;
+        (s.QfLoss, s.ActorLoss, s.QValues) = (Opt("qf_loss"), Opt("actor_loss"), Opt("q_values"));
+        _session = s;
+    }
+
+    private void Write(string dir) =>
+        OffPolicy.SaveModel(dir, Tensors(), new JsonObject
         {
             ["algorithm"] = Algorithm,
             ["envId"] = EnvId,
