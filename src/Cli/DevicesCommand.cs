@@ -6,6 +6,7 @@ using Tiny.Gpu;
 
 namespace Tiny.Cli;
 
+/// <summary>`tiny devices`: the devices ILGPU finds.</summary>
 public static class DevicesCommand
 {
     /// <summary>Runs `tiny devices` in-process (args: after "devices"; none are taken); the exit code.</summary>

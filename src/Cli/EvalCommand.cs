@@ -1,5 +1,5 @@
-// `tiny eval DIR [--episodes N] [--seed N] [--json] [--render FILE.png]`: deterministic episodes of a saved agent; mean and
-// std of the return; --render draws the first episode of a MinAtar agent as a PNG strip of frames.
+// `tiny eval RUN [--episodes N] [--seed N] [--json] [--render FILE.png] [--device D]`: deterministic episodes of a saved
+// agent; mean and std of the return; --render draws the first episode of a MinAtar agent as a PNG strip of frames.
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -7,6 +7,7 @@ using Tiny.Rl;
 
 namespace Tiny.Cli;
 
+/// <summary>`tiny eval RUN`: deterministic episodes of a saved agent.</summary>
 public static class EvalCommand
 {
     /// <summary>Runs `tiny eval args...` (the arguments after "eval") in-process; 0 on success, 2 on bad input (unknown

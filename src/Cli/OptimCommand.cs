@@ -5,6 +5,7 @@ using Tiny.Optim;
 
 namespace Tiny.Cli;
 
+/// <summary>`tiny optim run|plot`: the optimizer playground on the 2-D test functions.</summary>
 public static class OptimCommand
 {
     /// <summary>Runs `tiny optim args...` (the arguments after "optim") in-process; 0, or 2 with one line on stderr.</summary>

@@ -5,6 +5,7 @@ using System.Reflection;
 
 namespace Tiny.Cli;
 
+/// <summary>The `tiny` command: <see cref="Run(string[], TextWriter, TextWriter)"/> parses and runs a command line.</summary>
 public static class Program
 {
     /// <summary>Exit codes: 0 done, 2 bad input or any error (one line on stderr), 3 a run diverged; a run stopped by
@@ -15,6 +16,7 @@ public static class Program
     public static string Version =>
         typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
 
+    /// <summary>The process entry point: <see cref="Run(string[], TextWriter, TextWriter)"/> on the console.</summary>
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
     /// <summary>Runs `tiny args...` in-process (tests call this) and returns the exit code. A bad command line is one

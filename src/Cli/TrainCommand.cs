@@ -13,6 +13,7 @@ using Tiny.Rl;
 
 namespace Tiny.Cli;
 
+/// <summary>`tiny train`: its options, its help, and the command line made into a <see cref="TrainRequest"/>.</summary>
 public static class TrainCommand
 {
     /// <summary>Runs `tiny train args...` (the arguments after "train") in-process and returns the exit code; ct stops
