@@ -231,8 +231,10 @@ public static class TrainCommand
     {
         if (File.Exists(run)) throw new CliError($"--resume {run}: a file, not a run folder");
         if (!Directory.Exists(run)) throw new CliError($"--resume {run}: no such run folder");
+        // A run killed before it wrote its outputs has config.json only in its checkpoint.
         string path = Path.Combine(run, "config.json");
-        if (!File.Exists(path)) throw new CliError($"--resume {run}: not a run folder (no config.json in it)");
+        if (!File.Exists(path) && TrainRun.LatestCheckpoint(run) is { } ck) path = Path.Combine(ck, "config.json");
+        if (!File.Exists(path)) throw new CliError($"--resume {run}: not a run folder (no config.json or checkpoint in it)");
         JsonObject config;
         try { config = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CliError($"--resume {run}: config.json is not a JSON object"); }
         catch (JsonException e) { throw new CliError($"--resume {run}: config.json is not valid JSON ({Program.OneLine(e)})"); }

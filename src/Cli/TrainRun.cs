@@ -35,14 +35,40 @@ internal static class TrainRun
     /// <summary>Where a run stopped diverging: the step, what was not finite, and the optimizer.</summary>
     private sealed record Divergence(long Step, string What, string Optimizer);
 
+    /// <summary>The folder of a run's resumable checkpoint, beside its outputs.</summary>
+    internal const string CheckpointFolder = "checkpoint";
+    /// <summary>The run's own state in a checkpoint folder (metrics rows so far, wall time, seed).</summary>
+    private const string RunStateFile = "run.json";
+
     /// <summary>Trains what r asks for; the exit code (0 done, 3 diverged, 128 + signal when stopped).</summary>
     public static int Execute(TrainRequest request, TextWriter stdout, TextWriter stderr, CancellationToken externalCt)
     {
-        var (algo, env, overrides, spec, seed, totalSteps, device, outDir, force, _, _) = request;
-        var agent = Agents.Create(algo, env, overrides, spec, seed, totalSteps);
+        var (algo, env, overrides, spec, seed, totalSteps, device, outDir, force, resume, checkpointEvery) = request;
+        IAgent agent;
+        var log = new MetricsLog();
+        double wallBefore = 0;
+        if (resume is not null)
+        {
+            // --resume RUN: the agent, its optimizer and options, and every state from RUN's last checkpoint.
+            outDir = resume;
+            string ck = LatestCheckpoint(resume) ?? throw new CliError(
+                $"--resume {resume}: no checkpoint there (a finished run keeps none; a diverged one keeps its last finite one; " +
+                "a run killed before its first checkpoint has none: --checkpoint-every N writes them during a run)");
+            try { agent = Agents.Resume(ck); }
+            catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                throw new CliError($"--resume {resume}: its checkpoint cannot be read ({Program.OneLine(e)})");
+            }
+            (wallBefore, seed) = log.Load(Path.Combine(ck, RunStateFile));
+            (algo, env) = (agent.Algorithm, agent.EnvId);
+        }
+        else
+        {
+            agent = Agents.Create(algo, env, overrides, spec, seed, totalSteps);
+            outDir = RunFolder(outDir, Path.Combine("runs", $"{algo}-{env}-{seed}"), force);
+        }
         if (device != Device.Cpu) agent.To(device);
-        outDir = RunFolder(outDir, Path.Combine("runs", $"{algo}-{env}-{seed}"), force);
-        string optimizerText = (spec ?? (agent as Ppo)?.OptimizerSpec ?? (agent as Dqn)?.Optimizer ?? (agent as Td3)?.Optimizer)?.ToString() ?? "?";
+        string optimizerText = ((agent as Ppo)?.OptimizerSpec ?? (agent as Dqn)?.Optimizer ?? (agent as Td3)?.Optimizer)?.ToString() ?? "?";
 
         // ---- Train with progress. SIGINT, SIGTERM and SIGHUP stop it cleanly; the handlers stay until the files are
         // written, so a second signal during the save is absorbed instead of killing the process half-way.
@@ -55,8 +81,7 @@ internal static class TrainRun
                 signals.Add(PosixSignalRegistration.Create(sig, c => { c.Cancel = true; stoppedBy ??= c.Signal; cts.Cancel(); }));
         try
         {
-            var log = new MetricsLog();
-            long total = totalSteps ?? (agent is Ppo p0 ? p0.Options.TotalTimesteps : 0);
+            long total = (agent as Ppo)?.Options.TotalTimesteps ?? (agent as Dqn)?.Options.TotalTimesteps ?? (agent as Td3)?.Options.TotalTimesteps ?? 0;
             Divergence? diverged = null;
             void Watch(ProgressInfo p)
             {
@@ -68,12 +93,45 @@ internal static class TrainRun
                 cts.Cancel();
             }
             var sw = Stopwatch.StartNew();
+            double Wall() => wallBefore + sw.Elapsed.TotalSeconds;
+
+            // A checkpoint: written whole to checkpoint.next, then swapped in (checkpoint -> checkpoint.old, next ->
+            // checkpoint, old removed), so a kill at any moment leaves one complete checkpoint to resume from.
+            string? notResumable = null;
+            long startStep = agent.GlobalStep, lastCheckpoint = startStep;
+            void Checkpoint()
+            {
+                if (notResumable is not null) return;
+                string next = Path.Combine(outDir, CheckpointFolder + ".next"), current = Path.Combine(outDir, CheckpointFolder), old = current + ".old";
+                try
+                {
+                    if (Directory.Exists(next)) Directory.Delete(next, recursive: true);
+                    agent.SaveCheckpoint(next);
+                    log.Save(Path.Combine(next, RunStateFile), Wall(), seed);
+                    if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+                    if (Directory.Exists(current)) Directory.Move(current, old);
+                    Directory.Move(next, current);
+                    if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+                    lastCheckpoint = agent.GlobalStep;
+                }
+                catch (NotSupportedException e)
+                {
+                    notResumable = Program.OneLine(e);   // a user's env without saved state: the run goes on, not resumable
+                    if (Directory.Exists(next)) Directory.Delete(next, recursive: true);
+                    stderr.WriteLine($"tiny train: warning: no checkpoint: {notResumable}");
+                }
+            }
+            Action<long>? boundary = checkpointEvery is long every
+                ? step => { if (step - lastCheckpoint >= every && diverged is null) Checkpoint(); }
+                : null;
+
             bool interactive = realConsole && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps, optimizer {optimizerText}{(device != Device.Cpu ? $", device {device}" : "")} -> {outDir}");
+            string from = resume is null ? "" : $", resumed at step {agent.GlobalStep}";
+            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps, optimizer {optimizerText}{(device != Device.Cpu ? $", device {device}" : "")}{from} -> {outDir}");
             try
             {
-                if (interactive) TrainInteractive(agent, log, sw, Watch, cts.Token);
-                else TrainPlain(agent, log, sw, stdout, Watch, cts.Token);
+                if (interactive) TrainInteractive(agent, log, Wall, Watch, boundary, cts.Token);
+                else TrainPlain(agent, log, Wall, stdout, Watch, boundary, cts.Token);
             }
             catch (Exception e) when (diverged is null && NonFiniteParameter(agent) is { } bad)
             {
@@ -82,10 +140,18 @@ internal static class TrainRun
             }
             sw.Stop();
 
+            // ---- A stopped run first saves its checkpoint (at the training point), then its outputs; a finished run
+            // drops its checkpoint (replay buffers are large); a diverged one keeps its last finite checkpoint.
+            bool finished = diverged is null && agent.GlobalStep >= total && total > 0;
+            if (diverged is null && !finished) Checkpoint();
             // ---- Outputs, each file written atomically; a diverged model is not saved (its weights are not finite).
             WriteOutputs(outDir, agent, log, diverged, $"{algo} {env} seed {seed}", stderr);
+            if (finished)
+                foreach (var d in new[] { CheckpointFolder, CheckpointFolder + ".old", CheckpointFolder + ".next" })
+                    if (Directory.Exists(Path.Combine(outDir, d))) Directory.Delete(Path.Combine(outDir, d), recursive: true);
             double secs = Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
-            string summary = $"steps {log.LastStep}  wall {secs:F1}s  {log.LastStep / secs:F0} steps/s  mean return (last 20) {Fmt(log.RecentMean)}";
+            string summary = $"steps {agent.GlobalStep}  wall {Wall():F1}s  {(agent.GlobalStep - startStep) / secs:F0} steps/s  mean return (last 20) {Fmt(log.RecentMean)}";
+            string resumeHint = notResumable is null ? $"resume: {FollowUp($"train --resume {outDir}")}" : $"not resumable: {notResumable}";
             if (diverged is not null)
             {
                 stdout.WriteLine(summary);
@@ -96,10 +162,10 @@ internal static class TrainRun
             if (stoppedBy is PosixSignal by)
             {
                 stdout.WriteLine(summary);
-                stdout.WriteLine($"stopped by {by} at step {log.LastStep}; saved what was trained to {outDir} (a partial run, not resumable)");
+                stdout.WriteLine($"stopped by {by} at step {agent.GlobalStep}; saved what was trained to {outDir}; {resumeHint}");
                 return by switch { PosixSignal.SIGINT => 130, PosixSignal.SIGTERM => 143, _ => 129 };
             }
-            stdout.WriteLine(externalCt.IsCancellationRequested ? "stopped early; saved what was trained" : "done");
+            stdout.WriteLine(finished ? "done" : $"stopped early at step {agent.GlobalStep}; saved what was trained; {resumeHint}");
             stdout.WriteLine(summary);
             stdout.WriteLine($"outputs: {outDir}/{{metrics.csv, model.safetensors, config.json, curve.png}}");
             stdout.WriteLine($"evaluate: {FollowUp($"eval {outDir}")}");
@@ -140,6 +206,18 @@ internal static class TrainRun
             throw new CliError($"--out {outDir}: cannot write there ({Program.OneLine(e)})");
         }
         return outDir;
+    }
+
+    /// <summary>The newest complete checkpoint of a run folder: checkpoint/, or checkpoint.old/ when a kill came
+    /// between the two renames of a swap; null when there is none.</summary>
+    internal static string? LatestCheckpoint(string runDir)
+    {
+        foreach (var d in new[] { CheckpointFolder, CheckpointFolder + ".old" })
+        {
+            string path = Path.Combine(runDir, d);
+            if (CheckpointReader.Exists(path) && File.Exists(Path.Combine(path, RunStateFile))) return path;
+        }
+        return null;
     }
 
     /// <summary>The first trained parameter holding a NaN or an infinity, or null.</summary>
@@ -190,15 +268,15 @@ internal static class TrainRun
         return $"dotnet {typeof(TrainCommand).Assembly.Location} {args}";
     }
 
-    private static void TrainPlain(IAgent agent, MetricsLog log, Stopwatch sw, TextWriter stdout, Action<ProgressInfo> watch, CancellationToken ct)
+    private static void TrainPlain(IAgent agent, MetricsLog log, Func<double> wall, TextWriter stdout, Action<ProgressInfo> watch, Action<long>? boundary, CancellationToken ct)
     {
         long nextPct = 0; double lastT = 0;
         var rate = new RateWindow();
         agent.Train(p =>
         {
-            log.Add(p, sw.Elapsed.TotalSeconds);
+            double t = wall();
+            log.Add(p, t);
             watch(p);
-            double t = sw.Elapsed.TotalSeconds;
             rate.Add(t, p.GlobalStep);
             long pct = p.TotalSteps > 0 ? p.GlobalStep * 100 / p.TotalSteps : 0;
             if (pct >= nextPct || t - lastT >= 10)
@@ -206,10 +284,10 @@ internal static class TrainRun
                 nextPct = pct / 5 * 5 + 5; lastT = t;
                 stdout.WriteLine($"[{pct,3}%] step {p.GlobalStep}/{p.TotalSteps}  {rate.StepsPerSecond:F0} steps/s  return(20) {Fmt(log.RecentMean)}  lr {p.LearningRate:G3}  eta {rate.Eta(p.TotalSteps - p.GlobalStep)}");
             }
-        }, ct);
+        }, ct, boundary);
     }
 
-    private static void TrainInteractive(IAgent agent, MetricsLog log, Stopwatch sw, Action<ProgressInfo> watch, CancellationToken ct)
+    private static void TrainInteractive(IAgent agent, MetricsLog log, Func<double> wall, Action<ProgressInfo> watch, Action<long>? boundary, CancellationToken ct)
     {
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -220,14 +298,15 @@ internal static class TrainRun
                 var rate = new RateWindow();
                 agent.Train(p =>
                 {
-                    log.Add(p, sw.Elapsed.TotalSeconds);
+                    double t = wall();
+                    log.Add(p, t);
                     watch(p);
                     task ??= ctx.AddTask("training", maxValue: Math.Max(1, p.TotalSteps));
                     task.Value = p.GlobalStep;
-                    rate.Add(sw.Elapsed.TotalSeconds, p.GlobalStep);
+                    rate.Add(t, p.GlobalStep);
                     task.Description = $"step {p.GlobalStep}/{p.TotalSteps}  {rate.StepsPerSecond:F0} steps/s  return(20) {Fmt(log.RecentMean)}  " +
                                        $"lr {p.LearningRate:G3}  eta {rate.Eta(p.TotalSteps - p.GlobalStep)}";
-                }, ct);
+                }, ct, boundary);
                 if (task is not null && !ct.IsCancellationRequested) task.Value = task.MaxValue;   // a stopped run does not jump to 100%
             });
     }
@@ -297,6 +376,55 @@ internal static class TrainRun
         }
 
         private static readonly IReadOnlyDictionary<string, double> EmptyMetrics = new Dictionary<string, double>();
+
+        /// <summary>Writes the rows so far (exact numbers), the metric columns in order, the wall time and the seed,
+        /// so a resumed run's metrics.csv continues these rows.</summary>
+        public void Save(string path, double wall, int seed)
+        {
+            var rows = new JsonArray();
+            foreach (var r in _rows)
+            {
+                var m = new JsonObject();
+                foreach (var (k, v) in r.M) m[k] = StateJson.Num(v);
+                rows.Add(new JsonObject
+                {
+                    ["step"] = r.Step, ["return"] = r.Return is double x ? StateJson.Num(x) : null, ["length"] = r.Length,
+                    ["metrics"] = m, ["lr"] = StateJson.Num(r.Lr), ["wall"] = StateJson.Num(r.Wall),
+                });
+            }
+            var o = new JsonObject { ["seed"] = seed, ["wall"] = StateJson.Num(wall), ["keys"] = new JsonArray(_keys.Select(k => (JsonNode)k).ToArray()), ["rows"] = rows };
+            File.WriteAllText(path + ".tmp", o.ToJsonString());
+            File.Move(path + ".tmp", path, overwrite: true);
+        }
+
+        /// <summary>Restores what <see cref="Save"/> wrote; returns the wall time and seed saved.</summary>
+        public (double Wall, int Seed) Load(string path)
+        {
+            if (!File.Exists(path)) throw new CliError($"{path} is missing: the checkpoint has no metrics to continue");
+            JsonObject o;
+            try { o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CliError($"{path} is not a JSON object"); }
+            catch (JsonException e) { throw new CliError($"{path} is corrupt: {e.Message}"); }
+            try
+            {
+                _keys.AddRange((StateJson.Get(o, "keys") as JsonArray ?? []).Select(k => k!.GetValue<string>()));
+                foreach (var node in StateJson.Get(o, "rows") as JsonArray ?? [])
+                {
+                    var r = node!.AsObject();
+                    var m = StateJson.Object(r, "metrics");
+                    double? ret = r["return"] is null ? null : StateJson.Double(r, "return");
+                    int? len = r["length"] is null ? null : StateJson.Int(r, "length");
+                    var metrics = m.Count == 0 ? EmptyMetrics : m.ToDictionary(kv => kv.Key, kv => StateJson.Double(m, kv.Key));
+                    _rows.Add((StateJson.Long(r, "step"), ret, len, metrics, StateJson.Double(r, "lr"), StateJson.Double(r, "wall")));
+                    LastStep = StateJson.Long(r, "step");
+                    if (ret is double x) { _recent.Enqueue(x); if (_recent.Count > 20) _recent.Dequeue(); }
+                }
+                return (StateJson.Double(o, "wall"), StateJson.Int(o, "seed"));
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{path} is malformed: {e.Message}");
+            }
+        }
 
         public void WriteCsv(string path)
         {

@@ -83,7 +83,7 @@ public sealed class RunLifecycleTests
         // --resume RUN and --checkpoint-every N. RUN stands for a run folder (a config.json), EMPTY for an empty folder.
         (["train", "--resume", "OUT"], "--resume " + "OUT" + ": no such run folder"),
         (["train", "ppo", "--resume", "OUT"], "no such run folder"),
-        (["train", "--resume", "EMPTY"], "not a run folder (no config.json in it)"),
+        (["train", "--resume", "EMPTY"], "not a run folder (no config.json or checkpoint in it)"),
         (["train", "--resume"], "--resume needs a value"),
         (["train", "--resume", "RUN", "--lr", "0.1"], "--lr would change what runs"),
         (["train", "--resume", "RUN", "--num-envs", "2"], "--num-envs would change what runs"),
@@ -285,15 +285,17 @@ public sealed class RunLifecycleTests
         Assert.That(stdout, Does.Contain("usage: tiny <command>").And.Contain("exit codes"));
     }
 
-    /// <summary>SIGTERM mid-training in a child process: exit 143, one line saying so, and a complete, loadable run.
-    /// SIGINT twice (the second during the stop and save): exit 130, and the run is still complete.</summary>
+    /// <summary>SIGTERM mid-training in a child process: exit 143, one line saying so, a complete, loadable run and
+    /// a checkpoint; SIGINT twice (the second during the stop and save): exit 130, and the same. `tiny train --resume`
+    /// then finishes the run with the model and metrics rows the uninterrupted run has.</summary>
     [TestCase("TERM", 143)]
     [TestCase("INT", 130)]
     public void ASignalSavesTheRunAndExits128PlusN(string signal, int expected)
     {
         if (!OperatingSystem.IsLinux()) Assert.Ignore("POSIX signals: Linux only");
         string tiny = Path.Combine(AppContext.BaseDirectory, "tiny.dll");
-        var psi = new ProcessStartInfo("dotnet", ["exec", tiny, "train", "ppo", "--env", "CartPole-v1", "--out", _dir])
+        string[] run = ["train", "ppo", "--env", "CartPole-v1", "--total-steps", "40960", "--seed", "3"];
+        var psi = new ProcessStartInfo("dotnet", ["exec", tiny, .. run, "--out", _dir])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         using var child = Process.Start(psi)!;
         var stdout = new System.Text.StringBuilder();
@@ -312,10 +314,18 @@ public sealed class RunLifecycleTests
         Assert.That(stdout.ToString(), Does.Contain($"stopped by SIG{signal}"));
         foreach (var f in new[] { "metrics.csv", "model.safetensors", "config.json", "curve.png" })
             Assert.That(File.Exists(Path.Combine(_dir, f)), f);
-        Assert.That(Directory.GetDirectories(_dir), Is.Empty, "no staging folder left");
+        Assert.That(Directory.GetDirectories(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "checkpoint" }), "no staging folder left, one checkpoint");
         var (code, evalOut, evalErr) = Tiny("eval", _dir, "--episodes", "2");
         Assert.That(code, Is.EqualTo(0), evalErr);
         Assert.That(evalOut, Does.Contain("2 episodes"));
+
+        (code, _, evalErr) = Tiny("train", "--resume", _dir);
+        Assert.That(code, Is.EqualTo(0), evalErr);
+        Assert.That(Directory.GetDirectories(_dir), Is.Empty, "a finished run keeps no checkpoint");
+        string whole = _dir + "-whole";
+        (code, _, evalErr) = Tiny([.. run, "--out", whole]);
+        Assert.That(code, Is.EqualTo(0), evalErr);
+        CliResumeTests.AssertSameRun(_dir, whole);
     }
 
     private static void Kill(int pid, string signal)
