@@ -101,7 +101,8 @@ internal static class TrainRun
             long startStep = agent.GlobalStep, lastCheckpoint = startStep;
             void Checkpoint()
             {
-                if (notResumable is not null) return;
+                // Never a checkpoint of non-finite parameters: the last finite one stays (the watch reports the divergence).
+                if (notResumable is not null || NonFiniteParameter(agent) is not null) return;
                 string next = Path.Combine(outDir, CheckpointFolder + ".next"), current = Path.Combine(outDir, CheckpointFolder), old = current + ".old";
                 try
                 {
