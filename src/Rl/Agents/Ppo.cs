@@ -12,28 +12,51 @@ namespace Tiny.Rl;
 /// <summary>PPO's hyperparameters; the defaults are CleanRL ppo.py's (CartPole-v1).</summary>
 public sealed record PpoOptions
 {
+    /// <summary>Id of the environment to train on, as Env.Make takes it (default CartPole-v1).</summary>
     [Description("environment id")] public string EnvId { get; init; } = "CartPole-v1";
+    /// <summary>Seed of every random number: network init, action sampling, minibatch shuffling and env resets (default 1).</summary>
     [Description("seed of everything (init, sampling, env resets)")] public int Seed { get; init; } = 1;
+    /// <summary>Env steps to train for, summed over the NumEnvs envs (default 500,000); TotalTimesteps / BatchSize updates run.</summary>
     [Description("total env steps")] public long TotalTimesteps { get; init; } = 500_000;
+    /// <summary>Learning rate used when the optimizer spec gives none (default 2.5e-4); <see cref="AnnealLr"/> scales it down over the run.</summary>
     [Description("lr when the optimizer spec gives none")] public double LearningRate { get; init; } = 2.5e-4;
+    /// <summary>Envs stepped side by side (one vector env) in each rollout (default 4).</summary>
     [Description("parallel envs")] public int NumEnvs { get; init; } = 4;
+    /// <summary>Steps of each env per rollout (default 128), so a rollout holds NumEnvs * NumSteps transitions.</summary>
     [Description("steps per env per rollout")] public int NumSteps { get; init; } = 128;
+    /// <summary>When true (default), the learning rate falls linearly over the updates: lr = base * (1 - (update - 1) / numUpdates).</summary>
     [Description("anneal lr linearly to 0")] public bool AnnealLr { get; init; } = true;
+    /// <summary>Discount factor of the returns and of GAE, in [0, 1] (default 0.99).</summary>
     [Description("discount")] public double Gamma { get; init; } = 0.99;
+    /// <summary>Lambda of generalized advantage estimation, in [0, 1] (default 0.95): 0 gives the one-step TD error, 1 the Monte Carlo advantage.</summary>
     [Description("GAE lambda")] public double GaeLambda { get; init; } = 0.95;
+    /// <summary>Minibatches each epoch splits the shuffled rollout into (default 4); must divide <see cref="BatchSize"/>.</summary>
     [Description("minibatches per epoch")] public int NumMinibatches { get; init; } = 4;
+    /// <summary>Passes over the whole rollout per update (default 4).</summary>
     [Description("epochs per rollout")] public int UpdateEpochs { get; init; } = 4;
+    /// <summary>When true (default), advantages are shifted and scaled to mean 0 and std 1 within each minibatch.</summary>
     [Description("normalise advantages per minibatch")] public bool NormAdv { get; init; } = true;
+    /// <summary>Epsilon of the clipped surrogate (default 0.2): the probability ratio is clipped to [1 - eps, 1 + eps]; with <see cref="ClipVloss"/> also the value clip.</summary>
     [Description("surrogate clip coefficient")] public double ClipCoef { get; init; } = 0.2;
+    /// <summary>When true (default), the value loss is max((V - R)^2, (V_old + clip(V - V_old, -ClipCoef, ClipCoef) - R)^2), as CleanRL's; else (V - R)^2.</summary>
     [Description("clip the value loss too")] public bool ClipVloss { get; init; } = true;
+    /// <summary>Weight of the entropy bonus: loss = policy loss - EntCoef * entropy + VfCoef * value loss (default 0.01).</summary>
     [Description("entropy coefficient")] public double EntCoef { get; init; } = 0.01;
+    /// <summary>Weight of the value loss in the total loss (default 0.5).</summary>
     [Description("value loss coefficient")] public double VfCoef { get; init; } = 0.5;
+    /// <summary>Global L2 norm the gradients of all parameters are clipped to before each optimizer step (default 0.5; null or 0: no clipping).</summary>
     [Description("global grad-norm clip (null or 0: off)")] public double? MaxGradNorm { get; init; } = 0.5;
+    /// <summary>Approximate KL divergence (the k3 estimator) above which an update stops after the current epoch (default null: all epochs run).</summary>
     [Description("stop the epochs early above this approx KL (null: off)")] public double? TargetKl { get; init; }
+    /// <summary>Width of the hidden layers (default 64): both Tanh layers of each MLP, or the one Linear layer after the conv of the cnn.</summary>
     [Description("hidden layer width (actor and critic, 2 layers; cnn: 1 layer after the conv)")] public int HiddenSize { get; init; } = 64;
+    /// <summary>Network kind: auto (default; cnn for [C, H, W] observations, else mlp), mlp, or cnn; <see cref="Ppo.Options"/> holds the resolved kind.</summary>
     [Description("network: auto (cnn for [C, H, W] observations, else mlp), mlp, or cnn (conv torso per actor and critic)")] public string Net { get; init; } = "auto";
+    /// <summary>Continuous actions only: normalise observations by their running mean and std, clipped to +-NormClip (default false).</summary>
     [Description("continuous: normalise observations (running mean/std, clip 10)")] public bool NormalizeObs { get; init; }
+    /// <summary>Continuous actions only: divide rewards by the running std of the discounted return, clipped to +-NormClip (default false).</summary>
     [Description("continuous: normalise rewards by the return's std (clip 10)")] public bool NormalizeReward { get; init; }
+    /// <summary>Bound of the normalised observations and rewards: they are clipped to [-NormClip, NormClip] (default 10).</summary>
     [Description("clip of normalised observations and rewards")] public double NormClip { get; init; } = 10;
 
     /// <summary>numEnvs * numSteps.</summary>
@@ -65,6 +88,8 @@ public sealed record PpoOptions
 /// </summary>
 public sealed class PpoNetwork : Module
 {
+    /// <summary>Builds actor and critic for obsDim-long observations and actDim outputs (logits, or Gaussian means when
+    /// continuous) with hidden-wide layers initialised from rng; net "cnn" needs obsSpace, the [C, H, W] Box.</summary>
     public PpoNetwork(int obsDim, int actDim, bool continuous, int hidden, Rng rng, string net = "mlp", Box? obsSpace = null)
     {
         Continuous = continuous;
@@ -77,9 +102,13 @@ public sealed class PpoNetwork : Module
         if (continuous) ActorLogStd = RegisterParameter("actor_logstd", Tensor.Zeros(1, actDim));
     }
 
+    /// <summary>True when the actor outputs Gaussian means (Box actions, with <see cref="ActorLogStd"/>); false when it outputs Categorical logits.</summary>
     public bool Continuous { get; }
+    /// <summary>The policy: observations [B, obsDim] to logits or action means [B, actDim]; its last layer starts at orthogonal gain 0.01.</summary>
     public Sequential Actor { get; }
+    /// <summary>The value function: observations [B, obsDim] to V(s) as [B, 1]; its last layer starts at orthogonal gain 1.</summary>
     public Sequential Critic { get; }
+    /// <summary>The Gaussian policy's state-independent log standard deviations, [1, actDim], starting at 0 (std 1); null for discrete actions.</summary>
     public Tensor? ActorLogStd { get; }
 
     /// <summary>CleanRL's layer_init: orthogonal weights (gain sqrt 2, last layer headGain), zero biases.</summary>
@@ -111,6 +140,8 @@ public sealed class Ppo : IAgent
     private readonly float[] _actLow = [], _actHigh = [];
     private RunningMeanStd? _obsRms;   // frozen copy used by Act (continuous with NormalizeObs)
 
+    /// <summary>Builds actor and critic for options.EnvId (a Box observation space; Discrete or Box actions) from
+    /// options.Seed; optimizer null = Adam with eps 1e-5 at options.LearningRate, as CleanRL. Bad options throw ArgumentException.</summary>
     public Ppo(PpoOptions options, OptimizerSpec? optimizer = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -131,10 +162,15 @@ public sealed class Ppo : IAgent
         Network = new PpoNetwork(_obsDim, _actDim, Continuous, options.HiddenSize, _rng, Options.Net, obsSpace);
     }
 
+    /// <inheritdoc/>
     public string Algorithm => "ppo";
+    /// <inheritdoc/>
     public string EnvId => Options.EnvId;
+    /// <summary>The hyperparameters, with <see cref="PpoOptions.Net"/> resolved from auto to mlp or cnn.</summary>
     public PpoOptions Options { get; }
+    /// <summary>The optimizer spec: one optimizer over actor, critic and log-std (default Adam, eps 1e-5).</summary>
     public OptimizerSpec OptimizerSpec { get; }
+    /// <summary>Actor, critic and (continuous) log-std: what training updates and <see cref="Save"/> writes.</summary>
     public PpoNetwork Network { get; }
 
     /// <inheritdoc/>
