@@ -143,10 +143,10 @@ internal static class TrainRun
 
             // ---- A stopped run first saves its checkpoint (at the training point), then its outputs; a finished run
             // drops its checkpoint (replay buffers are large); a diverged one keeps its last finite checkpoint.
-            bool finished = diverged is null && agent.GlobalStep >= total && total > 0;
+            bool finished = diverged is null && agent.Finished;
             if (diverged is null && !finished) Checkpoint();
             // ---- Outputs, each file written atomically; a diverged model is not saved (its weights are not finite).
-            WriteOutputs(outDir, agent, log, diverged, $"{algo} {env} seed {seed}", stderr);
+            var written = WriteOutputs(outDir, agent, log, diverged, $"{algo} {env} seed {seed}", stderr);
             if (finished)
                 foreach (var d in new[] { CheckpointFolder, CheckpointFolder + ".old", CheckpointFolder + ".next" })
                     if (Directory.Exists(Path.Combine(outDir, d))) Directory.Delete(Path.Combine(outDir, d), recursive: true);
@@ -168,7 +168,7 @@ internal static class TrainRun
             }
             stdout.WriteLine(finished ? "done" : $"stopped early at step {agent.GlobalStep}; saved what was trained; {resumeHint}");
             stdout.WriteLine(summary);
-            stdout.WriteLine($"outputs: {outDir}/{{metrics.csv, model.safetensors, config.json, curve.png}}");
+            stdout.WriteLine($"outputs: {outDir}/{{{string.Join(", ", written)}}}");
             stdout.WriteLine($"evaluate: {FollowUp($"eval {outDir}")}");
             return 0;
         }
@@ -231,8 +231,9 @@ internal static class TrainRun
 
     /// <summary>Writes model.safetensors (unless diverged), config.json (with the divergence, if any), metrics.csv and
     /// curve.png: each to a temporary name in a staging folder beside them, then renamed into place; on failure the
-    /// staging folder is removed and what was there before stays untouched.</summary>
-    private static void WriteOutputs(string outDir, IAgent agent, MetricsLog log, Divergence? diverged, string title, TextWriter stderr)
+    /// staging folder is removed and what was there before stays untouched. Returns the names of the files written
+    /// (curve.png is missing when the plot failed), metrics.csv, model.safetensors, config.json, curve.png first.</summary>
+    private static List<string> WriteOutputs(string outDir, IAgent agent, MetricsLog log, Divergence? diverged, string title, TextWriter stderr)
     {
         string staging = Path.Combine(outDir, $".partial-{Environment.ProcessId}");
         try
@@ -251,7 +252,11 @@ internal static class TrainRun
             try { log.Plot(Path.Combine(staging, "curve.png"), title); }
             catch (Exception e) { stderr.WriteLine($"tiny train: warning: curve.png not written: {Program.OneLine(e)}"); }
             if (diverged is not null) File.Delete(Path.Combine(outDir, "model.safetensors"));   // --force over an old run: no stale model
-            foreach (var f in Directory.GetFiles(staging)) File.Move(f, Path.Combine(outDir, Path.GetFileName(f)), overwrite: true);
+            var written = Directory.GetFiles(staging).Select(f => Path.GetFileName(f)).ToList();
+            foreach (var f in written) File.Move(Path.Combine(staging, f), Path.Combine(outDir, f), overwrite: true);
+            string[] order = ["metrics.csv", "model.safetensors", "config.json", "curve.png"];
+            int Rank(string f) => Array.IndexOf(order, f) is int i and >= 0 ? i : order.Length;
+            return [.. written.OrderBy(Rank).ThenBy(f => f, StringComparer.Ordinal)];
         }
         finally
         {

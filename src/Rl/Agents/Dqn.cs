@@ -181,6 +181,9 @@ public sealed class Dqn : IAgent
     public long GlobalStep => _session?.Step ?? 0;
 
     /// <inheritdoc/>
+    public bool Finished => GlobalStep >= Options.TotalTimesteps;
+
+    /// <inheritdoc/>
     public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default, Action<long>? boundary = null)
     {
         var o = Options;

@@ -30,6 +30,10 @@ public interface IAgent
     /// <summary>Env steps trained so far.</summary>
     long GlobalStep { get; }
 
+    /// <summary>Whether training has run to its end (PPO: its last whole update, which may stop short of the step
+    /// budget by less than one batch; DQN and TD3: the step budget).</summary>
+    bool Finished { get; }
+
     /// <summary>
     /// Writes what training needs to continue exactly to DIR: the agent (<see cref="Save"/>'s files, at the point the
     /// optimizer trains at) plus checkpoint.safetensors/checkpoint.json (optimizer state, generators, env and vector

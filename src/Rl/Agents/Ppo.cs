@@ -177,6 +177,9 @@ public sealed class Ppo : IAgent
     public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters() => Network.NamedParameters();
     /// <summary>True for a Box action space (Gaussian policy).</summary>
     public bool Continuous { get; }
+    /// <summary>The frozen observation statistics Act normalises with (continuous with NormalizeObs, once trained or
+    /// loaded), or null; ONNX export folds them into the model.</summary>
+    internal RunningMeanStd? ObservationStats => _obsRms;
     /// <summary>Env steps taken by <see cref="Train"/>.</summary>
     public long GlobalStep { get; private set; }
     /// <summary>Where the networks and their updates run (envs and rollout storage stay on the CPU).</summary>
@@ -222,6 +225,9 @@ public sealed class Ppo : IAgent
     }
 
     private Session? _session;
+
+    /// <inheritdoc/>
+    public bool Finished => _session is { } s && s.Update > Options.TotalTimesteps / Options.BatchSize;
 
     private Session NewSession(bool reset)
     {

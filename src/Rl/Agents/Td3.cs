@@ -204,6 +204,9 @@ public sealed class Td3 : IAgent
     public long GlobalStep => _session?.Step ?? 0;
 
     /// <inheritdoc/>
+    public bool Finished => GlobalStep >= Options.TotalTimesteps;
+
+    /// <inheritdoc/>
     public void Train(Action<ProgressInfo>? progress = null, CancellationToken ct = default, Action<long>? boundary = null)
     {
         var o = Options;
