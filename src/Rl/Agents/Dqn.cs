@@ -181,6 +181,9 @@ public sealed class Dqn : IAgent
     public long GlobalStep => _session?.Step ?? 0;
 
     /// <inheritdoc/>
+    public IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers => [new("optimizer", (_session ??= NewSession(reset: true)).Optimizer)];
+
+    /// <inheritdoc/>
     public bool Finished => GlobalStep >= Options.TotalTimesteps;
 
     /// <inheritdoc/>

@@ -30,6 +30,10 @@ public interface IAgent
     /// <summary>Env steps trained so far.</summary>
     long GlobalStep { get; }
 
+    /// <summary>The optimizers of the run in progress by name ("optimizer"; TD3: "actor_optimizer", "q_optimizer"),
+    /// created with the run if it has not started (e.g. to watch their steps before Train).</summary>
+    IReadOnlyList<KeyValuePair<string, Tiny.Optim.Optimizer>> Optimizers { get; }
+
     /// <summary>Whether training has run to its end (PPO: its last whole update, which may stop short of the step
     /// budget by less than one batch; DQN and TD3: the step budget).</summary>
     bool Finished { get; }

@@ -227,6 +227,9 @@ public sealed class Ppo : IAgent
     private Session? _session;
 
     /// <inheritdoc/>
+    public IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers => [new("optimizer", (_session ??= NewSession(reset: true)).Optimizer)];
+
+    /// <inheritdoc/>
     public bool Finished => _session is { } s && s.Update > Options.TotalTimesteps / Options.BatchSize;
 
     private Session NewSession(bool reset)

@@ -204,6 +204,16 @@ public sealed class Td3 : IAgent
     public long GlobalStep => _session?.Step ?? 0;
 
     /// <inheritdoc/>
+    public IReadOnlyList<KeyValuePair<string, Optimizer>> Optimizers
+    {
+        get
+        {
+            var s = _session ??= NewSession(reset: true);
+            return [new("actor_optimizer", s.ActorOptimizer), new("q_optimizer", s.QOptimizer)];
+        }
+    }
+
+    /// <inheritdoc/>
     public bool Finished => GlobalStep >= Options.TotalTimesteps;
 
     /// <inheritdoc/>
