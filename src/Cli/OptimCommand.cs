@@ -181,7 +181,8 @@ public static class OptimCommand
             var rows = Trajectory(name, options, s.Function, s.Start, s.Steps, s.F32);
             paths.Add((spec, rows.Select(x => x.X0).ToArray(), rows.Select(x => x.X1).ToArray(), rows[^1].Loss));
         }
-        OptimPlot.Save(path, s.Function, paths, r.GetValue(f.Width), r.GetValue(f.Height));
+        try { OptimPlot.Save(path, s.Function, paths, r.GetValue(f.Width), r.GetValue(f.Height)); }
+        catch (Exception e) when (OptimPlot.IsMissingNative(e)) { throw new CliError(OptimPlot.NoNativeLibrary); }   // one line, exit 2
         r.InvocationConfiguration.Output.WriteLine($"wrote {path}");
         return 0;
     }

@@ -6,6 +6,21 @@ namespace Tiny.Cli;
 
 internal static class OptimPlot
 {
+    /// <summary>The one line for a platform the tool carries no SkiaSharp native library for (its package carries
+    /// linux-x64, win-x64 and macOS only): there nothing can be plotted.</summary>
+    internal const string NoNativeLibrary = "plotting needs SkiaSharp's native library, which this platform lacks (linux-x64, win-x64 and macOS have it)";
+
+    /// <summary>True when e (or an exception inside it) says SkiaSharp's or HarfBuzzSharp's native library could not
+    /// be loaded: a DllNotFoundException, or a failed type initializer of one of their types.</summary>
+    internal static bool IsMissingNative(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is DllNotFoundException
+                || x is TypeInitializationException { TypeName: { } t } && (t.StartsWith("SkiaSharp.", StringComparison.Ordinal) || t.StartsWith("HarfBuzzSharp.", StringComparison.Ordinal)))
+                return true;
+        return false;
+    }
+
     public static void Save(string file, string function, List<(string Label, double[] X, double[] Y, double Loss)> paths, int width, int height)
     {
         // A path that blows up is drawn up to the step before it leaves the finite plane (|x| > 1e6), and says so.

@@ -250,7 +250,7 @@ internal static class TrainRun
             }
             log.WriteCsv(Path.Combine(staging, "metrics.csv"));
             try { log.Plot(Path.Combine(staging, "curve.png"), title); }
-            catch (Exception e) { stderr.WriteLine($"tiny train: warning: curve.png not written: {Program.OneLine(e)}"); }
+            catch (Exception e) { stderr.WriteLine($"tiny train: warning: curve.png not written: {(OptimPlot.IsMissingNative(e) ? OptimPlot.NoNativeLibrary : Program.OneLine(e))}"); }
             if (diverged is not null) File.Delete(Path.Combine(outDir, "model.safetensors"));   // --force over an old run: no stale model
             var written = Directory.GetFiles(staging).Select(f => Path.GetFileName(f)).ToList();
             foreach (var f in written) File.Move(Path.Combine(staging, f), Path.Combine(outDir, f), overwrite: true);

@@ -194,6 +194,20 @@ public sealed class OptimCliTests
         finally { File.Delete(file); }
     }
 
+    /// <summary>On a platform without SkiaSharp's native library the plot fails as one line (exit 2): what SkiaSharp
+    /// throws there is recognised, through ScottPlot's type initializers too; other failures are not.</summary>
+    [Test]
+    public void MissingSkiaNativeLibraryIsRecognised()
+    {
+        var dll = new DllNotFoundException("Unable to load shared library 'libSkiaSharp' or one of its dependencies.");
+        Assert.That(OptimPlot.IsMissingNative(dll), Is.True);
+        Assert.That(OptimPlot.IsMissingNative(new TypeInitializationException("SkiaSharp.SKObject", dll)), Is.True);
+        Assert.That(OptimPlot.IsMissingNative(new TypeInitializationException("ScottPlot.Fonts", new TypeInitializationException("SkiaSharp.SKTypeface", null))), Is.True);
+        Assert.That(OptimPlot.IsMissingNative(new TypeInitializationException("ScottPlot.Fonts", new InvalidOperationException("no font"))), Is.False);
+        Assert.That(OptimPlot.IsMissingNative(new IOException("disk full")), Is.False);
+        Assert.That(OptimPlot.NoNativeLibrary, Does.Not.Contain("\n"));
+    }
+
     /// <summary>--lookahead K[,ALPHA] is the spec keys lookahead_k and lookahead_alpha, and wraps the optimizer.</summary>
     [Test]
     public void LookaheadFlagWrapsTheOptimizer()
