@@ -15,8 +15,8 @@ public static class EvalCommand
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Program.Run(["eval", .. args], stdout, stderr);
 
     /// <summary>The "diverged" record of a run's config.json, or null (also for a missing or corrupt file: loading the
-    /// run reports those).</summary>
-    private static System.Text.Json.Nodes.JsonNode? Diverged(string cfgPath)
+    /// run reports those; tiny export asks too).</summary>
+    internal static System.Text.Json.Nodes.JsonNode? Diverged(string cfgPath)
     {
         try { return File.Exists(cfgPath) ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(cfgPath))?["diverged"] : null; }
         catch (Exception e) when (e is JsonException or InvalidOperationException) { return null; }

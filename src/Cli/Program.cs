@@ -63,9 +63,9 @@ public static class Program
     }
 
     /// <summary>The sub-commands' names.</summary>
-    private static readonly string[] Commands = ["train", "eval", "optim", "devices"];
+    private static readonly string[] Commands = ["train", "eval", "export", "optim", "devices"];
 
-    /// <summary>The command tree: train, eval, optim, devices; --help and --version at the top.</summary>
+    /// <summary>The command tree: train, eval, export, optim, devices; --help and --version at the top.</summary>
     internal static RootCommand Root(CancellationToken ct, Func<TrainRequest, TextWriter, TextWriter, CancellationToken, int> train)
     {
         var root = new RootCommand("tiny: train and evaluate RL agents, compare optimizers");
@@ -80,6 +80,7 @@ public static class Program
         root.SetAction(r => { Usage(r.InvocationConfiguration.Error); return Error; });
         root.Subcommands.Add(TrainCommand.Build(ct, train));
         root.Subcommands.Add(EvalCommand.Build());
+        root.Subcommands.Add(ExportCommand.Build());
         root.Subcommands.Add(OptimCommand.Build());
         root.Subcommands.Add(DevicesCommand.Build());
         return root;
@@ -115,6 +116,7 @@ public static class Program
         w.WriteLine("  train {dqn|td3|ppo} --env ENV ...   train an agent; writes a run folder");
         w.WriteLine("  train --resume RUN                  continue a stopped run from its last checkpoint");
         w.WriteLine("  eval RUN                            evaluate a saved run");
+        w.WriteLine("  export RUN --onnx FILE.onnx         write a saved run's policy as an ONNX model");
         w.WriteLine("  optim run|plot ...                  the optimizer playground");
         w.WriteLine("  devices                             the devices ILGPU finds");
         w.WriteLine("  --version, -V                       print the version");

@@ -52,5 +52,8 @@ public static class QNetworks
     {
         /// <inheritdoc/>
         public override Tensor Forward(Tensor x) => x.Reshape(x.Shape[0], c, h, w);
+
+        /// <summary>The image shape [C, H, W] each row becomes.</summary>
+        public int[] Shape => [c, h, w];
     }
 }
