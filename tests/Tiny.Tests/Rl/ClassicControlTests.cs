@@ -326,6 +326,27 @@ public sealed class ClassicControlTests
     }
 
     [Test]
+    public void ZooDefaultsAreValidOptionsForEachAgent()
+    {
+        // Every per-env default names real options with valid values: the agent builds.
+        var ids = new[] { "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0" };
+        var entries = Agents.EnvDefaults.Keys.Where(k => ids.Contains(k.Env)).ToList();
+        Assert.That(entries, Is.EquivalentTo(new[]
+        {
+            ("dqn", "Acrobot-v1"), ("ppo", "Acrobot-v1"), ("dqn", "MountainCar-v0"), ("ppo", "MountainCar-v0"),
+            ("td3", "MountainCarContinuous-v0"), ("ppo", "MountainCarContinuous-v0"),
+        }));
+        foreach (var (algo, env) in entries)
+        {
+            var defaults = Agents.Defaults(algo, env);
+            foreach (var (key, value) in Agents.EnvDefaults[(algo, env)])
+                Assert.That(defaults[key]?.ToJsonString(), Is.EqualTo(value?.ToJsonString()), $"{algo} {env} {key}");
+            Assert.DoesNotThrow(() => Agents.Create(algo, env, null, null, seed: 1, totalSteps: null), $"{algo} {env}");
+        }
+        Assert.That(Agents.Defaults("dqn", "Acrobot-v1")["hiddenSizes"]!.ToJsonString(), Is.EqualTo("[256,256]"));
+    }
+
+    [Test]
     public void SameSeedSameEpisode()
     {
         foreach (string id in new[] { "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0" })
