@@ -63,9 +63,9 @@ public static class Program
     }
 
     /// <summary>The sub-commands' names.</summary>
-    private static readonly string[] Commands = ["train", "eval", "export", "optim", "devices"];
+    private static readonly string[] Commands = ["train", "eval", "export", "study", "stats", "optim", "devices"];
 
-    /// <summary>The command tree: train, eval, export, optim, devices; --help and --version at the top.</summary>
+    /// <summary>The command tree: train, eval, export, study, stats, optim, devices; --help and --version at the top.</summary>
     internal static RootCommand Root(CancellationToken ct, Func<TrainRequest, TextWriter, TextWriter, CancellationToken, int> train)
     {
         var root = new RootCommand("tiny: train and evaluate RL agents, compare optimizers");
@@ -81,6 +81,8 @@ public static class Program
         root.Subcommands.Add(TrainCommand.Build(ct, train));
         root.Subcommands.Add(EvalCommand.Build());
         root.Subcommands.Add(ExportCommand.Build());
+        root.Subcommands.Add(StudyCommand.Build(ct));
+        root.Subcommands.Add(StatsCommand.Build());
         root.Subcommands.Add(OptimCommand.Build());
         root.Subcommands.Add(DevicesCommand.Build());
         return root;
@@ -117,6 +119,8 @@ public static class Program
         w.WriteLine("  train --resume RUN                  continue a stopped run from its last checkpoint");
         w.WriteLine("  eval RUN                            evaluate a saved run");
         w.WriteLine("  export RUN --onnx FILE.onnx         write a saved run's policy as an ONNX model");
+        w.WriteLine("  study SPEC.json | --preset NAME     train a grid of runs (agents x envs x optimizers x seeds); writes a report");
+        w.WriteLine("  stats SCORES.csv                    IQM, mean, median, optimality gap and P(X > Y) with bootstrap intervals");
         w.WriteLine("  optim run|plot ...                  the optimizer playground");
         w.WriteLine("  devices                             the devices ILGPU finds");
         w.WriteLine("  --version, -V                       print the version");
