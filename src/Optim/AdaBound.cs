@@ -79,6 +79,23 @@ public sealed class AdaBound : Optimizer<AdaBoundOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>AdaBound's internals: clipped_lower and clipped_upper, the shares of elements whose step
+    /// lr*sqrt(1-b2^t)/(1-b1^t)/(sqrt(v)+eps) lies below the lower bound or above the upper bound (clamped there: the
+    /// lower bound is SGD at final_lr taking over), and lower_bound and upper_bound themselves; momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, AdaBoundOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer(o.AmsBound ? "max_exp_avg_sq" : "exp_avg_sq") is not { } v) return;
+        long t = s.Step;
+        double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t), finalLr = o.FinalLr * o.Lr / probe.Group.InitialLr;
+        double lower = finalLr * (1 - 1 / (o.Gamma * t + 1)), upper = finalLr * (1 + 1 / (o.Gamma * t));
+        var step = v.Sqrt().Add(o.Eps).Reciprocal().Mul(o.Lr * Math.Sqrt(bc2) / bc1);   // before the clamp
+        probe.Add("clipped_lower", InternalsProbe.Share(step.Lt(lower)));
+        probe.Add("clipped_upper", InternalsProbe.Share(step.Gt(upper)));
+        probe.Add("lower_bound", lower);
+        probe.Add("upper_bound", upper);
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

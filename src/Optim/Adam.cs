@@ -83,6 +83,22 @@ public class Adam : Optimizer<AdamOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>Adam's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the effective
+    /// step lr/(sqrt(v_hat) + eps) that multiplies m_hat = m/bc1, with v_hat = v/bc2 (v: max_exp_avg_sq with AMSGrad;
+    /// from a sample of <see cref="InternalsRecorder.SampleSize"/> elements in a larger tensor); bias_correction1 and
+    /// bias_correction2, bc1 = 1 - b1^t and bc2 = 1 - b2^t; momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, AdamOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer(o.Amsgrad ? "max_exp_avg_sq" : "exp_avg_sq") is not { } v) return;
+        double bc1 = 1 - Math.Pow(o.Beta1, s.Step), bc2 = 1 - Math.Pow(o.Beta2, s.Step);
+        var steps = InternalsProbe.Sample(v);
+        for (int i = 0; i < steps.Length; i++) steps[i] = o.Lr / (Math.Sqrt(steps[i] / bc2) + o.Eps);
+        probe.AddPercentiles("step", steps);
+        probe.Add("bias_correction1", bc1);
+        probe.Add("bias_correction2", bc2);
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

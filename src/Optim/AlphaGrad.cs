@@ -70,6 +70,19 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers, PrePass.L2NormOfY);   // r = ||g||_2, in torch's summation order on the CPU
     }
 
+    /// <summary>AlphaGrad's internals: saturated, the share of components whose squashed direction |tanh(alpha*g/(||g||+eps))|
+    /// exceeds 0.9 (where |g| &gt; atanh(0.9)*(||g||+eps)/alpha: the step there is sign descent, not gradient descent);
+    /// tanh_arg_max, alpha*||g||_inf/(||g||+eps), the largest argument of the tanh (about 1.5 and above: saturated);
+    /// momentum_norm, ||momentum_buffer||_2 when there is momentum.</summary>
+    private protected override void Internals(InternalsProbe probe, AlphaGradOptions o)
+    {
+        double scale = probe.GradNorm + o.Eps;
+        var absG = probe.Grad.Abs();
+        probe.Add("saturated", InternalsProbe.Share(absG.Gt(Math.Atanh(0.9) * scale / o.Alpha)));
+        probe.Add("tanh_arg_max", o.Alpha * absG.Max().Item() / scale);
+        if (probe.Buffer("momentum_buffer") is { } buf) probe.Add("momentum_norm", InternalsProbe.Norm(buf));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code), r = ||g||_2:
     /// d = tanh(alpha*g / (r + eps)) (alpha negated for maximize), then <see cref="SgdTail{T}"/>.</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>

@@ -66,6 +66,14 @@ public sealed class CLion : Optimizer<CLionOptions>
         p.Backend.FusedMap<Map<T>, Agree<T>, T>(map, new Agree<T> { B1 = b1, OneMinusB1 = oneMinusB1 }, p.Storage, grad.Storage, buffers);
     }
 
+    /// <summary>C-Lion's internals: sign_agree, the share of elements that moved (the cautious mask keeps only those
+    /// whose sign(b1*m + (1-b1)*g) agrees with g, so it is the mask's share); momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, CLionOptions o)
+    {
+        probe.Add("sign_agree", probe.SignAgreement(o.Lr * o.WeightDecay));
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
     /// <summary>The counting pre-pass: x &lt;- sign(b1*m + (1-b1)*g) * g (the mask is x &gt; 0), nothing stored.</summary>
     public struct Agree<T> : IFusedMap<Agree<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -59,6 +59,14 @@ public sealed class Lion : Optimizer<LionOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>Lion's internals: sign_agree, the share of elements whose step -lr*sign(b1*m + (1-b1)*g) has the sign of
+    /// -g (1 - sign_agree: where the momentum overrules the gradient); momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, LionOptions o)
+    {
+        probe.Add("sign_agree", probe.SignAgreement(o.Lr * o.WeightDecay));
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -87,7 +87,7 @@ public sealed class Lookahead : Optimizer
 
     /// <summary>One inner step; every k-th call also pulls each parameter toward its slow weights, p = alpha*p + (1-alpha)*slow,
     /// and copies the result into the slow weights.</summary>
-    public override void Step()
+    private protected override void StepCore()
     {
         Inner.Step();
         if (++_step < K) return;
@@ -123,6 +123,9 @@ public sealed class Lookahead : Optimizer
             slow = p;                                                                   // cached_params.copy_(p)
         }
     }
+
+    /// <summary>The inner optimizer's internals (the recorded update includes a synchronisation every k-th step).</summary>
+    internal override void Internals(InternalsProbe probe) => Inner.Internals(probe);
 
     /// <summary>Puts the inner optimizer in train mode.</summary>
     public override void Train() => Inner.Train();

@@ -242,8 +242,21 @@ public abstract class Optimizer
                 p.Grad?.ZeroInPlace();
     }
 
-    /// <summary>One update of every parameter that has a gradient.</summary>
-    public virtual void Step()
+    /// <summary>The recorder watching this optimizer's steps (null, the default: a step costs nothing more).</summary>
+    internal InternalsRecorder? Recorder { get; set; }
+
+    /// <summary>One update of every parameter that has a gradient (and, when an <see cref="InternalsRecorder"/> watches
+    /// this optimizer and this is one of its recorded updates, the internals of the update).</summary>
+    public void Step()
+    {
+        var recorder = Recorder;
+        if (recorder is null || !recorder.Before()) { StepCore(); return; }
+        StepCore();
+        recorder.After();
+    }
+
+    /// <summary>What <see cref="Step"/> does: one update of every parameter that has a gradient.</summary>
+    private protected virtual void StepCore()
     {
         using var _ = Tensor.NoGrad();
         foreach (var group in _groups)
@@ -268,6 +281,10 @@ public abstract class Optimizer
     private protected virtual void BeginGroup(ParamGroup group) { }
 
     private protected abstract void Update(Tensor p, Tensor grad, ParamGroup group, ParamState state);
+
+    /// <summary>Adds what this optimizer declares of itself for one parameter right after a recorded step (its state,
+    /// the gradient, the update: <see cref="InternalsProbe"/>); nothing beyond the recorder's generic metrics by default.</summary>
+    internal virtual void Internals(InternalsProbe probe) { }
 
     private IEnumerable<Tensor> AllParams => _groups.SelectMany(g => g.Params);
 
@@ -354,6 +371,11 @@ public abstract class Optimizer<TOptions> : Optimizer where TOptions : Optimizer
         if (p.DType == DType.Float32) Update<float>(p, grad, o, group, state);
         else Update<double>(p, grad, o, group, state);
     }
+
+    internal sealed override void Internals(InternalsProbe probe) => Internals(probe, (TOptions)probe.Group.Options);
+
+    /// <summary>This optimizer's own internals of one parameter after a recorded step, with its group's options.</summary>
+    private protected virtual void Internals(InternalsProbe probe, TOptions o) { }
 
     /// <summary>One step of one parameter: advance the state's counters, compute this step's constants in double and
     /// round them to T (torch casts Python scalars to the tensor's dtype), then <see cref="Fuse"/> the update.</summary>

@@ -58,6 +58,12 @@ public sealed class Sgd : Optimizer<SgdOptions>
             p, grad, buffers);
     }
 
+    /// <summary>SGD's internals: momentum_norm, ||momentum_buffer||_2 when there is momentum.</summary>
+    private protected override void Internals(InternalsProbe probe, SgdOptions o)
+    {
+        if (probe.Buffer("momentum_buffer") is { } buf) probe.Add("momentum_norm", InternalsProbe.Norm(buf));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code): d = maximize ? -g : g, then
     /// <see cref="SgdTail{T}"/>.</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
