@@ -146,19 +146,13 @@ public sealed class Dqn : IAgent
         Math.Max((endE - startE) / duration * t + startE, endE);
 
     /// <summary>A training run in progress: what continues from one Train call (or checkpoint) to the next.</summary>
-    private sealed class Session(Rng envRng, Rng actRng, Rng sampleRng, SyncVectorEnv envs, Optimizer optimizer, ReplayBuffer rb, int obsDim)
+    private sealed class Session(Rng root, SyncVectorEnv envs, Optimizer optimizer, ReplayBuffer rb, int obsDim)
+        : OffPolicySession(root, envs, rb, obsDim)
     {
-        public Rng EnvRng { get; } = envRng;
-        public Rng ActRng { get; } = actRng;
-        public Rng SampleRng { get; } = sampleRng;
-        public SyncVectorEnv Envs { get; } = envs;
         public Optimizer Optimizer { get; } = optimizer;
-        public ReplayBuffer Buffer { get; } = rb;
-        public float[] Obs { get; } = new float[obsDim];
-        public long Step { get; set; }
         public double? TdLoss { get; set; }      // null until the first update (a NaN loss is logged as NaN)
         public double? QValues { get; set; }
-        public bool EvalMode { get; set; }
+        public override (string Name, Optimizer Optimizer)[] Optimizers => [("optimizer", Optimizer)];
     }
 
     private Session? _session;
@@ -166,14 +160,9 @@ public sealed class Dqn : IAgent
     private Session NewSession(bool reset)
     {
         var o = Options;
-        // One stream each, all from the seed (forked in this order whether or not a checkpoint then replaces them).
-        var s = new Session(_rng.Fork(), _rng.Fork(), _rng.Fork(), new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep),
+        var s = new Session(_rng, new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep),
                             Optimizer.Create(_q.Parameters(), o.LearningRate), new ReplayBuffer(o.BufferSize, _obsDim, 1, o.BatchSize), _obsDim);
-        if (reset)
-        {
-            s.Envs.Reset(unchecked((int)s.EnvRng.NextUInt64()));
-            s.Envs.Observations.AsSpan(0, _obsDim).CopyTo(s.Obs);
-        }
+        if (reset) s.Reset();
         return s;
     }
 
@@ -325,8 +314,7 @@ public sealed class Dqn : IAgent
         var s = _session ??= NewSession(reset: true);
         if (s.EvalMode) { s.Optimizer.Train(); s.EvalMode = false; }   // a finished schedule-free run: back to y (rounds)
         Write(dir);
-        var w = OffPolicy.Checkpoint(Algorithm, s.Step, s.Envs, s.Obs, s.Buffer, ("optimizer", s.Optimizer));
-        w.Json["rngs"] = new JsonArray(StateJson.Rng(s.EnvRng), StateJson.Rng(s.ActRng), StateJson.Rng(s.SampleRng));
+        var w = s.Checkpoint(Algorithm);
         if (s.TdLoss is double l) w.Json["td_loss"] = StateJson.Num(l);
         if (s.QValues is double q) w.Json["q_values"] = StateJson.Num(q);
         w.Save(dir);
@@ -336,10 +324,7 @@ public sealed class Dqn : IAgent
     public void LoadCheckpoint(string dir)
     {
         var s = NewSession(reset: false);
-        var r = OffPolicy.Restore(dir, Algorithm, s.Envs, s.Obs, s.Buffer, ("optimizer", s.Optimizer));
-        var rngs = OffPolicy.Rngs(r.Json, 3);
-        s.EnvRng.State = rngs[0]; s.ActRng.State = rngs[1]; s.SampleRng.State = rngs[2];
-        s.Step = StateJson.Long(r.Json, "global_step");
+        var r = s.Restore(dir, Algorithm);
         s.TdLoss = r.Json.ContainsKey("td_loss") ? StateJson.Double(r.Json, "td_loss") : null;
         s.QValues = r.Json.ContainsKey("q_values") ? StateJson.Double(r.Json, "q_values") : null;
         _session = s;

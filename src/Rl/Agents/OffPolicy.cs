@@ -106,45 +106,6 @@ public static class OffPolicy
         return t;
     }
 
-    /// <summary>The checkpoint DQN and TD3 share: the step, the vector env, the current observation, the replay
-    /// buffer and the optimizers by name (each agent adds its generators and logged values).</summary>
-    internal static CheckpointWriter Checkpoint(string algorithm, long step, SyncVectorEnv envs, float[] obs, ReplayBuffer buffer,
-                                                params (string Name, Optimizer Optimizer)[] optimizers)
-    {
-        var w = new CheckpointWriter();
-        w.Json["algorithm"] = algorithm;
-        w.Json["global_step"] = step;
-        w.Json["envs"] = envs.SaveState();
-        w.Json["obs"] = StateJson.Nums(obs);
-        buffer.SaveTo(w, "replay");
-        foreach (var (name, optimizer) in optimizers) w.Add(name, optimizer);
-        return w;
-    }
-
-    /// <summary>Restores what <see cref="Checkpoint"/> wrote into a fresh run's envs, observation, buffer and
-    /// optimizers; returns the reader for the agent's own entries.</summary>
-    internal static CheckpointReader Restore(string dir, string algorithm, SyncVectorEnv envs, float[] obs, ReplayBuffer buffer,
-                                             params (string Name, Optimizer Optimizer)[] optimizers)
-    {
-        var r = CheckpointReader.Open(dir);
-        if (r.Json["algorithm"]?.GetValue<string>() != algorithm) throw new InvalidDataException($"{dir}: the checkpoint is not a {algorithm} one");
-        envs.LoadState(StateJson.Object(r.Json, "envs"));
-        var saved = StateJson.Floats(r.Json, "obs");
-        if (saved.Length != obs.Length) throw new InvalidDataException($"{dir}: the checkpoint's observation has {saved.Length} floats, the env's {obs.Length}");
-        saved.CopyTo(obs, 0);
-        buffer.LoadFrom(r, "replay");
-        foreach (var (name, optimizer) in optimizers) r.Load(name, optimizer);
-        return r;
-    }
-
-    /// <summary>The n generator states saved as Json["rngs"].</summary>
-    internal static RngState[] Rngs(JsonObject json, int n)
-    {
-        var a = StateJson.Get(json, "rngs") as JsonArray ?? throw new InvalidDataException("checkpoint: 'rngs' is not an array");
-        if (a.Count != n) throw new InvalidDataException($"checkpoint: {a.Count} generators saved, {n} expected");
-        return Enumerable.Range(0, n).Select(i => StateJson.ReadRng(new JsonObject { ["r"] = a[i]!.DeepClone() }, "r").State).ToArray();
-    }
-
     /// <summary>Writes DIR/model.safetensors (the named tensors) and DIR/config.json.</summary>
     public static void SaveModel(string dir, IEnumerable<KeyValuePair<string, Tensor>> tensors, JsonObject config)
     {
@@ -196,4 +157,70 @@ public static class OffPolicy
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
+}
+
+/// <summary>
+/// The part of an off-policy training run in progress that DQN and TD3 share: three generators forked from the seed
+/// (env resets, exploration, replay sampling), the one-env vector env, the replay buffer, the current observation and
+/// the step; and its checkpoint (each agent adds its optimizers and logged values).
+/// </summary>
+internal abstract class OffPolicySession(Rng root, SyncVectorEnv envs, ReplayBuffer buffer, int obsDim)
+{
+    /// <summary>Seeds the env resets.</summary>
+    public Rng EnvRng { get; } = root.Fork();
+    /// <summary>Exploration: DQN's epsilon-greedy draws, TD3's action and target-policy noise.</summary>
+    public Rng ActRng { get; } = root.Fork();
+    /// <summary>Replay sampling.</summary>
+    public Rng SampleRng { get; } = root.Fork();
+    public SyncVectorEnv Envs { get; } = envs;
+    public ReplayBuffer Buffer { get; } = buffer;
+    public float[] Obs { get; } = new float[obsDim];
+    public long Step { get; set; }
+    /// <summary>Eval() was called on the optimizers (a finished run).</summary>
+    public bool EvalMode { get; set; }
+
+    /// <summary>The optimizers by checkpoint name.</summary>
+    public abstract (string Name, Optimizer Optimizer)[] Optimizers { get; }
+
+    /// <summary>Starts the run: resets the env with a seed from <see cref="EnvRng"/>.</summary>
+    public void Reset()
+    {
+        Envs.Reset(unchecked((int)EnvRng.NextUInt64()));
+        Envs.Observations.AsSpan(0, Obs.Length).CopyTo(Obs);
+    }
+
+    /// <summary>The shared checkpoint: step, vector env, observation, replay buffer, generators and optimizers.</summary>
+    public CheckpointWriter Checkpoint(string algorithm)
+    {
+        var w = new CheckpointWriter();
+        w.Json["algorithm"] = algorithm;
+        w.Json["global_step"] = Step;
+        w.Json["envs"] = Envs.SaveState();
+        w.Json["obs"] = StateJson.Nums(Obs);
+        w.Json["rngs"] = new JsonArray(StateJson.Rng(EnvRng), StateJson.Rng(ActRng), StateJson.Rng(SampleRng));
+        Buffer.SaveTo(w, "replay");
+        foreach (var (name, optimizer) in Optimizers) w.Add(name, optimizer);
+        return w;
+    }
+
+    /// <summary>Restores what <see cref="Checkpoint"/> wrote into this fresh (not reset) run; returns the reader for
+    /// the agent's own entries.</summary>
+    public CheckpointReader Restore(string dir, string algorithm)
+    {
+        var r = CheckpointReader.Open(dir);
+        var j = r.Json;
+        if (j["algorithm"]?.GetValue<string>() != algorithm) throw new InvalidDataException($"{dir}: the checkpoint is not a {algorithm} one");
+        Envs.LoadState(StateJson.Object(j, "envs"));
+        var saved = StateJson.Floats(j, "obs");
+        if (saved.Length != Obs.Length) throw new InvalidDataException($"{dir}: the checkpoint's observation has {saved.Length} floats, the env's {Obs.Length}");
+        saved.CopyTo(Obs, 0);
+        var rngs = StateJson.Get(j, "rngs") as JsonArray ?? throw new InvalidDataException($"{dir}: 'rngs' is not an array");
+        if (rngs.Count != 3) throw new InvalidDataException($"{dir}: {rngs.Count} generators saved, 3 expected");
+        var gens = new[] { EnvRng, ActRng, SampleRng };
+        for (int i = 0; i < 3; i++) gens[i].State = StateJson.ReadRng(new JsonObject { ["r"] = rngs[i]!.DeepClone() }, "r").State;
+        Buffer.LoadFrom(r, "replay");
+        foreach (var (name, optimizer) in Optimizers) r.Load(name, optimizer);
+        Step = StateJson.Long(j, "global_step");
+        return r;
+    }
 }

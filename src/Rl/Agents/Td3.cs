@@ -166,21 +166,15 @@ public sealed class Td3 : IAgent
     private static Tensor Q(Module critic, Tensor obs, Tensor action) => critic.Forward(Tensor.Cat([obs, action], 1));
 
     /// <summary>A training run in progress: what continues from one Train call (or checkpoint) to the next.</summary>
-    private sealed class Session(Rng envRng, Rng noiseRng, Rng sampleRng, SyncVectorEnv envs, Optimizer actorOptimizer, Optimizer qOptimizer, ReplayBuffer rb, int obsDim)
+    private sealed class Session(Rng root, SyncVectorEnv envs, Optimizer actorOptimizer, Optimizer qOptimizer, ReplayBuffer rb, int obsDim)
+        : OffPolicySession(root, envs, rb, obsDim)
     {
-        public Rng EnvRng { get; } = envRng;
-        public Rng NoiseRng { get; } = noiseRng;
-        public Rng SampleRng { get; } = sampleRng;
-        public SyncVectorEnv Envs { get; } = envs;
         public Optimizer ActorOptimizer { get; } = actorOptimizer;
         public Optimizer QOptimizer { get; } = qOptimizer;
-        public ReplayBuffer Buffer { get; } = rb;
-        public float[] Obs { get; } = new float[obsDim];
-        public long Step { get; set; }
         public double? QfLoss { get; set; }      // null until computed (a NaN loss is logged as NaN)
         public double? ActorLoss { get; set; }
         public double? QValues { get; set; }
-        public bool EvalMode { get; set; }
+        public override (string Name, Optimizer Optimizer)[] Optimizers => [("actor_optimizer", ActorOptimizer), ("q_optimizer", QOptimizer)];
     }
 
     private Session? _session;
@@ -188,15 +182,10 @@ public sealed class Td3 : IAgent
     private Session NewSession(bool reset)
     {
         var o = Options;
-        // One stream each, all from the seed (forked in this order whether or not a checkpoint then replaces them).
-        var s = new Session(_rng.Fork(), _rng.Fork(), _rng.Fork(), new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep),
+        var s = new Session(_rng, new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep),
                             Optimizer.Create(_actor.Parameters(), o.LearningRate), Optimizer.Create(_qf1.Parameters().Concat(_qf2.Parameters()), o.LearningRate),
                             new ReplayBuffer(Math.Min(o.BufferSize, (int)Math.Min(int.MaxValue, Math.Max(1, o.TotalTimesteps))), _obsDim, _actDim, o.BatchSize), _obsDim);
-        if (reset)
-        {
-            s.Envs.Reset(unchecked((int)s.EnvRng.NextUInt64()));
-            s.Envs.Observations.AsSpan(0, _obsDim).CopyTo(s.Obs);
-        }
+        if (reset) s.Reset();
         return s;
     }
 
@@ -222,7 +211,7 @@ public sealed class Td3 : IAgent
         var o = Options;
         var session = _session ??= NewSession(reset: true);
         var (noiseRng, sampleRng, envs, actorOptimizer, qOptimizer, rb, obs) =
-            (session.NoiseRng, session.SampleRng, session.Envs, session.ActorOptimizer, session.QOptimizer, session.Buffer, session.Obs);
+            (session.ActRng, session.SampleRng, session.Envs, session.ActorOptimizer, session.QOptimizer, session.Buffer, session.Obs);
         if (session.EvalMode) { actorOptimizer.Train(); qOptimizer.Train(); session.EvalMode = false; }
         List<Tensor> P(Module m) => m.Parameters().ToList();
         var (actorP, qf1P, qf2P) = (P(_actor), P(_qf1), P(_qf2));
@@ -368,8 +357,7 @@ public sealed class Td3 : IAgent
         var s = _session ??= NewSession(reset: true);
         if (s.EvalMode) { s.ActorOptimizer.Train(); s.QOptimizer.Train(); s.EvalMode = false; }   // a finished schedule-free run: back to y (rounds)
         Write(dir);
-        var w = OffPolicy.Checkpoint(Algorithm, s.Step, s.Envs, s.Obs, s.Buffer, ("actor_optimizer", s.ActorOptimizer), ("q_optimizer", s.QOptimizer));
-        w.Json["rngs"] = new JsonArray(StateJson.Rng(s.EnvRng), StateJson.Rng(s.NoiseRng), StateJson.Rng(s.SampleRng));
+        var w = s.Checkpoint(Algorithm);
         if (s.QfLoss is double q) w.Json["qf_loss"] = StateJson.Num(q);
         if (s.ActorLoss is double a) w.Json["actor_loss"] = StateJson.Num(a);
         if (s.QValues is double v) w.Json["q_values"] = StateJson.Num(v);
@@ -380,10 +368,7 @@ public sealed class Td3 : IAgent
     public void LoadCheckpoint(string dir)
     {
         var s = NewSession(reset: false);
-        var r = OffPolicy.Restore(dir, Algorithm, s.Envs, s.Obs, s.Buffer, ("actor_optimizer", s.ActorOptimizer), ("q_optimizer", s.QOptimizer));
-        var rngs = OffPolicy.Rngs(r.Json, 3);
-        s.EnvRng.State = rngs[0]; s.NoiseRng.State = rngs[1]; s.SampleRng.State = rngs[2];
-        s.Step = StateJson.Long(r.Json, "global_step");
+        var r = s.Restore(dir, Algorithm);
         double? Opt(string k) => r.Json.ContainsKey(k) ? StateJson.Double(r.Json, k) : null;
         (s.QfLoss, s.ActorLoss, s.QValues) = (Opt("qf_loss"), Opt("actor_loss"), Opt("q_values"));
         _session = s;
