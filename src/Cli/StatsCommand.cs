@@ -45,6 +45,8 @@ public static class StatsCommand
                 Help(r.InvocationConfiguration.Error);
                 return Program.Error;
             }
+            if (path.StartsWith('-') && !File.Exists(path))   // the free SCORES.csv slot took an unknown flag
+                throw new CliError($"unknown option '{path.Split('=')[0]}' for tiny stats (tiny stats --help lists them)");
             if (Directory.Exists(path)) throw new CliError($"{path} is a folder, not a scores CSV");
             if (!File.Exists(path)) throw new CliError($"{path}: file not found");
             StatsReport.Run(path, r.GetValue(reps), r.GetValue(seed), r.GetValue(confidence), r.GetValue(json), r.InvocationConfiguration.Output);

@@ -38,6 +38,8 @@ public static class StudyCommand
         study.SetAction(r =>
         {
             string? file = r.GetValue(spec), name = r.GetValue(preset);
+            if (file is not null && file.StartsWith('-') && !File.Exists(file))   // the free SPEC.json slot took an unknown flag
+                throw new CliError($"unknown option '{file.Split('=')[0]}' for tiny study (tiny study --help lists them)");
             if (file is null && name is null)
             {
                 if (r.Tokens.Count > 1) throw new CliError("name the study: tiny study SPEC.json, or tiny study --preset NAME (" + string.Join(", ", StudySpec.Presets) + ")");

@@ -28,7 +28,7 @@ internal static class StudyReport
         if (spec.Description.Length > 0) md.AppendLine(spec.Description + ".");
         md.AppendLine();
         int diverged = a.Results.Count(r => r.Diverged);
-        md.AppendLine(F($"{a.Results.Count} runs: {spec.Tasks.Count} tasks x {spec.Optimizers.Count} optimizers x {spec.Seeds.Count} seeds ({string.Join(", ", spec.Seeds)}); {diverged} diverged."));
+        md.AppendLine(F($"{a.Results.Count} runs: {N(spec.Tasks.Count, "task")} x {N(spec.Optimizers.Count, "optimizer")} x {N(spec.Seeds.Count, "seed")} ({string.Join(", ", spec.Seeds)}); {diverged} diverged."));
         md.AppendLine(F($"A run's score is its mean greedy return over {spec.EvalEpisodes} episodes reset with seeds {spec.EvalSeed}..{spec.EvalSeed + spec.EvalEpisodes - 1} ",
                         $"(training resets with the run's seed plus its env index: disjoint), normalised per env: random policy 0, the reference return 1 (table below). ",
                         $"A diverged run has no finite weights, hence no policy: it scores 0, the random policy's score, and counts in every statistic ",
@@ -43,7 +43,7 @@ internal static class StudyReport
         // ---- Aggregates.
         var all = a.Aggregates(null);
         md.AppendLine("## Aggregate scores").AppendLine();
-        md.AppendLine($"Over all {spec.Tasks.Count} tasks (IQM: 25%-trimmed mean of all runs; mean and median of the per-task means; optimality gap: mean shortfall below 1).").AppendLine();
+        md.AppendLine($"Over {(spec.Tasks.Count == 1 ? "the task" : $"all {spec.Tasks.Count} tasks")} (IQM: 25%-trimmed mean of all runs; mean and median of the per-task means; optimality gap: mean shortfall below 1).").AppendLine();
         md.AppendLine("![aggregate intervals](aggregates.png)").AppendLine();
         AggregateTable(md, all);
         foreach (var agent in a.Agents)
@@ -198,6 +198,8 @@ internal static class StudyReport
         return $"{f(e.Value)} [{f(e.Lo)}, {f(e.Hi)}]";
     }
 
+    private static string N(int n, string what) => $"{n} {what}{(n == 1 ? "" : "s")}";
+
     private static string F(params FormattableString[] parts) => string.Concat(parts.Select(p => p.ToString(Inv)));
 
     // ---- Figures (ScottPlot 5).
@@ -304,7 +306,7 @@ internal static class StudyReport
         plt.Title($"{family}: IQM of normalised score against {key}");
         plt.XLabel(log ? $"{key} (log scale)" : key);
         plt.YLabel("IQM normalised score");
-        plt.ShowLegend(Alignment.LowerLeft);
+        plt.ShowLegend(Alignment.UpperLeft);
         plt.SavePng(path, 900, 560);
     }
 

@@ -47,7 +47,7 @@ internal static class StudyRunner
             var pending = runs.Where(r => states[r] is State.Start or State.Resume or State.Evaluate).ToList();
             var cost = Costs(dir, spec, runs, states);
             int finished = runs.Count(r => states[r] is State.Done or State.Diverged);
-            stdout.WriteLine($"study {spec.Name}: {runs.Count} runs ({spec.Tasks.Count} tasks x {spec.Optimizers.Count} optimizers x {spec.Seeds.Count} seeds) -> {dir}");
+            stdout.WriteLine($"study {spec.Name}: {runs.Count} runs ({spec.Tasks.Count} task{S(spec.Tasks.Count)} x {spec.Optimizers.Count} optimizer{S(spec.Optimizers.Count)} x {spec.Seeds.Count} seed{S(spec.Seeds.Count)}) -> {dir}");
             stdout.WriteLine($"  {finished} finished, {pending.Count(r => states[r] == State.Resume)} to resume, {pending.Count(r => states[r] == State.Evaluate)} to evaluate, " +
                              $"{pending.Count(r => states[r] == State.Start)} to start; {workers} worker{(workers == 1 ? "" : "s")}; " +
                              $"estimated wall time {Duration(EstimateWall(pending.Select(r => cost[r]).ToList(), workers))} " +
@@ -341,6 +341,8 @@ internal static class StudyRunner
         }
         return load.Max();
     }
+
+    private static string S(int n) => n == 1 ? "" : "s";
 
     /// <summary>"42 s", "12 min", "1 h 05 min".</summary>
     internal static string Duration(double seconds) =>

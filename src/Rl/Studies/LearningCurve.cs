@@ -7,8 +7,8 @@ namespace Tiny.Rl.Studies;
 /// <summary>
 /// A run's learning curve: the step budget T cut into K equal windows; window k (steps in (kT/K, (k+1)T/K]) holds the
 /// mean normalised return of the training episodes that ended in it. A window without an episode end repeats the
-/// previous window (the first: 0, the random policy's score, which an untrained policy is near). From a divergence
-/// step on (a non-finite parameter, loss or return), every window is 0: the run has no policy left. The area under
+/// previous window (the first: 0, the random policy's score, which an untrained policy is near). Every window that
+/// starts at or after a divergence step (a non-finite parameter, loss or return) is 0: the run has no policy left. The area under
 /// the curve is the mean over the windows, in units of normalised score (1: solved from the first step). These are
 /// the returns of the training policy (with its exploration: DQN's ε-greedy, TD3's action noise, PPO's sampling), not
 /// greedy evaluations.

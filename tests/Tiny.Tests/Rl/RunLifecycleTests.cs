@@ -145,6 +145,26 @@ public sealed class RunLifecycleTests
         (["optim", "run", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,x", "--steps", "3"], "--start: 'x' is not a number"),
         (["optim", "run", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,1", "--steps", "3", "--dtype", "float16"], "--dtype: 'float16'"),
         (["optim", "run", "--optimizer", "adam", "--function", "rosenbrock", "--start", "1,1", "--steps", "3", "--lookahead", "2,7"], "--lookahead: ALPHA '7'"),
+        // stats and study (spec errors: tests/Tiny.Tests/Studies/StudyTests.cs).
+        (["stats"], "usage: tiny stats"),
+        (["stats", "/nonexistent/s.csv"], "/nonexistent/s.csv: file not found"),
+        (["stats", "EMPTY"], "is a folder, not a scores CSV"),
+        (["stats", "RUN/config.json"], "expected the header 'algorithm,task,run,score'"),
+        (["stats", "RUN/config.json", "--reps", "0"], "--reps: '0' is not a positive integer"),
+        (["stats", "RUN/config.json", "--confidence", "1.5"], "--confidence: '1.5' is not in (0, 1)"),
+        (["stats", "RUN/config.json", "--seed", "x"], "--seed: 'x' is not an integer"),
+        (["stats", "RUN/config.json", "--bogus"], "unknown option '--bogus' for tiny stats"),
+        (["stats", "--bogus"], "unknown option '--bogus' for tiny stats"),
+        (["study"], "usage: tiny study"),
+        (["study", "--workers", "2"], "name the study: tiny study SPEC.json, or tiny study --preset NAME"),
+        (["study", "--preset", "nope", "--out", "OUT"], "unknown preset 'nope'; presets: alphagrad-paper, smoke"),
+        (["study", "RUN/config.json", "--preset", "smoke", "--out", "OUT"], "give SPEC.json or --preset, not both"),
+        (["study", "/nonexistent/s.json", "--out", "OUT"], "study spec /nonexistent/s.json not found"),
+        (["study", "EMPTY", "--out", "OUT"], "is a folder, not a study spec"),
+        (["study", "RUN/config.json", "--out", "OUT"], "unknown key 'algorithm'"),
+        (["study", "--preset", "smoke", "--workers", "0", "--out", "OUT"], "--workers: '0' is not a positive integer"),
+        (["study", "--preset", "smoke", "--out", "RUN/config.json"], "is a file, not a folder"),
+        (["study", "--preset", "smoke", "--bogus", "--out", "OUT"], "unknown option '--bogus' for tiny study"),
     ];
 
     private static IEnumerable<TestCaseData> BadInputCases() =>
