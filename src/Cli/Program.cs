@@ -63,7 +63,7 @@ public static class Program
     }
 
     /// <summary>The sub-commands' names.</summary>
-    private static readonly string[] Commands = ["train", "eval", "export", "study", "stats", "optim", "devices"];
+    private static readonly string[] Commands = ["train", "eval", "inspect", "export", "study", "stats", "optim", "devices"];
 
     /// <summary>The command tree: train, eval, export, study, stats, optim, devices; --help and --version at the top.</summary>
     internal static RootCommand Root(CancellationToken ct, Func<TrainRequest, TextWriter, TextWriter, CancellationToken, int> train)
@@ -80,6 +80,7 @@ public static class Program
         root.SetAction(r => { Usage(r.InvocationConfiguration.Error); return Error; });
         root.Subcommands.Add(TrainCommand.Build(ct, train));
         root.Subcommands.Add(EvalCommand.Build());
+        root.Subcommands.Add(InspectCommand.Build());
         root.Subcommands.Add(ExportCommand.Build());
         root.Subcommands.Add(StudyCommand.Build(ct));
         root.Subcommands.Add(StatsCommand.Build());
@@ -118,6 +119,7 @@ public static class Program
         w.WriteLine("  train {dqn|td3|ppo} --env ENV ...   train an agent; writes a run folder");
         w.WriteLine("  train --resume RUN                  continue a stopped run from its last checkpoint");
         w.WriteLine("  eval RUN                            evaluate a saved run");
+        w.WriteLine("  inspect RUN [RUN...]                draw the internals a run recorded (train ... --internals), runs side by side");
         w.WriteLine("  export RUN --onnx FILE.onnx         write a saved run's policy as an ONNX model");
         w.WriteLine("  study SPEC.json | --preset NAME     train a grid of runs (agents x envs x optimizers x seeds); writes a report");
         w.WriteLine("  stats SCORES.csv                    IQM, mean, median, optimality gap and P(X > Y) with bootstrap intervals");

@@ -83,6 +83,7 @@ public static class TrainCommand
         public readonly Option<string> Resume = CliParsing.Value("--resume", "RUN", "continue a stopped run exactly from its last checkpoint (agent, env and options from RUN)", t => t);
         public readonly Option<long?> CheckpointEvery = CliParsing.Value<long?>("--checkpoint-every", "N",
             "also write a resumable checkpoint every N env steps, bounding what kill -9 loses", t => CliParsing.Positive(t, "--checkpoint-every"));
+        public readonly Option<int?> Internals = InternalsOption();
         public readonly Option<string> Optimizer = CliParsing.Value("--optimizer", "SPEC", "NAME[:key=value,...], e.g. alphagrad:alpha=2,momentum=0.9", t => t);
         public readonly Option<string> Lookahead = LookaheadOption.Create();
 
@@ -104,10 +105,28 @@ public static class TrainCommand
         }
 
         /// <summary>The run's options, in help's order.</summary>
-        public IEnumerable<Option> Run => [EnvId, Seed, TotalSteps, Out, Force, Config, Device, Resume, CheckpointEvery];
+        public IEnumerable<Option> Run => [EnvId, Seed, TotalSteps, Out, Force, Config, Device, Resume, CheckpointEvery, Internals];
 
         /// <summary>Every option of the command.</summary>
         public IEnumerable<Option> All => Run.Append(Optimizer).Append(Lookahead).Concat(OptimizerFlags.Options).Concat(Agent.Select(a => a.Option));
+    }
+
+    /// <summary>--internals [every=N]: record the optimizers' internals every N updates (bare: every 10) into internals.csv.</summary>
+    private static Option<int?> InternalsOption()
+    {
+        var o = new Option<int?>("--internals")
+        {
+            Description = $"record every N updates, per tensor, gradient/update/parameter norms and the optimizer's own internals into internals.csv (tiny inspect RUN draws them; bare: every={InternalsLog.DefaultEvery})",
+            HelpName = "every=N", Arity = ArgumentArity.ZeroOrOne,
+        };
+        o.CustomParser = r =>
+        {
+            string? text = r.Tokens.Count == 1 ? r.Tokens[0].Value : null;
+            if (text is not null && text.StartsWith("--", StringComparison.Ordinal)) { r.AddError($"--internals needs every=N (got the flag {text})"); return null; }
+            try { return InternalsLog.ParseEvery(text); }
+            catch (CliError e) { r.AddError(e.Message); return null; }
+        };
+        return o;
     }
 
     /// <summary>The option of one property of an agent's options record: --kebab-case, its [Description], a value of the
@@ -221,7 +240,8 @@ public static class TrainCommand
             spec.Validate();
         }
 
-        return new TrainRequest(algo, env0, overrides, spec, seed, r.GetValue(f.TotalSteps), device, r.GetValue(f.Out), r.GetValue(f.Force), null, checkpointEvery);
+        return new TrainRequest(algo, env0, overrides, spec, seed, r.GetValue(f.TotalSteps), device, r.GetValue(f.Out), r.GetValue(f.Force), null, checkpointEvery,
+                                r.Given(f.Internals) ? r.GetValue(f.Internals) : null);
     }
 
     /// <summary>What --resume RUN continues, from RUN/config.json: the agent ("algorithm"), the env ("envId", "env_id" or

@@ -27,8 +27,10 @@ internal sealed class CliError(string message) : Exception(message);
 /// <param name="Force">Replace the files of a non-empty OutDir.</param>
 /// <param name="Resume">A run folder to continue from its checkpoint (the other fields then come from it).</param>
 /// <param name="CheckpointEvery">Env steps between resumable checkpoints (null: only when stopped).</param>
+/// <param name="Internals">Updates between records of the optimizers' internals into internals.csv (null: none).</param>
 internal sealed record TrainRequest(string Algo, string Env, JsonObject Overrides, OptimizerSpec? Spec, int Seed, long? TotalSteps,
-                                    Device Device, string? OutDir, bool Force, string? Resume = null, long? CheckpointEvery = null);
+                                    Device Device, string? OutDir, bool Force, string? Resume = null, long? CheckpointEvery = null,
+                                    int? Internals = null);
 
 internal static class TrainRun
 {
@@ -43,7 +45,7 @@ internal static class TrainRun
     /// <summary>Trains what r asks for; the exit code (0 done, 3 diverged, 128 + signal when stopped).</summary>
     public static int Execute(TrainRequest request, TextWriter stdout, TextWriter stderr, CancellationToken externalCt)
     {
-        var (algo, env, overrides, spec, seed, totalSteps, device, outDir, force, resume, checkpointEvery) = request;
+        var (algo, env, overrides, spec, seed, totalSteps, device, outDir, force, resume, checkpointEvery, internalsEvery) = request;
         IAgent agent;
         var log = new MetricsLog();
         double wallBefore = 0;
@@ -68,6 +70,8 @@ internal static class TrainRun
             outDir = RunFolder(outDir, Path.Combine("runs", $"{algo}-{env}-{seed}"), force);
         }
         if (device != Device.Cpu) agent.To(device);
+        // --internals: recorders on the agent's optimizers (a resumed run continues its own recording, if it had one).
+        using var internals = InternalsLog.Start(internalsEvery, agent, outDir, resume is null ? null : LatestCheckpoint(resume));
         string optimizerText = ((agent as Ppo)?.OptimizerSpec ?? (agent as Dqn)?.Optimizer ?? (agent as Td3)?.Optimizer)?.ToString() ?? "?";
 
         // ---- Train with progress. SIGINT, SIGTERM and SIGHUP stop it cleanly; the handlers stay until the files are
@@ -109,6 +113,7 @@ internal static class TrainRun
                     if (Directory.Exists(next)) Directory.Delete(next, recursive: true);
                     agent.SaveCheckpoint(next);
                     log.Save(Path.Combine(next, RunStateFile), Wall(), seed);
+                    internals?.Save(next);
                     if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
                     if (Directory.Exists(current)) Directory.Move(current, old);
                     Directory.Move(next, current);
@@ -147,6 +152,7 @@ internal static class TrainRun
             if (diverged is null && !finished) Checkpoint();
             // ---- Outputs, each file written atomically; a diverged model is not saved (its weights are not finite).
             var written = WriteOutputs(outDir, agent, log, diverged, $"{algo} {env} seed {seed}", stderr);
+            if (internals?.Finish() is { } internalsFile) written.Add(internalsFile);
             if (finished)
                 foreach (var d in new[] { CheckpointFolder, CheckpointFolder + ".old", CheckpointFolder + ".next" })
                     if (Directory.Exists(Path.Combine(outDir, d))) Directory.Delete(Path.Combine(outDir, d), recursive: true);
