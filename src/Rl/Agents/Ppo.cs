@@ -548,7 +548,13 @@ public sealed class Ppo : IAgent
                 x[i] = (float)Math.Clamp((x[i] - rms.Mean[i]) / Math.Sqrt(rms.Var[i] + 1e-8), -Options.NormClip, Options.NormClip);
         using var _ = Tensor.NoGrad();
         var head = Network.Actor.Forward(Tensor.FromArray(x, [1, _obsDim], Device)).ToArray();
-        if (Continuous) return head;
+        if (Continuous)
+        {
+            // The mean action clipped to the action space, as training's ClipAction stepped the env with it (an env
+            // that charges the unclipped action, MountainCarContinuous's a^2, would otherwise score a good policy badly).
+            for (int i = 0; i < head.Length; i++) head[i] = Math.Clamp(head[i], _actLow[i], _actHigh[i]);
+            return head;
+        }
         int best = 0;
         for (int k = 1; k < head.Length; k++) if (head[k] > head[best]) best = k;
         return [best];

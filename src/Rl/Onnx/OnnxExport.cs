@@ -104,8 +104,16 @@ public static class OnnxExport
             case Ppo ppo:
                 if (ppo.ObservationStats is { } rms) x = Normalize(g, x, rms, ppo.Options.NormClip);
                 x = g.Module(ppo.Network.Actor, x, "actor");
+                if (ppo.Continuous)
+                {
+                    // min(max(mean, low), high) per element, as Ppo.Act (opset 13's Clip takes only scalar bounds).
+                    using var env = Env.Make(ppo.EnvId);
+                    var box = (Box)env.ActionSpace;
+                    x = g.Node("Max", "action_low_max", [x, g.Constant("action_low", box.Low, box.Dim)]);
+                    x = g.Node("Min", "action_high_min", [x, g.Constant("action_high", box.High, box.Dim)]);
+                }
                 doc = ppo.Continuous
-                    ? "the Gaussian policy's mean action (the deterministic action; not clipped to the action space)"
+                    ? "the Gaussian policy's mean action clipped to the action space (the deterministic action, as Act)"
                     : "the Categorical policy's logits; the greedy action is their argmax";
                 if (ppo.ObservationStats is not null) doc += "; the observation is normalised inside the model with the run's frozen statistics";
                 break;

@@ -16,6 +16,23 @@ public sealed class PpoTests
 
     private static float[] Params(Ppo p) => p.Network.Parameters().SelectMany(t => t.ToArray()).ToArray();
 
+    /// <summary>The deterministic action of a continuous policy is its mean clipped to the action space, as the
+    /// training env (ClipAction) saw it: a mean far outside [-2, 2] acts as the bound.</summary>
+    [Test]
+    public void ActClipsTheMeanActionToTheActionSpace()
+    {
+        var agent = (Ppo)Agents.Create("ppo", "Pendulum-v1", new System.Text.Json.Nodes.JsonObject { ["hiddenSize"] = 8 }, null, 1, 2048);
+        var bias = agent.Network.Actor.Parameters().Last();
+        float[] obs = [1f, 0f, 0.5f];
+        bias.DataF.Fill(100f); bias.MarkModified();
+        Assert.That(agent.Act(obs), Is.EqualTo(new[] { 2f }));
+        bias.DataF.Fill(-100f); bias.MarkModified();
+        Assert.That(agent.Act(obs), Is.EqualTo(new[] { -2f }));
+        bias.DataF.Fill(0f); bias.MarkModified();
+        float inside = agent.Act(obs)[0];
+        Assert.That(Math.Abs(inside), Is.LessThan(2f), "a mean inside the bounds is unchanged (small init)");
+    }
+
     [Test]
     public void RunsWithEveryOptimizerWithoutNaN([Values("CartPole-v1", "Pendulum-v1")] string env, [ValueSource(nameof(Optimizers))] string optimizer)
     {
