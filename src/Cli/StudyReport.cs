@@ -29,6 +29,9 @@ internal static class StudyReport
         md.AppendLine();
         int diverged = a.Results.Count(r => r.Diverged);
         md.AppendLine(F($"{a.Results.Count} runs: {N(spec.Tasks.Count, "task")} x {N(spec.Optimizers.Count, "optimizer")} x {N(spec.Seeds.Count, "seed")} ({string.Join(", ", spec.Seeds)}); {diverged} diverged."));
+        int fewest = a.Results.GroupBy(r => (r.Run.Task.Name, r.Run.Optimizer.Label)).Min(g => g.Count());
+        if (fewest < StudyClaims.MinRunsPerTask)
+            md.AppendLine(F($"**Only {fewest} run{(fewest == 1 ? "" : "s")} per task and optimizer: the intervals below are too coarse to mean much (this study checks the pipeline, not the optimizers).**"));
         md.AppendLine(F($"A run's score is its mean greedy return over {spec.EvalEpisodes} episodes reset with seeds {spec.EvalSeed}..{spec.EvalSeed + spec.EvalEpisodes - 1} ",
                         $"(training resets with the run's seed plus its env index: disjoint), normalised per env: random policy 0, the reference return 1 (table below). ",
                         $"A diverged run has no finite weights, hence no policy: it scores 0, the random policy's score, and counts in every statistic ",

@@ -99,8 +99,26 @@ internal static class StudyRunner
         }
         if (File.Exists(lockPath) && int.TryParse(File.ReadAllText(lockPath).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int pid) && Alive(pid))
             throw new CliError($"{dir} is being run by process {pid} ({LockFile}); wait for it, or remove {lockPath} if that process is not a study");
+        string logs = Path.Combine(dir, "logs");
+        if (Directory.Exists(logs))
+            foreach (var pidFile in Directory.GetFiles(logs, "*.pid"))
+            {
+                // A run of an earlier study that was killed alone (its children live on): never train it twice at once.
+                if (int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int child) && Alive(child) && IsTiny(child))
+                    throw new CliError($"run {Path.GetFileNameWithoutExtension(pidFile)} of {dir} is still running (process {child}, left by a study that was killed alone); wait for it or kill it, then run the same command again");
+                File.Delete(pidFile);
+            }
         WriteAtomic(lockPath, Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         if (!File.Exists(specPath)) WriteAtomic(specPath, spec.Json + "\n");
+    }
+
+    /// <summary>Whether process pid runs this tool (Linux: its command line names tiny.dll; elsewhere assumed).</summary>
+    private static bool IsTiny(int pid)
+    {
+        string cmdline = $"/proc/{pid}/cmdline";
+        if (!File.Exists(cmdline)) return !OperatingSystem.IsLinux();
+        try { return File.ReadAllText(cmdline).Contains(Path.GetFileName(typeof(StudyRunner).Assembly.Location), StringComparison.Ordinal); }
+        catch (IOException) { return false; }
     }
 
     private static bool Alive(int pid)
@@ -254,6 +272,8 @@ internal static class StudyRunner
         var sync = new object();
         writer.WriteLine($"$ tiny {string.Join(' ', args)}");
         using var p = Process.Start(psi) ?? throw new CliError("could not start dotnet for a study run");
+        string pidFile = Path.ChangeExtension(log, ".pid");   // a study killed alone (kill -9 of its pid) leaves its runs going: the next one checks
+        File.WriteAllText(pidFile, p.Id.ToString(CultureInfo.InvariantCulture));
         p.OutputDataReceived += (_, e) => { if (e.Data is null) return; lock (sync) { writer.WriteLine(e.Data); if (e.Data.Length > 0) lastOut = e.Data; } };
         p.ErrorDataReceived += (_, e) => { if (e.Data is null) return; lock (sync) { writer.WriteLine(e.Data); if (e.Data.Length > 0) lastErr = e.Data; } };
         p.BeginOutputReadLine();
@@ -261,6 +281,7 @@ internal static class StudyRunner
         using (ct.Register(() => Terminate(p)))
             p.WaitForExit();
         lock (sync) writer.WriteLine($"# exit {p.ExitCode}");
+        File.Delete(pidFile);
         return (p.ExitCode, lastOut, lastErr);
     }
 

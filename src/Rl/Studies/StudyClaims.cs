@@ -21,7 +21,8 @@ public sealed record SweepComparison(OptimizerVariant Optimizer, double Value, E
 /// <param name="Statement">The claim as the paper makes it.</param>
 /// <param name="Agent">The agent whose tasks test it.</param>
 /// <param name="Rule">What "supported" means here, in terms of the intervals.</param>
-/// <param name="Verdict">"supported", "partly supported", "not supported", "contradicted" or "not tested".</param>
+/// <param name="Verdict">"supported", "partly supported", "not supported", "contradicted", "not decided" (too few runs
+/// per task) or "not tested" (no such agent or sweep in the study).</param>
 /// <param name="Summary">One or two sentences naming the values behind the verdict.</param>
 /// <param name="Comparisons">The comparison at every point of the sweep.</param>
 public sealed record ClaimVerdict(string Statement, string Agent, string Rule, string Verdict, string Summary, IReadOnlyList<SweepComparison> Comparisons);
@@ -46,6 +47,10 @@ public static class StudyClaims
 {
     /// <summary>The margin δ of "competitive" and "substantially", in normalised score.</summary>
     public const double Margin = 0.1;
+
+    /// <summary>The fewest runs per task a verdict is reached with: below it a percentile bootstrap interval is too
+    /// coarse to mean anything (with 2 runs, every resample is one of 3 values), and the claim is left undecided.</summary>
+    public const int MinRunsPerTask = 5;
 
     /// <summary>The three claims, decided from analysis (the family's sweep against the baseline, per agent).</summary>
     public static IReadOnlyList<ClaimVerdict> Evaluate(StudyAnalysis analysis, string family = "alphagrad")
@@ -124,6 +129,10 @@ public static class StudyClaims
                 a.Compare(o, baseline, agent, r => r.Drop, (x, y) => PooledMean(x) - PooledMean(y)),
                 diverged, baseDiverged, runs);
         }).ToList();
+        int fewest = a.Spec.Optimizers.Where(o => o == baseline || swept.Contains(o)).SelectMany(o => a.Values(o, agent, r => r.Score)).Min(t => t.Length);
+        if (fewest < MinRunsPerTask)
+            return new ClaimVerdict(statement, agent, rule, "not decided",
+                $"Only {fewest} run{(fewest == 1 ? "" : "s")} per task: too few for a {100 * a.Confidence:0.##}% bootstrap interval to decide (at least {MinRunsPerTask}); the values are shown, not judged.", comparisons);
         var (verdict, summary) = decide(comparisons);
         return new ClaimVerdict(statement, agent, rule, verdict, summary, comparisons);
     }
