@@ -22,14 +22,14 @@ public static class Agents
         [("dqn", "CartPole-v1")] = new JsonObject(),
         // MinAtar paper's DQN (Young & Tian 2019): replay 100k, batch 32, gamma 0.99, target copy every 1000 steps,
         // epsilon 1 -> 0.1 over the first 100k steps, replay start 5000, one gradient step per env step, 5M frames,
-        // net Conv2d(4->16, 3x3) -> 128 -> actions. Their RMSProp(lr 2.5e-4, alpha 0.95, centered, eps 0.01) is
+        // net Conv2d(C->16, 3x3) -> 128 -> actions. Their RMSProp(lr 2.5e-4, alpha 0.95, centered, eps 0.01) is
         // replaced by Adam lr 2.5e-4 (CleanRL's DQN optimizer and lr; any --optimizer works).
-        [("dqn", "MinAtar/Breakout-v1")] = new JsonObject
-        {
-            ["totalTimesteps"] = 5_000_000, ["bufferSize"] = 100_000, ["batchSize"] = 32, ["learningRate"] = 2.5e-4,
-            ["gamma"] = 0.99, ["targetNetworkFrequency"] = 1000, ["startE"] = 1.0, ["endE"] = 0.1, ["explorationSteps"] = 100_000,
-            ["learningStarts"] = 5000, ["trainFrequency"] = 1, ["hiddenSizes"] = new JsonArray(128), ["net"] = "cnn",
-        },
+        // The same for every MinAtar game.
+        [("dqn", "MinAtar/Breakout-v1")] = MinAtarDqn(),
+        [("dqn", "MinAtar/Asterix-v1")] = MinAtarDqn(),
+        [("dqn", "MinAtar/Freeway-v1")] = MinAtarDqn(),
+        [("dqn", "MinAtar/Seaquest-v1")] = MinAtarDqn(),
+        [("dqn", "MinAtar/SpaceInvaders-v1")] = MinAtarDqn(),
         // rl-baselines3-zoo's TD3 Pendulum-v1 (RL.md): 20k steps, gamma 0.98, learning starts 10k, lr 1e-3, 400-300 nets.
         [("td3", "Pendulum-v1")] = new JsonObject
         {
@@ -40,10 +40,11 @@ public static class Agents
         [("ppo", "CartPole-v1")] = new JsonObject(),
         // CleanRL ppo.py's update with 8 envs and the MinAtar conv torso (separate for actor and critic), hidden 128;
         // not tuned (no published CleanRL MinAtar config to copy).
-        [("ppo", "MinAtar/Breakout-v1")] = new JsonObject
-        {
-            ["totalTimesteps"] = 5_000_000, ["numEnvs"] = 8, ["numSteps"] = 128, ["hiddenSize"] = 128, ["net"] = "cnn",
-        },
+        [("ppo", "MinAtar/Breakout-v1")] = MinAtarPpo(),
+        [("ppo", "MinAtar/Asterix-v1")] = MinAtarPpo(),
+        [("ppo", "MinAtar/Freeway-v1")] = MinAtarPpo(),
+        [("ppo", "MinAtar/Seaquest-v1")] = MinAtarPpo(),
+        [("ppo", "MinAtar/SpaceInvaders-v1")] = MinAtarPpo(),
         // After rl-baselines3-zoo's PPO Pendulum-v1 (gamma 0.9, lr 1e-3, 10 epochs, no entropy bonus; theirs is 4 x 1024
         // steps with gSDE and VecNormalize). Without gSDE, 4 x 512 steps, 64-sample minibatches and reward
         // normalisation only learn best in a short sweep (obs normalisation hurt: seed 1 eval -962 vs -188), 200k steps.
@@ -106,6 +107,18 @@ public static class Agents
             ["gaeLambda"] = 0.9, ["maxGradNorm"] = 5.0, ["vfCoef"] = 0.19, ["clipVloss"] = false,
             ["normalizeObs"] = true, ["normalizeReward"] = true,
         },
+    };
+
+    private static JsonObject MinAtarDqn() => new()
+    {
+        ["totalTimesteps"] = 5_000_000, ["bufferSize"] = 100_000, ["batchSize"] = 32, ["learningRate"] = 2.5e-4,
+        ["gamma"] = 0.99, ["targetNetworkFrequency"] = 1000, ["startE"] = 1.0, ["endE"] = 0.1, ["explorationSteps"] = 100_000,
+        ["learningStarts"] = 5000, ["trainFrequency"] = 1, ["hiddenSizes"] = new JsonArray(128), ["net"] = "cnn",
+    };
+
+    private static JsonObject MinAtarPpo() => new()
+    {
+        ["totalTimesteps"] = 5_000_000, ["numEnvs"] = 8, ["numSteps"] = 128, ["hiddenSize"] = 128, ["net"] = "cnn",
     };
 
     /// <summary>The optimizer an agent trains with when none is given: CleanRL's (PPO: Adam with eps 1e-5; DQN and

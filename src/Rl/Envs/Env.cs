@@ -134,6 +134,14 @@ public abstract class Env : IDisposable
         // MinAtar's gym registration sets no step limit; v0 has the full 6-action set, v1 the minimal one.
         ["MinAtar/Breakout-v0"] = new(() => new MinAtarBreakout(minimalActionSet: false), null),
         ["MinAtar/Breakout-v1"] = new(() => new MinAtarBreakout(), null),
+        ["MinAtar/Asterix-v0"] = new(() => new MinAtarAsterix(minimalActionSet: false), null),
+        ["MinAtar/Asterix-v1"] = new(() => new MinAtarAsterix(), null),
+        ["MinAtar/Freeway-v0"] = new(() => new MinAtarFreeway(minimalActionSet: false), null),
+        ["MinAtar/Freeway-v1"] = new(() => new MinAtarFreeway(), null),
+        ["MinAtar/Seaquest-v0"] = new(() => new MinAtarSeaquest(minimalActionSet: false), null),
+        ["MinAtar/Seaquest-v1"] = new(() => new MinAtarSeaquest(), null),
+        ["MinAtar/SpaceInvaders-v0"] = new(() => new MinAtarSpaceInvaders(minimalActionSet: false), null),
+        ["MinAtar/SpaceInvaders-v1"] = new(() => new MinAtarSpaceInvaders(), null),
     };
 
     /// <summary>The ids <see cref="Make"/> knows, sorted.</summary>

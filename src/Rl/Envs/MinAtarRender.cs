@@ -8,18 +8,40 @@ namespace Tiny.Rl;
 /// <summary>Renders MinAtar frames to PNG with the reference's look: black background, one colour per channel.</summary>
 public static class MinAtarRender
 {
-    // seaborn's cubehelix palette for 4 channels (matplotlib's cubehelix at 1/5 .. 4/5), as the reference's display.
-    private static readonly byte[][] Palette =
-    [
-        [22, 61, 78], [84, 121, 47], [208, 126, 147], [193, 202, 243],
-        [230, 159, 0], [86, 180, 233], [0, 158, 115], [240, 228, 66], [213, 94, 0], [204, 121, 167],
-    ];
+    /// <summary>
+    /// The reference's display colours for <paramref name="channels"/> channels: seaborn's
+    /// <c>color_palette("cubehelix", C)</c>, i.e. matplotlib's cubehelix map (gamma 1, start 0.5, rotations -1.5,
+    /// hue 1; Green 2011) read from its 256-entry table at i / (C + 1) for i = 1..C, as 0-255 RGB rounded.
+    /// </summary>
+    internal static byte[][] Palette(int channels)
+    {
+        if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels), channels, "MinAtarRender.Palette: needs at least one channel");
+        var palette = new byte[channels][];
+        for (int i = 0; i < channels; i++)
+        {
+            double x = (i + 1) / (double)(channels + 1);
+            double t = Math.Min((int)(x * 256), 255) / 255.0;
+            double amp = t * (1 - t) / 2, phi = 2 * Math.PI * (0.5 / 3 - 1.5 * t);
+            double cos = Math.Cos(phi), sin = Math.Sin(phi);
+            palette[i] =
+            [
+                Byte(t + amp * (-0.14861 * cos + 1.78277 * sin)),
+                Byte(t + amp * (-0.29227 * cos - 0.90649 * sin)),
+                Byte(t + amp * (1.97294 * cos)),
+            ];
+        }
+        return palette;
+
+        static byte Byte(double v) => (byte)Math.Round(Math.Clamp(v, 0, 1) * 255);
+    }
+
     private static readonly byte[] Gap = [64, 64, 64];
 
     /// <summary>
     /// Writes the frames as one PNG: tiles of 10x10 cells, <paramref name="scale"/> pixels per cell, left to right
     /// then top to bottom, <paramref name="columns"/> tiles per row, a 1-pixel grey line between tiles. A cell takes
-    /// the colour of its highest set channel (as the reference's display: brick over trail over ball over paddle).
+    /// the colour of its highest set channel in <see cref="Palette"/> (as the reference's display, e.g. Breakout's brick
+    /// over trail over ball over paddle); every frame must have the same channel count C (1..64).
     /// </summary>
     public static void SavePng(IReadOnlyList<float[]> frames, string path, int scale = 16, int columns = 10)
     {
@@ -33,9 +55,10 @@ public static class MinAtarRender
         for (int i = 0; i < frames.Count; i++)
         {
             var f = frames[i] ?? throw new ArgumentException($"MinAtarRender.SavePng: frame {i} is null", nameof(frames));
-            if (f.Length == 0 || f.Length % plane != 0 || f.Length / plane != channels || channels > Palette.Length)
-                throw new ArgumentException($"MinAtarRender.SavePng: frame {i} has {f.Length} values; frames must all be [C, 10, 10] with 1 <= C <= {Palette.Length}", nameof(frames));
+            if (f.Length == 0 || f.Length % plane != 0 || f.Length / plane != channels || channels > 64)
+                throw new ArgumentException($"MinAtarRender.SavePng: frame {i} has {f.Length} values; frames must all be [C, 10, 10] with 1 <= C <= 64", nameof(frames));
         }
+        var palette = Palette(channels);
 
         int cols = Math.Min(columns, frames.Count), rows = (frames.Count + cols - 1) / cols;
         int tile = side * scale;
@@ -53,7 +76,7 @@ public static class MinAtarRender
                     int top = -1;
                     for (int c = 0; c < channels; c++)
                         if (frames[i][c * plane + y * side + x] != 0) top = c;
-                    byte[] colour = top < 0 ? [0, 0, 0] : Palette[top];
+                    byte[] colour = top < 0 ? [0, 0, 0] : palette[top];
                     for (int py = 0; py < scale; py++)
                         for (int px = 0; px < scale; px++)
                             colour.CopyTo(rgb, ((oy + y * scale + py) * width + ox + x * scale + px) * 3);

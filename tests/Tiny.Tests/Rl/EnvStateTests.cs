@@ -15,9 +15,10 @@ public class EnvStateTests
     private static Env Chain(string id)
     {
         // Random actions must cross an episode end in the 550 steps played; they never reach MountainCarContinuous's
-        // goal, so a step limit beyond 500 (its 999) is cut to 300 for this test.
+        // goal, so a step limit beyond 500 (its 999) is cut to 300 for this test, and so is MinAtar Freeway (no
+        // limit, but its game ends itself only after 2501 steps).
         Env inner = Env.Make(id);
-        if (inner is TimeLimit { MaxEpisodeSteps: > 500 }) { inner.Dispose(); inner = Env.Make(id, maxEpisodeSteps: 300); }
+        if (inner is TimeLimit { MaxEpisodeSteps: > 500 } or MinAtarFreeway) { inner.Dispose(); inner = Env.Make(id, maxEpisodeSteps: 300); }
         Env env = new RecordEpisodeStatistics(inner);
         if (env.ActionSpace is Box)
             env = new NormalizeReward(new NormalizeObservation(new ClipAction(env), clip: 10f), 0.99, clip: 10);
