@@ -86,7 +86,8 @@ internal static class StudyReport
             md.AppendLine($"| {o.Label} | {string.Join(" | ", poi.Select(p => StudyClaims.P(p.P.First(x => x.Optimizer == o.Label).P)))} |");
         md.AppendLine();
         Panels(Path.Combine(dir, "improvement.png"), Math.Min(2, poi.Count),
-            poi.Select(p => IntervalPanel($"P(X > {b}), {(p.Subset is null ? "all tasks" : p.Subset)}", p.P.Select(x => (x.Optimizer, x.P)).ToList(), reference: 0.5)).ToList());
+            poi.Select(p => IntervalPanel($"P(X > {b}), {(p.Subset is null ? "all tasks" : p.Subset)}", p.P.Select(x => (x.Optimizer, x.P)).ToList(), reference: 0.5,
+                                          colorOrder: spec.Optimizers.Select(o => o.Label).ToList())).ToList());
 
         // ---- Sample efficiency.
         md.AppendLine("## Sample efficiency").AppendLine();
@@ -213,7 +214,7 @@ internal static class StudyReport
 
     /// <summary>One interval per optimizer as a horizontal bar from lo to hi with a dot at the value, top to bottom in
     /// spec order (rliable's plot_interval_estimates); reference draws a dashed vertical line (0.5 for P(X &gt; Y)).</summary>
-    private static Plot IntervalPanel(string title, IReadOnlyList<(string Label, Estimate E)> rows, double? reference = null)
+    private static Plot IntervalPanel(string title, IReadOnlyList<(string Label, Estimate E)> rows, double? reference = null, IReadOnlyList<string>? colorOrder = null)
     {
         var plt = new Plot();
         int n = rows.Count;
@@ -221,11 +222,12 @@ internal static class StudyReport
         {
             double y = n - 1 - i;
             var (label, e) = rows[i];
+            int c = colorOrder is null ? i : Math.Max(0, colorOrder.ToList().IndexOf(label));   // an optimizer keeps its colour across figures
             var bar = plt.Add.Line(e.Lo, y, e.Hi, y);
             bar.LineWidth = 8;
-            bar.Color = ColorOf(i).WithAlpha(0.45);
+            bar.Color = ColorOf(c).WithAlpha(0.45);
             bar.MarkerSize = 0;
-            plt.Add.Marker(e.Value, y, MarkerShape.FilledCircle, 9, ColorOf(i));
+            plt.Add.Marker(e.Value, y, MarkerShape.FilledCircle, 9, ColorOf(c));
         }
         if (reference is double r)
         {
