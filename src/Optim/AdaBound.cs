@@ -88,9 +88,11 @@ public sealed class AdaBound : Optimizer<AdaBoundOptions>
         long t = s.Step;
         double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t), finalLr = o.FinalLr * o.Lr / probe.Group.InitialLr;
         double lower = finalLr * (1 - 1 / (o.Gamma * t + 1)), upper = finalLr * (1 + 1 / (o.Gamma * t));
-        var step = v.Sqrt().Add(o.Eps).Reciprocal().Mul(o.Lr * Math.Sqrt(bc2) / bc1);   // before the clamp
-        probe.Add("clipped_lower", InternalsProbe.Share(step.Lt(lower)));
-        probe.Add("clipped_upper", InternalsProbe.Share(step.Gt(upper)));
+        // The step c/(sqrt(v) + eps), c = lr*sqrt(bc2)/bc1, is below lower where sqrt(v) > c/lower - eps, above upper
+        // where sqrt(v) < c/upper - eps: counts of v against squared thresholds, no per-element division.
+        double c = o.Lr * Math.Sqrt(bc2) / bc1, low = c / lower - o.Eps, up = c / upper - o.Eps;
+        probe.Add("clipped_lower", low < 0 ? 1 : InternalsProbe.ShareAbove(v, low * low));
+        probe.Add("clipped_upper", up <= 0 ? 0 : InternalsProbe.ShareBelow(v, up * up));
         probe.Add("lower_bound", lower);
         probe.Add("upper_bound", upper);
         if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));

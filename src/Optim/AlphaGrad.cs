@@ -77,9 +77,8 @@ public sealed class AlphaGrad : Optimizer<AlphaGradOptions>
     private protected override void Internals(InternalsProbe probe, AlphaGradOptions o)
     {
         double scale = probe.GradNorm + o.Eps;
-        var absG = probe.Grad.Abs();
-        probe.Add("saturated", InternalsProbe.Share(absG.Gt(Math.Atanh(0.9) * scale / o.Alpha)));
-        probe.Add("tanh_arg_max", o.Alpha * absG.Max().Item() / scale);
+        probe.Add("saturated", InternalsProbe.ShareAbove(probe.Grad, Math.Atanh(0.9) * scale / o.Alpha, magnitude: true));
+        probe.Add("tanh_arg_max", o.Alpha * InternalsProbe.MaxAbs(probe.Grad) / scale);
         if (probe.Buffer("momentum_buffer") is { } buf) probe.Add("momentum_norm", InternalsProbe.Norm(buf));
     }
 

@@ -1,6 +1,7 @@
 // Internals: the opt-in recorder of what an optimizer does to each tensor every N updates (gradient, update and
 // parameter norms, their ratio, the update's cosine with -grad, and the optimizer's own declared metrics).
 using System.Collections.Concurrent;
+using System.Numerics;
 
 namespace Tiny.Optim;
 
@@ -21,16 +22,16 @@ public readonly record struct InternalsRow(long Step, string Tensor, string Metr
 /// </code>
 /// then what the optimizer declares of itself in its own file (AlphaGrad's tanh saturation, Adam's effective step
 /// percentiles, AdaBound's clipped shares, momentum norms, a sign method's agreement with the gradient). Everything
-/// is computed on the parameters' device: a copy of p before the step, then norms read back together (one wait),
-/// counts and maxima as device reductions, percentiles from a fixed sample of at most <see cref="SampleSize"/>
-/// elements; never a host copy of a whole tensor. The recorded update leaves the training bit for bit unchanged;
-/// between records a step costs one counter increment. Off unless made: <c>using var r = new InternalsRecorder(opt, every: 10);</c>
+/// is computed where the parameters live: a copy of p before the step, then sums, counts and maxima as reductions (on
+/// the CPU one SIMD pass each, in double; elsewhere device reductions read back together), percentiles by selection
+/// from a fixed sample of at most <see cref="SampleSize"/> elements; never a host copy of a whole tensor off the CPU.
+/// The recorded update leaves the training bit for bit unchanged; between records a step costs one counter increment. Off unless made: <c>using var r = new InternalsRecorder(opt, every: 10);</c>
 /// </summary>
 public sealed class InternalsRecorder : IDisposable
 {
     /// <summary>The most elements a percentile is computed from: a tensor up to this size exactly, a larger one from a
     /// fixed uniform sample of this many distinct elements (the same for every tensor of that size).</summary>
-    public const int SampleSize = 4096;
+    public const int SampleSize = 2048;
 
     private readonly Optimizer _optimizer;
     private readonly Dictionary<Tensor, string> _names = new(ReferenceEqualityComparer.Instance);
@@ -101,49 +102,25 @@ public sealed class InternalsRecorder : IDisposable
         using var _ = Tensor.NoGrad();
         long step = Clock?.Invoke() ?? Updates;
         int n = _stepped.Count;
-        var negUpdates = new Tensor[n];
-        for (int i = 0; i < n; i++)
-        {
-            var p = _stepped[i];
-            negUpdates[i] = _before[p];
-            p.Backend.AxpyInPlace(negUpdates[i].Storage, p.Storage, -1);   // p_before - p_after = -Δ, in place
-        }
-        var grads = _stepped.Select(p => p.Grad!).ToList();
-        var g2 = InternalsProbe.SumSquares(grads);
-        var d2 = InternalsProbe.SumSquares(negUpdates);
-        var p2 = InternalsProbe.SumSquares(_stepped);
-
         var probes = new InternalsProbe[n];
         for (int i = 0; i < n; i++)
         {
             var p = _stepped[i];
-            probes[i] = new InternalsProbe(p, grads[i], negUpdates[i], _optimizer.StateOf(p), GroupOf(p), Math.Sqrt(g2[i]), Math.Sqrt(d2[i]), Math.Sqrt(p2[i]));
-            _optimizer.Internals(probes[i]);   // before the cosine below overwrites -Δ
+            var negUpdate = _before[p];
+            p.Backend.AxpyInPlace(negUpdate.Storage, p.Storage, -1);   // p_before - p_after = -Δ, in place
+            probes[i] = new InternalsProbe(p, p.Grad!, negUpdate, _optimizer.StateOf(p), GroupOf(p));
         }
-
-        // cos(Δ, -g) = <-Δ, g>/(||Δ|| ||g||) = 1 - ||a - b||^2/2 with a = -Δ/||Δ||, b = g/||g|| unit vectors: a sum of
-        // squares (accumulated in double) instead of a dot product, exact to ~1e-7 however small the update is.
-        var diffs = new List<Tensor>(n);
-        for (int i = 0; i < n; i++)
+        InternalsProbe.Moments(probes);
+        foreach (var probe in probes)
         {
-            var (pr, d) = (probes[i], negUpdates[i]);
-            if (pr.UpdateNorm == 0 || pr.GradNorm == 0 || !double.IsFinite(pr.UpdateNorm) || !double.IsFinite(pr.GradNorm)) continue;
-            d.Backend.ScaleInPlace(d.Storage, 1 / pr.UpdateNorm);
-            d.Backend.AxpyInPlace(d.Storage, pr.Grad.Storage, -1 / pr.GradNorm);
-            diffs.Add(d);
-        }
-        var s2 = InternalsProbe.SumSquares(diffs);
-        for (int i = 0, k = 0; i < n; i++)
-        {
-            var pr = probes[i];
-            string name = _names[pr.Param];
-            bool hasCos = !(pr.UpdateNorm == 0 || pr.GradNorm == 0 || !double.IsFinite(pr.UpdateNorm) || !double.IsFinite(pr.GradNorm));
-            _sink(new(step, name, "grad_norm", pr.GradNorm));
-            _sink(new(step, name, "update_norm", pr.UpdateNorm));
-            _sink(new(step, name, "param_norm", pr.ParamNorm));
-            _sink(new(step, name, "update_ratio", pr.UpdateNorm / pr.ParamNorm));
-            _sink(new(step, name, "update_cos", hasCos ? 1 - s2[k++] / 2 : double.NaN));
-            foreach (var (metric, value) in pr.Metrics) _sink(new(step, name, metric, value));
+            _optimizer.Internals(probe);
+            string name = _names[probe.Param];
+            _sink(new(step, name, "grad_norm", probe.GradNorm));
+            _sink(new(step, name, "update_norm", probe.UpdateNorm));
+            _sink(new(step, name, "param_norm", probe.ParamNorm));
+            _sink(new(step, name, "update_ratio", probe.UpdateNorm / probe.ParamNorm));
+            _sink(new(step, name, "update_cos", probe.UpdateCos));
+            foreach (var (metric, value) in probe.Metrics) _sink(new(step, name, metric, value));
         }
     }
 
@@ -157,26 +134,28 @@ public sealed class InternalsRecorder : IDisposable
 }
 
 /// <summary>What an optimizer sees of one parameter right after a recorded step, to add the metrics it declares
-/// (<see cref="Optimizer.Internals"/>), and the device-side helpers to compute them.</summary>
-internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate, ParamState? state, ParamGroup group,
-                                     double gradNorm, double updateNorm, double paramNorm)
+/// (<see cref="Optimizer.Internals"/>), and the reductions to compute them: on the CPU one SIMD pass over the tensor's
+/// memory each (sums in double), on another device its tensor ops and reductions (only scalars and samples come back).</summary>
+internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate, ParamState? state, ParamGroup group)
 {
     /// <summary>The parameter after the step.</summary>
     public Tensor Param { get; } = param;
     /// <summary>The gradient the step read.</summary>
     public Tensor Grad { get; } = grad;
-    /// <summary>p_before - p_after (= -Δ); valid while the optimizer adds its metrics.</summary>
+    /// <summary>p_before - p_after (= -Δ).</summary>
     public Tensor NegUpdate { get; } = negUpdate;
     /// <summary>The optimizer's state of the parameter after the step (null if it keeps none).</summary>
     public ParamState? State { get; } = state;
     /// <summary>The parameter's group (its options).</summary>
     public ParamGroup Group { get; } = group;
     /// <summary>||g||_2.</summary>
-    public double GradNorm { get; } = gradNorm;
+    public double GradNorm { get; private set; }
     /// <summary>||Δ||_2.</summary>
-    public double UpdateNorm { get; } = updateNorm;
+    public double UpdateNorm { get; private set; }
     /// <summary>||p||_2 after the step.</summary>
-    public double ParamNorm { get; } = paramNorm;
+    public double ParamNorm { get; private set; }
+    /// <summary>cos(Δ, -g) (NaN when Δ or g is 0 or not finite).</summary>
+    public double UpdateCos { get; private set; }
     /// <summary>The optimizer's own metrics, in the order added.</summary>
     public List<(string Metric, double Value)> Metrics { get; } = [];
 
@@ -186,38 +165,246 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
     /// <summary>A state buffer by name (null when the optimizer keeps none of that name).</summary>
     public Tensor? Buffer(string name) => State is { } s && s.Buffers.TryGetValue(name, out var t) ? t : null;
 
-    /// <summary>||t||_2, accumulated in double on t's device.</summary>
-    public static double Norm(Tensor t) => Math.Sqrt(t.Backend.SumSquares(t.Storage));
+    private static bool OnCpu(Tensor t) => t.Device.Kind == DeviceKind.Cpu;
 
-    /// <summary>The share of ones in a 0/1 mask (a comparison's result), summed on its device.</summary>
-    public static double Share(Tensor mask) => mask.Numel == 0 ? double.NaN : mask.Sum().Item() / mask.Numel;
-
-    /// <summary>Records name_p5, name_p50 and name_p95 of values (changed in place: sorted): percentiles with linear
-    /// interpolation between order statistics (NumPy's default): q*(n-1) is the position in the sorted values.</summary>
-    public void AddPercentiles(string name, double[] values)
+    /// <summary>The generic metrics of every probe. CPU: one pass per tensor over g, -Δ and p for sum g^2, sum Δ^2, sum p^2
+    /// and sum (-Δ)·g, in double. Elsewhere: the sums of squares of all tensors read back together (one wait), then the
+    /// cosine as 1 - ||a - b||^2/2 with a = -Δ/||Δ||, b = g/||g|| (a second sum of squares over -Δ rewritten in place:
+    /// no dot product primitive; exact to ~1e-7 however small the update).</summary>
+    public static void Moments(InternalsProbe[] probes)
     {
-        Array.Sort(values);
-        foreach (var q in (ReadOnlySpan<int>)[5, 50, 95]) Add($"{name}_p{q}", Percentile(values, q / 100.0));
+        if (probes.All(p => OnCpu(p.Param)))
+        {
+            foreach (var pr in probes)
+            {
+                var (gg, dd, pp, dg) = pr.Param.DType == DType.Float32
+                    ? CpuMoments<float>(pr.Grad.DataF, pr.NegUpdate.DataF, pr.Param.DataF)
+                    : CpuMoments<double>(pr.Grad.DataD, pr.NegUpdate.DataD, pr.Param.DataD);
+                pr.SetNorms(gg, dd, pp);
+                pr.UpdateCos = pr.HasCos ? dg / (pr.UpdateNorm * pr.GradNorm) : double.NaN;
+            }
+            return;
+        }
+        var g2 = SumSquares(probes.Select(p => p.Grad).ToList());
+        var d2 = SumSquares(probes.Select(p => p.NegUpdate).ToList());
+        var p2 = SumSquares(probes.Select(p => p.Param).ToList());
+        for (int i = 0; i < probes.Length; i++) probes[i].SetNorms(g2[i], d2[i], p2[i]);
+        // The optimizers read -Δ before it is rewritten: a copy of it for those that have one.
+        var diffs = new List<Tensor>();
+        foreach (var pr in probes)
+        {
+            if (!pr.HasCos) { pr.UpdateCos = double.NaN; continue; }
+            var d = new Tensor(pr.NegUpdate.Backend.Unary(UnaryOp.Copy, pr.NegUpdate.Storage), pr.NegUpdate.Shape);
+            d.Backend.ScaleInPlace(d.Storage, 1 / pr.UpdateNorm);
+            d.Backend.AxpyInPlace(d.Storage, pr.Grad.Storage, -1 / pr.GradNorm);
+            diffs.Add(d);
+        }
+        var s2 = SumSquares(diffs);
+        int k = 0;
+        foreach (var pr in probes) if (pr.HasCos) pr.UpdateCos = 1 - s2[k++] / 2;
     }
 
-    /// <summary>The q-quantile of sorted values, NumPy's linear method.</summary>
-    public static double Percentile(double[] sorted, double q)
+    private bool HasCos => UpdateNorm > 0 && GradNorm > 0 && double.IsFinite(UpdateNorm) && double.IsFinite(GradNorm);
+
+    private void SetNorms(double gg, double dd, double pp) => (GradNorm, UpdateNorm, ParamNorm) = (Math.Sqrt(gg), Math.Sqrt(dd), Math.Sqrt(pp));
+
+    /// <summary>sum g^2, sum d^2, sum p^2 and sum d·g in double, SIMD lanes widened to double, then a scalar tail.</summary>
+    private static (double GG, double DD, double PP, double DG) CpuMoments<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> d, ReadOnlySpan<T> p)
+        where T : unmanaged, System.Numerics.INumberBase<T>
     {
-        if (sorted.Length == 0) return double.NaN;
-        double pos = q * (sorted.Length - 1);
-        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, sorted.Length - 1);
-        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+        Vector<double> gg = default, dd = default, pp = default, dg = default;
+        int i = 0;
+        if (typeof(T) == typeof(float))
+        {
+            ReadOnlySpan<float> gf = Cast<T, float>(g), df = Cast<T, float>(d), pf = Cast<T, float>(p);
+            for (int w = Vector<float>.Count; i <= gf.Length - w; i += w)
+            {
+                Vector.Widen(new Vector<float>(gf[i..]), out var g0, out var g1);
+                Vector.Widen(new Vector<float>(df[i..]), out var d0, out var d1);
+                Vector.Widen(new Vector<float>(pf[i..]), out var p0, out var p1);
+                gg += g0 * g0 + g1 * g1; dd += d0 * d0 + d1 * d1; pp += p0 * p0 + p1 * p1; dg += d0 * g0 + d1 * g1;
+            }
+        }
+        else
+        {
+            ReadOnlySpan<double> gd = Cast<T, double>(g), ddd = Cast<T, double>(d), pd = Cast<T, double>(p);
+            for (int w = Vector<double>.Count; i <= gd.Length - w; i += w)
+            {
+                var (g0, d0, p0) = (new Vector<double>(gd[i..]), new Vector<double>(ddd[i..]), new Vector<double>(pd[i..]));
+                gg += g0 * g0; dd += d0 * d0; pp += p0 * p0; dg += d0 * g0;
+            }
+        }
+        double sgg = Vector.Sum(gg), sdd = Vector.Sum(dd), spp = Vector.Sum(pp), sdg = Vector.Sum(dg);
+        for (; i < g.Length; i++)
+        {
+            double gi = double.CreateTruncating(g[i]), di = double.CreateTruncating(d[i]), pi = double.CreateTruncating(p[i]);
+            sgg += gi * gi; sdd += di * di; spp += pi * pi; sdg += di * gi;
+        }
+        return (sgg, sdd, spp, sdg);
+    }
+
+    private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
+
+    /// <summary>||t||_2, accumulated in double.</summary>
+    public static double Norm(Tensor t)
+    {
+        if (!OnCpu(t)) return Math.Sqrt(t.Backend.SumSquares(t.Storage));
+        var (ss, _, _, _) = t.DType == DType.Float32 ? CpuMoments<float>(t.DataF, t.DataF, t.DataF) : CpuMoments<double>(t.DataD, t.DataD, t.DataD);
+        return Math.Sqrt(ss);
+    }
+
+    /// <summary>The share of t's elements x with x &gt; threshold (|x| &gt; threshold with magnitude).</summary>
+    public static double ShareAbove(Tensor t, double threshold, bool magnitude = false)
+    {
+        if (t.Numel == 0) return double.NaN;
+        if (!OnCpu(t)) return Share((magnitude ? t.Abs() : t).Gt(threshold));
+        // For a float x, x > threshold exactly when x > the largest float not above threshold.
+        float below = (float)threshold;
+        if (below > threshold) below = MathF.BitDecrement(below);
+        return (t.DType == DType.Float32 ? CpuCount<float>(t.DataF, below, magnitude, above: true) : CpuCount<double>(t.DataD, threshold, magnitude, above: true)) / (double)t.Numel;
+    }
+
+    /// <summary>The share of t's elements x with x &lt; threshold.</summary>
+    public static double ShareBelow(Tensor t, double threshold)
+    {
+        if (t.Numel == 0) return double.NaN;
+        if (!OnCpu(t)) return Share(t.Lt(threshold));
+        float over = (float)threshold;                          // x < threshold exactly when x < the smallest float not below it
+        if (over < threshold) over = MathF.BitIncrement(over);
+        return (t.DType == DType.Float32 ? CpuCount<float>(t.DataF, over, false, above: false) : CpuCount<double>(t.DataD, threshold, false, above: false)) / (double)t.Numel;
+    }
+
+    /// <summary>The elements x (|x| with magnitude) above (or below) threshold, counted in SIMD lanes.</summary>
+    private static long CpuCount<T>(ReadOnlySpan<T> x, T threshold, bool magnitude, bool above) where T : unmanaged, INumber<T>
+    {
+        var (acc, th, one) = (Vector<T>.Zero, new Vector<T>(threshold), Vector<T>.One);
+        int i = 0;
+        long count = 0;
+        for (int w = Vector<T>.Count; i <= x.Length - w; i += w)
+        {
+            var v = new Vector<T>(x[i..]);
+            if (magnitude) v = Vector.Abs(v);
+            acc += Vector.ConditionalSelect(above ? Vector.GreaterThan(v, th) : Vector.LessThan(v, th), one, Vector<T>.Zero);
+            if (((i / w) & 0xFFFF) == 0xFFFF) { count += long.CreateTruncating(Vector.Sum(acc)); acc = Vector<T>.Zero; }   // float lanes stay exact
+        }
+        count += long.CreateTruncating(Vector.Sum(acc));
+        for (; i < x.Length; i++)
+        {
+            var v = magnitude ? T.Abs(x[i]) : x[i];
+            if (above ? v > threshold : v < threshold) count++;
+        }
+        return count;
+    }
+
+    /// <summary>max |x| over t (NaN if t holds a NaN).</summary>
+    public static double MaxAbs(Tensor t) =>
+        t.Numel == 0 ? double.NaN
+        : !OnCpu(t) ? t.Abs().Max().Item()
+        : t.DType == DType.Float32 ? CpuMaxAbs<float>(t.DataF) : CpuMaxAbs<double>(t.DataD);
+
+    private static double CpuMaxAbs<T>(ReadOnlySpan<T> x) where T : unmanaged, INumber<T>
+    {
+        var acc = Vector<T>.Zero;
+        int i = 0;
+        bool nan = false;
+        for (int w = Vector<T>.Count; i <= x.Length - w; i += w)
+        {
+            var v = Vector.Abs(new Vector<T>(x[i..]));
+            nan |= !Vector.EqualsAll(v, v);
+            acc = Vector.Max(acc, v);
+        }
+        T m = T.Zero;
+        for (int k = 0; k < Vector<T>.Count; k++) m = T.Max(m, acc[k]);
+        for (; i < x.Length; i++) { nan |= T.IsNaN(x[i]); m = T.Max(m, T.Abs(x[i])); }
+        return nan ? double.NaN : double.CreateTruncating(m);
+    }
+
+    /// <summary>The share of ones in a 0/1 mask (a comparison's result), summed on its device.</summary>
+    private static double Share(Tensor mask) => mask.Sum().Item() / mask.Numel;
+
+    /// <summary>Records name_p5, name_p50 and name_p95 of map(x) over values x (reordered in place), map decreasing (or
+    /// null: the values themselves): percentiles with linear interpolation between order statistics (NumPy's default:
+    /// q*(n-1) is the position among the sorted values). The order statistics are found by selection (expected linear
+    /// time), not a sort, and map runs on the six of them only: the k-th smallest map(x) is map of the k-th largest x.
+    /// All NaN if a value is NaN.</summary>
+    public void AddPercentiles(string name, double[] values, Func<double, double>? map = null)
+    {
+        int n = values.Length;
+        bool nan = n == 0;
+        foreach (var v in values) nan |= double.IsNaN(v);
+        var r = new double[3];
+        int right = n - 1;
+        int[] qs = map is null ? [95, 50, 5] : [5, 50, 95];     // from the largest rank down
+        for (int j = 0; j < 3 && !nan; j++)
+        {
+            double pos = qs[j] / 100.0 * (n - 1);
+            int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, n - 1);
+            // map decreasing: the lo-th and hi-th smallest of map(x) are map of x's (n-1-lo)-th and (n-1-hi)-th smallest.
+            int a = map is null ? lo : n - 1 - hi, b = map is null ? hi : n - 1 - lo;   // a <= b, b = a + (0 or 1)
+            Select(values, 0, right, a);                        // values[a]: the a-th smallest; no larger one before it
+            if (b > a && b <= right)
+            {
+                int m = b;                                       // the (a+1)-th smallest: the least after a, moved to a+1
+                for (int k = b + 1; k <= right; k++) if (values[k] < values[m]) m = k;
+                (values[b], values[m]) = (values[m], values[b]);
+            }
+            else b = a;
+            double va = values[a], vb = values[b];
+            double low = map is null ? va : map(vb), high = map is null ? vb : map(va);
+            r[j] = low + (pos - lo) * (high - low);
+            right = b;                                           // values[0..b] hold the b+1 smallest: the next, lower ranks' region
+        }
+        int[] at = map is null ? [2, 1, 0] : [0, 1, 2];
+        Add($"{name}_p5", nan ? double.NaN : r[at[0]]);
+        Add($"{name}_p50", nan ? double.NaN : r[at[1]]);
+        Add($"{name}_p95", nan ? double.NaN : r[at[2]]);
+    }
+
+    /// <summary>Hoare's selection: reorders a[left..right] so that a[k] is its (k-left)-th smallest, with no larger element
+    /// before k and no smaller one after.</summary>
+    private static void Select(double[] a, int left, int right, int k)
+    {
+        while (right > left)
+        {
+            int mid = left + (right - left) / 2;
+            double x = a[left], y = a[mid], z = a[right];
+            double pivot = Math.Max(Math.Min(x, y), Math.Min(Math.Max(x, y), z));   // median of three
+            int i = left, j = right;
+            while (i <= j)
+            {
+                while (a[i] < pivot) i++;
+                while (a[j] > pivot) j--;
+                if (i <= j) { (a[i], a[j]) = (a[j], a[i]); i++; j--; }
+            }
+            if (k <= j) right = j;                               // a[left..j] <= pivot <= a[i..right]; between: = pivot
+            else if (k >= i) left = i;
+            else return;
+        }
     }
 
     private static readonly ConcurrentDictionary<int, int[]> Samples = new();
 
-    /// <summary>t's values (all of them up to <see cref="InternalsRecorder.SampleSize"/>; else a fixed uniform sample of
-    /// that many distinct elements, gathered on the device), as double on the host.</summary>
+    /// <summary>t's values as double on the host: all of them up to <see cref="InternalsRecorder.SampleSize"/>, else a
+    /// fixed uniform sample of that many distinct elements (read in place on the CPU, gathered on another device).</summary>
     public static double[] Sample(Tensor t)
     {
-        if (t.Numel <= InternalsRecorder.SampleSize) return t.ToDoubleArray();
-        var index = Samples.GetOrAdd(t.Numel, SampleIndex);
-        return t.Reshape(t.Numel).IndexSelect(0, index).ToDoubleArray();
+        int n = t.Numel;
+        if (!OnCpu(t))
+            return n <= InternalsRecorder.SampleSize ? t.ToDoubleArray() : t.Reshape(n).IndexSelect(0, Samples.GetOrAdd(n, SampleIndex)).ToDoubleArray();
+        var index = n <= InternalsRecorder.SampleSize ? null : Samples.GetOrAdd(n, SampleIndex);
+        var r = new double[index?.Length ?? n];
+        if (t.DType == DType.Float32)
+        {
+            var f = t.DataF;
+            for (int i = 0; i < r.Length; i++) r[i] = f[index is null ? i : index[i]];
+        }
+        else
+        {
+            var d = t.DataD;
+            for (int i = 0; i < r.Length; i++) r[i] = d[index is null ? i : index[i]];
+        }
+        return r;
     }
 
     /// <summary>SampleSize distinct indices below n, uniform, sorted; seeded by n (Floyd's algorithm).</summary>
@@ -240,12 +427,28 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
     /// of g. Elements where d or g is 0 do not agree.</summary>
     public double SignAgreement(double decay)
     {
-        var d = decay == 0 ? NegUpdate : NegUpdate - (Param + NegUpdate) * decay;
-        return Share(d.Mul(Grad).Gt(0));
+        if (!OnCpu(Param))
+        {
+            var dir = decay == 0 ? NegUpdate : NegUpdate - (Param + NegUpdate) * decay;
+            return Share(dir.Mul(Grad).Gt(0));
+        }
+        long count = 0;
+        int n = Param.Numel;
+        if (Param.DType == DType.Float32)
+        {
+            Span<float> d = NegUpdate.DataF, p = Param.DataF, g = Grad.DataF;
+            for (int i = 0; i < n; i++) if ((double)(d[i] - (float)decay * (p[i] + d[i])) * g[i] > 0) count++;
+        }
+        else
+        {
+            Span<double> d = NegUpdate.DataD, p = Param.DataD, g = Grad.DataD;
+            for (int i = 0; i < n; i++) if ((d[i] - decay * (p[i] + d[i])) * g[i] > 0) count++;
+        }
+        return n == 0 ? double.NaN : count / (double)n;
     }
 
     /// <summary>Sums of squares of the tensors, with one wait for the device when they share one.</summary>
-    public static double[] SumSquares(IReadOnlyList<Tensor> ts)
+    private static double[] SumSquares(IReadOnlyList<Tensor> ts)
     {
         if (ts.Count == 0) return [];
         if (ts.All(t => ReferenceEquals(t.Backend, ts[0].Backend))) return ts[0].Backend.SumSquaresEach(ts.Select(t => t.Storage).ToList());
