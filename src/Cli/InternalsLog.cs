@@ -32,7 +32,7 @@ internal sealed class InternalsLog : IDisposable
     private InternalsLog(string outDir, FileStream file, int every)
     {
         (_part, _done, _file, Every) = (Path.Combine(outDir, FileName + ".part"), Path.Combine(outDir, FileName), file, every);
-        _writer = new StreamWriter(file) { NewLine = "\n" };
+        _writer = new StreamWriter(file, bufferSize: 1 << 16) { NewLine = "\n" };
     }
 
     /// <summary>Updates between records.</summary>
@@ -95,16 +95,21 @@ internal sealed class InternalsLog : IDisposable
         return log;
     }
 
+    /// <summary>One row, formatted into a reused buffer (no string per number): step,tensor,metric,value with the value
+    /// written to round-trip (NaN and infinities as such).</summary>
     private void Write(InternalsRow r)
     {
         var inv = CultureInfo.InvariantCulture;
-        _writer.Write(r.Step.ToString(inv));
+        Span<char> number = stackalloc char[32];
+        r.Step.TryFormat(number, out int n, default, inv);
+        _writer.Write(number[..n]);
         _writer.Write(',');
         _writer.Write(r.Tensor);
         _writer.Write(',');
         _writer.Write(r.Metric);
         _writer.Write(',');
-        _writer.Write(r.Value.ToString("R", inv));   // NaN and infinities as such
+        r.Value.TryFormat(number, out n, "R", inv);
+        _writer.Write(number[..n]);
         _writer.Write('\n');
     }
 
