@@ -177,11 +177,14 @@ internal static class InspectCommand
             for (int k = 0; k < rows.Count; k++)
             {
                 string row = rows[k];
-                var panel = grid[k + 1, c] = NewPanel(GenericPanels.FirstOrDefault(g => g.Metric == row).Title ?? Titles.GetValueOrDefault(row, row));
+                string title = GenericPanels.FirstOrDefault(g => g.Metric == row).Title ?? Titles.GetValueOrDefault(row, row);
+                var panel = grid[k + 1, c] = NewPanel(title);
                 bool family = !run.Metrics.ContainsKey(row) && run.Metrics.ContainsKey(row + "_p50");
                 if (!run.Metrics.ContainsKey(row) && !family)
                 {
-                    panel.Add.Annotation($"not recorded by this run's optimizer");
+                    panel.Add.Annotation($"{title}: not recorded by this run's optimizer", Alignment.MiddleCenter);   // a frameless panel shows no title
+                    panel.Axes.Frameless();
+                    panel.HideGrid();
                     continue;
                 }
                 bool log = LogScale(runs, row);
@@ -212,6 +215,7 @@ internal static class InspectCommand
             }
             for (int c = 0; c < runs.Count; c++)
             {
+                if (!grid[k, c].GetPlottables().Any(p => p is ScottPlot.Plottables.Scatter) && k > 0) continue;   // a blank panel
                 grid[k, c].Axes.SetLimitsX(0, xMax);
                 if (double.IsFinite(lo) && double.IsFinite(hi)) grid[k, c].Axes.SetLimitsY(lo, hi > lo ? hi : lo + 1);
             }
