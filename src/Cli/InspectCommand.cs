@@ -38,7 +38,8 @@ internal static class InspectCommand
         ["sign_agree"] = "share of steps agreeing in sign with -g",
     };
 
-    private const int PanelWidth = 820, ReturnHeight = 280, PanelHeight = 240, TitleHeight = 40;
+    /// <summary>Pixels: a panel's data area and left axis, its legend's column, heights (a panel grows with its legend).</summary>
+    private const int PlotWidth = 610, LegendWidth = 210, ReturnHeight = 280, PanelHeight = 240, TitleHeight = 40;
 
     /// <summary>The `inspect` command.</summary>
     internal static Command Build()
@@ -155,13 +156,14 @@ internal static class InspectCommand
         var rows = Rows(runs);
         var tensors = runs.SelectMany(r => r.Tensors).Distinct().ToList();   // one colour per tensor name in every panel
         double xMax = runs.SelectMany(r => r.Episodes.Select(e => e.Step).Concat(r.Metrics.Values.SelectMany(t => t.Values.SelectMany(p => p.Select(q => q.Step))))).DefaultIfEmpty(1).Max();
-        var palette = new ScottPlot.Palettes.Category10();
+        IPalette palette = tensors.Count <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();   // a colour per tensor
 
+        int legend = LegendWidth, panelWidth = PlotWidth + legend, panelHeight = Math.Max(PanelHeight, 90 + 22 * tensors.Count);
         var grid = new Plot[rows.Count + 1, runs.Count];
         for (int c = 0; c < runs.Count; c++)
         {
             var run = runs[c];
-            var plt = grid[0, c] = NewPanel("episodic return (points) and mean of the last 20 episodes");
+            var plt = grid[0, c] = NewPanel("episodic return (points) and mean of the last 20 episodes", legend);
             if (run.Episodes.Count > 0)
             {
                 double[] xs = run.Episodes.Select(e => e.Step).ToArray(), ys = run.Episodes.Select(e => e.Return).ToArray();
@@ -178,7 +180,7 @@ internal static class InspectCommand
             {
                 string row = rows[k];
                 string title = GenericPanels.FirstOrDefault(g => g.Metric == row).Title ?? Titles.GetValueOrDefault(row, row);
-                var panel = grid[k + 1, c] = NewPanel(title);
+                var panel = grid[k + 1, c] = NewPanel(title, legend);
                 bool family = !run.Metrics.ContainsKey(row) && run.Metrics.ContainsKey(row + "_p50");
                 if (!run.Metrics.ContainsKey(row) && !family)
                 {
@@ -221,7 +223,7 @@ internal static class InspectCommand
             }
         }
 
-        int width = PanelWidth * runs.Count, height = TitleHeight + ReturnHeight + PanelHeight * rows.Count;
+        int width = panelWidth * runs.Count, height = TitleHeight + ReturnHeight + panelHeight * rows.Count;
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
@@ -229,12 +231,12 @@ internal static class InspectCommand
         using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         for (int c = 0; c < runs.Count; c++)
         {
-            canvas.DrawText(runs[c].Title + "   (x: env steps)", c * PanelWidth + 12, 26, SKTextAlign.Left, font, paint);
+            canvas.DrawText(runs[c].Title + "   (x: env steps)", c * panelWidth + 12, 26, SKTextAlign.Left, font, paint);
             int y = TitleHeight;
             for (int k = 0; k <= rows.Count; k++)
             {
-                int h = k == 0 ? ReturnHeight : PanelHeight;
-                var rect = new PixelRect(c * PanelWidth, (c + 1) * PanelWidth, y + h, y);
+                int h = k == 0 ? ReturnHeight : panelHeight;
+                var rect = new PixelRect(c * panelWidth, (c + 1) * panelWidth, y + h, y);
                 canvas.Save();
                 canvas.ClipRect(new SKRect(rect.Left, rect.Top, rect.Right, rect.Bottom));   // a plot clears what it may draw on
                 grid[k, c].Render(canvas, rect);
@@ -253,11 +255,11 @@ internal static class InspectCommand
 
     /// <summary>A panel with its title (x is env steps in every panel: the column's title says so), and room on the right for the tensors' legend (fixed margins, so
     /// the panels of a column line up).</summary>
-    private static Plot NewPanel(string title)
+    private static Plot NewPanel(string title, int legend)
     {
         var plt = new Plot();
         plt.Title(title, size: 13);
-        plt.Layout.Fixed(new PixelPadding(70, 210, 28, 30));
+        plt.Layout.Fixed(new PixelPadding(70, legend, 28, 30));
         return plt;
     }
 
