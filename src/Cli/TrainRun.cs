@@ -158,6 +158,7 @@ internal static class TrainRun
                     if (Directory.Exists(Path.Combine(outDir, d))) Directory.Delete(Path.Combine(outDir, d), recursive: true);
             double secs = Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
             string summary = $"steps {agent.GlobalStep}  wall {Wall():F1}s  {(agent.GlobalStep - startStep) / secs:F0} steps/s  mean return (last 20) {Fmt(log.RecentMean)}";
+            if (internals is not null) summary += $"  {internals.Cost(secs)}";   // what recording added to this session's training
             string resumeHint = notResumable is null ? $"resume: {FollowUp($"train --resume {outDir}")}" : $"not resumable: {notResumable}";
             if (diverged is not null)
             {

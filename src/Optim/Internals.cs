@@ -1,6 +1,7 @@
 // Internals: the opt-in recorder of what an optimizer does to each tensor every N updates (gradient, update and
 // parameter norms, their ratio, the update's cosine with -grad, and the optimizer's own declared metrics).
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Numerics;
 
 namespace Tiny.Optim;
@@ -66,6 +67,15 @@ public sealed class InternalsRecorder : IDisposable
     /// <summary>The Step column's value when a record is made (a run's env steps); null: the update's number.</summary>
     public Func<long>? Clock { get; set; }
 
+    /// <summary>Records made so far by this recorder.</summary>
+    public long Records { get; private set; }
+
+    /// <summary>Time spent making them (copies before the steps, metrics and the sink after; not the steps themselves):
+    /// what recording adds to training.</summary>
+    public TimeSpan Elapsed => TimeSpan.FromTicks((long)(_ticks * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
+
+    private long _ticks;
+
     /// <summary>The rows recorded so far, when no sink was given.</summary>
     public List<InternalsRow> Rows { get; } = [];
 
@@ -82,6 +92,8 @@ public sealed class InternalsRecorder : IDisposable
         bool record = Updates % Every == 0;
         Updates++;
         if (!record) return false;
+        long start = Stopwatch.GetTimestamp();
+        Records++;
         _stepped.Clear();
         foreach (var g in _optimizer.ParamGroups)
             for (int i = 0; i < g.Params.Count; i++)
@@ -93,12 +105,14 @@ public sealed class InternalsRecorder : IDisposable
                 p.Backend.CopyInPlace(b.Storage, p.Storage);
                 _stepped.Add(p);
             }
+        _ticks += Stopwatch.GetTimestamp() - start;
         return true;
     }
 
     /// <summary>After a recorded step: the generic metrics and the optimizer's own, for every parameter copied before.</summary>
     internal void After()
     {
+        long start = Stopwatch.GetTimestamp();
         using var _ = Tensor.NoGrad();
         long step = Clock?.Invoke() ?? Updates;
         int n = _stepped.Count;
@@ -122,6 +136,7 @@ public sealed class InternalsRecorder : IDisposable
             _sink(new(step, name, "update_cos", probe.UpdateCos));
             foreach (var (metric, value) in probe.Metrics) _sink(new(step, name, metric, value));
         }
+        _ticks += Stopwatch.GetTimestamp() - start;
     }
 
     private ParamGroup GroupOf(Tensor p)

@@ -47,6 +47,7 @@ public class CliInternalsTests
         (code, var stdout, err) = Tiny(default, [.. Dqn, "--optimizer", "alphagrad:momentum=0.9", "--internals", "every=7", "--out", recorded]);
         Assert.That(code, Is.EqualTo(0), err);
         Assert.That(stdout, Does.Contain("internals.csv"));
+        Assert.That(stdout, Does.Match(@"internals 143 records \d+\.\d\ds \(\+\d+\.\d%\)"), "the summary states what recording cost (999 updates, every 7th)");
         CliResumeTests.AssertSameRun(recorded, plain);
         Assert.That(File.Exists(Path.Combine(plain, "internals.csv")), Is.False);
 
