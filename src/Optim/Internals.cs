@@ -26,7 +26,8 @@ public readonly record struct InternalsRow(long Step, string Tensor, string Metr
 /// is computed where the parameters live: a copy of p before the step, then sums, counts and maxima as reductions (on
 /// the CPU one SIMD pass each, in double; elsewhere device reductions read back together), percentiles by selection
 /// from a fixed sample of at most <see cref="SampleSize"/> elements; never a host copy of a whole tensor off the CPU.
-/// The recorded update leaves the training bit for bit unchanged; between records a step costs one counter increment. Off unless made: <c>using var r = new InternalsRecorder(opt, every: 10);</c>
+/// The recorded update leaves the training bit for bit unchanged; between records a step costs one counter increment.
+/// Off unless made: <c>using var r = new InternalsRecorder(opt, every: 10);</c>
 /// </summary>
 public sealed class InternalsRecorder : IDisposable
 {
