@@ -8,30 +8,8 @@ using Tiny.Cli;
 
 namespace Tiny.Tests.Rl;
 
-public class CliInternalsTests
+public class CliInternalsTests() : CliRunFixture("internals")
 {
-    private readonly List<string> _dirs = [];
-
-    private string Dir()
-    {
-        string d = Path.Combine(Path.GetTempPath(), "tiny-internals-" + Guid.NewGuid().ToString("N"));
-        _dirs.Add(d);
-        return d;
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        foreach (var d in _dirs) if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
-    }
-
-    private static (int Code, string Out, string Err) Tiny(CancellationToken ct, params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        int code = args[0] == "train" ? TrainCommand.Run(args[1..], o, e, ct) : Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     /// <summary>A short DQN run: 1000 steps of warm-up, then an update every 2 steps (999 updates in 3000 steps).</summary>
     private static string[] DqnRun(int totalSteps) => ["train", "dqn", "--env", "CartPole-v1", "--total-steps", totalSteps.ToString(CultureInfo.InvariantCulture),
                                                         "--learning-starts", "1000", "--buffer-size", "2000", "--train-frequency", "2"];

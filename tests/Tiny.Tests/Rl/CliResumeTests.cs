@@ -6,30 +6,8 @@ using Tiny.Cli;
 
 namespace Tiny.Tests.Rl;
 
-public class CliResumeTests
+public class CliResumeTests() : CliRunFixture("resume")
 {
-    private readonly List<string> _dirs = [];
-
-    private string Dir()
-    {
-        string d = Path.Combine(Path.GetTempPath(), "tiny-resume-" + Guid.NewGuid().ToString("N"));
-        _dirs.Add(d);
-        return d;
-    }
-
-    [TearDown]
-    public void TearDown()
-    {
-        foreach (var d in _dirs) if (Directory.Exists(d)) Directory.Delete(d, recursive: true);
-    }
-
-    private static (int Code, string Out, string Err) Tiny(CancellationToken ct, params string[] args)
-    {
-        var o = new StringWriter(); var e = new StringWriter();
-        int code = args[0] == "train" ? TrainCommand.Run(args[1..], o, e, ct) : Program.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     /// <summary>metrics.csv without its wall_time column (the only thing a pause may change) and model.safetensors.</summary>
     internal static void AssertSameRun(string resumed, string whole)
     {
