@@ -198,7 +198,7 @@ public sealed class Dqn : IAgent
 
         var metrics = new Dictionary<string, double>();
         // The iterator section runs after every step, also after `continue`: a checkpoint there resumes exactly.
-        for (; session.Step < o.TotalTimesteps && !ct.IsCancellationRequested; session.Step++, boundary?.Invoke(session.Step))
+        for (; session.Step < o.TotalTimesteps && !ct.IsCancellationRequested; boundary?.Invoke(session.Step))
         {
             long globalStep = session.Step;
             using var memory = Tensor.Scope();   // this step's tensors go back to a pool at the end of the iteration
@@ -209,6 +209,7 @@ public sealed class Dqn : IAgent
 
             // 2. Step; the true next obs of a finished episode is FinalObservations (truncation is not termination).
             envs.Step(actions);
+            session.Step++;   // env steps taken: what GlobalStep (the internals' clock) and metrics.csv (globalStep + 1) count
             bool terminated = envs.Terminated[0];
             (envs.FinalObservations[0] ?? envs.Observations).AsSpan(0, _obsDim).CopyTo(nextObs);
             action[0] = actions[0];

@@ -231,7 +231,7 @@ public sealed class Td3 : IAgent
         var action = new float[_actDim];
 
         // The iterator section runs after every step, also after `continue`: a checkpoint there resumes exactly.
-        for (; session.Step < o.TotalTimesteps && !ct.IsCancellationRequested; session.Step++, boundary?.Invoke(session.Step))
+        for (; session.Step < o.TotalTimesteps && !ct.IsCancellationRequested; boundary?.Invoke(session.Step))
         {
             long globalStep = session.Step;
             using var memory = Tensor.Scope();   // this step's tensors go back to a pool at the end of the iteration
@@ -250,6 +250,7 @@ public sealed class Td3 : IAgent
 
             // 2. Step; the true next obs of a finished episode is FinalObservations (truncation is not termination).
             envs.Step(action);
+            session.Step++;   // env steps taken: what GlobalStep (the internals' clock) and metrics.csv (globalStep + 1) count
             (envs.FinalObservations[0] ?? envs.Observations).AsSpan(0, _obsDim).CopyTo(nextObs);
             rb.Add(obs, action, (float)envs.Rewards[0], nextObs, envs.Terminated[0]);
             envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);

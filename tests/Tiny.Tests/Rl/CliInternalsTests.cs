@@ -32,13 +32,14 @@ public class CliInternalsTests() : CliRunFixture("internals")
         var lines = File.ReadAllLines(Path.Combine(recorded, "internals.csv"));
         Assert.That(lines[0], Is.EqualTo("step,tensor,metric,value"));
         var rows = lines.Skip(1).Select(l => l.Split(',')).ToList();
-        // DQN updates at steps 1002, 1004, ... 2998 (step > learning_starts, step % 2 == 0): records on updates 1, 8, 15...
-        var updateSteps = Enumerable.Range(0, 999).Select(i => 1002L + 2 * i).ToList();
+        // DQN updates in the steps numbered 1002, 1004, ... 2998 from 0 (> learning_starts, % 2 == 0), when 1003, 1005, ...
+        // 2999 env steps have been taken (metrics.csv's global_step): records on updates 1, 8, 15...
+        var updateSteps = Enumerable.Range(0, 999).Select(i => 1003L + 2 * i).ToList();
         var expected = updateSteps.Where((_, i) => i % 7 == 0).ToList();
         Assert.That(rows.Select(r => long.Parse(r[0], CultureInfo.InvariantCulture)).Distinct(), Is.EqualTo(expected));
         string[] tensors = ["q_network.0.weight", "q_network.0.bias", "q_network.2.weight", "q_network.2.bias", "q_network.4.weight", "q_network.4.bias"];
         Assert.That(rows.Select(r => r[1]).Distinct(), Is.EqualTo(tensors));
-        Assert.That(rows.Where(r => r[0] == "1002" && r[1] == tensors[0]).Select(r => r[2]),
+        Assert.That(rows.Where(r => r[0] == "1003" && r[1] == tensors[0]).Select(r => r[2]),
                     Is.EqualTo(new[] { "grad_norm", "update_norm", "param_norm", "update_ratio", "update_cos", "saturated", "tanh_arg_max", "momentum_norm" }));
         Assert.That(rows.All(r => double.TryParse(r[3], NumberStyles.Float, CultureInfo.InvariantCulture, out _)));
 
@@ -47,7 +48,30 @@ public class CliInternalsTests() : CliRunFixture("internals")
         (code, _, err) = Tiny(default, [.. DqnRun(1100), "--internals", "--out", bare]);
         Assert.That(code, Is.EqualTo(0), err);
         var steps = File.ReadAllLines(Path.Combine(bare, "internals.csv")).Skip(1).Select(l => l.Split(',')[0]).Distinct();
-        Assert.That(steps, Is.EqualTo(new[] { "1002", "1022", "1042", "1062", "1082" }));
+        Assert.That(steps, Is.EqualTo(new[] { "1003", "1023", "1043", "1063", "1083" }));
+    }
+
+    /// <summary>The internals' step is metrics.csv's global_step (env steps taken when the update ran): every metrics.csv
+    /// row of losses (not an episode's) comes from an update, so with every=1 a record stands at its step. DQN logs its td_loss at the
+    /// update of step 1100 (from 0), TD3 its losses at 400, both as global_step 1101 and 401.</summary>
+    [TestCase("dqn", "td_loss"), TestCase("td3", "qf_loss")]
+    public void The_internals_steps_are_the_global_steps_of_metrics_csv(string algo, string loss)
+    {
+        string[] args = algo == "dqn" ? [.. DqnRun(1300), "--internals", "every=1"]
+            : ["train", "td3", "--env", "Pendulum-v1", "--total-steps", "700", "--learning-starts", "300", "--actor-hidden-sizes", "16",
+               "--critic-hidden-sizes", "16", "--internals", "every=1"];
+        string run = Dir();
+        var (code, _, err) = Tiny(default, [.. args, "--out", run]);
+        Assert.That(code, Is.EqualTo(0), err);
+        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        int column = Array.IndexOf(metrics[0].Split(','), loss);
+        Assert.That(column, Is.GreaterThan(0), metrics[0]);
+        var logged = metrics.Skip(1).Select(l => l.Split(',')).Where(r => r[1] == "" && r[column] != "").Select(r => long.Parse(r[0], CultureInfo.InvariantCulture)).ToList();
+        Assert.That(logged, Is.EqualTo(algo == "dqn" ? new long[] { 1101, 1201 } : [401, 501, 601]), "the updates metrics.csv logs");
+        var recorded = File.ReadAllLines(Path.Combine(run, "internals.csv")).Skip(1).Select(l => long.Parse(l.Split(',')[0], CultureInfo.InvariantCulture)).ToHashSet();
+        Assert.That(logged, Is.SubsetOf(recorded), "a record at each logged update's global_step");
+        // The first update runs in step learning_starts + 1 (from 0; DQN: the next even one), when learning_starts + 2 (+ 3) steps are taken.
+        Assert.That(recorded.Min(), Is.EqualTo(algo == "dqn" ? 1003 : 302));
     }
 
     [TestCase("every=0"), TestCase("every=x"), TestCase("-3")]
