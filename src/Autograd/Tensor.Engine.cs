@@ -208,6 +208,20 @@ public sealed partial class Tensor
         return this;
     }
 
+    /// <summary>Overwrites the values with data from the host (Numel elements; a float32 tensor). Not recorded by autograd.</summary>
+    public Tensor CopyFrom(ReadOnlySpan<float> data) => CopyFromHost(data);
+
+    /// <summary>Overwrites the values with data from the host (Numel elements; a float64 tensor). Not recorded by autograd.</summary>
+    public Tensor CopyFrom(ReadOnlySpan<double> data) => CopyFromHost(data);
+
+    private Tensor CopyFromHost<T>(ReadOnlySpan<T> data) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        CheckInPlace("CopyFrom");
+        Backend.CopyFromHost(Storage, data);
+        Storage.BumpVersion();
+        return this;
+    }
+
     /// <summary>Sets every element to value. Not recorded by autograd.</summary>
     public Tensor FillInPlace(double value)
     {

@@ -1,7 +1,6 @@
 // Tensor: an n-dimensional array on a device, with the autograd bookkeeping (grad, parents, backward rule).
 using System.Globalization;
 using System.Text;
-using Tiny.Cpu;
 
 namespace Tiny;
 
@@ -216,11 +215,17 @@ public sealed partial class Tensor
     /// <summary>Element at a flat row-major index.</summary>
     public double At(int flatIndex) => Backend.GetItem(Storage, flatIndex);
 
-    /// <summary>Span over the CPU data (float32). Throws for other dtypes/devices.</summary>
-    public Span<float> DataF => ((CpuStorage)Storage).F;
+    /// <summary>Copies the values into dst (Numel elements; a float32 tensor), waiting for the device.</summary>
+    public void CopyTo(Span<float> dst) => Backend.CopyToHost(Storage, dst);
 
-    /// <summary>Span over the CPU data (float64). Throws for other dtypes/devices.</summary>
-    public Span<double> DataD => ((CpuStorage)Storage).D;
+    /// <summary>Copies the values into dst (Numel elements; a float64 tensor), waiting for the device.</summary>
+    public void CopyTo(Span<double> dst) => Backend.CopyToHost(Storage, dst);
+
+    /// <summary>Span over the data in host memory (float32, on the CPU). Throws for other dtypes and devices.</summary>
+    public Span<float> DataF => Storage.AsSpan<float>();
+
+    /// <summary>Span over the data in host memory (float64, on the CPU). Throws for other dtypes and devices.</summary>
+    public Span<double> DataD => Storage.AsSpan<double>();
 
     /// <summary>This tensor in another dtype (a copy; gradients flow back through the cast).</summary>
     public Tensor To(DType dtype)

@@ -125,6 +125,10 @@ public interface IBackend
     float[] ToFloatArray(Storage s);
     /// <summary>A host copy of s as float64 (float32 elements are widened exactly); waits for the device.</summary>
     double[] ToDoubleArray(Storage s);
+    /// <summary>Copies s into dst on the host (dst has s's length, T is s's element type); waits for the device.</summary>
+    void CopyToHost<T>(Storage s, Span<T> dst) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>;
+    /// <summary>Overwrites dst with src from the host (src has dst's length, T is dst's element type).</summary>
+    void CopyFromHost<T>(Storage dst, ReadOnlySpan<T> src) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>;
     /// <summary>Element index of s, widened to double; waits for the device.</summary>
     double GetItem(Storage s, int index);
     /// <summary>A copy of s converted to dtype (a plain copy when it already has that type).</summary>
@@ -207,4 +211,17 @@ public interface IBackend
     void FusedMap<TMap, TCount, T>(in TMap c, in TCount count, Storage x, Storage y, ReadOnlySpan<Storage?> states)
         where TMap : unmanaged, IFusedMap<TMap, T> where TCount : unmanaged, IFusedMap<TCount, T>
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>;
+}
+
+/// <summary>The argument checks of every backend's host copies.</summary>
+internal static class HostCopy
+{
+    /// <summary>Throws ArgumentException unless s holds length elements of type T.</summary>
+    public static void Check<T>(Storage s, int length, string op)
+    {
+        var t = typeof(T) == typeof(float) ? DType.Float32 : typeof(T) == typeof(double) ? DType.Float64
+            : throw new ArgumentException($"{op}: element type {typeof(T).Name} is not float or double");
+        if (s.DType != t) throw new ArgumentException($"{op}: the storage is {s.DType.Name()}, the host span {t.Name()}");
+        if (s.Length != length) throw new ArgumentException($"{op}: the storage has {s.Length} elements, the host span {length}");
+    }
 }

@@ -44,6 +44,11 @@ public abstract class Storage
     /// <summary>Called once when a closing Tensor.Scope releases this (non-CPU) storage: hand the memory back to a pool.</summary>
     internal virtual void Recycle() { }
 
+    /// <summary>The elements as a span over host memory, for a backend that keeps them there (T is the element type);
+    /// a device backend throws: copy its elements with <see cref="IBackend.CopyToHost{T}"/>.</summary>
+    public virtual Span<T> AsSpan<T>() where T : unmanaged =>
+        throw new InvalidOperationException($"{Backend.Name}: the elements are in device memory, not host memory (copy them out with CopyToHost or ToFloatArray)");
+
     /// <summary>Bytes held.</summary>
     public long Bytes => (long)Length * DType.Size();
 }

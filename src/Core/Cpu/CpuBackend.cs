@@ -76,6 +76,20 @@ public sealed class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
+    public void CopyToHost<T>(Storage s, Span<T> dst) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        HostCopy.Check<T>(s, dst.Length, "CopyToHost");
+        S(s).Get<T>().AsSpan(0, dst.Length).CopyTo(dst);
+    }
+
+    /// <inheritdoc/>
+    public void CopyFromHost<T>(Storage dst, ReadOnlySpan<T> src) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        HostCopy.Check<T>(dst, src.Length, "CopyFromHost");
+        src.CopyTo(S(dst).Get<T>());
+    }
+
+    /// <inheritdoc/>
     public double GetItem(Storage s, int index)
     {
         var c = S(s);

@@ -23,6 +23,10 @@ public sealed class CpuStorage : Storage
     /// <summary>The float64 array (only when DType is Float64).</summary>
     public double[] D => DType == DType.Float64 ? Unsafe.As<double[]>(Data) : throw new InvalidOperationException("storage is float32, not float64");
 
+    /// <inheritdoc/>
+    public override Span<T> AsSpan<T>() => Data is T[] a ? a
+        : throw new InvalidOperationException($"storage is {DType.Name()}, not {(typeof(T) == typeof(float) ? "float32" : typeof(T) == typeof(double) ? "float64" : typeof(T).Name)}");
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal T[] Get<T>() => Unsafe.As<T[]>(Data);
 

@@ -392,6 +392,24 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     }
 
     /// <inheritdoc/>
+    public void CopyToHost<T>(Storage s, Span<T> dst) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var g = S(s);
+        HostCopy.Check<T>(g, dst.Length, "CopyToHost");
+        Wait();
+        if (dst.Length > 0) g.View<T>().CopyToCPU(dst);
+    }
+
+    /// <inheritdoc/>
+    public void CopyFromHost<T>(Storage dst, ReadOnlySpan<T> src) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var g = S(dst);
+        HostCopy.Check<T>(g, src.Length, "CopyFromHost");
+        if (src.Length > 0) g.View<T>().CopyFromCPU(src);   // after the queued work, like every copy
+        Sync();
+    }
+
+    /// <inheritdoc/>
     public double GetItem(Storage s, int index)
     {
         var g = S(s);

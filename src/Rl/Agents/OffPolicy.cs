@@ -32,30 +32,29 @@ public static class OffPolicy
 
     /// <summary>
     /// Polyak averaging, target = tau * source + (1 - tau) * target, over matching parameter lists (tau = 1 is a
-    /// hard copy). Allocation-free: works on the float spans and bumps each target's version.
+    /// hard copy). Allocation-free: one fused pass per parameter on its backend, which bumps the target's version.
     /// </summary>
     public static void SoftUpdate(IReadOnlyList<Tensor> target, IReadOnlyList<Tensor> source, double tau)
     {
         if (target.Count != source.Count) throw new ArgumentException($"SoftUpdate: {target.Count} target vs {source.Count} source parameters");
-        float t = (float)tau, keep = (float)(1.0 - tau);
+        var polyak = new Polyak<float> { Tau = (float)tau, Keep = (float)(1.0 - tau) };
         for (int p = 0; p < target.Count; p++)
         {
-            if (target[p].Device != Device.Cpu || source[p].Device != Device.Cpu)
-            {
-                // Off the CPU: backend ops on the device storage (target = keep * target + tau * source).
-                if (target[p].Numel != source[p].Numel) throw new ArgumentException($"SoftUpdate: parameter {p} has {target[p].Numel} vs {source[p].Numel} elements");
-                using var _ = Tensor.NoGrad();
-                if (tau == 1.0) target[p].CopyFrom(source[p]);
-                else target[p].MulInPlace(keep).AddInPlace(source[p], t);
-                continue;
-            }
-            Span<float> dst = target[p].DataF;
-            ReadOnlySpan<float> src = source[p].DataF;
-            if (dst.Length != src.Length) throw new ArgumentException($"SoftUpdate: parameter {p} has {dst.Length} vs {src.Length} elements");
-            if (tau == 1.0) src.CopyTo(dst);
-            else for (int i = 0; i < dst.Length; i++) dst[i] = t * src[i] + keep * dst[i];
-            target[p].MarkModified();
+            if (target[p].Numel != source[p].Numel) throw new ArgumentException($"SoftUpdate: parameter {p} has {target[p].Numel} vs {source[p].Numel} elements");
+            if (tau == 1.0) { using (Tensor.NoGrad()) target[p].CopyFrom(source[p]); }
+            else target[p].Backend.FusedMap<Polyak<float>, float>(polyak, target[p].Storage, source[p].Storage, []);
         }
+    }
+
+    /// <summary>x = tau * y + keep * x in T, two products and one sum rounded as written (no FMA).</summary>
+    public struct Polyak<T> : IFusedMap<Polyak<T>, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        /// <summary>The source's weight tau, and the target's, 1 - tau (both rounded to T).</summary>
+        public T Tau, Keep;
+
+        /// <inheritdoc/>
+        public static void Apply<L>(in Polyak<T> c, L r, ref L x, L y, ref L s0, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T> =>
+            x = L.Splat(c.Tau) * y + L.Splat(c.Keep) * x;
     }
 
     /// <summary>SoftUpdate over two modules of the same structure (allocates the parameter lists; cache them in hot loops).</summary>
@@ -88,23 +87,11 @@ public static class OffPolicy
         return returns;
     }
 
-    /// <summary>A float32 tensor's values on the host: the CPU span itself, else a download.</summary>
-    public static ReadOnlySpan<float> Host(Tensor t) => t.Device == Device.Cpu ? t.DataF : t.ToArray();
+    /// <summary>A float32 tensor's values on the host (a copy).</summary>
+    public static ReadOnlySpan<float> Host(Tensor t) => t.ToArray();
 
     /// <summary>Copies data into a reused float32 tensor of the same size (on any device) and marks it modified.</summary>
-    public static Tensor Fill(Tensor t, ReadOnlySpan<float> data)
-    {
-        if (t.Device != Device.Cpu)
-        {
-            // Upload: a host copy of data moved into the device tensor's storage.
-            if (data.Length != t.Numel) throw new ArgumentException($"Fill: {data.Length} values for a tensor of {t.Numel} elements");
-            using var _ = Tensor.NoGrad();
-            return t.CopyFrom(Tensor.FromArray(data.ToArray(), [t.Numel], t.Device));
-        }
-        data.CopyTo(t.DataF);
-        t.MarkModified();
-        return t;
-    }
+    public static Tensor Fill(Tensor t, ReadOnlySpan<float> data) => t.CopyFrom(data);
 
     /// <summary>Writes DIR/model.safetensors (the named tensors) and DIR/config.json.</summary>
     public static void SaveModel(string dir, IEnumerable<KeyValuePair<string, Tensor>> tensors, JsonObject config)
