@@ -295,7 +295,7 @@ internal static class InspectCommand
     }
 
     /// <summary>Ticks of a panel drawn in log10: labelled 10^k, with minor ticks between decades.</summary>
-    private static void LogTicks(Plot plt)
+    internal static void LogTicks(Plot plt)
     {
         plt.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
         {

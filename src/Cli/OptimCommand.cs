@@ -27,7 +27,7 @@ public static class OptimCommand
         public readonly Option<string> Dtype = CliParsing.Value("--dtype", "float32|float64", "the parameters' type",
             t => t is "float32" or "float64" ? t : throw new CliError($"--dtype: '{t}' is not float32 or float64"));
         public readonly Option<string> Out = CliParsing.Value("--out", "FILE", "run: the CSV file (default: stdout); plot: the PNG file (required)", t => t);
-        public readonly Option<int> Width = Pixels("--width", 900), Height = Pixels("--height", 700);
+        public readonly Option<int> Width = Pixels("--width", 1500), Height = Pixels("--height", 760);
         public readonly Option<string> Lookahead = LookaheadOption.Create();
         public readonly OptimizerFlags OptimizerFlags;
 
@@ -124,14 +124,18 @@ public static class OptimCommand
         r.GetValue(f.Steps) ?? throw new CliError("--steps is required"),
         r.GetValue(f.Dtype) == "float32");
 
-    /// <summary>Runs one optimizer: rows (step, loss, x0, x1) for step 0..N; loss is f at those params.</summary>
+    /// <summary>Runs one optimizer: rows (step, loss, x0, x1) for step 0..N; loss is f at those params. watch, when
+    /// given, sees the optimizer and the parameter once they exist and returns what runs after each step (the
+    /// parameter's gradient is still the one the step read).</summary>
     public static List<(int Step, double Loss, double X0, double X1)> Trajectory(string optimizer, IReadOnlyDictionary<string, string> options,
-                                                                             string function, double[] start, int steps, bool f32)
+                                                                             string function, double[] start, int steps, bool f32,
+                                                                             Func<Optimizer, Tensor, Action>? watch = null)
     {
         var defaults = Optimizers.Options(optimizer, options);   // unknown optimizer or option: the registry's message
         var p = f32 ? Tensor.FromArray(new[] { (float)start[0], (float)start[1] }, 2) : Tensor.FromArray((double[])start.Clone(), 2);
         p.RequiresGrad = true;
         var opt = Optimizers.Create(optimizer, defaults, [([p], new Dictionary<string, string>())]);
+        var stepped = watch?.Invoke(opt, p);
         var rows = new List<(int, double, double, double)>(steps + 1);
         for (int k = 0; ; k++)
         {
@@ -141,6 +145,7 @@ public static class OptimCommand
             if (k == steps) break;
             loss.Backward();
             opt.Step();
+            stepped?.Invoke();
         }
         return rows;
     }
@@ -175,11 +180,11 @@ public static class OptimCommand
                 throw new CliError($"--{flag} applies to none of {string.Join(", ", resolved.Select(x => x.Run.Name).Distinct())}");
         var s = Common(f, r);
         string path = r.GetValue(f.Out) ?? throw new CliError("--out is required");
-        var paths = new List<(string Label, double[] X, double[] Y, double Loss)>();
+        var paths = new List<OptimPlot.Trail>();
         foreach (var (spec, (name, options)) in resolved)
         {
             var rows = Trajectory(name, options, s.Function, s.Start, s.Steps, s.F32);
-            paths.Add((spec, rows.Select(x => x.X0).ToArray(), rows.Select(x => x.X1).ToArray(), rows[^1].Loss));
+            paths.Add(new(spec, rows.Select(x => x.X0).ToArray(), rows.Select(x => x.X1).ToArray(), rows.Select(x => x.Loss).ToArray()));
         }
         try { OptimPlot.Save(path, s.Function, paths, r.GetValue(f.Width), r.GetValue(f.Height)); }
         catch (Exception e) when (OptimPlot.IsMissingNative(e)) { throw new CliError(OptimPlot.NoNativeLibrary); }   // one line, exit 2
