@@ -147,10 +147,10 @@ public static class GpuBench
         int iterations = smoke ? 2 : 4;
         var options = new Tiny.Rl.PpoOptions
         {
-            EnvId = "CartPole-v1", Seed = 1, NumEnvs = numEnvs, NumSteps = numSteps, NumMinibatches = 4, UpdateEpochs = smoke ? 1 : 4,
+            Seed = 1, NumEnvs = numEnvs, NumSteps = numSteps, NumMinibatches = 4, UpdateEpochs = smoke ? 1 : 4,
             TotalTimesteps = (long)(iterations + 1) * numEnvs * numSteps,
         };
-        var ppo = new Tiny.Rl.Ppo(options, Tiny.Rl.OptimizerSpec.Parse("adam:eps=1e-5")).To(device);
+        var ppo = new Tiny.Rl.Ppo("CartPole-v1", options, Tiny.Rl.OptimizerSpec.Parse("adam:eps=1e-5")).To(device);
         var marks = new List<double>();
         var clock = Stopwatch.StartNew();
         ppo.Train(p => { if (p.EpisodicReturn is null) marks.Add(clock.Elapsed.TotalSeconds); });   // once per iteration

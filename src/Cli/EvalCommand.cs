@@ -1,5 +1,6 @@
-// `tiny eval RUN [--episodes N] [--seed N] [--json] [--render FILE.png] [--device D]`: deterministic episodes of a saved
-// agent; mean and std of the return; --render draws the first episode of a MinAtar agent as a PNG strip of frames.
+// `tiny eval RUN [--episodes N] [--seed N] [--json] [--render FILE.png] [--device D] [--assembly FILE.dll]`: deterministic
+// episodes of a saved agent; mean and std of the return; --render draws the first episode of a MinAtar agent as a PNG
+// strip of frames; a plugin's env or network comes from the assemblies RUN/config.json names (or --assembly).
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -35,13 +36,14 @@ public static class EvalCommand
         var render = CliParsing.Value("--render", "FILE.png", $"MinAtar envs only: the first episode's frames (at most {MaxRenderFrames}) as one PNG", t => t);
         var device = DeviceOption.Create("where the agent's network runs (ppo, dqn, td3)");
         device.DefaultValueFactory = _ => "cpu";
+        var assembly = AssemblyOption.Create(AssemblyOption.ForRun);
 
-        var eval = new Command("eval", "evaluate a saved run") { run, episodes, seed, json, render, device };
+        var eval = new Command("eval", "evaluate a saved run") { run, episodes, seed, json, render, device, assembly };
         void Help(TextWriter w)
         {
             w.WriteLine("usage: tiny eval RUN [options]");
             w.WriteLine("  runs deterministic episodes of the agent tiny train saved in RUN; prints the mean and std of the return");
-            foreach (var o in new Option[] { episodes, seed, json, render, device }) w.WriteLine(CliParsing.Row(o));
+            foreach (var o in new Option[] { episodes, seed, json, render, device, assembly }) w.WriteLine(CliParsing.Row(o));
         }
         eval.Options.Add(CliParsing.Help((_, w) => Help(w)));
         eval.SetAction(r =>
@@ -52,6 +54,7 @@ public static class EvalCommand
                 Help(r.InvocationConfiguration.Error);   // `tiny eval` alone: the usage, as an error
                 return Program.Error;
             }
+            AssemblyOption.LoadForRun(dir, r.GetValue(assembly));
             return Evaluate(dir, r.GetValue(episodes), r.GetValue(seed), r.GetValue(json), r.GetValue(render), r.GetValue(device)!, r.InvocationConfiguration.Output);
         });
         return eval;

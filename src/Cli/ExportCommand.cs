@@ -17,7 +17,8 @@ public static class ExportCommand
     {
         var run = new Argument<string?>("RUN") { Description = "a folder written by tiny train", Arity = ArgumentArity.ZeroOrOne };
         var onnx = CliParsing.Value("--onnx", "FILE.onnx", "write the policy as an ONNX model (opset 13) to FILE.onnx (its folder is created; an existing file is replaced)", t => t);
-        var export = new Command("export", "export a saved run's policy") { run, onnx };
+        var assembly = AssemblyOption.Create(AssemblyOption.ForRun);
+        var export = new Command("export", "export a saved run's policy") { run, onnx, assembly };
         void Help(TextWriter w)
         {
             w.WriteLine("usage: tiny export RUN --onnx FILE.onnx");
@@ -25,6 +26,7 @@ public static class ExportCommand
             w.WriteLine("  output logits (ppo, discrete actions), q_values (dqn) or action (ppo's mean action, td3's tanh(actor) * scale + bias);");
             w.WriteLine("  ppo's observation normalisation is folded in");
             w.WriteLine(CliParsing.Row(onnx));
+            w.WriteLine(CliParsing.Row(assembly));
         }
         export.Options.Add(CliParsing.Help((_, w) => Help(w)));
         export.SetAction(r =>
@@ -36,6 +38,7 @@ public static class ExportCommand
                 return Program.Error;
             }
             string path = r.GetValue(onnx) ?? throw new CliError("--onnx is required (the ONNX file to write)");
+            AssemblyOption.LoadForRun(dir, r.GetValue(assembly));
             return Export(dir, path, r.InvocationConfiguration.Output);
         });
         return export;

@@ -22,7 +22,7 @@ public static class TrainCommand
         Program.Run(["train", .. args], stdout, stderr, ct);
 
     /// <summary>The options that --resume allows beside it: the rest would change what runs.</summary>
-    private const string ResumeAllows = "--device, --checkpoint-every";
+    private const string ResumeAllows = "--device, --checkpoint-every, --assembly";
 
     /// <summary>The `train` command: one sub-command per agent, whose parsed request execute runs; bare, it prints the
     /// usage (exit 2).</summary>
@@ -84,10 +84,12 @@ public static class TrainCommand
         public readonly Option<long?> CheckpointEvery = CliParsing.Value<long?>("--checkpoint-every", "N",
             "also write a resumable checkpoint every N env steps, bounding what kill -9 loses", t => CliParsing.Positive(t, "--checkpoint-every"));
         public readonly Option<int?> Internals = InternalsOption();
+        public readonly Option<string[]> Assembly = AssemblyOption.Create(
+            "a plugin assembly whose ITinyPlugin registers envs and networks (for --env, --net); repeatable; config.json records it for eval and --resume");
         public readonly Option<string> Optimizer = CliParsing.Value("--optimizer", "SPEC", "NAME[:key=value,...], e.g. alphagrad:alpha=2,momentum=0.9", t => t);
         public readonly Option<string> Lookahead = LookaheadOption.Create();
 
-        /// <summary>The agent's options: one per settable property of its options record but the run's own (EnvId is
+        /// <summary>The agent's options: one per settable property of its options record but the run's own (the env is
         /// --env, Seed --seed, TotalTimesteps --total-steps): the flag, the record's JSON name, and the value given.</summary>
         public readonly List<(Option Option, string Json, Func<ParseResult, JsonNode?> Value)> Agent = [];
 
@@ -98,14 +100,14 @@ public static class TrainCommand
             Algo = algo;
             TotalSteps.Aliases.Add("--total-timesteps");   // the options record's (and CleanRL's) name for it
             foreach (var p in Agents.OptionsType(algo)!.GetProperties(BindingFlags.Public | BindingFlags.Instance))
-                if (p.CanWrite && p.Name is not ("EnvId" or "Seed" or "TotalTimesteps"))
+                if (p.CanWrite && p.Name is not ("Seed" or "TotalTimesteps"))
                     Agent.Add(AgentOption(p));
             var taken = Run.Concat(Agent.Select(a => a.Option)).Append(Optimizer).Append(Lookahead).SelectMany(o => o.Aliases.Prepend(o.Name)).ToHashSet();
             OptimizerFlags = new OptimizerFlags(taken);
         }
 
         /// <summary>The run's options, in help's order.</summary>
-        public IEnumerable<Option> Run => [EnvId, Seed, TotalSteps, Out, Force, Config, Device, Resume, CheckpointEvery, Internals];
+        public IEnumerable<Option> Run => [EnvId, Seed, TotalSteps, Out, Force, Config, Device, Resume, CheckpointEvery, Internals, Assembly];
 
         /// <summary>Every option of the command.</summary>
         public IEnumerable<Option> All => Run.Append(Optimizer).Append(Lookahead).Concat(OptimizerFlags.Options).Concat(Agent.Select(a => a.Option));
@@ -168,12 +170,13 @@ public static class TrainCommand
         long? checkpointEvery = r.GetValue(f.CheckpointEvery);
         if (r.GetValue(f.Resume) is { } resume)
         {
-            var allowed = new HashSet<Option> { f.Resume, f.Device, f.CheckpointEvery, f.EnvId };
+            var allowed = new HashSet<Option> { f.Resume, f.Device, f.CheckpointEvery, f.EnvId, f.Assembly };
             var refused = r.CommandResult.Children.OfType<OptionResult>().Where(o => !o.Implicit && !allowed.Contains(o.Option))
                            .Select(o => o.IdentifierToken?.Value ?? o.Option.Name).Distinct().ToList();
             if (refused.Count > 0)
                 throw new CliError($"--resume continues {resume} exactly as it was started: {string.Join(", ", refused)} would change what runs (beside --resume: {ResumeAllows})");
             var run = ReadRun(resume);
+            AssemblyOption.LoadForRun(resume, r.GetValue(f.Assembly), RunConfig(resume));   // the run's env and network, if a plugin's
             if (run.Algo != f.Algo) throw new CliError($"--resume {resume}: that is a {run.Algo} run, not {f.Algo}");
             if (r.GetValue(f.EnvId) is { } env && env != run.Env) throw new CliError($"--resume {resume}: that run is on {run.Env}, not --env {env}");
             var resumeDevice = DeviceOption.Resolve(r.GetValue(f.Device) ?? "cpu");
@@ -182,6 +185,7 @@ public static class TrainCommand
 
         string algo = f.Algo;
         string env0 = r.GetValue(f.EnvId) ?? throw new CliError("--env is required (e.g. --env CartPole-v1)");
+        AssemblyOption.Load(r.GetValue(f.Assembly));   // before the env and network are looked up
         var overrides = new JsonObject();
         foreach (var (o, json, value) in f.Agent)
             if (r.Given(o)) overrides[json] = value(r);
@@ -251,9 +255,7 @@ public static class TrainCommand
     {
         if (File.Exists(run)) throw new CliError($"--resume {run}: a file, not a run folder");
         if (!Directory.Exists(run)) throw new CliError($"--resume {run}: no such run folder");
-        // A run killed before it wrote its outputs has config.json only in its checkpoint.
-        string path = Path.Combine(run, "config.json");
-        if (!File.Exists(path) && TrainRun.LatestCheckpoint(run) is { } ck) path = Path.Combine(ck, "config.json");
+        string path = RunConfig(run);
         if (!File.Exists(path)) throw new CliError($"--resume {run}: not a run folder (no config.json or checkpoint in it)");
         JsonObject config;
         try { config = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CliError($"--resume {run}: config.json is not a JSON object"); }
@@ -261,10 +263,17 @@ public static class TrainCommand
         static string? Text(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
         string algo = Text(config["algorithm"]) is { } a && Agents.Algorithms.Contains(a) ? a
             : throw new CliError($"--resume {run}: config.json names no agent of {string.Join(", ", Agents.Algorithms)} (\"algorithm\": {config["algorithm"]?.ToJsonString() ?? "missing"})");
-        string env = Text(config["envId"]) ?? Text(config["env_id"]) ?? Text(config["options"]?["envId"])
-            ?? throw new CliError($"--resume {run}: config.json names no env (\"envId\")");
+        string env = Agents.ConfigEnvId(config) ?? throw new CliError($"--resume {run}: config.json names no env (\"envId\")");
         int seed = config["options"]?["seed"] is JsonValue s && s.TryGetValue<int>(out int sv) ? sv : 1;
         return (algo, env, seed);
+    }
+
+    /// <summary>The config.json of a run folder: RUN/config.json, or its checkpoint's (a run killed before it wrote its
+    /// outputs has config.json only there).</summary>
+    private static string RunConfig(string run)
+    {
+        string path = Path.Combine(run, "config.json");
+        return !File.Exists(path) && TrainRun.LatestCheckpoint(run) is { } ck ? Path.Combine(ck, "config.json") : path;
     }
 
     /// <summary>
@@ -281,7 +290,7 @@ public static class TrainCommand
         string PerAgent(Func<Flags, string> text) => shown.Count == 1 ? text(shown[0]) : string.Join(", ", shown.Select(a => $"{a.Algo} {text(a)}"));
 
         w.WriteLine($"usage: tiny train {algos} --env ENV [options]{(f is null ? "      (tiny train ALGO --help: that agent's options)" : "")}");
-        w.WriteLine($"       tiny train --resume RUN [{ResumeAllows.Replace(", ", "] [").Replace("--device", "--device D").Replace("--checkpoint-every", "--checkpoint-every N")}]");
+        w.WriteLine($"       tiny train --resume RUN [{ResumeAllows.Replace(", ", "] [").Replace("--device", "--device D").Replace("--checkpoint-every", "--checkpoint-every N").Replace("--assembly", "--assembly FILE.dll")}]");
         w.WriteLine("Flags win over --config FILE.json, which wins over the agent's defaults for the env.");
         w.WriteLine();
         w.WriteLine("run:");

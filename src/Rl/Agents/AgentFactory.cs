@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Module = Tiny.Nn.Module;
 
 namespace Tiny.Rl;
 
@@ -136,10 +137,12 @@ public static class Agents
 
     /// <summary>
     /// The agent algo for envId: options = record defaults, then <see cref="EnvDefaults"/>, then overrides
-    /// (camelCase or kebab-case keys), then seed and totalSteps. ArgumentException for an unknown algorithm, env,
-    /// option, or an action space the algorithm cannot handle.
+    /// (camelCase or kebab-case keys), then seed and totalSteps; network (optional) is a factory of the user's networks
+    /// (see the agents' constructors; a registered one is named by the "net" option instead). ArgumentException for an
+    /// unknown algorithm, env, option or network, a network of the wrong size, or an action space the algorithm cannot handle.
     /// </summary>
-    public static IAgent Create(string algo, string envId, JsonObject? overrides, OptimizerSpec? opt, int seed, long? totalSteps)
+    public static IAgent Create(string algo, string envId, JsonObject? overrides, OptimizerSpec? opt, int seed, long? totalSteps,
+                                Func<NetworkContext, Module>? network = null)
     {
         ArgumentNullException.ThrowIfNull(algo);
         ArgumentNullException.ThrowIfNull(envId);
@@ -156,14 +159,11 @@ public static class Agents
         switch (algo)
         {
             case "ppo":
-            {
-                var o = BuildOptions<PpoOptions>(algo, envId, overrides, seed, totalSteps, "totalTimesteps");
-                return new Ppo(o, opt);
-            }
+                return new Ppo(envId, BuildOptions<PpoOptions>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), opt, network);
             case "dqn":
-                return new Dqn(BuildOptions<DqnOptions>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), envId, opt);
+                return new Dqn(envId, BuildOptions<DqnOptions>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), opt, network);
             case "td3":
-                return new Td3(BuildOptions<Td3Options>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), envId, opt);
+                return new Td3(envId, BuildOptions<Td3Options>(algo, envId, overrides, seed, totalSteps, "totalTimesteps"), opt, network);
             default:
                 throw new ArgumentException($"unknown agent '{algo}'; known: {string.Join(", ", Algorithms)}");
         }
@@ -174,7 +174,6 @@ public static class Agents
     {
         var type = OptionsType(algo) ?? throw new NotSupportedException($"{algo} is not wired into this build yet");
         var node = JsonSerializer.SerializeToNode(Activator.CreateInstance(type), type, Ppo.JsonOpts)!.AsObject();
-        if (node.ContainsKey("envId")) node["envId"] = envId;
         if (EnvDefaults.TryGetValue((algo, envId), out var d))
             foreach (var (k, v) in d) node[k] = v?.DeepClone();
         return node;
@@ -188,7 +187,7 @@ public static class Agents
         var defaults = Defaults(algo, envId);
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (!p.CanWrite || p.Name == "EnvId") continue;
+            if (!p.CanWrite) continue;
             string json = JsonNamingPolicy.CamelCase.ConvertName(p.Name);
             string value = defaults[json]?.ToJsonString() ?? "null";
             yield return (json, value.Trim('"'), p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "");
@@ -212,13 +211,13 @@ public static class Agents
             foreach (var (k, v) in overrides)
             {
                 string key = ToCamel(k);
+                if (key == "envId") continue;   // a saved ppo run's options (before the env became an argument) hold it: the env is envId
                 if (!node.ContainsKey(key))
                     throw new ArgumentException($"{algo} has no option '{k}'; options: {string.Join(", ", node.Select(kv => ToKebab(kv.Key)))}");
                 // A list option given one number (--hidden-sizes 64) is a list of one.
                 node[key] = node[key] is JsonArray && v is JsonValue ? new JsonArray(v.DeepClone()) : v?.DeepClone();
             }
         node["seed"] = seed;
-        if (node.ContainsKey("envId")) node["envId"] = envId;   // the env is chosen by envId (--env), not an option
         if (totalSteps is long n) node[totalKey] = n;
         try
         {
@@ -232,17 +231,20 @@ public static class Agents
     }
 
     /// <summary>An agent saved with <see cref="IAgent.SaveCheckpoint"/> in DIR, ready to continue: its Train picks up
-    /// exactly where the checkpointed run stopped.</summary>
-    public static IAgent Resume(string dir)
+    /// exactly where the checkpointed run stopped. network: as for <see cref="Load"/>.</summary>
+    public static IAgent Resume(string dir, Func<NetworkContext, Module>? network = null)
     {
         if (!CheckpointReader.Exists(dir)) throw new FileNotFoundException($"{dir} holds no checkpoint ({CheckpointReader.TensorsFile}, {CheckpointReader.JsonFile})");
-        var agent = Load(dir);
+        var agent = Load(dir, network);
         agent.LoadCheckpoint(dir);
         return agent;
     }
 
-    /// <summary>Loads DIR (model.safetensors + config.json), dispatching on config.json's "algorithm".</summary>
-    public static IAgent Load(string dir)
+    /// <summary>Loads DIR (model.safetensors + config.json), dispatching on config.json's "algorithm". Its env and a
+    /// named network must be registered (a plugin's: <see cref="Plugins.Load(string)"/> the assemblies config.json
+    /// names, <see cref="Plugins.Named"/>); network is the factory a run built with one passed in code ("net": "custom")
+    /// needs again.</summary>
+    public static IAgent Load(string dir, Func<NetworkContext, Module>? network = null)
     {
         string configPath = Path.Combine(dir, "config.json");
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"no such run directory: {dir}");
@@ -253,10 +255,23 @@ public static class Agents
         string algo = config?["algorithm"]?.GetValue<string>() ?? throw new InvalidDataException($"{configPath} has no \"algorithm\"");
         return algo switch
         {
-            "ppo" => Ppo.Load(dir),
-            "dqn" => Dqn.Load(dir),
-            "td3" => Td3.Load(dir),
+            "ppo" => Ppo.Load(dir, network),
+            "dqn" => Dqn.Load(dir, network),
+            "td3" => Td3.Load(dir, network),
             _ => throw new InvalidDataException($"{configPath}: unknown algorithm '{algo}'"),
         };
     }
+
+    /// <summary>The env id a run's config.json names: "envId" (every agent writes it), else "env_id" or the options'
+    /// "envId" (PPO's runs before the env id became a constructor argument); null when none.</summary>
+    public static string? ConfigEnvId(JsonNode? config)
+    {
+        static string? Text(JsonNode? n) => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        return Text(config?["envId"]) ?? Text(config?["env_id"]) ?? Text(config?["options"]?["envId"]);
+    }
+
+    /// <summary>The factory a saved run is rebuilt with: network when given, else null (the constructor resolves the
+    /// recorded net: built in or registered); a run recorded as built by a factory passed in code ("custom") needs it.</summary>
+    internal static Func<NetworkContext, Module>? ConfigNetwork(string? net, Func<NetworkContext, Module>? network, string dir) =>
+        network is null && net == Networks.InCode ? throw new ArgumentException($"{dir}: {Networks.UnknownMessage(net)}") : network;
 }

@@ -51,8 +51,10 @@ public sealed record DqnOptions
     /// <summary>Hidden layer sizes of the Q-network (ReLU between layers); for the cnn, the Linear layers after the conv.</summary>
     [Description("Hidden layer sizes of the Q-network (ReLU between layers); for the cnn, the Linear layers after the conv.")]
     public int[] HiddenSizes { get; init; } = [120, 84];
-    /// <summary>Q-network kind: auto (cnn for [C, H, W] observations, else mlp), mlp, or cnn (MinAtar's conv net).</summary>
-    [Description("Q-network kind: auto (cnn for [C, H, W] observations, else mlp), mlp, or cnn (MinAtar's conv net).")]
+    /// <summary>Q-network kind: auto (cnn for [C, H, W] observations, else mlp), mlp, cnn (MinAtar's conv net), or the name
+    /// of a network registered with <see cref="Networks.Register"/>; <see cref="Dqn.Options"/> holds the resolved kind
+    /// ("custom": a factory passed to the constructor).</summary>
+    [Description("Q-network kind: auto (cnn for [C, H, W] observations, else mlp), mlp, cnn (MinAtar's conv net), or a registered network's name.")]
     public string Net { get; init; } = "auto";
     /// <summary>Steps over which epsilon falls (when set, replaces ExplorationFraction * TotalTimesteps).</summary>
     [Description("Steps over which epsilon falls (when set, replaces ExplorationFraction * TotalTimesteps).")]
@@ -79,20 +81,26 @@ public sealed record DqnOptions
         Check(LearningStarts >= 0, $"learningStarts must be >= 0, got {LearningStarts}");
         Check(TrainFrequency > 0, $"trainFrequency must be positive, got {TrainFrequency}");
         Check(HiddenSizes.Length > 0 && HiddenSizes.All(h => h > 0), $"hiddenSizes must be positive sizes, got [{string.Join(", ", HiddenSizes)}]");
-        Check(Net is "auto" or "mlp" or "cnn", $"net must be auto, mlp or cnn, got '{Net}'");
+        Check(!string.IsNullOrWhiteSpace(Net), "net must name a network (auto, mlp, cnn or a registered one)");
     }
 }
 
 /// <summary>Deep Q-Network for discrete action spaces.</summary>
 public sealed class Dqn : IAgent
 {
-    private readonly Sequential _q, _target;
+    private readonly Module _q, _target;
     private readonly Rng _rng;
     private readonly int _obsDim, _numActions;
 
-    /// <summary>Builds the Q-network and its target for envId (a Discrete action space); optimizer null = Adam at options.LearningRate.</summary>
-    public Dqn(DqnOptions options, string envId, OptimizerSpec? optimizer = null)
+    /// <summary>
+    /// Builds the Q-network and its target for envId (a Discrete action space); optimizer null = Adam at
+    /// options.LearningRate. network: a factory of the user's Q-network (obs [B, obsDim] to [B, actions]; called for the
+    /// online network, then again for the target, into which the online values are copied; sizes checked before
+    /// training), which overrides options.Net; without it options.Net picks a built-in kind or a registered network.
+    /// </summary>
+    public Dqn(string envId, DqnOptions options, OptimizerSpec? optimizer = null, Func<NetworkContext, Module>? network = null)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(envId);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         EnvId = envId;
@@ -101,14 +109,26 @@ public sealed class Dqn : IAgent
         using var env = Env.Make(envId);
         if (env.ActionSpace is not Discrete d) throw new ArgumentException($"DQN needs a discrete action space; {envId} has {env.ActionSpace}");
         if (env.ObservationSpace is not Box box) throw new ArgumentException($"DQN needs a Box observation space; {envId} has {env.ObservationSpace}");
-        Options = options with { Net = QNetworks.Resolve(options.Net, box, envId) };   // config.json records the kind
+        // config.json records the kind: mlp or cnn, a registered network's name, or "custom" for a factory passed here.
+        Options = options with { Net = network is null ? QNetworks.Resolve(options.Net, box, envId) : Networks.InCode };
         OffPolicy.CheckBudget("dqn", options.TotalTimesteps, options.LearningStarts, options.BufferSize, options.BatchSize, box.Dim, 1);
         _obsDim = box.Dim;
         _numActions = d.N;
         _rng = new Rng(options.Seed);
-        _q = QNetworks.Create(Options.Net, box, _numActions, options.HiddenSizes, _rng);
-        _target = QNetworks.Create(Options.Net, box, _numActions, options.HiddenSizes, _rng);
-        _target.CopyFrom(_q);
+        ActionRng = new Rng(options.Seed).Fork();
+        if (network is null && QNetworks.Kinds.Contains(Options.Net))
+        {
+            _q = QNetworks.Create(Options.Net, box, _numActions, options.HiddenSizes, _rng);
+            _target = QNetworks.Create(Options.Net, box, _numActions, options.HiddenSizes, _rng);
+            _target.CopyFrom(_q);
+            return;
+        }
+        string label = network is null ? $"net '{Options.Net}'" : "the factory passed to Dqn";
+        network ??= Networks.Factory(Options.Net);
+        NetworkContext Ctx(string name) => new(Algorithm, "q", name, envId, box, d, _obsDim, _numActions, _rng);
+        _q = Networks.Build(network, Ctx("q_network"), label);
+        _target = Networks.Copy(network, Ctx("target_network"), label, _q);
+        Networks.CheckDistinct(Algorithm, [("q_network", _q), ("target_network", _target)]);
     }
 
     /// <inheritdoc/>
@@ -128,6 +148,10 @@ public sealed class Dqn : IAgent
     public Module TargetNetwork => _target;
     /// <summary>Where the networks, losses and updates run (envs and the replay buffer stay on the CPU).</summary>
     public Device Device { get; private set; } = Device.Cpu;
+
+    /// <summary>The generator a stochastic <see cref="Act(ReadOnlySpan{float}, double, Rng?)"/> draws from when given
+    /// none: seeded from options.Seed, apart from training's streams (acting never changes a run), restarted by Load.</summary>
+    public Rng ActionRng { get; }
 
     /// <summary>Moves the Q-network and its target to device; Train then uploads each sampled batch there.</summary>
     public Dqn To(Device device)
@@ -290,9 +314,25 @@ public sealed class Dqn : IAgent
     }
 
     /// <inheritdoc/>
-    public float[] Act(ReadOnlySpan<float> observation)
+    public float[] Act(ReadOnlySpan<float> observation) => Act(observation, epsilon: 0);
+
+    /// <summary>Deterministic: the greedy action; stochastic: epsilon-greedy with the final exploration epsilon
+    /// (options' endE), see <see cref="Act(ReadOnlySpan{float}, double, Rng?)"/>.</summary>
+    public float[] Act(ReadOnlySpan<float> observation, bool deterministic, Rng? rng = null) =>
+        Act(observation, deterministic ? 0 : Options.EndE, rng);
+
+    /// <summary>Epsilon-greedy, as training acts: with probability epsilon a uniform action (u &lt; epsilon, u ~ U[0, 1),
+    /// then a uniform index, both from rng, null: <see cref="ActionRng"/>), else argmax_a Q(s, a); so the greedy action
+    /// has probability 1 - epsilon + epsilon / N and each other one epsilon / N. Epsilon 0 draws nothing.</summary>
+    public float[] Act(ReadOnlySpan<float> observation, double epsilon, Rng? rng = null)
     {
         if (observation.Length != _obsDim) throw new ArgumentException($"DQN.Act: expected {_obsDim} floats, got {observation.Length}");
+        if (!(epsilon is >= 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "DQN.Act: epsilon must be in [0, 1]");
+        if (epsilon > 0)
+        {
+            rng ??= ActionRng;
+            if (rng.NextDouble() < epsilon) return [rng.NextInt(_numActions)];
+        }
         using var _ = Tensor.NoGrad();
         var x = Tensor.FromArray(observation.ToArray(), [1, _obsDim], Device);
         return [ArgMax(OffPolicy.Host(_q.Forward(x)))];
@@ -338,16 +378,17 @@ public sealed class Dqn : IAgent
             ["envId"] = EnvId,
             ["options"] = OffPolicy.OptionsToJson(Options),
             ["optimizer"] = Optimizer.ToJson(),
-        });
+        }.WithSources(EnvId, Options.Net));
 
-    /// <summary>Loads what <see cref="Save"/> wrote; a missing or corrupt DIR throws (FileNotFound/DirectoryNotFound/InvalidData).</summary>
-    public static Dqn Load(string dir)
+    /// <summary>Loads what <see cref="Save"/> wrote; a missing or corrupt DIR throws (FileNotFound/DirectoryNotFound/InvalidData).
+    /// network: the factory a run with net "custom" was built with (a registered network is found by its recorded name).</summary>
+    public static Dqn Load(string dir, Func<NetworkContext, Module>? network = null)
     {
         var config = OffPolicy.ReadConfig(dir, "dqn");
         string envId = config["envId"]?.GetValue<string>() ?? throw new InvalidDataException($"dqn checkpoint: config.json in '{dir}' has no envId");
         var options = OffPolicy.OptionsFromJson<DqnOptions>(config["options"], "dqn");
         var spec = config["optimizer"] is JsonNode n ? OptimizerSpec.FromJson(n) : OptimizerSpec.Adam();
-        var agent = new Dqn(options, envId, spec);
+        var agent = new Dqn(envId, options, spec, Agents.ConfigNetwork(options.Net, network, dir));
         OffPolicy.LoadWeights(dir, agent.Tensors().ToList(), "dqn");
         return agent;
     }

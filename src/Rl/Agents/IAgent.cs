@@ -10,7 +10,7 @@ public sealed record ProgressInfo(
     IReadOnlyDictionary<string, double> Metrics,
     double LearningRate);
 
-/// <summary>An agent that trains on an environment and acts deterministically afterwards.</summary>
+/// <summary>An agent that trains on an environment and then acts, deterministically or by sampling its policy.</summary>
 public interface IAgent
 {
     /// <summary>"dqn", "td3" or "ppo".</summary>
@@ -52,6 +52,15 @@ public interface IAgent
 
     /// <summary>Deterministic action for one observation: greedy (discrete, as [index]) or mean action (continuous).</summary>
     float[] Act(ReadOnlySpan<float> observation);
+
+    /// <summary>
+    /// An action for one observation, deterministic (as <see cref="Act(ReadOnlySpan{float})"/>) or stochastic: PPO samples
+    /// its Categorical or Gaussian policy; DQN is epsilon-greedy with its final exploration epsilon (options' endE);
+    /// TD3 adds N(0, (explorationNoise * scale)^2) to the mean action and clips. The draws come from rng, or when null
+    /// from the agent's own ActionRng (seeded from the options' seed, apart from training's generators), so the same
+    /// generator state gives the same actions. DQN and TD3 also take an explicit epsilon or noise.
+    /// </summary>
+    float[] Act(ReadOnlySpan<float> observation, bool deterministic, Rng? rng = null);
 
     /// <summary>Moves the networks, losses and updates to device (envs and stored transitions stay on the CPU).</summary>
     IAgent To(Device device);

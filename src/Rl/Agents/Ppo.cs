@@ -12,8 +12,6 @@ namespace Tiny.Rl;
 /// <summary>PPO's hyperparameters; the defaults are CleanRL ppo.py's (CartPole-v1).</summary>
 public sealed record PpoOptions
 {
-    /// <summary>Id of the environment to train on, as Env.Make takes it (default CartPole-v1).</summary>
-    [Description("environment id")] public string EnvId { get; init; } = "CartPole-v1";
     /// <summary>Seed of every random number: network init, action sampling, minibatch shuffling and env resets (default 1).</summary>
     [Description("seed of everything (init, sampling, env resets)")] public int Seed { get; init; } = 1;
     /// <summary>Env steps to train for, summed over the NumEnvs envs (default 500,000); TotalTimesteps / BatchSize updates run.</summary>
@@ -50,8 +48,10 @@ public sealed record PpoOptions
     [Description("stop the epochs early above this approx KL (null: off)")] public double? TargetKl { get; init; }
     /// <summary>Width of the hidden layers (default 64): both Tanh layers of each MLP, or the one Linear layer after the conv of the cnn.</summary>
     [Description("hidden layer width (actor and critic, 2 layers; cnn: 1 layer after the conv)")] public int HiddenSize { get; init; } = 64;
-    /// <summary>Network kind: auto (default; cnn for [C, H, W] observations, else mlp), mlp, or cnn; <see cref="Ppo.Options"/> holds the resolved kind.</summary>
-    [Description("network: auto (cnn for [C, H, W] observations, else mlp), mlp, or cnn (conv torso per actor and critic)")] public string Net { get; init; } = "auto";
+    /// <summary>Network kind: auto (default; cnn for [C, H, W] observations, else mlp), mlp, cnn, or the name of a
+    /// network registered with <see cref="Networks.Register"/> (its factory builds actor and critic); <see cref="Ppo.Options"/>
+    /// holds the resolved kind ("custom": a factory passed to the constructor).</summary>
+    [Description("network: auto (cnn for [C, H, W] observations, else mlp), mlp, cnn (conv torso per actor and critic), or a registered network's name")] public string Net { get; init; } = "auto";
     /// <summary>Continuous actions only: normalise observations by their running mean and std, clipped to +-NormClip (default false).</summary>
     [Description("continuous: normalise observations (running mean/std, clip 10)")] public bool NormalizeObs { get; init; }
     /// <summary>Continuous actions only: divide rewards by the running std of the discounted return, clipped to +-NormClip (default false).</summary>
@@ -79,12 +79,14 @@ public sealed record PpoOptions
         Check(ClipCoef > 0, $"clipCoef must be positive, got {ClipCoef}");
         Check(HiddenSize > 0, $"hiddenSize must be positive, got {HiddenSize}");
         Check(NormClip > 0, $"normClip must be positive, got {NormClip}");
+        Check(!string.IsNullOrWhiteSpace(Net), "net must name a network (auto, mlp, cnn or a registered one)");
     }
 }
 
 /// <summary>
 /// Actor and critic (separate 64-64 Tanh MLPs, or with net "cnn" separate MinAtar conv torsos: Conv2d(C->16, 3x3) -> ReLU
-/// -> hidden -> ReLU -> head, conv layers at PyTorch's default init) and, for continuous actions, the log-std.
+/// -> hidden -> ReLU -> head, conv layers at PyTorch's default init; or a user's modules) and, for continuous actions,
+/// the log-std.
 /// </summary>
 public sealed class PpoNetwork : Module
 {
@@ -102,12 +104,25 @@ public sealed class PpoNetwork : Module
         if (continuous) ActorLogStd = RegisterParameter("actor_logstd", Tensor.Zeros(1, actDim));
     }
 
+    /// <summary>A user's actor (observations [B, obsDim] to logits or Gaussian means [B, actDim]) and critic ([B, obsDim]
+    /// to [B, 1]), used as given (their own initialisation); the log-std (continuous) starts at 0. A module shared by
+    /// both (a common torso) is trained once per step.</summary>
+    public PpoNetwork(Module actor, Module critic, int actDim, bool continuous)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        ArgumentNullException.ThrowIfNull(critic);
+        Continuous = continuous;
+        Critic = RegisterModule("critic", critic);
+        Actor = RegisterModule("actor", actor);
+        if (continuous) ActorLogStd = RegisterParameter("actor_logstd", Tensor.Zeros(1, actDim));
+    }
+
     /// <summary>True when the actor outputs Gaussian means (Box actions, with <see cref="ActorLogStd"/>); false when it outputs Categorical logits.</summary>
     public bool Continuous { get; }
     /// <summary>The policy: observations [B, obsDim] to logits or action means [B, actDim]; its last layer starts at orthogonal gain 0.01.</summary>
-    public Sequential Actor { get; }
+    public Module Actor { get; }
     /// <summary>The value function: observations [B, obsDim] to V(s) as [B, 1]; its last layer starts at orthogonal gain 1.</summary>
-    public Sequential Critic { get; }
+    public Module Critic { get; }
     /// <summary>The Gaussian policy's state-independent log standard deviations, [1, actDim], starting at 0 (std 1); null for discrete actions.</summary>
     public Tensor? ActorLogStd { get; }
 
@@ -140,32 +155,51 @@ public sealed class Ppo : IAgent
     private readonly float[] _actLow = [], _actHigh = [];
     private RunningMeanStd? _obsRms;   // frozen copy used by Act (continuous with NormalizeObs)
 
-    /// <summary>Builds actor and critic for options.EnvId (a Box observation space; Discrete or Box actions) from
-    /// options.Seed; optimizer null = Adam with eps 1e-5 at options.LearningRate, as CleanRL. Bad options throw ArgumentException.</summary>
-    public Ppo(PpoOptions options, OptimizerSpec? optimizer = null)
+    /// <summary>
+    /// Builds actor and critic for envId (a Box observation space; Discrete or Box actions) from options.Seed; optimizer
+    /// null = Adam with eps 1e-5 at options.LearningRate, as CleanRL. network: a factory of the user's actor and critic
+    /// (called for each, <see cref="NetworkContext.Role"/> "critic" then "actor"; sizes checked before training), which
+    /// overrides options.Net; without it options.Net picks a built-in kind or a registered network. Bad options or
+    /// networks throw ArgumentException.
+    /// </summary>
+    public Ppo(string envId, PpoOptions options, OptimizerSpec? optimizer = null, Func<NetworkContext, Module>? network = null)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(envId);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        EnvId = envId;
         OptimizerSpec = optimizer ?? Agents.DefaultOptimizer("ppo");
         OptimizerSpec.Validate();
-        using var probe = Env.Make(options.EnvId);
-        var obsSpace = probe.ObservationSpace as Box ?? throw new ArgumentException($"ppo: needs a Box observation space, {options.EnvId} has {probe.ObservationSpace}");
-        Options = options with { Net = QNetworks.Resolve(options.Net, obsSpace, options.EnvId) };   // config.json records the kind
+        using var probe = Env.Make(envId);
+        var obsSpace = probe.ObservationSpace as Box ?? throw new ArgumentException($"ppo: needs a Box observation space, {envId} has {probe.ObservationSpace}");
+        // config.json records the kind: mlp or cnn, a registered network's name, or "custom" for a factory passed here.
+        Options = options with { Net = network is null ? QNetworks.Resolve(options.Net, obsSpace, envId) : Networks.InCode };
         _obsDim = obsSpace.Dim;
         switch (probe.ActionSpace)
         {
             case Discrete d: _numActions = d.N; _actDim = d.N; break;
             case Box b: Continuous = true; _actDim = b.Dim; _actLow = b.Low; _actHigh = b.High; break;
-            default: throw new ArgumentException($"ppo: unsupported action space {probe.ActionSpace} of {options.EnvId}");
+            default: throw new ArgumentException($"ppo: unsupported action space {probe.ActionSpace} of {envId}");
         }
         _rng = new Rng(options.Seed);
-        Network = new PpoNetwork(_obsDim, _actDim, Continuous, options.HiddenSize, _rng, Options.Net, obsSpace);
+        ActionRng = new Rng(options.Seed).Fork();
+        if (network is null && QNetworks.Kinds.Contains(Options.Net))
+            Network = new PpoNetwork(_obsDim, _actDim, Continuous, options.HiddenSize, _rng, Options.Net, obsSpace);
+        else
+        {
+            string label = network is null ? $"net '{Options.Net}'" : "the factory passed to Ppo";
+            network ??= Networks.Factory(Options.Net);
+            NetworkContext Ctx(string role, int outputs) => new(Algorithm, role, role, envId, obsSpace, probe.ActionSpace, _obsDim, outputs, _rng);
+            var critic = Networks.Build(network, Ctx("critic", 1), label);
+            var actor = Networks.Build(network, Ctx("actor", _actDim), label);
+            Network = new PpoNetwork(actor, critic, _actDim, Continuous);
+        }
     }
 
     /// <inheritdoc/>
     public string Algorithm => "ppo";
     /// <inheritdoc/>
-    public string EnvId => Options.EnvId;
+    public string EnvId { get; }
     /// <summary>The hyperparameters, with <see cref="PpoOptions.Net"/> resolved from auto to mlp or cnn.</summary>
     public PpoOptions Options { get; }
     /// <summary>The optimizer spec: one optimizer over actor, critic and log-std (default Adam, eps 1e-5).</summary>
@@ -175,6 +209,13 @@ public sealed class Ppo : IAgent
 
     /// <inheritdoc/>
     public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters() => Network.NamedParameters();
+
+    /// <summary>The generator <see cref="Act(ReadOnlySpan{float}, bool, Rng?)"/> samples from when given none: seeded
+    /// from options.Seed, apart from training's streams (acting never changes a run), restarted by Load.</summary>
+    public Rng ActionRng { get; }
+
+    // Each trained tensor once (a user's actor and critic may share a torso), in registration order.
+    private List<Tensor> TrainedParameters() => Network.Parameters().Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().ToList();
     /// <summary>True for a Box action space (Gaussian policy).</summary>
     public bool Continuous { get; }
     /// <summary>The frozen observation statistics Act normalises with (continuous with NormalizeObs, once trained or
@@ -200,7 +241,7 @@ public sealed class Ppo : IAgent
     private Env MakeEnv(int i)
     {
         // CleanRL's wrapper order; RecordEpisodeStatistics sits below the normalisers so returns are raw.
-        Env env = new RecordEpisodeStatistics(Env.Make(Options.EnvId));
+        Env env = new RecordEpisodeStatistics(Env.Make(EnvId));
         if (Continuous)
         {
             env = new ClipAction(env);
@@ -234,7 +275,7 @@ public sealed class Ppo : IAgent
 
     private Session NewSession(bool reset)
     {
-        var s = new Session(OptimizerSpec.Create(Network.Parameters().ToList(), Options.LearningRate),
+        var s = new Session(OptimizerSpec.Create(TrainedParameters(), Options.LearningRate),
                             new SyncVectorEnv(MakeEnv, Options.NumEnvs, AutoresetMode.SameStep), _obsDim, Options.NumSteps);
         if (reset) s.Envs.Reset(Options.Seed).CopyTo(s.NextObs, 0);
         return s;
@@ -248,7 +289,7 @@ public sealed class Ppo : IAgent
         int numEnvs = o.NumEnvs, numSteps = o.NumSteps, batchSize = o.BatchSize, minibatchSize = o.MinibatchSize;
         int obsDim = _obsDim, actDim = Continuous ? _actDim : 1;
         long numUpdates = o.TotalTimesteps / batchSize;
-        var parameters = Network.Parameters().ToList();
+        var parameters = TrainedParameters();
         var session = _session ??= NewSession(reset: true);
         var (optimizer, baseLr, envs, nextObs, nextDone) = (session.Optimizer, session.BaseLr, session.Envs, session.NextObs, session.NextDone);
         if (session.EvalMode) { optimizer.Train(); session.EvalMode = false; }
@@ -478,38 +519,51 @@ public sealed class Ppo : IAgent
             int na = _numActions;
             for (int e = 0; e < n; e++)
             {
-                // Categorical(logits): log-softmax, then inverse-CDF sampling.
-                double max = double.NegativeInfinity;
-                for (int k = 0; k < na; k++) max = Math.Max(max, head[e * na + k]);
-                double sum = 0;
-                for (int k = 0; k < na; k++) sum += Math.Exp(head[e * na + k] - max);
-                double logZ = max + Math.Log(sum);
-                double u = _rng.NextDouble(), cdf = 0;
-                int a = na - 1;
-                for (int k = 0; k < na; k++)
-                {
-                    cdf += Math.Exp(head[e * na + k] - logZ);
-                    if (u < cdf) { a = k; break; }
-                }
-                actionsOut[e] = a;
-                logprobOut[e] = (float)(head[e * na + a] - logZ);
+                actionsOut[e] = SampleCategorical(head.AsSpan(e * na, na), _rng, out double lp);
+                logprobOut[e] = (float)lp;
             }
             return;
         }
         var logstd = Network.ActorLogStd!.ToArray();
         for (int e = 0; e < n; e++)
+            logprobOut[e] = (float)SampleGaussian(head.AsSpan(e * _actDim, _actDim), logstd, _rng, actionsOut.AsSpan(e * _actDim, _actDim));
+    }
+
+    /// <summary>An action of Categorical(logits) by inverse-CDF sampling: log Z = logsumexp(logits) in double, then the
+    /// first k with u &lt; sum_{i&lt;=k} exp(logits_i - log Z), u ~ U[0, 1) from rng; logProb = logits_a - log Z.</summary>
+    private static int SampleCategorical(ReadOnlySpan<float> logits, Rng rng, out double logProb)
+    {
+        int na = logits.Length;
+        double max = double.NegativeInfinity;
+        for (int k = 0; k < na; k++) max = Math.Max(max, logits[k]);
+        double sum = 0;
+        for (int k = 0; k < na; k++) sum += Math.Exp(logits[k] - max);
+        double logZ = max + Math.Log(sum);
+        double u = rng.NextDouble(), cdf = 0;
+        int a = na - 1;
+        for (int k = 0; k < na; k++)
         {
-            double lp = 0;
-            for (int j = 0; j < _actDim; j++)
-            {
-                double noise = _rng.NextNormal();
-                float a = (float)(head[e * _actDim + j] + Math.Exp(logstd[j]) * noise);
-                actionsOut[e * _actDim + j] = a;
-                double zz = (a - head[e * _actDim + j]) / Math.Exp(logstd[j]);
-                lp += -0.5 * zz * zz - logstd[j] - 0.5 * Log2Pi;
-            }
-            logprobOut[e] = (float)lp;
+            cdf += Math.Exp(logits[k] - logZ);
+            if (u < cdf) { a = k; break; }
         }
+        logProb = logits[a] - logZ;
+        return a;
+    }
+
+    /// <summary>An action of the diagonal Gaussian N(mean, exp(logstd)^2), a_j = mean_j + exp(logstd_j) * z_j with z_j ~
+    /// N(0, 1) from rng, into action; returns log pi(a) = sum_j -z_j^2 / 2 - logstd_j - log(2 pi) / 2 (z of the float action).</summary>
+    private static double SampleGaussian(ReadOnlySpan<float> mean, float[] logstd, Rng rng, Span<float> action)
+    {
+        double lp = 0;
+        for (int j = 0; j < mean.Length; j++)
+        {
+            double noise = rng.NextNormal();
+            float a = (float)(mean[j] + Math.Exp(logstd[j]) * noise);
+            action[j] = a;
+            double zz = (a - mean[j]) / Math.Exp(logstd[j]);
+            lp += -0.5 * zz * zz - logstd[j] - 0.5 * Log2Pi;
+        }
+        return lp;
     }
 
     private void ValuesOf(float[] obsBatch, int n, float[] valueOut)
@@ -539,25 +593,35 @@ public sealed class Ppo : IAgent
     }
 
     /// <summary>Deterministic action: argmax of the logits (as [index]) or the Gaussian mean (normalised obs if trained so).</summary>
-    public float[] Act(ReadOnlySpan<float> observation)
+    public float[] Act(ReadOnlySpan<float> observation) => Act(observation, deterministic: true);
+
+    /// <summary>
+    /// An action for one observation (normalised first if the run normalised observations). Deterministic: the argmax
+    /// of the logits (as [index]) or the Gaussian's mean. Stochastic: a draw from the policy, Categorical(softmax(logits))
+    /// or N(mean, exp(logstd)^2), with rng (null: <see cref="ActionRng"/>), so a seeded rng gives the same actions.
+    /// Continuous actions are clipped to the action space, as training's ClipAction clipped what the env received.
+    /// </summary>
+    public float[] Act(ReadOnlySpan<float> observation, bool deterministic, Rng? rng = null)
     {
         if (observation.Length != _obsDim) throw new ArgumentException($"ppo.Act: expected {_obsDim} observation values, got {observation.Length}");
         var x = observation.ToArray();
         if (_obsRms is { } rms)
             for (int i = 0; i < x.Length; i++)
                 x[i] = (float)Math.Clamp((x[i] - rms.Mean[i]) / Math.Sqrt(rms.Var[i] + 1e-8), -Options.NormClip, Options.NormClip);
-        using var _ = Tensor.NoGrad();
-        var head = Network.Actor.Forward(Tensor.FromArray(x, [1, _obsDim], Device)).ToArray();
-        if (Continuous)
+        float[] head;
+        using (Tensor.NoGrad()) head = Network.Actor.Forward(Tensor.FromArray(x, [1, _obsDim], Device)).ToArray();
+        if (!Continuous)
         {
-            // The mean action clipped to the action space, as training's ClipAction stepped the env with it (an env
-            // that charges the unclipped action, MountainCarContinuous's a^2, would otherwise score a good policy badly).
-            for (int i = 0; i < head.Length; i++) head[i] = Math.Clamp(head[i], _actLow[i], _actHigh[i]);
-            return head;
+            if (!deterministic) return [SampleCategorical(head, rng ?? ActionRng, out _)];
+            int best = 0;
+            for (int k = 1; k < head.Length; k++) if (head[k] > head[best]) best = k;
+            return [best];
         }
-        int best = 0;
-        for (int k = 1; k < head.Length; k++) if (head[k] > head[best]) best = k;
-        return [best];
+        if (!deterministic) SampleGaussian(head.ToArray(), Network.ActorLogStd!.ToArray(), rng ?? ActionRng, head);
+        // Clipped to the action space, as training's ClipAction stepped the env with it (an env that charges the
+        // unclipped action, MountainCarContinuous's a^2, would otherwise score a good mean policy badly).
+        for (int i = 0; i < head.Length; i++) head[i] = Math.Clamp(head[i], _actLow[i], _actHigh[i]);
+        return head;
     }
 
     /// <summary>DIR/model.safetensors (actor.*, critic.*, actor_logstd) and DIR/config.json; the parameters of a
@@ -624,11 +688,12 @@ public sealed class Ppo : IAgent
         var config = new JsonObject
         {
             ["algorithm"] = Algorithm,
-            ["env_id"] = EnvId,
+            ["envId"] = EnvId,
             ["options"] = JsonSerializer.SerializeToNode(Options, JsonOpts),
             ["optimizer"] = OptimizerSpec.ToJson(),
             ["global_step"] = GlobalStep,
         };
+        config.WithSources(EnvId, Options.Net);
         if (_obsRms is { } rms)
             config["obs_rms"] = new JsonObject
             {
@@ -642,14 +707,17 @@ public sealed class Ppo : IAgent
     /// <summary>The JSON naming of options (camelCase, as config.json and --config files use).</summary>
     public static readonly JsonSerializerOptions JsonOpts = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
-    /// <summary>Loads what <see cref="Save"/> wrote.</summary>
-    public static Ppo Load(string dir)
+    /// <summary>Loads what <see cref="Save"/> wrote; network: the factory a run with net "custom" was built with
+    /// (a registered network is found by the name config.json records).</summary>
+    public static Ppo Load(string dir, Func<NetworkContext, Module>? network = null)
     {
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))
             ?? throw new InvalidDataException($"{dir}/config.json is empty");
         var options = config["options"].Deserialize<PpoOptions>(JsonOpts) ?? throw new InvalidDataException($"{dir}/config.json: no options");
         var spec = config["optimizer"] is JsonNode n ? OptimizerSpec.FromJson(n) : null;
-        var agent = new Ppo(options, spec);
+        // The env: "envId" (runs before it was an argument wrote "env_id" beside the options' "envId").
+        string envId = Agents.ConfigEnvId(config) ?? throw new InvalidDataException($"{dir}/config.json names no env (\"envId\")");
+        var agent = new Ppo(envId, options, spec, Agents.ConfigNetwork(options.Net, network, dir));
         agent.Network.Load(Path.Combine(dir, "model.safetensors"));
         agent.GlobalStep = config["global_step"]?.GetValue<long>() ?? 0;
         if (config["obs_rms"] is JsonObject r)

@@ -1,6 +1,6 @@
 // QNetworks: the one place where an agent's network kind is chosen: "mlp" (Linear layers on the flat observation) or
 // "cnn" (MinAtar's: Conv2d(C->16, 3x3, stride 1) -> ReLU -> Flatten -> Linear -> ReLU ... -> Linear), selected
-// automatically for a 3-D [C, H, W] observation space.
+// automatically for a 3-D [C, H, W] observation space, or a registered network's name (Networks).
 using Tiny.Nn;
 
 namespace Tiny.Rl;
@@ -14,11 +14,13 @@ public static class QNetworks
     /// <summary>Channels of the CNN's one conv layer (MinAtar's 16).</summary>
     public const int ConvChannels = 16;
 
-    /// <summary>"auto"/null -> "cnn" when obsSpace is a 3-D Box, else "mlp"; "cnn" on a non-image space throws.</summary>
+    /// <summary>"auto"/null -> "cnn" when obsSpace is a 3-D Box, else "mlp"; "cnn" on a non-image space throws; the name
+    /// of a network registered with <see cref="Networks.Register"/> is returned as is; any other name throws.</summary>
     public static string Resolve(string? net, Space obsSpace, string envId)
     {
+        if (net is not null && Networks.IsRegistered(net)) return net;
         string kind = (net ?? "auto").ToLowerInvariant();
-        if (!Kinds.Contains(kind)) throw new ArgumentException($"net '{net}' is unknown; known: {string.Join(", ", Kinds)}");
+        if (!Kinds.Contains(kind)) throw new ArgumentException(Networks.UnknownMessage(net));
         bool image = obsSpace is Box { Shape.Length: 3 };
         if (kind == "auto") return image ? "cnn" : "mlp";
         if (kind == "cnn" && !image)

@@ -53,6 +53,11 @@ public sealed record Td3Options
     /// <summary>Seed of every random number (network init, noise, sampling, env resets).</summary>
     [Description("Seed of every random number (network init, noise, sampling, env resets).")]
     public int Seed { get; init; } = 1;
+    /// <summary>Network kind: auto or mlp (ReLU MLPs of <see cref="ActorHiddenSizes"/> and <see cref="CriticHiddenSizes"/>),
+    /// or the name of a network registered with <see cref="Tiny.Rl.Networks.Register"/> (its factory builds the actor, both
+    /// critics and their targets); <see cref="Td3.Options"/> holds the resolved kind ("custom": a factory passed to the constructor).</summary>
+    [Description("Network kind: auto or mlp (ReLU MLPs of the hidden sizes), or a registered network's name.")]
+    public string Net { get; init; } = "auto";
 
     /// <summary>Throws ArgumentException naming the first option out of its range (and the range).</summary>
     public void Validate()
@@ -71,6 +76,7 @@ public sealed record Td3Options
         Check(PolicyFrequency > 0, $"policyFrequency must be positive, got {PolicyFrequency}");
         Check(ActorHiddenSizes.Length > 0 && ActorHiddenSizes.All(h => h > 0), $"actorHiddenSizes must be positive sizes, got [{string.Join(", ", ActorHiddenSizes)}]");
         Check(CriticHiddenSizes.Length > 0 && CriticHiddenSizes.All(h => h > 0), $"criticHiddenSizes must be positive sizes, got [{string.Join(", ", CriticHiddenSizes)}]");
+        Check(!string.IsNullOrWhiteSpace(Net), "net must name a network (auto, mlp or a registered one)");
     }
 
     /// <summary>
@@ -87,16 +93,23 @@ public sealed record Td3Options
 /// <summary>Twin Delayed DDPG for Box action spaces.</summary>
 public sealed class Td3 : IAgent
 {
-    private readonly Sequential _actor, _qf1, _qf2, _actorTarget, _qf1Target, _qf2Target;
+    private readonly Module _actor, _qf1, _qf2, _actorTarget, _qf1Target, _qf2Target;
     private Tensor _actionScale, _actionBias;
     private readonly float[] _low, _high, _scale;
     private readonly Rng _rng;
     private readonly int _obsDim, _actDim;
 
-    /// <summary>Builds actor, twin critics and their targets for envId (a Box action space); optimizer null = Adam at options.LearningRate.</summary>
-    public Td3(Td3Options options, string envId, OptimizerSpec? optimizer = null)
+    /// <summary>
+    /// Builds actor, twin critics and their targets for envId (a Box action space); optimizer null = Adam at
+    /// options.LearningRate. network: a factory of the user's networks (role "actor": obs [B, obsDim] to [B, actDim],
+    /// before tanh * scale + bias; role "critic": obs ++ action [B, obsDim + actDim] to Q [B, 1]), called for the actor,
+    /// qf1, qf2, then each target, into which the online values are copied; sizes checked before training. It overrides
+    /// options.Net; without it options.Net picks the built-in MLPs or a registered network.
+    /// </summary>
+    public Td3(string envId, Td3Options options, OptimizerSpec? optimizer = null, Func<NetworkContext, Module>? network = null)
     {
-        Options = options ?? throw new ArgumentNullException(nameof(options));
+        ArgumentException.ThrowIfNullOrWhiteSpace(envId);
+        ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         EnvId = envId;
         Optimizer = optimizer ?? Agents.DefaultOptimizer(Algorithm);
@@ -115,17 +128,42 @@ public sealed class Td3 : IAgent
         _actionBias = Tensor.FromArray(bias, _actDim);
 
         _rng = new Rng(options.Seed);
-        int[] actorSizes = [_obsDim, .. options.ActorHiddenSizes, _actDim];
-        int[] criticSizes = [_obsDim + _actDim, .. options.CriticHiddenSizes, 1];
-        _actor = Mlp.Create(actorSizes, () => new ReLU(), _rng);
-        _qf1 = Mlp.Create(criticSizes, () => new ReLU(), _rng);
-        _qf2 = Mlp.Create(criticSizes, () => new ReLU(), _rng);
-        _actorTarget = Mlp.Create(actorSizes, () => new ReLU(), _rng);
-        _qf1Target = Mlp.Create(criticSizes, () => new ReLU(), _rng);
-        _qf2Target = Mlp.Create(criticSizes, () => new ReLU(), _rng);
-        _actorTarget.CopyFrom(_actor);
-        _qf1Target.CopyFrom(_qf1);
-        _qf2Target.CopyFrom(_qf2);
+        ActionRng = new Rng(options.Seed).Fork();
+        // config.json records the kind: mlp, a registered network's name, or "custom" for a factory passed here.
+        string net = network is not null ? Tiny.Rl.Networks.InCode
+            : Tiny.Rl.Networks.IsRegistered(options.Net) ? options.Net
+            : options.Net.ToLowerInvariant() is "auto" or "mlp" ? "mlp"
+            : throw new ArgumentException(options.Net.Equals("cnn", StringComparison.OrdinalIgnoreCase)
+                ? $"td3: net 'cnn' is not built in for td3 (its actor and critics are MLPs); register a network of your own (Networks.Register) and name it"
+                : Tiny.Rl.Networks.UnknownMessage(options.Net));
+        Options = options with { Net = net };
+        if (net == "mlp")
+        {
+            int[] actorSizes = [_obsDim, .. options.ActorHiddenSizes, _actDim];
+            int[] criticSizes = [_obsDim + _actDim, .. options.CriticHiddenSizes, 1];
+            _actor = Mlp.Create(actorSizes, () => new ReLU(), _rng);
+            _qf1 = Mlp.Create(criticSizes, () => new ReLU(), _rng);
+            _qf2 = Mlp.Create(criticSizes, () => new ReLU(), _rng);
+            _actorTarget = Mlp.Create(actorSizes, () => new ReLU(), _rng);
+            _qf1Target = Mlp.Create(criticSizes, () => new ReLU(), _rng);
+            _qf2Target = Mlp.Create(criticSizes, () => new ReLU(), _rng);
+            _actorTarget.CopyFrom(_actor);
+            _qf1Target.CopyFrom(_qf1);
+            _qf2Target.CopyFrom(_qf2);
+            return;
+        }
+        string label = network is null ? $"net '{net}'" : "the factory passed to Td3";
+        network ??= Tiny.Rl.Networks.Factory(net);
+        NetworkContext Ctx(string role, string name) =>
+            role == "actor" ? new(Algorithm, role, name, envId, box, act, _obsDim, _actDim, _rng)
+                            : new(Algorithm, role, name, envId, box, act, _obsDim + _actDim, 1, _rng);
+        _actor = Tiny.Rl.Networks.Build(network, Ctx("actor", "actor"), label);
+        _qf1 = Tiny.Rl.Networks.Build(network, Ctx("critic", "qf1"), label);
+        _qf2 = Tiny.Rl.Networks.Build(network, Ctx("critic", "qf2"), label);
+        _actorTarget = Tiny.Rl.Networks.Copy(network, Ctx("actor", "actor_target"), label, _actor);
+        _qf1Target = Tiny.Rl.Networks.Copy(network, Ctx("critic", "qf1_target"), label, _qf1);
+        _qf2Target = Tiny.Rl.Networks.Copy(network, Ctx("critic", "qf2_target"), label, _qf2);
+        Tiny.Rl.Networks.CheckDistinct(Algorithm, [("actor", _actor), ("qf1", _qf1), ("qf2", _qf2), ("actor_target", _actorTarget), ("qf1_target", _qf1Target), ("qf2_target", _qf2Target)]);
     }
 
     /// <inheritdoc/>
@@ -146,6 +184,10 @@ public sealed class Td3 : IAgent
     public IReadOnlyList<Module> Networks => [_actor, _qf1, _qf2, _actorTarget, _qf1Target, _qf2Target];
     /// <summary>Where the networks, losses and updates run (envs and the replay buffer stay on the CPU).</summary>
     public Device Device { get; private set; } = Device.Cpu;
+
+    /// <summary>The generator a stochastic <see cref="Act(ReadOnlySpan{float}, double, Rng?)"/> draws from when given
+    /// none: seeded from options.Seed, apart from training's streams (acting never changes a run), restarted by Load.</summary>
+    public Rng ActionRng { get; }
 
     /// <summary>Moves actor, critics, their targets and the action scale/bias to device; Train then uploads each sampled batch there.</summary>
     public Td3 To(Device device)
@@ -332,11 +374,28 @@ public sealed class Td3 : IAgent
     }
 
     /// <inheritdoc/>
-    public float[] Act(ReadOnlySpan<float> observation)
+    public float[] Act(ReadOnlySpan<float> observation) => Act(observation, noise: 0);
+
+    /// <summary>Deterministic: mu(s); stochastic: with the exploration noise of training (options' explorationNoise),
+    /// see <see cref="Act(ReadOnlySpan{float}, double, Rng?)"/>.</summary>
+    public float[] Act(ReadOnlySpan<float> observation, bool deterministic, Rng? rng = null) =>
+        Act(observation, deterministic ? 0 : Options.ExplorationNoise, rng);
+
+    /// <summary>As training explores: mu(s) = tanh(actor(s)) * scale + bias, plus N(0, (noise * scale_i)^2) per
+    /// dimension from rng (null: <see cref="ActionRng"/>), clipped to the action bounds. Noise 0 draws nothing.</summary>
+    public float[] Act(ReadOnlySpan<float> observation, double noise, Rng? rng = null)
     {
         if (observation.Length != _obsDim) throw new ArgumentException($"TD3.Act: expected {_obsDim} floats, got {observation.Length}");
-        using var _ = Tensor.NoGrad();
-        return Mu(_actor, Tensor.FromArray(observation.ToArray(), [1, _obsDim], Device)).ToArray();
+        if (!(noise >= 0 && double.IsFinite(noise))) throw new ArgumentOutOfRangeException(nameof(noise), noise, "TD3.Act: the noise std must be finite and >= 0");
+        float[] action;
+        using (Tensor.NoGrad()) action = Mu(_actor, Tensor.FromArray(observation.ToArray(), [1, _obsDim], Device)).ToArray();
+        if (noise > 0)
+        {
+            rng ??= ActionRng;
+            for (int i = 0; i < _actDim; i++)
+                action[i] = Math.Clamp(action[i] + (float)(rng.NextNormal() * _scale[i] * noise), _low[i], _high[i]);
+        }
+        return action;
     }
 
     private IEnumerable<KeyValuePair<string, Tensor>> Tensors() =>
@@ -382,16 +441,17 @@ public sealed class Td3 : IAgent
             ["envId"] = EnvId,
             ["options"] = OffPolicy.OptionsToJson(Options),
             ["optimizer"] = Optimizer.ToJson(),
-        });
+        }.WithSources(EnvId, Options.Net));
 
-    /// <summary>Loads what <see cref="Save"/> wrote; a missing or corrupt DIR throws (FileNotFound/DirectoryNotFound/InvalidData).</summary>
-    public static Td3 Load(string dir)
+    /// <summary>Loads what <see cref="Save"/> wrote; a missing or corrupt DIR throws (FileNotFound/DirectoryNotFound/InvalidData).
+    /// network: the factory a run with net "custom" was built with (a registered network is found by its recorded name).</summary>
+    public static Td3 Load(string dir, Func<NetworkContext, Module>? network = null)
     {
         var config = OffPolicy.ReadConfig(dir, "td3");
         string envId = config["envId"]?.GetValue<string>() ?? throw new InvalidDataException($"td3 checkpoint: config.json in '{dir}' has no envId");
         var options = OffPolicy.OptionsFromJson<Td3Options>(config["options"], "td3");
         var spec = config["optimizer"] is JsonNode n ? OptimizerSpec.FromJson(n) : OptimizerSpec.Adam();
-        var agent = new Td3(options, envId, spec);
+        var agent = new Td3(envId, options, spec, Agents.ConfigNetwork(options.Net, network, dir));
         OffPolicy.LoadWeights(dir, agent.Tensors().ToList(), "td3");
         return agent;
     }

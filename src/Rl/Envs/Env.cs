@@ -121,7 +121,7 @@ public abstract class Env : IDisposable
 
     // ---------------------------------------------------------------- registry
 
-    private sealed record Registration(Func<Env> Factory, int? MaxEpisodeSteps);
+    private sealed record Registration(Func<Env> Factory, int? MaxEpisodeSteps, string? Source = null);
 
     private static readonly object RegistryLock = new();
     private static readonly Dictionary<string, Registration> Registry = new(StringComparer.Ordinal)
@@ -162,8 +162,20 @@ public abstract class Env : IDisposable
         lock (RegistryLock)
         {
             if (!replace && Registry.ContainsKey(id)) throw new ArgumentException($"Env.Register: '{id}' is already registered", nameof(id));
-            Registry[id] = new(factory, maxEpisodeSteps);
+            Registry[id] = new(factory, maxEpisodeSteps, Plugins.Registering);
         }
+    }
+
+    /// <summary>Whether id is registered (<see cref="Make"/> knows it).</summary>
+    public static bool IsRegistered(string id)
+    {
+        lock (RegistryLock) return Registry.ContainsKey(id);
+    }
+
+    /// <summary>The assembly file whose plugin registered id (null when built in or registered in code).</summary>
+    internal static string? SourceOf(string id)
+    {
+        lock (RegistryLock) return Registry.TryGetValue(id, out var r) ? r.Source : null;
     }
 
     /// <summary>
@@ -176,7 +188,7 @@ public abstract class Env : IDisposable
         Registration? reg;
         lock (RegistryLock) Registry.TryGetValue(id, out reg);
         if (reg is null)
-            throw new ArgumentException($"Env.Make: unknown env id '{id}'; known ids: {string.Join(", ", Registered)}", nameof(id));
+            throw new ArgumentException($"Env.Make: unknown env id '{id}'; known ids: {string.Join(", ", Registered)} (register others with Env.Register, or load the assembly that does: tiny ... --assembly FILE.dll)", nameof(id));
         if (maxEpisodeSteps is <= 0) throw new ArgumentOutOfRangeException(nameof(maxEpisodeSteps), maxEpisodeSteps, $"Env.Make({id}): the step limit must be positive");
         Env env = reg.Factory();
         int? limit = maxEpisodeSteps ?? reg.MaxEpisodeSteps;

@@ -11,7 +11,7 @@ namespace Tiny.Rl;
 /// Writes an agent's policy as an ONNX model: one input "obs" (float32, [batch, ...observation shape], the batch
 /// dimension symbolic) and one output: "logits" [batch, actions] (PPO, discrete: the greedy action is their argmax),
 /// "q_values" [batch, actions] (DQN: likewise), or "action" [batch, action dim] (PPO, continuous: the Gaussian's mean,
-/// the observation first normalised as <see cref="Ppo.Act"/> does when the run normalised observations; TD3:
+/// the observation first normalised as <see cref="Ppo.Act(ReadOnlySpan{float})"/> does when the run normalised observations; TD3:
 /// tanh(actor(obs)) * scale + bias). Layers: Linear (Gemm), Conv2d (Conv), ReLU, Tanh, Sigmoid, Flatten and the CNN's
 /// Unflatten (Reshape); ops of opset 13 only.
 /// </summary>
@@ -29,7 +29,7 @@ public static class OnnxExport
     /// <summary>The name of the symbolic batch dimension of the input and the output.</summary>
     public const string BatchDim = "batch";
 
-    /// <summary>The epsilon under the square root of the observation normalisation, as <see cref="Ppo.Act"/> and
+    /// <summary>The epsilon under the square root of the observation normalisation, as <see cref="Ppo.Act(ReadOnlySpan{float})"/> and
     /// Gymnasium's NormalizeObservation use.</summary>
     public const double ObsEpsilon = 1e-8;
 
@@ -254,7 +254,9 @@ public static class OnnxExport
                 case QNetworks.Unflatten u:
                     return Node("Reshape", path, [x, Constant(path + ".shape", [-1L, .. u.Shape.Select(d => (long)d)])]);
                 default:
-                    throw new NotSupportedException($"ONNX export: no ONNX form for the layer {m.GetType().Name} at {path} (known: Sequential, Linear, Conv2d, ReLU, Tanh, Sigmoid, Flatten, Unflatten)");
+                    // A user's own Module type: its Forward is code, not a graph of known layers.
+                    throw new NotSupportedException($"ONNX export: no ONNX form for the layer {m.GetType().Name} at {path} (known: Sequential, Linear, Conv2d, ReLU, Tanh, Sigmoid, Flatten, Unflatten; " +
+                                                    "a network of other Module types trains, saves and loads, but exports only when built from these)");
             }
         }
 

@@ -102,8 +102,8 @@ public sealed class DeviceMemoryTests(string device) : DeviceFixture(device)
     [Test]
     public void PpoUpdatesOnADeviceStopAllocating()
     {
-        var options = new PpoOptions { EnvId = "CartPole-v1", Seed = 4, NumEnvs = 2, NumSteps = 32, TotalTimesteps = 5 * 64, UpdateEpochs = 2, NumMinibatches = 2 };
-        var ppo = new Ppo(options, OptimizerSpec.Parse("adam:eps=1e-5")).To(Dev);
+        var options = new PpoOptions { Seed = 4, NumEnvs = 2, NumSteps = 32, TotalTimesteps = 5 * 64, UpdateEpochs = 2, NumMinibatches = 2 };
+        var ppo = new Ppo("CartPole-v1", options, OptimizerSpec.Parse("adam:eps=1e-5")).To(Dev);
         var perUpdate = new List<long>();
         var opsWaits = new List<(long Ops, long Waits)>();
         ppo.Train(p =>

@@ -29,7 +29,7 @@ public sealed class OffPolicyDeviceTests
         var probes = new[] { new float[] { 0.01f, -0.02f, 0.03f, 0.04f }, new float[] { -0.1f, 0.2f, -0.05f, -0.3f } };
         (float[] Params, List<(double, int)> Episodes, float[] Acts) Run(Device d)
         {
-            var dqn = new Dqn(options, "CartPole-v1").To(d);
+            var dqn = new Dqn("CartPole-v1", options).To(d);
             var episodes = new List<(double, int)>();
             dqn.Train(p => { if (p.EpisodicReturn is double r) episodes.Add((r, p.EpisodeLength ?? -1)); });
             Assert.That(dqn.QNetwork.Parameters().Concat(dqn.TargetNetwork.Parameters()).All(p => p.Device == d));
@@ -61,7 +61,7 @@ public sealed class OffPolicyDeviceTests
         var probe = new float[] { 0.5f, -0.8f, 0.3f };
         (float[] Params, List<double> Returns, float[] Act) Run(Device d)
         {
-            var td3 = new Td3(options, "Pendulum-v1").To(d);
+            var td3 = new Td3("Pendulum-v1", options).To(d);
             var returns = new List<double>();
             td3.Train(p => { if (p.EpisodicReturn is double r) returns.Add(r); });
             Assert.That(td3.Networks.SelectMany(m => m.Parameters()).All(p => p.Device == d));

@@ -22,10 +22,10 @@ public sealed class PpoDeviceTests
     {
         var d = Device.Parse(device);
         if (d.Kind == DeviceKind.OpenCL) OpenCLDevice.Require();
-        var options = new PpoOptions { EnvId = "CartPole-v1", Seed = 3, NumEnvs = 4, NumSteps = 32, TotalTimesteps = 3 * 128, UpdateEpochs = 2, NumMinibatches = 2 };
+        var options = new PpoOptions { Seed = 3, NumEnvs = 4, NumSteps = 32, TotalTimesteps = 3 * 128, UpdateEpochs = 2, NumMinibatches = 2 };
         (float[] Params, List<double> Returns) Run(Device d)
         {
-            var ppo = new Ppo(options, OptimizerSpec.Parse(optimizer)).To(d);
+            var ppo = new Ppo("CartPole-v1", options, OptimizerSpec.Parse(optimizer)).To(d);
             var returns = new List<double>();
             ppo.Train(p => { if (p.EpisodicReturn is double r) returns.Add(r); });
             Assert.That(ppo.Network.Parameters().All(p => p.Device == d));

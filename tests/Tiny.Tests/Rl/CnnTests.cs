@@ -25,7 +25,7 @@ public sealed class CnnTests
     [Test]
     public void ImageObservations_PickTheCnn_MinAtarShapes()
     {
-        var agent = new Dqn(Short(), Breakout);
+        var agent = new Dqn(Breakout, Short());
         Assert.That(agent.Options.Net, Is.EqualTo("cnn"), "auto resolves to cnn for a [4, 10, 10] Box");
         var net = (Sequential)agent.QNetwork;
         var conv = net.Children().OfType<Conv2d>().Single();
@@ -35,8 +35,8 @@ public sealed class CnnTests
         using var _ = Tensor.NoGrad();
         Assert.That(net.Forward(Tensor.Zeros(5, 400)).Shape.ToArray(), Is.EqualTo(new[] { 5, 3 }));
 
-        Assert.That(new Dqn(Short() with { Net = "mlp" }, Breakout).QNetwork.Children().OfType<Conv2d>(), Is.Empty, "--net mlp flattens");
-        Assert.That(new Dqn(Short(), "CartPole-v1").Options.Net, Is.EqualTo("mlp"), "auto on a vector env");
+        Assert.That(new Dqn(Breakout, Short() with { Net = "mlp" }).QNetwork.Children().OfType<Conv2d>(), Is.Empty, "--net mlp flattens");
+        Assert.That(new Dqn("CartPole-v1", Short()).Options.Net, Is.EqualTo("mlp"), "auto on a vector env");
     }
 
     [Test]
@@ -44,7 +44,7 @@ public sealed class CnnTests
     {
         var e = Assert.Throws<ArgumentException>(() => Agents.Create("dqn", "CartPole-v1", new JsonObject { ["net"] = "cnn" }, null, 1, 100));
         Assert.That(e!.Message, Does.Contain("cnn").And.Contain("[C, H, W]").And.Contain("CartPole-v1"));
-        var bad = Assert.Throws<ArgumentException>(() => new Dqn(Short() with { Net = "resnet" }, Breakout));
+        var bad = Assert.Throws<ArgumentException>(() => new Dqn(Breakout, Short() with { Net = "resnet" }));
         Assert.That(bad!.Message, Does.Contain("resnet").And.Contain("mlp"));
         Assert.That(((Dqn)Agents.Create("dqn", Breakout, new JsonObject { ["net"] = "mlp", ["learningStarts"] = 0 }, null, 1, 100)).Options.Net, Is.EqualTo("mlp"));
     }
@@ -61,8 +61,8 @@ public sealed class CnnTests
     [Test]
     public void CnnDqn_Smoke_NoNaN_SameSeedSameParams()
     {
-        var a = new Dqn(Short(4), Breakout);
-        var b = new Dqn(Short(4), Breakout);
+        var a = new Dqn(Breakout, Short(4));
+        var b = new Dqn(Breakout, Short(4));
         var before = Flat(a.QNetwork);
         var losses = new List<double>();
         a.Train(p => { if (p.Metrics.TryGetValue("td_loss", out var l)) losses.Add(l); });
@@ -77,7 +77,7 @@ public sealed class CnnTests
     [Test]
     public void CnnDqn_SaveLoad_SameActions()
     {
-        var agent = new Dqn(Short(3), Breakout);
+        var agent = new Dqn(Breakout, Short(3));
         agent.Train();
         string dir = TempDir();
         try
@@ -139,7 +139,7 @@ public sealed class CnnTests
         string dir = TempDir();
         try
         {
-            var agent = new Dqn(new DqnOptions { TotalTimesteps = 1, LearningStarts = 0 }, "CartPole-v1");
+            var agent = new Dqn("CartPole-v1", new DqnOptions { TotalTimesteps = 1, LearningStarts = 0 });
             agent.Save(dir);
             var e = new StringWriter();
             int code = EvalCommand.Run([dir, "--episodes", "1", "--render", Path.Combine(dir, "x.png")], new StringWriter(), e);
@@ -154,7 +154,7 @@ public sealed class PpoCnnTests
 {
     private static PpoOptions Short(int seed = 1) => new()
     {
-        EnvId = "MinAtar/Breakout-v1", Seed = seed, TotalTimesteps = 128, NumEnvs = 2, NumSteps = 32, NumMinibatches = 2,
+        Seed = seed, TotalTimesteps = 128, NumEnvs = 2, NumSteps = 32, NumMinibatches = 2,
         UpdateEpochs = 2, HiddenSize = 32,
     };
 
@@ -163,19 +163,19 @@ public sealed class PpoCnnTests
     [Test]
     public void PpoCnn_Trains_SameSeedSame_SaveLoadSameActions()
     {
-        var a = new Ppo(Short(2));
+        var a = new Ppo("MinAtar/Breakout-v1", Short(2));
         Assert.That(a.Options.Net, Is.EqualTo("cnn"));
         Assert.That(a.Network.Actor.Children().OfType<Conv2d>().Count() + a.Network.Critic.Children().OfType<Conv2d>().Count(), Is.EqualTo(2), "a conv torso each");
         var before = Flat(a.Network);
         a.Train();
-        var b = new Ppo(Short(2));
+        var b = new Ppo("MinAtar/Breakout-v1", Short(2));
         b.Train();
         var after = Flat(a.Network);
         Assert.That(after.All(float.IsFinite));
         Assert.That(after, Is.Not.EqualTo(before));
         Assert.That(Flat(b.Network), Is.EqualTo(after));
-        Assert.That(new Ppo(Short() with { EnvId = "CartPole-v1", NumEnvs = 1 }).Options.Net, Is.EqualTo("mlp"));
-        Assert.Throws<ArgumentException>(() => new Ppo(Short() with { EnvId = "CartPole-v1", Net = "cnn" }));
+        Assert.That(new Ppo("CartPole-v1", Short() with { NumEnvs = 1 }).Options.Net, Is.EqualTo("mlp"));
+        Assert.Throws<ArgumentException>(() => new Ppo("CartPole-v1", Short() with { Net = "cnn" }));
 
         string dir = Path.Combine(Path.GetTempPath(), "tiny-ppocnn-" + Guid.NewGuid().ToString("N"));
         try

@@ -25,7 +25,7 @@ public sealed class DqnTests
     [TestCaseSource(nameof(Optimizers))]
     public void Smoke_TrainsWithoutNaN(string optimizer)
     {
-        var agent = new Dqn(Short(), "CartPole-v1", OptimizerSpec.Parse(optimizer));
+        var agent = new Dqn("CartPole-v1", Short(), OptimizerSpec.Parse(optimizer));
         var before = Flat(agent.QNetwork);
         var losses = new List<double>();
         int episodes = 0;
@@ -46,9 +46,9 @@ public sealed class DqnTests
     [Test]
     public void SameSeed_IdenticalParameters_DifferentSeed_Different()
     {
-        var a = new Dqn(Short(7), "CartPole-v1");
-        var b = new Dqn(Short(7), "CartPole-v1");
-        var c = new Dqn(Short(8), "CartPole-v1");
+        var a = new Dqn("CartPole-v1", Short(7));
+        var b = new Dqn("CartPole-v1", Short(7));
+        var c = new Dqn("CartPole-v1", Short(8));
         a.Train(); b.Train(); c.Train();
         Assert.That(Flat(a.QNetwork), Is.EqualTo(Flat(b.QNetwork)));
         Assert.That(Flat(a.QNetwork), Is.Not.EqualTo(Flat(c.QNetwork)));
@@ -57,7 +57,7 @@ public sealed class DqnTests
     [Test]
     public void SaveLoad_RoundTrip_SameActions()
     {
-        var agent = new Dqn(Short(3), "CartPole-v1", OptimizerSpec.Parse("alphagrad:alpha=2"));
+        var agent = new Dqn("CartPole-v1", Short(3), OptimizerSpec.Parse("alphagrad:alpha=2"));
         agent.Train();
         string dir = TempDir();
         try
@@ -91,7 +91,7 @@ public sealed class DqnTests
         try
         {
             Assert.Throws<FileNotFoundException>(() => Dqn.Load(dir));
-            new Dqn(Short(), "CartPole-v1").Save(dir);
+            new Dqn("CartPole-v1", Short()).Save(dir);
             File.WriteAllText(Path.Combine(dir, "model.safetensors"), "garbage");
             Assert.Throws<InvalidDataException>(() => Dqn.Load(dir));
             File.WriteAllText(Path.Combine(dir, "config.json"), "{ not json");
@@ -114,7 +114,7 @@ public sealed class DqnTests
 
     [Test]
     public void Constructor_RejectsContinuousEnv() =>
-        Assert.Throws<ArgumentException>(() => new Dqn(new DqnOptions(), "Pendulum-v1"));
+        Assert.Throws<ArgumentException>(() => new Dqn("Pendulum-v1", new DqnOptions()));
 
     [Test]
     public void ReplayBuffer_WrapsAroundAndKeepsNewest()
@@ -188,7 +188,7 @@ public sealed class DqnTests
         foreach (int seed in new[] { 1, 2, 3 })
         {
             var sw = Stopwatch.StartNew();
-            var agent = new Dqn(new DqnOptions { Seed = seed }, "CartPole-v1");
+            var agent = new Dqn("CartPole-v1", new DqnOptions { Seed = seed });
             agent.Train();
             double train = sw.Elapsed.TotalSeconds;
             double mean = OffPolicy.Evaluate(agent, "CartPole-v1", 100, 10_000 + seed).Average();

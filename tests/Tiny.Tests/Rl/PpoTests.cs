@@ -11,8 +11,8 @@ public sealed class PpoTests
     private static readonly string[] Optimizers = AgentOptimizers.WithEveryRegistered("adam:eps=1e-5", "alphagrad:alpha=1,momentum=0.9,eps=1e-5", "sgd:lr=0.01,momentum=0.9", "adabound:lr=1e-3");
 
     private static PpoOptions Short(string env, int seed = 1) => env == "Pendulum-v1"
-        ? new PpoOptions { EnvId = env, Seed = seed, TotalTimesteps = 1024, NumEnvs = 2, NumSteps = 256, Gamma = 0.9, UpdateEpochs = 2, NumMinibatches = 4, EntCoef = 0, NormalizeObs = true, NormalizeReward = true }
-        : new PpoOptions { EnvId = env, Seed = seed, TotalTimesteps = 1024 };
+        ? new PpoOptions { Seed = seed, TotalTimesteps = 1024, NumEnvs = 2, NumSteps = 256, Gamma = 0.9, UpdateEpochs = 2, NumMinibatches = 4, EntCoef = 0, NormalizeObs = true, NormalizeReward = true }
+        : new PpoOptions { Seed = seed, TotalTimesteps = 1024 };
 
     private static float[] Params(Ppo p) => p.Network.Parameters().SelectMany(t => t.ToArray()).ToArray();
 
@@ -36,7 +36,7 @@ public sealed class PpoTests
     [Test]
     public void RunsWithEveryOptimizerWithoutNaN([Values("CartPole-v1", "Pendulum-v1")] string env, [ValueSource(nameof(Optimizers))] string optimizer)
     {
-        var ppo = new Ppo(Short(env), OptimizerSpec.Parse(optimizer));
+        var ppo = new Ppo(env, Short(env), OptimizerSpec.Parse(optimizer));
         var before = Params(ppo);
         int updates = 0;
         ppo.Train(p => { if (p.EpisodicReturn is null) { updates++; Assert.That(p.Metrics.Values.Where(v => !double.IsNaN(v)), Is.All.Matches<double>(double.IsFinite)); } });
@@ -50,9 +50,9 @@ public sealed class PpoTests
     [Test]
     public void SameSeedGivesIdenticalParametersBitForBit([Values("CartPole-v1", "Pendulum-v1")] string env)
     {
-        var a = new Ppo(Short(env, 7)); a.Train();
-        var b = new Ppo(Short(env, 7)); b.Train();
-        var c = new Ppo(Short(env, 8)); c.Train();
+        var a = new Ppo(env, Short(env, 7)); a.Train();
+        var b = new Ppo(env, Short(env, 7)); b.Train();
+        var c = new Ppo(env, Short(env, 8)); c.Train();
         Assert.That(Params(a), Is.EqualTo(Params(b)).AsCollection);
         Assert.That(Params(a), Is.Not.EqualTo(Params(c)).AsCollection);
     }
@@ -85,7 +85,7 @@ public sealed class PpoTests
     [Test]
     public void SaveLoadRoundTripGivesIdenticalActions([Values("CartPole-v1", "Pendulum-v1")] string env)
     {
-        var ppo = new Ppo(Short(env));
+        var ppo = new Ppo(env, Short(env));
         ppo.Train();
         string dir = Path.Combine(Path.GetTempPath(), "tiny-ppo-" + Guid.NewGuid().ToString("N"));
         try
@@ -111,7 +111,7 @@ public sealed class PpoTests
     [Test]
     public void NetworkFollowsCleanRLInit()
     {
-        var ppo = new Ppo(Short("CartPole-v1"));
+        var ppo = new Ppo("CartPole-v1", Short("CartPole-v1"));
         var names = ppo.Network.NamedParameters().Select(kv => kv.Key).ToList();
         Assert.That(names, Is.EqualTo(new[] { "critic.0.weight", "critic.0.bias", "critic.2.weight", "critic.2.bias", "critic.4.weight", "critic.4.bias",
             "actor.0.weight", "actor.0.bias", "actor.2.weight", "actor.2.bias", "actor.4.weight", "actor.4.bias" }));

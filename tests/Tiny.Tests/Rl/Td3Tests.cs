@@ -24,7 +24,7 @@ public sealed class Td3Tests
     [TestCaseSource(nameof(Optimizers))]
     public void Smoke_TrainsWithoutNaN(string optimizer)
     {
-        var agent = new Td3(Short(), "Pendulum-v1", OptimizerSpec.Parse(optimizer));
+        var agent = new Td3("Pendulum-v1", Short(), OptimizerSpec.Parse(optimizer));
         var before = Flat(agent.Actor);
         var metrics = new List<IReadOnlyDictionary<string, double>>();
         int episodes = 0;
@@ -40,9 +40,9 @@ public sealed class Td3Tests
     [Test]
     public void SameSeed_IdenticalParameters_DifferentSeed_Different()
     {
-        var a = new Td3(Short(4), "Pendulum-v1");
-        var b = new Td3(Short(4), "Pendulum-v1");
-        var c = new Td3(Short(5), "Pendulum-v1");
+        var a = new Td3("Pendulum-v1", Short(4));
+        var b = new Td3("Pendulum-v1", Short(4));
+        var c = new Td3("Pendulum-v1", Short(5));
         a.Train(); b.Train(); c.Train();
         Assert.That(Flat(a.Actor), Is.EqualTo(Flat(b.Actor)));
         Assert.That(Flat(a.Actor), Is.Not.EqualTo(Flat(c.Actor)));
@@ -51,7 +51,7 @@ public sealed class Td3Tests
     [Test]
     public void SaveLoad_RoundTrip_SameActions()
     {
-        var agent = new Td3(Short(2), "Pendulum-v1", OptimizerSpec.Parse("adabound:final-lr=0.05"));
+        var agent = new Td3("Pendulum-v1", Short(2), OptimizerSpec.Parse("adabound:final-lr=0.05"));
         agent.Train();
         string dir = TempDir();
         try
@@ -87,7 +87,7 @@ public sealed class Td3Tests
         var p = Td3Options.ForPendulum;
         Assert.That((p.TotalTimesteps, p.Gamma, p.LearningStarts, p.LearningRate), Is.EqualTo((20_000L, 0.98, 10_000, 1e-3)));
         Assert.That(p.ActorHiddenSizes, Is.EqualTo(new[] { 400, 300 }));
-        Assert.Throws<ArgumentException>(() => new Td3(new Td3Options(), "CartPole-v1"));
+        Assert.Throws<ArgumentException>(() => new Td3("CartPole-v1", new Td3Options()));
     }
 
     // Pendulum-v1 with the zoo preset shrunk to fit CI (64-64 nets, 2k random steps, 20k steps, 20 eval episodes; ~7 s a seed).
@@ -104,7 +104,7 @@ public sealed class Td3Tests
             {
                 Seed = seed, TotalTimesteps = 20_000, LearningStarts = 2_000, ActorHiddenSizes = [64, 64], CriticHiddenSizes = [64, 64],
             };
-            var agent = new Td3(options, "Pendulum-v1");
+            var agent = new Td3("Pendulum-v1", options);
             agent.Train();
             double train = sw.Elapsed.TotalSeconds;
             double mean = OffPolicy.Evaluate(agent, "Pendulum-v1", 20, 10_000 + seed).Average();
