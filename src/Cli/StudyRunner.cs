@@ -317,14 +317,15 @@ internal static class StudyRunner
 
     // ---- The estimate printed before a study starts.
 
-    /// <summary>Seconds per 1,000 env steps of one run on one core, at the presets' settings (CPU time of tiny train on
-    /// the 2-core development machine, less its start): DQN/CartPole (CleanRL, 120-84, an update per 10 steps),
+    /// <summary>Seconds per 1,000 env steps of one run at the presets' settings, measured as wall time with two runs
+    /// at a time on a 2-core Xeon (2026-12-02; less the start): DQN/CartPole (CleanRL, 120-84, an update per 10 steps),
     /// DQN/Acrobot (64-64, an update per 4 steps, batch 128), TD3/Pendulum (64-64 nets, an update per step, batch 256),
-    /// PPO on each env (its per-env defaults). Other settings scale these only roughly.</summary>
+    /// PPO on each env (its per-env defaults). About half of these on the Zen 5 machine the preset was first sized on;
+    /// other settings scale them only roughly.</summary>
     private static readonly Dictionary<(string Agent, string Env), double> SecondsPer1k = new()
     {
-        [("dqn", "CartPole-v1")] = 0.05, [("dqn", "Acrobot-v1")] = 0.07, [("td3", "Pendulum-v1")] = 0.63,
-        [("ppo", "CartPole-v1")] = 0.031, [("ppo", "Acrobot-v1")] = 0.039, [("ppo", "Pendulum-v1")] = 0.052,
+        [("dqn", "CartPole-v1")] = 0.106, [("dqn", "Acrobot-v1")] = 0.203, [("td3", "Pendulum-v1")] = 1.27,
+        [("ppo", "CartPole-v1")] = 0.12, [("ppo", "Acrobot-v1")] = 0.095, [("ppo", "Pendulum-v1")] = 0.15,
     };
 
     /// <summary>Start, JIT and evaluation of a run, in seconds (two processes of about a second each).</summary>
