@@ -51,7 +51,7 @@ internal static class StudyRunner
             stdout.WriteLine($"  {finished} finished, {pending.Count(r => states[r] == State.Resume)} to resume, {pending.Count(r => states[r] == State.Evaluate)} to evaluate, " +
                              $"{pending.Count(r => states[r] == State.Start)} to start; {workers} worker{(workers == 1 ? "" : "s")}; " +
                              $"estimated wall time {Duration(EstimateWall(pending.Select(r => cost[r]).ToList(), workers))} " +
-                             "(per-step costs measured at the presets' settings on one core, or this study's finished runs)");
+                             "(from per-step costs measured at the presets' settings on a 2-core machine, or from this study's finished runs)");
             if (dryRun)
             {
                 foreach (var r in pending.Take(5)) stdout.WriteLine($"  {states[r].ToString().ToLowerInvariant()}: tiny {string.Join(' ', r.TrainArgs(RunDir(dir, r)))}");
