@@ -38,6 +38,9 @@ internal static class InspectCommand
         ["sign_agree"] = "share of steps agreeing in sign with -g",
     };
 
+    /// <summary>The titles of the optimizers' own metrics (`tiny optim page` describes them by these too).</summary>
+    internal static IReadOnlyDictionary<string, string> MetricTitles => Titles;
+
     /// <summary>Pixels: a panel's data area and left axis, its legend's column, heights (a panel grows with its legend).</summary>
     private const int PlotWidth = 610, LegendWidth = 210, ReturnHeight = 280, PanelHeight = 240, TitleHeight = 40;
 
