@@ -196,6 +196,11 @@ public interface IBackend
     /// <summary>SumSquares of each storage, with one wait for the device for all of them (gradient clipping).</summary>
     double[] SumSquaresEach(IReadOnlyList<Storage> xs);
 
+    /// <summary>The 2-norm of each storage, with one wait for the device for all of them: on the CPU in the storage's
+    /// dtype and torch 1.13's summation order (bit-equal to torch's x.norm()), on a device the square root of
+    /// <see cref="SumSquaresEach"/> (double partial sums in a fixed order).</summary>
+    double[] L2NormEach(IReadOnlyList<Storage> xs);
+
     /// <summary>Runs a fused elementwise map (an update rule written over ILane) as one pass over x (read and written),
     /// y (read) and up to four state buffers (read and written; a null entry is an unused slot), all of one dtype T
     /// and one length, after the

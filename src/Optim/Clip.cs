@@ -15,27 +15,21 @@ public static class Clip
         if (normType != 2 && !double.IsPositiveInfinity(normType))
             throw new ArgumentException($"Clip.GradNorm: normType {normType} is not supported (2 or infinity)", nameof(normType));
         bool inf = double.IsPositiveInfinity(normType);
+        // Each tensor's norm on its backend (on one device: all of them with one wait), then combined in the grads' dtype.
+        var norms = inf ? grads.Select(MaxAbs).ToArray()
+            : grads.All(g => ReferenceEquals(g.Backend, grads[0].Backend)) ? grads[0].Backend.L2NormEach(grads.Select(g => g.Storage).ToList())
+            : grads.Select(g => g.Backend.L2NormEach([g.Storage])[0]).ToArray();
         return grads[0].DType == DType.Float32
-            ? double.CreateTruncating(Apply<float>(grads, g => g.DataF, maxNorm, inf))
-            : Apply<double>(grads, g => g.DataD, maxNorm, inf);
+            ? double.CreateTruncating(Apply<float>(grads, norms, maxNorm, inf))
+            : Apply<double>(grads, norms, maxNorm, inf);
     }
 
-    private delegate Span<T> Data<T>(Tensor t);
-
-    private static T Apply<T>(List<Tensor> grads, Data<T> data, double maxNorm, bool inf) where T : unmanaged, IFloatingPointIeee754<T>
+    private static T Apply<T>(List<Tensor> grads, double[] norms, double maxNorm, bool inf) where T : unmanaged, IFloatingPointIeee754<T>
     {
         T total = T.Zero;
-        // Off the CPU, every 2-norm is computed on the device and they come back together (one wait for the device).
-        double[]? sq = !inf && grads[0].Device.Kind != DeviceKind.Cpu && grads.All(g => g.Device == grads[0].Device)
-            ? grads[0].Backend.SumSquaresEach(grads.Select(g => g.Storage).ToList()) : null;
-        for (int i = 0; i < grads.Count; i++)
+        foreach (double norm in norms)
         {
-            var g = grads[i];
-            T n = T.Zero;
-            if (sq is not null) n = T.CreateTruncating(Math.Sqrt(sq[i]));
-            else if (g.Device.Kind != DeviceKind.Cpu) n = T.CreateTruncating(DeviceNorm(g, inf));  // on the device, one scalar back
-            else if (inf) foreach (var x in data(g)) n = T.Max(n, T.Abs(x));          // max |g|
-            else n = Tiny.Cpu.TorchNorm.L2<T>(data(g));                                             // ||g||_2
+            T n = T.CreateTruncating(norm);   // exact: a CPU norm is a T, a device norm is rounded to T as torch's would be
             total = inf ? T.Max(total, n) : T.FusedMultiplyAdd(n, n, total);
         }
         if (!inf) total = T.Sqrt(total);                                             // norm of the norms
@@ -43,23 +37,17 @@ public static class Clip
         coef = T.Min(coef, T.One);                                                   // clamped to <= 1
         foreach (var g in grads)
         {
-            if (g.Device.Kind != DeviceKind.Cpu) g.Backend.ScaleInPlace(g.Storage, double.CreateTruncating(coef));   // scaled on the device
-            else
-            {
-                var d = data(g);
-                for (int i = 0; i < d.Length; i++) d[i] *= coef;
-            }
+            g.Backend.ScaleInPlace(g.Storage, double.CreateTruncating(coef));         // g * coef in T
             g.MarkModified();
         }
         return total;
     }
 
-    /// <summary>||g||_2 (deterministic partial sums in double on the device) or max |g| of a tensor off the CPU.</summary>
-    private static double DeviceNorm(Tensor g, bool inf)
+    /// <summary>max |g| (0 for an empty tensor; NaN when g holds one).</summary>
+    private static double MaxAbs(Tensor g)
     {
-        var b = g.Backend;
-        if (!inf) return Math.Sqrt(b.SumSquares(g.Storage));
         if (g.Numel == 0) return 0;
+        var b = g.Backend;
         return b.GetItem(b.Reduce(ReduceOp.Max, b.Unary(UnaryOp.Abs, g.Storage), new Shape(g.Numel), 0), 0);
     }
 
@@ -68,9 +56,7 @@ public static class Clip
     {
         foreach (var g in parameters.Select(p => p.Grad).OfType<Tensor>())
         {
-            if (g.Device.Kind != DeviceKind.Cpu) g.Backend.CopyInPlace(g.Storage, g.Backend.Unary(UnaryOp.Clamp, g.Storage, -clip, clip));
-            else if (g.DType == DType.Float32) { var d = g.DataF; float c = (float)clip; for (int i = 0; i < d.Length; i++) d[i] = Math.Clamp(d[i], -c, c); }
-            else { var d = g.DataD; for (int i = 0; i < d.Length; i++) d[i] = Math.Clamp(d[i], -clip, clip); }
+            g.Backend.CopyInPlace(g.Storage, g.Backend.Unary(UnaryOp.Clamp, g.Storage, -clip, clip));
             g.MarkModified();
         }
     }

@@ -390,6 +390,18 @@ public sealed class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
+    public double[] L2NormEach(IReadOnlyList<Storage> xs)
+    {
+        var r = new double[xs.Count];
+        for (int i = 0; i < r.Length; i++)
+        {
+            var c = S(xs[i]);
+            r[i] = c.DType == DType.Float32 ? TorchNorm.L2<float>(c.F) : TorchNorm.L2<double>(c.D);
+        }
+        return r;
+    }
+
+    /// <inheritdoc/>
     public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {

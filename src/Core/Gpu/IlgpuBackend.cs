@@ -801,6 +801,9 @@ public sealed class IlgpuBackend : IBackend, IDisposable
         return r;
     }
 
+    /// <inheritdoc/>
+    public double[] L2NormEach(IReadOnlyList<Storage> xs) => Array.ConvertAll(SumSquaresEach(xs), Math.Sqrt);
+
     // ------------------------------------------------------------ fused maps
     /// <summary>The storages of a fused map checked and viewed (an unused state slot views x: never read, never stored),
     /// the mask of the slots in use and the map's kernel; null for an empty x.</summary>
