@@ -1,6 +1,6 @@
 // Tests of `tiny study`: the normalisation constants re-measured, learning curves against hand-computed windows, spec
-// errors as one line, the presets' grids, the claims' rules on synthetic results, and a study killed with SIGKILL
-// mid-run and resumed giving the scores and report of an uninterrupted one.
+// errors as one line, the presets' grids, the claims' rules on synthetic results, a study killed with SIGKILL
+// mid-run and resumed giving the scores and report of an uninterrupted one, and the smoke preset run whole.
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
@@ -260,6 +260,27 @@ public sealed class StudyTests
         var (code4, statsOut, statsErr) = Tiny("stats", Path.Combine(whole, "scores.csv"), "--json");
         Assert.That(code4, Is.EqualTo(0), statsErr);
         Assert.That(statsOut, Does.Contain("\"boom\":{\"iqm\":{\"value\":0,"));
+    }
+
+    /// <summary>
+    /// The smoke preset, which exists for CI, runs here whole: 40 runs of the three agents and four optimizer families
+    /// trained, evaluated, scored and reported, every figure written, the claims section present; what it shows about
+    /// the optimizers is not checked (toy budgets).
+    /// </summary>
+    [Test]
+    public void TheSmokePresetRunsTheWholePipeline()
+    {
+        string dir = Dir();
+        var (code, output, err) = Tiny("study", "--preset", "smoke", "--out", dir);
+        Assert.That(code, Is.EqualTo(0), output + err);
+        Assert.That(output, Does.Contain("study smoke: 40 runs (4 tasks x 5 optimizers x 2 seeds)").And.Contain("study smoke: 40 runs scored"));
+        Assert.That(File.ReadAllLines(Path.Combine(dir, "scores.csv")), Has.Length.EqualTo(41));
+        Assert.That(File.ReadAllLines(Path.Combine(dir, "runs.csv")).Skip(1).Select(l => l.Split(',')[5]), Is.All.AnyOf("finished", "diverged"));
+        string report = File.ReadAllText(Path.Combine(dir, "report.md"));
+        Assert.That(report, Does.StartWith("# Study: smoke").And.Contain("tiny study --preset smoke --out " + dir)
+            .And.Contain("## The paper's claims").And.Contain("\"alphagrad is unstable in DQN\": "));
+        foreach (var png in new[] { "aggregates.png", "profiles.png", "improvement.png", "sample_efficiency.png", "alpha_sweep.png" })
+            Assert.That(new FileInfo(Path.Combine(dir, png)).Length, Is.GreaterThan(1000), png);
     }
 
     private static bool GroupAlive(int pgid)
