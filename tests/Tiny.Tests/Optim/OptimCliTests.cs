@@ -7,7 +7,7 @@ namespace Tiny.Tests.Optim;
 
 public sealed class OptimCliTests
 {
-    private static (int Rc, string Out, string Err) Tiny(params string[] args)
+    internal static (int Rc, string Out, string Err) Tiny(params string[] args)
     {
         var o = new StringWriter(); var e = new StringWriter();
         int rc = Program.Run(args, o, e);

@@ -11,11 +11,18 @@ namespace Tiny.Tests.Optim;
 
 public sealed class OptimPageTests
 {
-    internal static (int Rc, string Out, string Err) Tiny(params string[] args)
+    private static (int Rc, string Out, string Err) Tiny(params string[] args) => OptimCliTests.Tiny(args);
+
+    /// <summary>`tiny optim page args... --out TEMP`: the page's JSON and what the command printed.</summary>
+    private static (JsonNode Data, string Stdout) Page(params string[] args)
     {
-        var o = new StringWriter(); var e = new StringWriter();
-        int rc = Program.Run(args, o, e);
-        return (rc, o.ToString(), e.ToString());
+        string file = TempFile("html");
+        var (rc, stdout, err) = Tiny(["optim", "page", .. args, "--out", file]);
+        Assert.That(rc, Is.EqualTo(0), err);
+        string html = File.ReadAllText(file);
+        File.Delete(file);
+        Assert.That(html, Does.Not.Contain("src=").And.Not.Contain("href=\"http"), "no external script or style");
+        return (Data(html), stdout);
     }
 
     /// <summary>The JSON the page carries (the data script's text).</summary>
@@ -34,15 +41,8 @@ public sealed class OptimPageTests
     [Test]
     public void PageCarriesTheOptimizersOwnStepsStateAndInternals()
     {
-        string file = TempFile("html");
-        var (rc, stdout, err) = Tiny("optim", "page", "--function", "rosenbrock", "--optimizer", "adam:lr=0.05", "--optimizer", "alphagrad:alpha=2,lr=0.01",
-                                     "--steps", "3", "--out", file);
-        Assert.That(rc, Is.EqualTo(0), err);
+        var (d, stdout) = Page("--function", "rosenbrock", "--optimizer", "adam:lr=0.05", "--optimizer", "alphagrad:alpha=2,lr=0.01", "--steps", "3");
         Assert.That(stdout, Does.Contain("9 settings x 2 optimizers x 3 steps"));
-        string html = File.ReadAllText(file);
-        File.Delete(file);
-        Assert.That(html, Does.Not.Contain("src=").And.Not.Contain("href=\"http"), "no external script or style");
-        var d = Data(html);
         Assert.That(d["initial"]!.GetValue<int>(), Is.EqualTo(4), "lr 1x, alpha 1x: the middle of the 3 x 3 grid");
         var runs = d["settings"]![4]!["runs"]!;
         var adam = runs[0]!;
@@ -101,12 +101,8 @@ public sealed class OptimPageTests
     [Test]
     public void SweepsScaleOrSetTheirKeyOnTheOptimizersThatTakeIt()
     {
-        string file = TempFile("html");
-        var (rc, _, err) = Tiny("optim", "page", "--function", "quadratic", "--optimizer", "sgd:lr=0.1", "--optimizer", "rmsprop",
-                                "--sweep", "momentum=0,0.9", "--sweep", "rmsprop:lr=0.5x,1x", "--steps", "2", "--out", file);
-        Assert.That(rc, Is.EqualTo(0), err);
-        var d = Data(File.ReadAllText(file));
-        File.Delete(file);
+        var (d, _) = Page("--function", "quadratic", "--optimizer", "sgd:lr=0.1", "--optimizer", "rmsprop",
+                          "--sweep", "momentum=0,0.9", "--sweep", "rmsprop:lr=0.5x,1x", "--steps", "2");
         var specs = d["settings"]!.AsArray().Select(s => string.Join(" ", s!["runs"]!.AsArray().Select(r => r!["spec"]!.GetValue<string>()))).ToArray();
         Assert.That(specs, Is.EqualTo(new[]
         {
@@ -188,7 +184,7 @@ public sealed class OptimPageBrowserTests
         string exe = HeadlessChromium.Find()
             ?? throw new IgnoreException("chromium is not installed: the page's browser tests need it (apt-get install -y chromium, as .ci/run does)");
         _page = Path.Combine(Path.GetTempPath(), $"tiny_page_{Guid.NewGuid():N}.html");
-        var (rc, _, err) = OptimPageTests.Tiny("optim", "page", "--function", "rosenbrock", "--optimizer", "adam:lr=0.05",
+        var (rc, _, err) = OptimCliTests.Tiny("optim", "page", "--function", "rosenbrock", "--optimizer", "adam:lr=0.05",
                                                "--optimizer", "alphagrad:alpha=2,lr=0.01,momentum=0.9", "--steps", "40", "--out", _page);
         Assert.That(rc, Is.EqualTo(0), err);
         _browser = HeadlessChromium.Start(exe, 1240, 1300);
