@@ -110,6 +110,24 @@ public sealed class AdEMAMix : Optimizer<AdEMAMixOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>AdEMAMix's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the
+    /// per-element step lr/(sqrt(v/(1 - b2^t)) + eps) that multiplies the mix m1/(1 - b1^t) + alpha*m2 (from a sample in
+    /// a larger tensor); bias_correction1 and bias_correction2, 1 - b1^t and 1 - b2^t; alpha and beta3, this step's
+    /// values of their warmup schedules; slow_ema_norm, ||m2||_2 (the slow EMA, not bias-corrected); momentum_norm,
+    /// ||m1||_2 (the fast EMA; absent when b1 = 0).</summary>
+    private protected override void Internals(InternalsProbe probe, AdEMAMixOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } v) return;
+        long t = s.Step;
+        probe.AddStep(v, o.Lr, o.Eps, 1 - Math.Pow(o.Beta2, t));
+        probe.Add("bias_correction1", 1 - Math.Pow(o.Beta1, t));
+        probe.Add("bias_correction2", 1 - Math.Pow(o.Beta2, t));
+        probe.Add("alpha", AlphaAt(t, o.Alpha, o.AlphaWarmup));
+        probe.Add("beta3", Beta3At(t, o.Beta3, o.Beta1, o.Beta3Warmup));
+        if (probe.Buffer("exp_avg_slow") is { } slow) probe.Add("slow_ema_norm", InternalsProbe.Norm(slow));
+        if (probe.Buffer("exp_avg_fast") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

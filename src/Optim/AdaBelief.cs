@@ -77,22 +77,8 @@ public sealed class AdaBelief : Optimizer<AdaBeliefOptions>
     {
         var buffers = State(p, state, o.Amsgrad ? MomentsAms : Moments, out _);
         long t = ++state.Step;
-        double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t);
-        // The reference's Python scalars, in its order (its per-group cache of (N_sma, step_size) by step holds these values).
-        double stepSize;
-        bool adaptive = true, sgd = false;
-        if (!o.Rectify) stepSize = o.Lr / bc1;
-        else
-        {
-            double beta2T = Math.Pow(o.Beta2, t);
-            double nSmaMax = 2 / (1 - o.Beta2) - 1;
-            double nSma = nSmaMax - 2 * t * beta2T / (1 - beta2T);
-            adaptive = nSma >= 5;
-            stepSize = adaptive ? Math.Sqrt((1 - beta2T) * (nSma - 4) / (nSmaMax - 4) * (nSma - 2) / nSma * nSmaMax / (nSmaMax - 2)) / (1 - Math.Pow(o.Beta1, t))
-                : o.DegeneratedToSgd ? 1.0 / (1 - Math.Pow(o.Beta1, t)) : -1;
-            sgd = !adaptive && stepSize > 0;
-            stepSize *= o.Lr;   // -step_size * lr is the value the reference passes
-        }
+        double bc2 = 1 - Math.Pow(o.Beta2, t);
+        var (stepSize, adaptive, sgd, _) = StepSize(o, t);
         var map = new Map<T>
         {
             Decay = C<T>(o.FixedDecay ? 1.0 - o.WeightDecay : 1.0 - o.Lr * o.WeightDecay), Wd = C<T>(o.WeightDecay),
@@ -102,6 +88,46 @@ public sealed class AdaBelief : Optimizer<AdaBeliefOptions>
             Rectified = o.Rectify, Adaptive = adaptive, Sgd = sgd,
         };
         Fuse<Map<T>, T>(map, p, grad, buffers);
+    }
+
+    /// <summary>Step t's step size (lr/(1 - b1^t) unrectified; with rectify, the reference's Python scalars in its order,
+    /// as its per-group cache of (N_sma, step_size) by step holds them), whether the rectified step is adaptive
+    /// (rho_t &gt;= 5), whether it is momentum SGD instead, and rho_t (NaN without rectify).</summary>
+    private static (double StepSize, bool Adaptive, bool Sgd, double RhoT) StepSize(AdaBeliefOptions o, long t)
+    {
+        if (!o.Rectify) return (o.Lr / (1 - Math.Pow(o.Beta1, t)), true, false, double.NaN);
+        double beta2T = Math.Pow(o.Beta2, t);
+        double nSmaMax = 2 / (1 - o.Beta2) - 1;
+        double nSma = nSmaMax - 2 * t * beta2T / (1 - beta2T);
+        bool adaptive = nSma >= 5;
+        double stepSize = adaptive ? Math.Sqrt((1 - beta2T) * (nSma - 4) / (nSmaMax - 4) * (nSma - 2) / nSma * nSmaMax / (nSmaMax - 2)) / (1 - Math.Pow(o.Beta1, t))
+            : o.DegeneratedToSgd ? 1.0 / (1 - Math.Pow(o.Beta1, t)) : -1;
+        return (stepSize * o.Lr, adaptive, !adaptive && stepSize > 0, nSma);   // -step_size * lr is the value the reference passes
+    }
+
+    /// <summary>AdaBelief's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the
+    /// per-element step that multiplies m_hat = m/(1 - b1^t) (from a sample in a larger tensor): unrectified
+    /// lr/(sqrt(s/(1 - b2^t)) + eps) (s: smax with AMSGrad); rectified and adaptive
+    /// lr*rect*sqrt(1 - b2^t)/(sqrt(s) + eps); before that lr (momentum SGD) or 0 (no step without degenerated_to_sgd);
+    /// s holds the eps added every step. bias_correction1 and bias_correction2, 1 - b1^t and 1 - b2^t; with rectify,
+    /// rectified (1 once rho_t &gt;= 5, else 0) and rho_t; momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, AdaBeliefOptions o)
+    {
+        if (probe.State is not { } st || probe.Buffer(o.Amsgrad && !o.Rectify ? "max_exp_avg_var" : "exp_avg_var") is not { } s) return;
+        long t = st.Step;
+        double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t);
+        var (stepSize, adaptive, sgd, rhoT) = StepSize(o, t);
+        if (!o.Rectify) probe.AddStep(s, o.Lr, o.Eps, bc2);
+        else if (adaptive) probe.AddStep(s, stepSize * bc1, o.Eps);
+        else probe.AddPercentiles("step", [sgd ? o.Lr : 0]);
+        probe.Add("bias_correction1", bc1);
+        probe.Add("bias_correction2", bc2);
+        if (o.Rectify)
+        {
+            probe.Add("rectified", adaptive ? 1 : 0);
+            probe.Add("rho_t", rhoT);
+        }
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
     }
 
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>

@@ -61,6 +61,28 @@ public sealed class Adadelta : Optimizer<AdadeltaOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>Adadelta's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the
+    /// per-element step lr*sqrt(u' + eps)/sqrt(v + eps) that multiplied g this update, u' the acc_delta before it; from
+    /// a sample in a larger tensor. u' is recovered without cancellation from the state after the update: with
+    /// a = u' + eps and r = g^2/(v + eps), u = rho*u' + (1-rho)*a*r, so a = (u + rho*eps)/(rho + (1-rho)*r) (g with the
+    /// L2 term, read at p before the step). square_avg_norm, ||v||_2; acc_delta_norm, ||u||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, AdadeltaOptions o)
+    {
+        if (probe.Buffer("square_avg") is not { } v || probe.Buffer("acc_delta") is not { } u) return;
+        double[] vs = InternalsProbe.Sample(v), us = InternalsProbe.Sample(u), g = InternalsProbe.Sample(probe.Grad);
+        double[]? p = o.WeightDecay != 0 ? InternalsProbe.Sample(probe.Param) : null, d = p is null ? null : InternalsProbe.Sample(probe.NegUpdate);
+        var step = new double[vs.Length];
+        for (int i = 0; i < step.Length; i++)
+        {
+            double gi = (o.Maximize ? -g[i] : g[i]) + (p is null ? 0 : o.WeightDecay * (p[i] + d![i]));   // p_before = p + (-delta)
+            double a = (us[i] + o.Rho * o.Eps) / (o.Rho + (1 - o.Rho) * gi * gi / (vs[i] + o.Eps));
+            step[i] = o.Lr * Math.Sqrt(a) / Math.Sqrt(vs[i] + o.Eps);
+        }
+        probe.AddPercentiles("step", step);
+        probe.Add("square_avg_norm", InternalsProbe.Norm(v));
+        probe.Add("acc_delta_norm", InternalsProbe.Norm(u));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

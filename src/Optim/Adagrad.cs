@@ -65,6 +65,16 @@ public sealed class Adagrad : Optimizer<AdagradOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>Adagrad's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the per-element
+    /// step clr/(sqrt(sum) + eps), clr = lr/(1 + (t-1)*lr_decay), that multiplies g (from a sample in a larger tensor):
+    /// it only falls, as the sum of squared gradients grows; sum_norm, ||sum||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, AdagradOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("sum") is not { } sum) return;
+        probe.AddStep(sum, o.Lr / (1 + (s.Step - 1) * o.LrDecay), o.Eps);
+        probe.Add("sum_norm", InternalsProbe.Norm(sum));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -91,7 +91,7 @@ public class Adam : Optimizer<AdamOptions>
     {
         if (probe.State is not { } s || probe.Buffer(o.Amsgrad ? "max_exp_avg_sq" : "exp_avg_sq") is not { } v) return;
         double bc1 = 1 - Math.Pow(o.Beta1, s.Step), bc2 = 1 - Math.Pow(o.Beta2, s.Step);
-        probe.AddPercentiles("step", InternalsProbe.Sample(v), x => o.Lr / (Math.Sqrt(x / bc2) + o.Eps));
+        probe.AddStep(v, o.Lr, o.Eps, bc2);
         probe.Add("bias_correction1", bc1);
         probe.Add("bias_correction2", bc2);
         if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));

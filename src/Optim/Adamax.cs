@@ -48,6 +48,17 @@ public sealed class Adamax : Optimizer<AdamaxOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>Adamax's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the per-element
+    /// step lr/u that multiplies m_hat = m/(1 - b1^t), u the infinity-norm accumulator exp_inf (from a sample in a larger
+    /// tensor); bias_correction1, 1 - b1^t; momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, AdamaxOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("exp_inf") is not { } u) return;
+        probe.AddPercentiles("step", InternalsProbe.Sample(u), x => o.Lr / x);
+        probe.Add("bias_correction1", 1 - Math.Pow(o.Beta1, s.Step));
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -166,6 +166,25 @@ public sealed class Adan : Optimizer<AdanOptions>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static T Sq<T>(ReadOnlySpan<T> x, int i) where T : unmanaged, IFloatingPointIeee754<T> => x[i] * x[i];
 
+    /// <summary>Adan's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the per-element
+    /// step lr/(sqrt(n/(1 - b3^t)) + eps) that multiplies m/(1 - b1^t) (and, by b2, diff/(1 - b2^t)); from a sample in a
+    /// larger tensor; bias_correction1, bias_correction2 and bias_correction3, 1 - b^t of each beta; the three moments'
+    /// norms: momentum_norm ||m||_2 (the gradient's EMA), diff_norm ||diff||_2 (the EMA of gradient differences: the
+    /// Nesterov part) and second_moment_norm ||n||_2; grad_clip, the global clip factor of the step (with max_grad_norm).</summary>
+    private protected override void Internals(InternalsProbe probe, AdanOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } n) return;
+        long t = s.Step;
+        probe.AddStep(n, o.Lr, o.Eps, 1 - Math.Pow(o.Beta3, t));
+        probe.Add("bias_correction1", 1 - Math.Pow(o.Beta1, t));
+        probe.Add("bias_correction2", 1 - Math.Pow(o.Beta2, t));
+        probe.Add("bias_correction3", 1 - Math.Pow(o.Beta3, t));
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+        if (probe.Buffer("exp_avg_diff") is { } diff) probe.Add("diff_norm", InternalsProbe.Norm(diff));
+        probe.Add("second_moment_norm", InternalsProbe.Norm(n));
+        if (Defaults.MaxGradNorm > 0) probe.Add("grad_clip", _clip);
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

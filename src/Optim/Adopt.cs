@@ -92,6 +92,19 @@ public sealed class Adopt : Optimizer<AdoptOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>ADOPT's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the per-element
+    /// step lr/max(sqrt(v), eps) with the v now in the state: the step the NEXT update takes per unit of gradient (ADOPT
+    /// divides the gradient by the previous step's v, so the update just made used the v of the record before); from a
+    /// sample in a larger tensor. clip, the bound s^clip_exponent the normalised gradient was clipped to this step (s
+    /// counted from 0; absent with no_clip). momentum_norm, ||m||_2. ADOPT has no bias corrections.</summary>
+    private protected override void Internals(InternalsProbe probe, AdoptOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } v) return;
+        probe.AddPercentiles("step", InternalsProbe.Sample(v), x => o.Lr / Math.Max(Math.Sqrt(x), o.Eps));
+        if (!o.NoClip) probe.Add("clip", Math.Pow((float)(s.Step - 1), o.ClipExponent));
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -67,6 +67,17 @@ public sealed class Asgd : Optimizer<AsgdOptions>
         state.Scalars["mu"] = (float)(1 / Math.Max(1, t - o.T0));
     }
 
+    /// <summary>ASGD's internals: eta and mu, the step size and averaging weight the next update uses (torch's
+    /// state['eta'] and state['mu']: eta = lr/(1 + lambd*lr*t)^alpha, mu = 1/max(1, t - t0)); ax_distance, ||ax - p||_2,
+    /// how far the averaged parameter (the one to evaluate) lies from the SGD iterate (0 before averaging starts).</summary>
+    private protected override void Internals(InternalsProbe probe, AsgdOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("ax") is not { } ax) return;
+        probe.Add("eta", s.Scalars.GetValueOrDefault("eta", (float)o.Lr));
+        probe.Add("mu", s.Scalars.GetValueOrDefault("mu", 1.0));
+        probe.Add("ax_distance", InternalsProbe.Distance(ax, probe.Param));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -36,6 +36,18 @@ public abstract record TransformersAdamWOptions(double Lr) : OptimizerOptions(Lr
     /// <summary>Step t's step size as the reference computes it in Python: lr * sqrt(1 - b2^t) / (1 - b1^t) with
     /// correct_bias, else lr.</summary>
     public double StepSize(long t) => CorrectBias ? Lr * Math.Sqrt(1.0 - Math.Pow(Beta2, t)) / (1.0 - Math.Pow(Beta1, t)) : Lr;
+
+    /// <summary>The internals C-AdamW and Grams share, after step t: step_p5, step_p50, step_p95, percentiles over the
+    /// tensor's elements of the per-element step step_size*bc1/(sqrt(v) + eps) that multiplies m_hat = m/bc1 (from a
+    /// sample in a larger tensor); bias_correction1 and bias_correction2, bc1 = 1 - b1^t and bc2 = 1 - b2^t (both 1
+    /// without correct_bias).</summary>
+    internal void AddStep(InternalsProbe probe, long t, Tensor v)
+    {
+        double bc1 = CorrectBias ? 1 - Math.Pow(Beta1, t) : 1, bc2 = CorrectBias ? 1 - Math.Pow(Beta2, t) : 1;
+        probe.AddStep(v, StepSize(t) * bc1, Eps);
+        probe.Add("bias_correction1", bc1);
+        probe.Add("bias_correction2", bc2);
+    }
 }
 
 /// <summary>Options of C-AdamW (the reference's names, defaults and messages: lr 1e-3, betas (0.9, 0.999), eps 1e-6,
@@ -80,6 +92,20 @@ public sealed class CAdamW : Optimizer<CAdamWOptions>
             Eps = C<T>(o.Eps), NegStepSize = C<T>(-stepSize), Numel = C<T>(p.Numel), MinMean = C<T>(1e-3), Decay = o.WeightDecay > 0.0,
         };
         p.Backend.FusedMap<Map<T>, Agree<T>, T>(map, new Agree<T> { B1 = b1, OneMinusB1 = oneMinusB1 }, p.Storage, grad.Storage, buffers);
+    }
+
+    /// <summary>C-AdamW's internals: the step percentiles and bias corrections of <see cref="TransformersAdamWOptions"/>
+    /// (the step before the mask); masked, the share of elements the cautious mask zeroes (m*g &lt;= 0: the momentum
+    /// disagrees in sign with the gradient, or either is 0); mask_scale, 1/max(1 - masked, 1e-3), the factor the kept
+    /// elements' steps are scaled up by; momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, CAdamWOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } v || probe.Buffer("exp_avg") is not { } m) return;
+        o.AddStep(probe, s.Step, v);
+        double kept = InternalsProbe.ShareSameSign(m, probe.Grad);
+        probe.Add("masked", 1 - kept);
+        probe.Add("mask_scale", 1 / Math.Max(kept, 1e-3));
+        probe.Add("momentum_norm", InternalsProbe.Norm(m));
     }
 
     /// <summary>The counting pre-pass: x &lt;- m_new * g (the mask is x &gt; 0), nothing stored.</summary>

@@ -48,6 +48,18 @@ public sealed class Grams : Optimizer<GramsOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>Grams' internals: the step percentiles and bias corrections of <see cref="TransformersAdamWOptions"/>;
+    /// momentum_agree, the share of elements whose momentum m has the gradient's sign (m*g &gt; 0): there Grams steps as
+    /// Adam would, elsewhere it turns Adam's step around to follow -g (its step always has the sign of -g);
+    /// momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, GramsOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } v || probe.Buffer("exp_avg") is not { } m) return;
+        o.AddStep(probe, s.Step, v);
+        probe.Add("momentum_agree", InternalsProbe.ShareSameSign(m, probe.Grad));
+        probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -313,6 +313,84 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
         return count;
     }
 
+    /// <summary>The mean of t's elements (summed in double on the CPU, by the device's reduction elsewhere).</summary>
+    public static double Mean(Tensor t)
+    {
+        if (t.Numel == 0) return double.NaN;
+        if (!OnCpu(t)) return t.Sum().Item() / t.Numel;
+        return (t.DType == DType.Float32 ? CpuSumDiff<float>(t.DataF, default, squares: false) : CpuSumDiff<double>(t.DataD, default, squares: false)) / t.Numel;
+    }
+
+    /// <summary>||a - b||_2, the differences and their squares in double on the CPU (no cancellation however close a and b).</summary>
+    public static double Distance(Tensor a, Tensor b)
+    {
+        if (!OnCpu(a)) return Norm(a - b);
+        return Math.Sqrt(a.DType == DType.Float32 ? CpuSumDiff<float>(a.DataF, b.DataF, squares: true) : CpuSumDiff<double>(a.DataD, b.DataD, squares: true));
+    }
+
+    /// <summary>sum (a - b)^2 with squares (b empty: sum a^2), else sum a; SIMD lanes widened to double.</summary>
+    private static double CpuSumDiff<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, bool squares) where T : unmanaged, INumberBase<T>
+    {
+        Vector<double> acc = default;
+        bool diff = !b.IsEmpty;
+        int i = 0;
+        if (typeof(T) == typeof(float))
+        {
+            ReadOnlySpan<float> af = Cast<T, float>(a), bf = Cast<T, float>(b);
+            for (int w = Vector<float>.Count; i <= af.Length - w; i += w)
+            {
+                Vector.Widen(new Vector<float>(af[i..]), out var a0, out var a1);
+                if (diff)
+                {
+                    Vector.Widen(new Vector<float>(bf[i..]), out var b0, out var b1);
+                    (a0, a1) = (a0 - b0, a1 - b1);
+                }
+                acc += squares ? a0 * a0 + a1 * a1 : a0 + a1;
+            }
+        }
+        else
+        {
+            ReadOnlySpan<double> ad = Cast<T, double>(a), bd = Cast<T, double>(b);
+            for (int w = Vector<double>.Count; i <= ad.Length - w; i += w)
+            {
+                var x = new Vector<double>(ad[i..]);
+                if (diff) x -= new Vector<double>(bd[i..]);
+                acc += squares ? x * x : x;
+            }
+        }
+        double sum = Vector.Sum(acc);
+        for (; i < a.Length; i++)
+        {
+            double x = double.CreateTruncating(a[i]) - (diff ? double.CreateTruncating(b[i]) : 0);
+            sum += squares ? x * x : x;
+        }
+        return sum;
+    }
+
+    /// <summary>The share of elements where a*b &gt; 0 (the product rounded to the tensors' dtype, as an update computes
+    /// it): where a and b have the same sign, neither 0 nor NaN.</summary>
+    public static double ShareSameSign(Tensor a, Tensor b)
+    {
+        if (a.Numel == 0) return double.NaN;
+        if (!OnCpu(a)) return Share(a.Mul(b).Gt(0));
+        return (a.DType == DType.Float32 ? CpuSameSign<float>(a.DataF, b.DataF) : CpuSameSign<double>(a.DataD, b.DataD)) / (double)a.Numel;
+    }
+
+    private static long CpuSameSign<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, INumber<T>
+    {
+        var (acc, one) = (Vector<T>.Zero, Vector<T>.One);
+        int i = 0;
+        long count = 0;
+        for (int w = Vector<T>.Count; i <= a.Length - w; i += w)
+        {
+            acc += Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(a[i..]) * new Vector<T>(b[i..]), Vector<T>.Zero), one, Vector<T>.Zero);
+            if (((i / w) & 0xFFFF) == 0xFFFF) { count += long.CreateTruncating(Vector.Sum(acc)); acc = Vector<T>.Zero; }   // float lanes stay exact
+        }
+        count += long.CreateTruncating(Vector.Sum(acc));
+        for (; i < a.Length; i++) if (a[i] * b[i] > T.Zero) count++;
+        return count;
+    }
+
     /// <summary>max |x| over t (NaN if t holds a NaN).</summary>
     public static double MaxAbs(Tensor t) =>
         t.Numel == 0 ? double.NaN
@@ -399,10 +477,18 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
         }
     }
 
+    /// <summary>step_p5, step_p50 and step_p95: percentiles over v's elements of the per-element step lr/(sqrt(v/bc) + eps)
+    /// an adaptive method takes (v its second-moment accumulator, bc the bias correction v is divided by, 1 for none),
+    /// from a sample of <see cref="InternalsRecorder.SampleSize"/> elements in a larger tensor.</summary>
+    public void AddStep(Tensor v, double lr, double eps, double bc = 1) =>
+        AddPercentiles("step", Sample(v), x => lr / (Math.Sqrt(x / bc) + eps));
+
     private static readonly ConcurrentDictionary<int, int[]> Samples = new();
 
     /// <summary>t's values as double on the host: all of them up to <see cref="InternalsRecorder.SampleSize"/>, else a
-    /// fixed uniform sample of that many distinct elements (read in place on the CPU, gathered on another device).</summary>
+    /// fixed uniform sample of that many distinct elements (read in place on the CPU, gathered on another device). The
+    /// sample's elements depend only on the size: samples of tensors of one size are aligned, element i of each from the
+    /// same position (an optimizer combines two buffers element by element so).</summary>
     public static double[] Sample(Tensor t)
     {
         int n = t.Numel;

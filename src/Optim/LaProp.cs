@@ -89,6 +89,27 @@ public sealed class LaProp : Optimizer<LaPropOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>LaProp's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the per-element
+    /// step lr/(sqrt(d/lr2) + eps) by which the gradient enters the momentum (d: v; v - mg^2 once centered; vmax with
+    /// AMSGrad), from a sample in a larger tensor (v and mg sampled at the same elements); bias_correction1, lr1/lr (the
+    /// momentum's, 1 when lr = 0), and bias_correction2, lr2 (the second moment's); momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, LaPropOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } v) return;
+        bool centered = o.Centered && s.Step > StepsBeforeUsingCentered, amsgrad = o.Amsgrad && !(o.Centered && s.Step <= StepsBeforeUsingCentered);
+        double bc2 = s.Scalars.GetValueOrDefault("exp_avg_lr_2");
+        double[] d = InternalsProbe.Sample(amsgrad ? probe.Buffer("max_exp_avg_sq")! : v);
+        if (centered && !amsgrad)
+        {
+            var mg = InternalsProbe.Sample(probe.Buffer("exp_mean_avg_beta2")!);
+            for (int i = 0; i < d.Length; i++) d[i] -= mg[i] * mg[i];                   // v - mg^2
+        }
+        probe.AddPercentiles("step", d, x => o.Lr / (Math.Sqrt(x / bc2) + o.Eps));
+        probe.Add("bias_correction1", o.Lr != 0 ? s.Scalars.GetValueOrDefault("exp_avg_lr_1") / o.Lr : 1.0);
+        probe.Add("bias_correction2", bc2);
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

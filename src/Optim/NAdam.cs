@@ -50,8 +50,7 @@ public sealed class NAdam : Optimizer<NAdamOptions>
         var buffers = State(p, state, Moments, out _);
         long t = ++state.Step;
         double bc2 = 1 - Math.Pow(o.Beta2, t);
-        double mu = o.Beta1 * (1.0 - 0.5 * Math.Pow(0.96, t * o.MomentumDecay));
-        double muNext = o.Beta1 * (1.0 - 0.5 * Math.Pow(0.96, (t + 1) * o.MomentumDecay));
+        double mu = Mu(o, t), muNext = Mu(o, t + 1);
         // torch 1.13 holds mu_product in a float32 tensor, whatever the parameter's dtype: every product rounds to float.
         float muProduct = (float)state.Scalars.GetValueOrDefault("mu_product", 1.0) * (float)mu;
         float muProductNext = muProduct * (float)mu * (float)muNext;
@@ -65,6 +64,24 @@ public sealed class NAdam : Optimizer<NAdamOptions>
         };
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
+
+    /// <summary>NAdam's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the per-element
+    /// step lr/(sqrt(v/(1 - b2^t)) + eps) that both shares (the gradient's and the momentum's) are divided by (from a
+    /// sample in a larger tensor); bias_correction2, 1 - b2^t; mu, this step's momentum mu_t = b1*(1 - 0.5*0.96^(t*psi)),
+    /// and mu_product, the product of the mu's so far (the gradient's share is corrected by 1 - mu_product, as Adam's m
+    /// by 1 - b1^t); momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, NAdamOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } v) return;
+        probe.AddStep(v, o.Lr, o.Eps, 1 - Math.Pow(o.Beta2, s.Step));
+        probe.Add("bias_correction2", 1 - Math.Pow(o.Beta2, s.Step));
+        probe.Add("mu", Mu(o, s.Step));
+        probe.Add("mu_product", s.Scalars.GetValueOrDefault("mu_product", 1.0));
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
+    }
+
+    /// <summary>The momentum schedule mu_t = b1*(1 - 0.5*0.96^(t*momentum_decay)).</summary>
+    private static double Mu(NAdamOptions o, long t) => o.Beta1 * (1.0 - 0.5 * Math.Pow(0.96, t * o.MomentumDecay));
 
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>

@@ -36,10 +36,7 @@ public sealed class RAdam : Optimizer<RAdamOptions>
         var buffers = State(p, state, Moments, out _);
         long t = ++state.Step;
         double bc1 = 1 - Math.Pow(o.Beta1, t), bc2 = 1 - Math.Pow(o.Beta2, t);
-        double rhoInf = 2 / (1 - o.Beta2) - 1;
-        double rhoT = rhoInf - 2 * t * Math.Pow(o.Beta2, t) / bc2;
-        bool rectified = rhoT > 5.0;
-        double rect = rectified ? Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0;
+        var (_, rectified, rect) = Rectification(o, t);
         var map = new Map<T>
         {
             B1 = C<T>(o.Beta1), OneMinusB1 = C<T>(1 - o.Beta1), B2 = C<T>(o.Beta2), OneMinusB2 = C<T>(1 - o.Beta2),
@@ -47,6 +44,34 @@ public sealed class RAdam : Optimizer<RAdamOptions>
             Rect = C<T>(rect), L2 = o.WeightDecay != 0, Rectified = rectified,
         };
         Fuse<Map<T>, T>(map, p, grad, buffers);
+    }
+
+    /// <summary>Step t's rho_t = rho_inf - 2*t*b2^t/(1 - b2^t) (rho_inf = 2/(1-b2) - 1), whether it passes 5 (the variance
+    /// of the adaptive step is tractable: the rectified branch), and the rectification term there (0 otherwise).</summary>
+    private static (double RhoT, bool Rectified, double Rect) Rectification(RAdamOptions o, long t)
+    {
+        double rhoInf = 2 / (1 - o.Beta2) - 1;
+        double rhoT = rhoInf - 2 * t * Math.Pow(o.Beta2, t) / (1 - Math.Pow(o.Beta2, t));
+        bool rectified = rhoT > 5.0;
+        return (rhoT, rectified, rectified ? Math.Sqrt((rhoT - 4) * (rhoT - 2) * rhoInf / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) : 0);
+    }
+
+    /// <summary>RAdam's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the per-element
+    /// step that multiplies m_hat = m/(1 - b1^t): lr*rect*sqrt(1 - b2^t)/(sqrt(v) + eps) on the rectified branch, lr
+    /// (momentum SGD, all three equal) before it (from a sample in a larger tensor); rectified, 1 on the rectified branch
+    /// (rho_t &gt; 5), else 0; rho_t; bias_correction1 and bias_correction2, 1 - b1^t and 1 - b2^t; momentum_norm, ||m||_2.</summary>
+    private protected override void Internals(InternalsProbe probe, RAdamOptions o)
+    {
+        if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } v) return;
+        var (rhoT, rectified, rect) = Rectification(o, s.Step);
+        double bc2 = 1 - Math.Pow(o.Beta2, s.Step);
+        if (rectified) probe.AddStep(v, o.Lr * rect * Math.Sqrt(bc2), o.Eps);
+        else probe.AddPercentiles("step", [o.Lr]);
+        probe.Add("rectified", rectified ? 1 : 0);
+        probe.Add("rho_t", rhoT);
+        probe.Add("bias_correction1", 1 - Math.Pow(o.Beta1, s.Step));
+        probe.Add("bias_correction2", bc2);
+        if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
     }
 
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>

@@ -70,6 +70,26 @@ public sealed class RmsProp : Optimizer<RmsPropOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>RMSprop's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the per-element
+    /// step lr/(sqrt(v) + eps) (centered: lr/(sqrt(v - ga^2) + eps), v and ga sampled at the same elements) that
+    /// multiplies g (with momentum: g enters the buffer so); from a sample in a larger tensor; square_avg_norm, ||v||_2;
+    /// momentum_norm, ||buf||_2 (momentum &gt; 0); grad_avg_norm, ||ga||_2 (centered).</summary>
+    private protected override void Internals(InternalsProbe probe, RmsPropOptions o)
+    {
+        if (probe.Buffer("square_avg") is not { } v) return;
+        var ga = probe.Buffer("grad_avg");
+        if (ga is null) probe.AddStep(v, o.Lr, o.Eps);
+        else
+        {
+            double[] d = InternalsProbe.Sample(v), a = InternalsProbe.Sample(ga);
+            for (int i = 0; i < d.Length; i++) d[i] -= a[i] * a[i];                     // v - ga^2
+            probe.AddPercentiles("step", d, x => o.Lr / (Math.Sqrt(x) + o.Eps));
+        }
+        probe.Add("square_avg_norm", InternalsProbe.Norm(v));
+        if (probe.Buffer("momentum_buffer") is { } buf) probe.Add("momentum_norm", InternalsProbe.Norm(buf));
+        if (ga is not null) probe.Add("grad_avg_norm", InternalsProbe.Norm(ga));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

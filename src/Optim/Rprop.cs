@@ -64,6 +64,23 @@ public sealed class Rprop : Optimizer<RpropOptions>
         Fuse<Map<T>, T>(map, p, grad, buffers);
     }
 
+    /// <summary>Rprop's internals: at_min and at_max, the shares of elements whose step size sits at step_size_min or
+    /// step_size_max (the values as the tensor's dtype holds them); step_size_mean, the mean step size (the update moves
+    /// each element by its step size, or not at all); sign_flips, the share of elements whose gradient changed sign
+    /// this update (step size shrunk by etaminus, no step): prev = 0 with g != 0, counted as #(g != 0) - #(prev != 0)
+    /// since g = 0 leaves prev = 0 too.</summary>
+    private protected override void Internals(InternalsProbe probe, RpropOptions o)
+    {
+        if (probe.Buffer("step_size") is not { } size || probe.Buffer("prev") is not { } prev) return;
+        bool f32 = size.DType == DType.Float32;
+        double min = f32 ? (float)o.StepSizeMin : o.StepSizeMin, max = f32 ? (float)o.StepSizeMax : o.StepSizeMax;
+        // x <= min exactly when x < the next value up in the dtype; x >= max when x > the next value down.
+        probe.Add("at_min", InternalsProbe.ShareBelow(size, f32 ? MathF.BitIncrement((float)min) : Math.BitIncrement(min)));
+        probe.Add("at_max", InternalsProbe.ShareAbove(size, f32 ? MathF.BitDecrement((float)max) : Math.BitDecrement(max)));
+        probe.Add("step_size_mean", InternalsProbe.Mean(size));
+        probe.Add("sign_flips", InternalsProbe.ShareAbove(probe.Grad, 0, magnitude: true) - InternalsProbe.ShareAbove(prev, 0, magnitude: true));
+    }
+
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
     public struct Map<T> : IFusedMap<Map<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
     {

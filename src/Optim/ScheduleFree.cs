@@ -125,6 +125,19 @@ public abstract class ScheduleFree<TOptions> : Optimizer<TOptions> where TOption
     /// <summary>This step's (lr, ckp1, k) of the group.</summary>
     private protected (double Lr, double Ckp1, long K) Now(ParamGroup group) => _now[group];
 
+    /// <summary>The schedule-free internals: ckp1, this step's weight of z in the average x (x = (1 - ckp1)*x + ckp1*z:
+    /// 1/(k+1) with r = 0 and no warmup, the uniform average); lr, this step's lr after warmup; x_z_distance, ||x - z||_2,
+    /// how far the evaluation point (the average) lies from the base iterate, from p = y = (1 - beta)*z + beta*x as
+    /// ||y - z||/beta (x is not stored; beta the interpolation momentum, NaN when 0).</summary>
+    private protected override void Internals(InternalsProbe probe, TOptions o)
+    {
+        if (probe.Buffer("z") is not { } z) return;
+        var (lr, ckp1, _) = Now(probe.Group);
+        probe.Add("ckp1", ckp1);
+        probe.Add("lr", lr);
+        probe.Add("x_z_distance", o.Interpolation == 0 ? double.NaN : InternalsProbe.Distance(probe.Param, z) / o.Interpolation);
+    }
+
     /// <summary>Moves every parameter that has a z from y to x: p = lerp(p, z, 1 - 1/beta).</summary>
     public sealed override void Eval() => Switch(toTrain: false);
 
@@ -241,6 +254,19 @@ public sealed class ScheduleFreeAdamW : ScheduleFree<ScheduleFreeAdamWOptions>
             Fresh = fresh, Momentum = o.InnerMomentum != 0, Decay = o.WeightDecay != 0,
         };
         Fuse<Map<T>, T>(map, p, grad, buffers);
+    }
+
+    /// <summary>Schedule-Free AdamW's internals: the schedule-free ones (ckp1, lr, x_z_distance), then step_p5, step_p50,
+    /// step_p95, percentiles over the tensor's elements of the per-element step lr/(sqrt(v/(1 - b2^(k+1))) + eps) by
+    /// which the gradient (or the inner momentum) moves z (from a sample in a larger tensor); bias_correction2,
+    /// 1 - b2^(k+1).</summary>
+    private protected override void Internals(InternalsProbe probe, ScheduleFreeAdamWOptions o)
+    {
+        base.Internals(probe, o);
+        if (probe.Buffer("exp_avg_sq") is not { } v) return;
+        var (lr, _, k) = Now(probe.Group);
+        probe.AddStep(v, lr, o.Eps, 1 - Math.Pow(o.Beta2, k + 1));
+        probe.Add("bias_correction2", 1 - Math.Pow(o.Beta2, k + 1));
     }
 
     /// <summary>The per-element update (CPU SIMD lanes and GPU threads run this code).</summary>
