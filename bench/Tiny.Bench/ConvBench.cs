@@ -67,7 +67,7 @@ public static class ConvBench
             foreach (var p in ps) p.Grad = null;
             F.MseLoss(net.Forward(x), y).Backward();
         }
-        for (int i = 0; i < Math.Max(3, reps / 4); i++) Step();   // warm-up (JIT tiers, im2col caches)
+        Harness.Warm(Step);   // by time, until tiered JIT code runs (and im2col caches are filled)
         var per = new List<double>();
         for (int p = 0; p < passes; p++)
         {

@@ -40,7 +40,9 @@ public static class OptimBench
 
     private static (double Best, double Median) Time(int reps, Action step)
     {
-        for (int i = 0; i < 5; i++) step();   // warm-up: the JIT's tiers, and RAdam past its rectification threshold
+        // Warm-up by time until tiered JIT code runs (5 fixed steps timed AlphaGrad's 1M step in unoptimized startup
+        // code, 15.6 ms instead of 1.7); it also takes RAdam past its rectification threshold (5 steps).
+        Harness.Warm(step, minSeconds: 0.3, minCalls: 40);
         var us = new double[reps];
         for (int i = 0; i < reps; i++)
         {

@@ -52,7 +52,7 @@ public static class TrainStepBench
             }
             int scale = Math.Max(1, batch * sizes.Max() / (64 * 64));
             int reps = Math.Max(5, 2000 / scale);
-            for (int i = 0; i < reps; i++) Step();   // warm-up (JIT tiers)
+            Harness.Warm(Step);   // by time, until tiered JIT code runs
             var per = new List<double>();
             long bytes = 0;
             for (int p = 0; p < passes; p++)
