@@ -41,7 +41,7 @@ public abstract class Storage
         if (Scope == ScopeState.Scoped) Scope = ScopeState.None;
     }
 
-    /// <summary>Called once when a closing Tensor.Scope releases this (non-CPU) storage: hand the memory back to a pool.</summary>
+    /// <summary>Called once when a closing Tensor.Scope releases this storage: hand the memory back to the backend's pool.</summary>
     internal virtual void Recycle() { }
 
     /// <summary>The elements as a span over host memory, for a backend that keeps them there (T is the element type);

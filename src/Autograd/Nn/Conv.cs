@@ -80,7 +80,7 @@ internal static unsafe class ConvCpu
         UnfoldT(xa, col, n, c, h, w, k, s, pad, ho, wo);
         var outT = Scratch<T>.Rent(co * np);
         Mm(false, false, co, np, ckk, wa, ckk, col, np, outT, np, false);
-        var y = CpuPool.Rent<T>(n * co * p, zero: false);
+        var y = CpuArrays.Rent<T>(n * co * p, zero: false);
         for (int b = 0; b < n; b++)
             for (int o = 0; o < co; o++)
             {
@@ -94,7 +94,7 @@ internal static unsafe class ConvCpu
                 }
             }
         Scratch<T>.Return(outT);
-        var r = new Tensor(CpuPool.Wrap(y), new Shape(n, co, ho, wo));
+        var r = new Tensor(CpuArrays.Wrap(y), new Shape(n, co, ho, wo));
         Tensor[] parents = bias is null ? [x, weight] : [x, weight, bias];
         r = Tensor.Record(r, "Conv2d", g =>
         {
@@ -110,26 +110,26 @@ internal static unsafe class ConvCpu
                     ga.AsSpan((b * co + o) * p, p).CopyTo(gT.AsSpan(o * np + b * p, p));
             if (weight.RequiresGrad)
             {
-                var dw = CpuPool.Rent<T>(co * ckk, zero: false);
+                var dw = CpuArrays.Rent<T>(co * ckk, zero: false);
                 Mm(false, true, co, ckk, np, gT, np, col, np, dw, ckk, false);
-                weight.AccumulateGrad(new Tensor(CpuPool.Wrap(dw), weight.Shape));
+                weight.AccumulateGrad(new Tensor(CpuArrays.Wrap(dw), weight.Shape));
             }
             if (bias is not null && bias.RequiresGrad)
             {
-                var db = CpuPool.Rent<T>(co, zero: false);
+                var db = CpuArrays.Rent<T>(co, zero: false);
                 for (int o = 0; o < co; o++)
                 {
                     T acc = T.Zero;
                     foreach (var v in gT.AsSpan(o * np, np)) acc += v;
                     db[o] = acc;
                 }
-                bias.AccumulateGrad(new Tensor(CpuPool.Wrap(db), bias.Shape));
+                bias.AccumulateGrad(new Tensor(CpuArrays.Wrap(db), bias.Shape));
             }
             if (x.RequiresGrad)
             {
                 var dcol = Scratch<T>.Rent(ckk * np);
                 Mm(true, false, ckk, np, co, wa, ckk, gT, np, dcol, np, false);
-                x.AccumulateGrad(new Tensor(CpuPool.Wrap(FoldT(dcol, n, c, h, w, k, s, pad, ho, wo)), x.Shape));
+                x.AccumulateGrad(new Tensor(CpuArrays.Wrap(FoldT(dcol, n, c, h, w, k, s, pad, ho, wo)), x.Shape));
                 Scratch<T>.Return(dcol);
             }
             Scratch<T>.Return(gT);
@@ -220,7 +220,7 @@ internal static unsafe class ConvCpu
     // The adjoint of UnfoldT (col2im): every patch entry adds its gradient back to the input pixel it came from.
     private static T[] FoldT<T>(T[] g, int n, int c, int h, int w, int k, int s, int pad, int ho, int wo) where T : unmanaged, INumber<T>
     {
-        var dx = CpuPool.Rent<T>(n * c * h * w, zero: true);   // accumulated into
+        var dx = CpuArrays.Rent<T>(n * c * h * w, zero: true);   // accumulated into
         int p = ho * wo, np = n * p;
         fixed (T* pg = g) fixed (T* px = dx)
             for (int ch = 0; ch < c; ch++)

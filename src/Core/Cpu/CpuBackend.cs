@@ -25,22 +25,22 @@ public sealed class CpuBackend : IBackend
     }
 
     /// <summary>An array every element of which the caller overwrites: skipping the zeroing matters for big activations.
-    /// Inside a Tensor.Scope it comes from the thread's pool (see <see cref="CpuPool"/>).</summary>
-    private static T[] Uninit<T>(int n) => CpuPool.Rent<T>(n, zero: false);
+    /// Inside a Tensor.Scope it comes from the thread's pool (see <see cref="CpuArrays"/>).</summary>
+    private static T[] Uninit<T>(int n) => CpuArrays.Rent<T>(n, zero: false);
 
     /// <summary>An array of zeros (pooled inside a scope).</summary>
-    private static T[] Zeros<T>(int n) => CpuPool.Rent<T>(n, zero: true);
+    private static T[] Zeros<T>(int n) => CpuArrays.Rent<T>(n, zero: true);
 
     // ------------------------------------------------------------ creation
     /// <inheritdoc/>
     public Storage Allocate(DType dtype, int length) =>
-        dtype == DType.Float32 ? CpuPool.Wrap(Zeros<float>(length)) : CpuPool.Wrap(Zeros<double>(length));
+        dtype == DType.Float32 ? CpuArrays.Wrap(Zeros<float>(length)) : CpuArrays.Wrap(Zeros<double>(length));
 
     /// <inheritdoc/>
     public Storage Full(DType dtype, int length, double value)
     {
-        if (dtype == DType.Float32) { var a = CpuPool.Rent<float>(length, zero: value == 0); if (value != 0) Array.Fill(a, (float)value); return CpuPool.Wrap(a); }
-        var d = CpuPool.Rent<double>(length, zero: value == 0); if (value != 0) Array.Fill(d, value); return CpuPool.Wrap(d);
+        if (dtype == DType.Float32) { var a = CpuArrays.Rent<float>(length, zero: value == 0); if (value != 0) Array.Fill(a, (float)value); return CpuArrays.Wrap(a); }
+        var d = CpuArrays.Rent<double>(length, zero: value == 0); if (value != 0) Array.Fill(d, value); return CpuArrays.Wrap(d);
     }
 
     /// <inheritdoc/>
@@ -52,7 +52,7 @@ public sealed class CpuBackend : IBackend
     {
         var a = Uninit<T>(data.Length);
         Array.Copy(data, a, data.Length);
-        return CpuPool.Wrap(a);
+        return CpuArrays.Wrap(a);
     }
 
     /// <inheritdoc/>
@@ -100,7 +100,7 @@ public sealed class CpuBackend : IBackend
     public Storage Cast(Storage s, DType dtype)
     {
         if (s.DType == dtype) return dtype == DType.Float32 ? CopyOf(S(s).F) : CopyOf(S(s).D);
-        return dtype == DType.Float32 ? CpuPool.Wrap(ToFloatArray(s)) : CpuPool.Wrap(ToDoubleArray(s));
+        return dtype == DType.Float32 ? CpuArrays.Wrap(ToFloatArray(s)) : CpuArrays.Wrap(ToDoubleArray(s));
     }
 
     /// <inheritdoc/>
@@ -110,11 +110,11 @@ public sealed class CpuBackend : IBackend
         {
             var a = Uninit<float>(length);
             for (int i = 0; i < length; i++) a[i] = (float)rng.Uniform(low, high);
-            return CpuPool.Wrap(a);
+            return CpuArrays.Wrap(a);
         }
         var d = Uninit<double>(length);
         for (int i = 0; i < length; i++) d[i] = rng.Uniform(low, high);
-        return CpuPool.Wrap(d);
+        return CpuArrays.Wrap(d);
     }
 
     /// <inheritdoc/>
@@ -124,11 +124,11 @@ public sealed class CpuBackend : IBackend
         {
             var a = Uninit<float>(length);
             for (int i = 0; i < length; i++) a[i] = (float)rng.Normal(mean, std);
-            return CpuPool.Wrap(a);
+            return CpuArrays.Wrap(a);
         }
         var d = Uninit<double>(length);
         for (int i = 0; i < length; i++) d[i] = rng.Normal(mean, std);
-        return CpuPool.Wrap(d);
+        return CpuArrays.Wrap(d);
     }
 
     // ------------------------------------------------------------ elementwise
@@ -136,8 +136,8 @@ public sealed class CpuBackend : IBackend
     public Storage Unary(UnaryOp op, Storage x, double a = 0, double b = 0)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.Unary(op, c.F, y, a, b); return CpuPool.Wrap(y); }
-        var yd = Uninit<double>(c.Length); CpuKernels<double>.Unary(op, c.D, yd, a, b); return CpuPool.Wrap(yd);
+        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.Unary(op, c.F, y, a, b); return CpuArrays.Wrap(y); }
+        var yd = Uninit<double>(c.Length); CpuKernels<double>.Unary(op, c.D, yd, a, b); return CpuArrays.Wrap(yd);
     }
 
     /// <inheritdoc/>
@@ -149,11 +149,11 @@ public sealed class CpuBackend : IBackend
         {
             var o = Uninit<float>(outShape.Numel);
             CpuKernels<float>.Binary(op, ca.F, aShape, cb.F, bShape, o, outShape);
-            return CpuPool.Wrap(o);
+            return CpuArrays.Wrap(o);
         }
         var od = Uninit<double>(outShape.Numel);
         CpuKernels<double>.Binary(op, ca.D, aShape, cb.D, bShape, od, outShape);
-        return CpuPool.Wrap(od);
+        return CpuArrays.Wrap(od);
     }
 
     /// <inheritdoc/>
@@ -165,11 +165,11 @@ public sealed class CpuBackend : IBackend
         {
             var o = Uninit<float>(outShape.Numel);
             CpuKernels<float>.Where(cc.F, condShape, S(a).F, aShape, S(b).F, bShape, o, outShape);
-            return CpuPool.Wrap(o);
+            return CpuArrays.Wrap(o);
         }
         var od = Uninit<double>(outShape.Numel);
         CpuKernels<double>.Where(cc.D, condShape, S(a).D, aShape, S(b).D, bShape, od, outShape);
-        return CpuPool.Wrap(od);
+        return CpuArrays.Wrap(od);
     }
 
     // ------------------------------------------------------------ reductions
@@ -182,11 +182,11 @@ public sealed class CpuBackend : IBackend
         {
             var o = Uninit<float>(outer * inner);
             CpuKernels<float>.Reduce(op, c.F, outer, len, inner, o);
-            return CpuPool.Wrap(o);
+            return CpuArrays.Wrap(o);
         }
         var od = Uninit<double>(outer * inner);
         CpuKernels<double>.Reduce(op, c.D, outer, len, inner, od);
-        return CpuPool.Wrap(od);
+        return CpuArrays.Wrap(od);
     }
 
     /// <inheritdoc/>
@@ -225,16 +225,16 @@ public sealed class CpuBackend : IBackend
     public Storage Expand(Storage x, Shape xShape, Shape outShape)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var o = Uninit<float>(outShape.Numel); CpuKernels<float>.Expand(c.F, xShape, o, outShape); return CpuPool.Wrap(o); }
-        var od = Uninit<double>(outShape.Numel); CpuKernels<double>.Expand(c.D, xShape, od, outShape); return CpuPool.Wrap(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(outShape.Numel); CpuKernels<float>.Expand(c.F, xShape, o, outShape); return CpuArrays.Wrap(o); }
+        var od = Uninit<double>(outShape.Numel); CpuKernels<double>.Expand(c.D, xShape, od, outShape); return CpuArrays.Wrap(od);
     }
 
     /// <inheritdoc/>
     public Storage Permute(Storage x, Shape xShape, int[] perm)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var o = Uninit<float>(c.Length); CpuKernels<float>.Permute(c.F, xShape, perm, o); return CpuPool.Wrap(o); }
-        var od = Uninit<double>(c.Length); CpuKernels<double>.Permute(c.D, xShape, perm, od); return CpuPool.Wrap(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(c.Length); CpuKernels<float>.Permute(c.F, xShape, perm, o); return CpuArrays.Wrap(o); }
+        var od = Uninit<double>(c.Length); CpuKernels<double>.Permute(c.D, xShape, perm, od); return CpuArrays.Wrap(od);
     }
 
     /// <inheritdoc/>
@@ -242,8 +242,8 @@ public sealed class CpuBackend : IBackend
     {
         var c = S(x);
         int outer = xShape.Product(0, axis), len = xShape[axis], inner = xShape.Product(axis + 1, xShape.Rank);
-        if (c.DType == DType.Float32) { var o = Uninit<float>(outer * length * inner); CpuKernels<float>.Slice(c.F, outer, len, inner, start, length, o); return CpuPool.Wrap(o); }
-        var od = Uninit<double>(outer * length * inner); CpuKernels<double>.Slice(c.D, outer, len, inner, start, length, od); return CpuPool.Wrap(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(outer * length * inner); CpuKernels<float>.Slice(c.F, outer, len, inner, start, length, o); return CpuArrays.Wrap(o); }
+        var od = Uninit<double>(outer * length * inner); CpuKernels<double>.Slice(c.D, outer, len, inner, start, length, od); return CpuArrays.Wrap(od);
     }
 
     /// <inheritdoc/>
@@ -260,16 +260,16 @@ public sealed class CpuBackend : IBackend
     public Storage Gather(Storage x, Shape xShape, int axis, int[] index, Shape indexShape)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var o = Uninit<float>(indexShape.Numel); CpuKernels<float>.GatherScatter(c.F, xShape, axis, index, indexShape, o, false); return CpuPool.Wrap(o); }
-        var od = Uninit<double>(indexShape.Numel); CpuKernels<double>.GatherScatter(c.D, xShape, axis, index, indexShape, od, false); return CpuPool.Wrap(od);
+        if (c.DType == DType.Float32) { var o = Uninit<float>(indexShape.Numel); CpuKernels<float>.GatherScatter(c.F, xShape, axis, index, indexShape, o, false); return CpuArrays.Wrap(o); }
+        var od = Uninit<double>(indexShape.Numel); CpuKernels<double>.GatherScatter(c.D, xShape, axis, index, indexShape, od, false); return CpuArrays.Wrap(od);
     }
 
     /// <inheritdoc/>
     public Storage ScatterAdd(Shape xShape, DType dtype, int axis, int[] index, Shape indexShape, Storage src)
     {
         var s = S(src);
-        if (dtype == DType.Float32) { var o = Zeros<float>(xShape.Numel); CpuKernels<float>.GatherScatter(o, xShape, axis, index, indexShape, s.F, true); return CpuPool.Wrap(o); }
-        var od = Zeros<double>(xShape.Numel); CpuKernels<double>.GatherScatter(od, xShape, axis, index, indexShape, s.D, true); return CpuPool.Wrap(od);
+        if (dtype == DType.Float32) { var o = Zeros<float>(xShape.Numel); CpuKernels<float>.GatherScatter(o, xShape, axis, index, indexShape, s.F, true); return CpuArrays.Wrap(o); }
+        var od = Zeros<double>(xShape.Numel); CpuKernels<double>.GatherScatter(od, xShape, axis, index, indexShape, s.D, true); return CpuArrays.Wrap(od);
     }
 
     // ------------------------------------------------------------ linear algebra
@@ -278,7 +278,7 @@ public sealed class CpuBackend : IBackend
     {
         SameType(a, b, "MatMul");
         // Gemm with accumulate: false never reads C, so it need not be zeroed.
-        var c = a.DType == DType.Float32 ? CpuPool.Wrap(Uninit<float>(batch * m * n)) : (Storage)CpuPool.Wrap(Uninit<double>(batch * m * n));
+        var c = a.DType == DType.Float32 ? CpuArrays.Wrap(Uninit<float>(batch * m * n)) : (Storage)CpuArrays.Wrap(Uninit<double>(batch * m * n));
         MatMulAddInPlace(c, a, b, batch, m, k, n, transA, transB, strideA, strideB, m * n, accumulate: false);
         return c;
     }
@@ -344,16 +344,16 @@ public sealed class CpuBackend : IBackend
     public Storage LogSoftmax(Storage x, int rows, int cols)
     {
         var c = S(x);
-        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.LogSoftmax(c.F, y, rows, cols); return CpuPool.Wrap(y); }
-        var yd = Uninit<double>(c.Length); CpuKernels<double>.LogSoftmax(c.D, yd, rows, cols); return CpuPool.Wrap(yd);
+        if (c.DType == DType.Float32) { var y = Uninit<float>(c.Length); CpuKernels<float>.LogSoftmax(c.F, y, rows, cols); return CpuArrays.Wrap(y); }
+        var yd = Uninit<double>(c.Length); CpuKernels<double>.LogSoftmax(c.D, yd, rows, cols); return CpuArrays.Wrap(yd);
     }
 
     /// <inheritdoc/>
     public Storage LogSoftmaxBackward(Storage y, Storage g, int rows, int cols)
     {
         var cy = S(y); var cg = S(g);
-        if (cy.DType == DType.Float32) { var d = Uninit<float>(cy.Length); CpuKernels<float>.LogSoftmaxBackward(cy.F, cg.F, d, rows, cols); return CpuPool.Wrap(d); }
-        var dd = Uninit<double>(cy.Length); CpuKernels<double>.LogSoftmaxBackward(cy.D, cg.D, dd, rows, cols); return CpuPool.Wrap(dd);
+        if (cy.DType == DType.Float32) { var d = Uninit<float>(cy.Length); CpuKernels<float>.LogSoftmaxBackward(cy.F, cg.F, d, rows, cols); return CpuArrays.Wrap(d); }
+        var dd = Uninit<double>(cy.Length); CpuKernels<double>.LogSoftmaxBackward(cy.D, cg.D, dd, rows, cols); return CpuArrays.Wrap(dd);
     }
 
     /// <inheritdoc/>
@@ -361,7 +361,7 @@ public sealed class CpuBackend : IBackend
     {
         SameType(x, w, "Linear");
         // Every element is written: bias rows then an accumulating GEMM, or a GEMM that never reads C.
-        var y = x.DType == DType.Float32 ? CpuPool.Wrap(Uninit<float>(rows * outF)) : (Storage)CpuPool.Wrap(Uninit<double>(rows * outF));
+        var y = x.DType == DType.Float32 ? CpuArrays.Wrap(Uninit<float>(rows * outF)) : (Storage)CpuArrays.Wrap(Uninit<double>(rows * outF));
         var cy = S(y);
         bool acc = bias is not null;
         if (bias is not null)

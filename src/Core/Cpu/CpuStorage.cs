@@ -23,6 +23,9 @@ public sealed class CpuStorage : Storage
     /// <summary>The float64 array (only when DType is Float64).</summary>
     public double[] D => DType == DType.Float64 ? Unsafe.As<double[]>(Data) : throw new InvalidOperationException("storage is float32, not float64");
 
+    /// <summary>A closing Tensor.Scope released this storage: its array goes back to the thread's pool.</summary>
+    internal override void Recycle() => CpuArrays.Return(Data);
+
     /// <inheritdoc/>
     public override Span<T> AsSpan<T>() => Data is T[] a ? a
         : throw new InvalidOperationException($"storage is {DType.Name()}, not {(typeof(T) == typeof(float) ? "float32" : typeof(T) == typeof(double) ? "float64" : typeof(T).Name)}");

@@ -254,7 +254,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     private IlgpuStorage New(DType dtype, int length)
     {
         var s = new IlgpuStorage(this, dtype, length, Pool.Rent(dtype, length));
-        Tiny.Cpu.CpuPool.Register(s);   // inside a Tensor.Scope: back to the pool when the scope closes
+        ScopeStack.Register(s);   // inside a Tensor.Scope: back to the pool when the scope closes
         return s;
     }
 
@@ -265,7 +265,7 @@ public sealed class IlgpuBackend : IBackend, IDisposable
     private void Sync()
     {
         Interlocked.Increment(ref _ops);
-        if (SyncEachOp || Tiny.Cpu.CpuPool.Depth == 0) Wait();
+        if (SyncEachOp || ScopeStack.Depth == 0) Wait();
     }
 
     /// <summary>Hands a storage's buffer back to this backend's pool for reuse; the storage must not be used again.</summary>
