@@ -124,7 +124,7 @@ public static class Networks
     {
         ArgumentNullException.ThrowIfNull(factory);
         ArgumentNullException.ThrowIfNull(ctx);
-        string who = $"{ctx.Algorithm}: the {ctx.Name} network ({label})";
+        string who = $"{ctx.Algorithm}: {ctx.Name} ({label})";
         Module m;
         try { m = factory(ctx) ?? throw new ArgumentException("the factory returned null"); }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -132,9 +132,9 @@ public static class Networks
             throw new ArgumentException($"{who}: its factory failed: {OneLine(e)}", e);
         }
         var ps = m.Parameters().ToList();
-        if (ps.Count == 0) throw new ArgumentException($"{who} ({m.GetType().Name}) has no parameters: there is nothing to train");
+        if (ps.Count == 0) throw new ArgumentException($"{who}, a {m.GetType().Name}, has no parameters: there is nothing to train");
         if (ps.FirstOrDefault(p => p.DType != DType.Float32) is { } p64)
-            throw new ArgumentException($"{who} ({m.GetType().Name}) has a {p64.DType} parameter {p64.Name}; the agents train float32 networks");
+            throw new ArgumentException($"{who}, a {m.GetType().Name}, has a {p64.DType} parameter {p64.Name}; the agents train float32 networks");
         const int batch = 2;
         Shape got;
         try
@@ -144,10 +144,10 @@ public static class Networks
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new ArgumentException($"{who} ({m.GetType().Name}) fails on a [{batch}, {ctx.InputSize}] batch (it must map [batch, {ctx.InputSize}] to [batch, {ctx.OutputSize}]): {OneLine(e)}", e);
+            throw new ArgumentException($"{who}, a {m.GetType().Name}, fails on a [{batch}, {ctx.InputSize}] batch (it must map [batch, {ctx.InputSize}] to [batch, {ctx.OutputSize}]): {OneLine(e)}", e);
         }
         if (got.Count != 2 || got[0] != batch || got[1] != ctx.OutputSize)
-            throw new ArgumentException($"{who} ({m.GetType().Name}) maps [{batch}, {ctx.InputSize}] to [{string.Join(", ", got)}]; expected [{batch}, {ctx.OutputSize}] ({ctx.OutputMeaning})");
+            throw new ArgumentException($"{who}, a {m.GetType().Name}, maps [{batch}, {ctx.InputSize}] to [{string.Join(", ", got)}]; expected [{batch}, {ctx.OutputSize}] ({ctx.OutputMeaning})");
         return m;
     }
 
@@ -169,7 +169,7 @@ public static class Networks
         try { target.CopyFrom(online); }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"{ctx.Algorithm}: the {ctx.Name} network ({label}) is not a copy of the online network's structure: {OneLine(e)}; the factory must build the same module on each call", e);
+            throw new ArgumentException($"{ctx.Algorithm}: {ctx.Name} ({label}) does not have the online network's structure: {OneLine(e)}; the factory must build the same module on each call", e);
         }
         return target;
     }

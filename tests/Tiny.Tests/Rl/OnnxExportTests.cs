@@ -32,7 +32,7 @@ public sealed class OnnxExportTests
     }
 
     /// <summary>ONNX Runtime's output for a batch of observations (rows of obsDim floats) fed in shape [n, ...obsShape].</summary>
-    private static float[] RunOnnx(string path, float[] obs, int n, int[] obsShape, string output)
+    internal static float[] RunOnnx(string path, float[] obs, int n, int[] obsShape, string output)
     {
         using var session = new InferenceSession(path);
         Assert.That(session.InputMetadata.Keys, Is.EqualTo(new[] { "obs" }));
@@ -51,7 +51,7 @@ public sealed class OnnxExportTests
     }
 
     /// <summary>n random observations of dim floats: normal with the given scale, plus some far outside it.</summary>
-    private static float[] RandomObs(int n, int dim, double scale, int seed, bool binary = false)
+    internal static float[] RandomObs(int n, int dim, double scale, int seed, bool binary = false)
     {
         var rng = new Random(seed);
         var obs = new float[n * dim];
@@ -87,7 +87,7 @@ public sealed class OnnxExportTests
 
     /// <summary>The network's outputs (Tiny, one batch) equal ONNX Runtime's within 1e-5, and Act's greedy action is
     /// the argmax of ONNX Runtime's row wherever the best two are not a near tie.</summary>
-    private static void CheckDiscrete(IAgent agent, Tiny.Nn.Module net, string path, string output, int[] obsShape, int actions, float[] obs, int n)
+    internal static void CheckDiscrete(IAgent agent, Tiny.Nn.Module net, string path, string output, int[] obsShape, int actions, float[] obs, int n)
     {
         int dim = obsShape.Aggregate(1, (a, b) => a * b);
         var onnx = RunOnnx(path, obs, n, obsShape, output);
