@@ -120,8 +120,7 @@ public sealed class AdEMAMix : Optimizer<AdEMAMixOptions>
         if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } v) return;
         long t = s.Step;
         probe.AddStep(v, o.Lr, o.Eps, 1 - Math.Pow(o.Beta2, t));
-        probe.Add("bias_correction1", 1 - Math.Pow(o.Beta1, t));
-        probe.Add("bias_correction2", 1 - Math.Pow(o.Beta2, t));
+        probe.AddBiasCorrections(t, o.Beta1, o.Beta2);
         probe.Add("alpha", AlphaAt(t, o.Alpha, o.AlphaWarmup));
         probe.Add("beta3", Beta3At(t, o.Beta3, o.Beta1, o.Beta3Warmup));
         if (probe.Buffer("exp_avg_slow") is { } slow) probe.Add("slow_ema_norm", InternalsProbe.Norm(slow));

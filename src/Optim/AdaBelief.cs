@@ -120,8 +120,7 @@ public sealed class AdaBelief : Optimizer<AdaBeliefOptions>
         if (!o.Rectify) probe.AddStep(s, o.Lr, o.Eps, bc2);
         else if (adaptive) probe.AddStep(s, stepSize * bc1, o.Eps);
         else probe.AddPercentiles("step", [sgd ? o.Lr : 0]);
-        probe.Add("bias_correction1", bc1);
-        probe.Add("bias_correction2", bc2);
+        probe.AddBiasCorrections(t, o.Beta1, o.Beta2);
         if (o.Rectify)
         {
             probe.Add("rectified", adaptive ? 1 : 0);

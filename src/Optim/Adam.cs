@@ -90,10 +90,8 @@ public class Adam : Optimizer<AdamOptions>
     private protected override void Internals(InternalsProbe probe, AdamOptions o)
     {
         if (probe.State is not { } s || probe.Buffer(o.Amsgrad ? "max_exp_avg_sq" : "exp_avg_sq") is not { } v) return;
-        double bc1 = 1 - Math.Pow(o.Beta1, s.Step), bc2 = 1 - Math.Pow(o.Beta2, s.Step);
-        probe.AddStep(v, o.Lr, o.Eps, bc2);
-        probe.Add("bias_correction1", bc1);
-        probe.Add("bias_correction2", bc2);
+        probe.AddStep(v, o.Lr, o.Eps, 1 - Math.Pow(o.Beta2, s.Step));
+        probe.AddBiasCorrections(s.Step, o.Beta1, o.Beta2);
         if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
     }
 

@@ -176,9 +176,7 @@ public sealed class Adan : Optimizer<AdanOptions>
         if (probe.State is not { } s || probe.Buffer("exp_avg_sq") is not { } n) return;
         long t = s.Step;
         probe.AddStep(n, o.Lr, o.Eps, 1 - Math.Pow(o.Beta3, t));
-        probe.Add("bias_correction1", 1 - Math.Pow(o.Beta1, t));
-        probe.Add("bias_correction2", 1 - Math.Pow(o.Beta2, t));
-        probe.Add("bias_correction3", 1 - Math.Pow(o.Beta3, t));
+        probe.AddBiasCorrections(t, o.Beta1, o.Beta2, o.Beta3);
         if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
         if (probe.Buffer("exp_avg_diff") is { } diff) probe.Add("diff_norm", InternalsProbe.Norm(diff));
         probe.Add("second_moment_norm", InternalsProbe.Norm(n));

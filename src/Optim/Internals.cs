@@ -483,6 +483,12 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
     public void AddStep(Tensor v, double lr, double eps, double bc = 1) =>
         AddPercentiles("step", Sample(v), x => lr / (Math.Sqrt(x / bc) + eps));
 
+    /// <summary>bias_correction1, bias_correction2, ...: 1 - beta^t of each beta in order (the EMAs' bias corrections at step t).</summary>
+    public void AddBiasCorrections(long t, params double[] betas)
+    {
+        for (int i = 0; i < betas.Length; i++) Add($"bias_correction{i + 1}", 1 - Math.Pow(betas[i], t));
+    }
+
     private static readonly ConcurrentDictionary<int, int[]> Samples = new();
 
     /// <summary>t's values as double on the host: all of them up to <see cref="InternalsRecorder.SampleSize"/>, else a

@@ -69,8 +69,7 @@ public sealed class RAdam : Optimizer<RAdamOptions>
         else probe.AddPercentiles("step", [o.Lr]);
         probe.Add("rectified", rectified ? 1 : 0);
         probe.Add("rho_t", rhoT);
-        probe.Add("bias_correction1", 1 - Math.Pow(o.Beta1, s.Step));
-        probe.Add("bias_correction2", bc2);
+        probe.AddBiasCorrections(s.Step, o.Beta1, o.Beta2);
         if (probe.Buffer("exp_avg") is { } m) probe.Add("momentum_norm", InternalsProbe.Norm(m));
     }
 
