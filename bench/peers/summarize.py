@@ -26,7 +26,7 @@ def main():
         pa = [m["fma_peak_gflops_all"] for m in machines]
         print(f"CPU: {machines[0]['cpu']}, {machines[0]['cores']} cores, {machines[0]['isa']}; FMA peak measured in each "
               f"Tiny run: 1 thread {min(p1):.1f}-{max(p1):.1f} GFLOP/s, all cores {min(pa):.1f}-{max(pa):.1f} "
-              f"({len(machines)} runs, {machines[0]['utc']} .. {machines[-1]['utc']})\n")
+              f"({len(machines)} runs, {min(m['utc'] for m in machines)} .. {max(m['utc'] for m in machines)})\n")
     groups = defaultdict(lambda: defaultdict(list))
     for r in rows:
         if r["bench"] == "machine":
