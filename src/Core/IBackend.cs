@@ -32,16 +32,12 @@ public enum UnaryOp
     Sin,
     /// <summary>cos(x), x in radians</summary>
     Cos,
-    /// <summary>ln(1 + x), accurate for small x</summary>
-    Log1p,
     /// <summary>x + a</summary>
     AddScalar,
     /// <summary>x * a</summary>
     MulScalar,
     /// <summary>x ^ a</summary>
     PowScalar,
-    /// <summary>a ^ x ... not used; reserved</summary>
-    RPowScalar,
     /// <summary>clamp(x, a, b)</summary>
     Clamp,
     /// <summary>1 where lo &lt;= x &lt;= hi (a, b), else 0: the gradient mask of Clamp</summary>

@@ -41,31 +41,3 @@ public static class F
     /// <summary>Cross-entropy from logits [N, C] and integer targets [N]; mean.</summary>
     public static Tensor CrossEntropy(Tensor logits, int[] targets) => NllLoss(logits.LogSoftmax(1), targets);
 }
-
-/// <summary>MSE as a loss object.</summary>
-public sealed class MseLoss
-{
-    /// <summary>mean((input - target)^2) over all elements.</summary>
-    public Tensor Call(Tensor input, Tensor target) => F.MseLoss(input, target);
-}
-
-/// <summary>Smooth L1 (Huber) as a loss object.</summary>
-public sealed class SmoothL1Loss(double beta = 1.0)
-{
-    /// <summary>Mean Huber loss with this object's beta: 0.5 d^2 / beta where |d| &lt; beta, else |d| - 0.5 beta (d = input - target).</summary>
-    public Tensor Call(Tensor input, Tensor target) => F.SmoothL1Loss(input, target, beta);
-}
-
-/// <summary>Cross-entropy from logits as a loss object.</summary>
-public sealed class CrossEntropyLoss
-{
-    /// <summary>Mean of -log_softmax(logits)[i, targets[i]] over the batch (logits [N, C], targets [N]).</summary>
-    public Tensor Call(Tensor logits, int[] targets) => F.CrossEntropy(logits, targets);
-}
-
-/// <summary>NLL as a loss object.</summary>
-public sealed class NllLoss
-{
-    /// <summary>Mean of -logProbs[i, targets[i]] over the batch (logProbs [N, C], targets [N]).</summary>
-    public Tensor Call(Tensor logProbs, int[] targets) => F.NllLoss(logProbs, targets);
-}

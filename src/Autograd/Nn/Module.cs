@@ -29,9 +29,6 @@ public abstract class Module
     /// <summary>The forward computation.</summary>
     public abstract Tensor Forward(Tensor x);
 
-    /// <summary>Calls <see cref="Forward"/>.</summary>
-    public Tensor Call(Tensor x) => Forward(x);
-
     /// <summary>All parameters, this module's first, then the children's in registration order.</summary>
     public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Value);
 

@@ -48,8 +48,6 @@ internal static class CpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T
     private static T Scalar(UnaryOp op, T v, double a, double b) => op switch
     {
         UnaryOp.Sign => T.IsNaN(v) ? v : v > T.Zero ? T.One : v < T.Zero ? -T.One : T.Zero,
-        UnaryOp.Log1p => T.LogP1(v),
-        UnaryOp.RPowScalar => T.Pow(C(a), v),
         UnaryOp.InRange => v >= C(a) && v <= C(b) ? T.One : T.Zero,
         _ => throw new NotSupportedException($"unary op {op}"),
     };

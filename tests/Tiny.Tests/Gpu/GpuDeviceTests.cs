@@ -62,32 +62,33 @@ public sealed class GpuDeviceTests
             Assert.That(Device.Resolve($"opencl:{cpuType.Index}"), Is.EqualTo(Device.OpenCL(cpuType.Index)), "a CPU-type OpenCL device is usable by name");
     }
 
-    /// <summary>Every kernel compiles to PTX for sm_90 without a GPU or driver, with no unresolved .extern .func.</summary>
+    /// <summary>Every kernel compiles to PTX for sm_90 without a GPU or driver, with no unresolved .extern .func: each
+    /// kernel of Kernels closed over (float, GpuLaneF) and (double, GpuLaneD), and the fused-map kernels closed over every
+    /// map in Tiny.Optim and Tiny.Rl.</summary>
     [Test]
     public void EveryKernelCompilesToPtxForSm90()
     {
         using var context = Context.Create(b => b.Default().EnableAlgorithms());
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_78, null!);
-        var kernels = new[] { typeof(KernelsF), typeof(KernelsD) }
-            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
-            .Where(m => m.ReturnType == typeof(void) && m.GetParameters().Length > 0)
-            .ToList();
-        Assert.That(kernels, Has.Count.GreaterThanOrEqualTo(38));
-        // The one generic fused-map kernel, closed over every map in Tiny.Optim (every optimizer) in both dtypes.
-        var maps = typeof(Tiny.Optim.Optimizer).Assembly.GetTypes()
+        (Type T, Type L)[] types = [(typeof(float), typeof(GpuLaneF)), (typeof(double), typeof(GpuLaneD))];
+        var kernels = new List<MethodInfo>();
+        foreach (var m in typeof(Kernels).GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.ReturnType == typeof(void)))
+        {
+            if (!m.IsGenericMethodDefinition) kernels.Add(m);
+            else foreach (var (t, l) in types) kernels.Add(m.GetGenericArguments().Length == 1 ? m.MakeGenericMethod(t) : m.MakeGenericMethod(t, l));
+        }
+        Assert.That(kernels, Has.Count.GreaterThanOrEqualTo(37));
+        // The fused-map kernel and its counting pre-pass, closed over every map (every optimizer, the agents' Polyak update).
+        var maps = new[] { typeof(Tiny.Optim.Optimizer).Assembly, typeof(Tiny.Rl.OffPolicy).Assembly }.SelectMany(a => a.GetTypes())
             .Where(t => t.IsGenericTypeDefinition && t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IFusedMap<,>)))
             .ToList();
-        Assert.That(maps.Select(t => t.DeclaringType!.Name), Is.SupersetOf(new[] { "Sgd", "Adam", "AdaBound", "AlphaGrad" }));
-        foreach (var map in maps)
-        {
-            kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.Map))!.MakeGenericMethod(map.MakeGenericType(typeof(float)), typeof(float), typeof(GpuLaneF)));
-            kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.Map))!.MakeGenericMethod(map.MakeGenericType(typeof(double)), typeof(double), typeof(GpuLaneD)));
-        }
-        // The counting pre-pass kernels, closed over a map of each dtype (any map can be a count's probe).
-        kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.CountF))!.MakeGenericMethod(typeof(BackendSuite.AgreeProbe<float>)));
-        kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.CountD))!.MakeGenericMethod(typeof(BackendSuite.AgreeProbe<double>)));
-        foreach (var name in new[] { nameof(KernelsF.SumSquares), nameof(KernelsF.SumPartials) })
-            Assert.That(kernels.Count(m => m.Name == name), Is.EqualTo(2), $"{name}: float and double kernels are compiled");
+        Assert.That(maps.Select(t => t.DeclaringType!.Name), Is.SupersetOf(new[] { "Sgd", "Adam", "AdaBound", "AlphaGrad", "OffPolicy" }));
+        foreach (var map in maps.Append(typeof(BackendSuite.AgreeProbe<>)))
+            foreach (var (t, l) in types)
+            {
+                kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.Map))!.MakeGenericMethod(map.MakeGenericType(t), t, l));
+                if (map == typeof(BackendSuite.AgreeProbe<>)) kernels.Add(typeof(FusedKernels).GetMethod(nameof(FusedKernels.Count))!.MakeGenericMethod(map.MakeGenericType(t), t, l));
+            }
         var failures = new List<string>();
         foreach (var m in kernels)
         {
@@ -112,7 +113,7 @@ public sealed class GpuDeviceTests
     }
 
     private static string Describe(MethodInfo m) => m.IsGenericMethod
-        ? $"FusedKernels.{m.Name}<{m.GetGenericArguments()[0].DeclaringType?.Name ?? m.GetGenericArguments()[0].Name}, {m.GetGenericArguments()[0].GetGenericArguments().FirstOrDefault()?.Name}>"
+        ? $"{m.DeclaringType!.Name}.{m.Name}<{string.Join(", ", m.GetGenericArguments().Select(a => a.IsGenericType ? $"{a.DeclaringType?.Name}.{a.Name}<{a.GetGenericArguments()[0].Name}>" : a.Name))}>"
         : $"{m.DeclaringType!.Name}.{m.Name}";
 }
 
