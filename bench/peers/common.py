@@ -27,6 +27,11 @@ def time_us(fn, reps, warmup=None, passes=5):
     microseconds over passes (best = fastest pass)."""
     for _ in range(warmup if warmup is not None else max(3, reps // 10)):
         fn()
+    return timed_passes(fn, reps, passes)
+
+
+def timed_passes(fn, reps, passes):
+    """`passes` passes of reps calls; (best, median) per-call microseconds over passes (best = fastest pass)."""
     per = []
     for _ in range(passes):
         t0 = time.perf_counter()
@@ -67,13 +72,8 @@ def time_budget_us(fn, passes=5, pass_seconds=0.25, min_reps=3):
     as Tiny.Bench's Harness.Time."""
     last = warm(fn)
     reps = max(min_reps, int(pass_seconds * 1e6 / max(last, 0.01)) + 1)
-    per = []
-    for _ in range(passes):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        per.append((time.perf_counter() - t0) / reps * 1e6)
-    return min(per), statistics.median(per), reps
+    best, median = timed_passes(fn, reps, passes)
+    return best, median, reps
 
 
 def make_net(sizes, act):
