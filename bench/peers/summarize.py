@@ -34,6 +34,8 @@ def main():
         best = r.get("us_per_update_best", r.get("us_best"))
         key = (r["bench"], r.get("net", r.get("nets")), r["threads"], r.get("mode", ""))
         groups[key][r["peer"]].append((best, r))
+        if "us_critic_step_best" in r:   # td3: the critic step alone as well (more calls per pass, less noise)
+            groups[("td3_critic_step",) + key[1:]][r["peer"]].append((r["us_critic_step_best"], {}))
     print("| bench | net | threads | torch mode | Tiny us (best / median of rounds) | torch us (best / median) | torch / Tiny (best) | torch / Tiny (median) | Tiny % of peak (best) |")
     print("|---|---|---|---|---|---|---|---|---|")
     tiny_by_key = {}
