@@ -96,6 +96,29 @@ public enum ReduceOp
     ArgMin,
 }
 
+/// <summary>The geometry of a 2-D convolution over NCHW tensors: N images of C channels, H x W pixels, a square K x K
+/// kernel to Co channels, the stride and the zero padding on each side.</summary>
+public readonly record struct Conv2dShape(int N, int C, int H, int W, int Co, int K, int Stride, int Pad)
+{
+    /// <summary>Output height, (H + 2 Pad - K) / Stride + 1 (floor).</summary>
+    public int Ho => (H + 2 * Pad - K) / Stride + 1;
+    /// <summary>Output width, (W + 2 Pad - K) / Stride + 1 (floor).</summary>
+    public int Wo => (W + 2 * Pad - K) / Stride + 1;
+    /// <summary>Rows of the patch matrix, C*K*K.</summary>
+    public int PatchRows => C * K * K;
+    /// <summary>Columns of the patch matrix, N*Ho*Wo.</summary>
+    public int PatchCols => N * Ho * Wo;
+
+    /// <summary>Throws ArgumentException unless x, w and bias have this geometry's lengths and one dtype.</summary>
+    internal void Check(Storage x, Storage w, Storage? bias)
+    {
+        if (w.DType != x.DType || bias is not null && bias.DType != x.DType)
+            throw new ArgumentException($"Conv2d: dtype mismatch: x {x.DType.Name()}, weight {w.DType.Name()}{(bias is null ? "" : $", bias {bias.DType.Name()}")}");
+        if (x.Length != N * C * H * W || w.Length != Co * PatchRows || bias is not null && bias.Length != Co)
+            throw new ArgumentException($"Conv2d: storages of {x.Length}, {w.Length}{(bias is null ? "" : $", {bias.Length}")} elements do not fit {this}");
+    }
+}
+
 /// <summary>
 /// The primitives a device must implement. Storages are contiguous and row-major; shapes are passed alongside.
 /// Every method returns a new storage unless its name says InPlace.
@@ -169,6 +192,17 @@ public interface IBackend
     Storage MatMul(Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB);
     /// <summary>c += op(A) @ op(B) for one matrix pair (used by backward passes to accumulate).</summary>
     void MatMulAddInPlace(Storage c, Storage a, Storage b, int batch, int m, int k, int n, bool transA, bool transB, int strideA, int strideB, int strideC);
+
+    // convolution
+    /// <summary>Conv2d forward: y [N, Co, Ho, Wo] = w [Co, C, K, K] (*) x [N, C, H, W] (+ bias [Co]), all of one dtype.
+    /// With keepPatches, patches is x unfolded, [C*K*K, N*Ho*Wo] (im2col, transposed), for the backward; else null.</summary>
+    Storage Conv2d(Storage x, Storage w, Storage? bias, Conv2dShape s, bool keepPatches, out Storage? patches);
+
+    /// <summary>Conv2d backward from g = dL/dy [N, Co, Ho, Wo]: dx (col2im of w^T g), dw (g against the patches) and db
+    /// (g summed over N, Ho and Wo), each only when asked for (null otherwise). patches: the forward's, taken over (its
+    /// memory is reused after this call), or null to unfold x again.</summary>
+    (Storage? Dx, Storage? Dw, Storage? Db) Conv2dBackward(Storage g, Storage x, Storage w, Storage? patches, Conv2dShape s,
+        bool needDx, bool needDw, bool needDb);
 
     // in place (updates, gradient accumulation)
     /// <summary>dst += alpha * src (same length).</summary>

@@ -300,6 +300,27 @@ public sealed class CpuBackend : IBackend
         }
     }
 
+    // ------------------------------------------------------------ convolution
+    /// <inheritdoc/>
+    public Storage Conv2d(Storage x, Storage w, Storage? bias, Conv2dShape s, bool keepPatches, out Storage? patches)
+    {
+        s.Check(x, w, bias);
+        return x.DType == DType.Float32
+            ? CpuConv.Forward(S(x).F, S(w).F, bias is null ? null : S(bias).F, s, keepPatches, out patches)
+            : CpuConv.Forward(S(x).D, S(w).D, bias is null ? null : S(bias).D, s, keepPatches, out patches);
+    }
+
+    /// <inheritdoc/>
+    public (Storage? Dx, Storage? Dw, Storage? Db) Conv2dBackward(Storage g, Storage x, Storage w, Storage? patches, Conv2dShape s,
+        bool needDx, bool needDw, bool needDb)
+    {
+        s.Check(x, w, null);
+        SameType(g, x, "Conv2dBackward");
+        return x.DType == DType.Float32
+            ? CpuConv.Backward(S(g).F, S(x).F, S(w).F, patches is null ? null : S(patches).F, s, needDx, needDw, needDb)
+            : CpuConv.Backward(S(g).D, S(x).D, S(w).D, patches is null ? null : S(patches).D, s, needDx, needDw, needDb);
+    }
+
     // ------------------------------------------------------------ in place
     /// <inheritdoc/>
     public void AxpyInPlace(Storage dst, Storage src, double alpha)

@@ -26,6 +26,9 @@ internal abstract class KernelSet
     public abstract void LogSoftmax(int rows, IlgpuStorage x, IlgpuStorage y, int cols);
     public abstract void LogSoftmaxBackward(int rows, IlgpuStorage y, IlgpuStorage g, IlgpuStorage dx, int cols);
     public abstract void SumSquares(int chunks, IlgpuStorage x, ArrayView<double> partial);
+    public abstract void Im2Col(IlgpuStorage x, IlgpuStorage col, Conv2dShape g);
+    public abstract void Col2Im(IlgpuStorage dcol, IlgpuStorage dx, Conv2dShape g);
+    public abstract void ConvOut(IlgpuStorage outT, IlgpuStorage? bias, IlgpuStorage y, Conv2dShape g);
     /// <summary>y (float64) = x widened.</summary>
     public abstract void ToDouble(IlgpuStorage x, IlgpuStorage y);
     /// <summary>y = x (float64) rounded to this set's type.</summary>
@@ -60,6 +63,8 @@ internal sealed class KernelSet<T, L> : KernelSet<T> where T : unmanaged, IFloat
     private readonly Action<Index1D, ArrayView<T>, ArrayView<T>, int> _logSoftmax;
     private readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, int> _logSoftmaxBackward;
     private readonly Action<Index1D, ArrayView<T>, ArrayView<double>, int> _sumSquares;
+    private readonly Action<Index1D, ArrayView<T>, ArrayView<T>, Conv2dShape> _im2Col, _col2Im;
+    private readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, Conv2dShape, int> _convOut;
     private readonly Action<Index1D, ArrayView<T>, ArrayView<double>> _toDouble;
     private readonly Action<Index1D, ArrayView<double>, ArrayView<T>> _fromDouble;
 
@@ -81,6 +86,9 @@ internal sealed class KernelSet<T, L> : KernelSet<T> where T : unmanaged, IFloat
         _logSoftmax = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, int>(Kernels.LogSoftmax<T, L>);
         _logSoftmaxBackward = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, int>(Kernels.LogSoftmaxBackward<T, L>);
         _sumSquares = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<double>, int>(Kernels.SumSquares<T, L>);
+        _im2Col = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, Conv2dShape>(Kernels.Im2Col);
+        _col2Im = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, Conv2dShape>(Kernels.Col2Im<T, L>);
+        _convOut = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, Conv2dShape, int>(Kernels.ConvOut<T, L>);
         _toDouble = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<double>>(Kernels.ToDouble<T, L>);
         _fromDouble = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<T>>(Kernels.FromDouble<T, L>);
     }
@@ -112,6 +120,10 @@ internal sealed class KernelSet<T, L> : KernelSet<T> where T : unmanaged, IFloat
     public override void LogSoftmaxBackward(int rows, IlgpuStorage y, IlgpuStorage g, IlgpuStorage dx, int cols) =>
         _logSoftmaxBackward(rows, y.View<T>(), g.View<T>(), dx.View<T>(), cols);
     public override void SumSquares(int chunks, IlgpuStorage x, ArrayView<double> partial) => _sumSquares(chunks, x.View<T>(), partial, x.Length);
+    public override void Im2Col(IlgpuStorage x, IlgpuStorage col, Conv2dShape g) => _im2Col(col.Length, x.View<T>(), col.View<T>(), g);
+    public override void Col2Im(IlgpuStorage dcol, IlgpuStorage dx, Conv2dShape g) => _col2Im(dx.Length, dcol.View<T>(), dx.View<T>(), g);
+    public override void ConvOut(IlgpuStorage outT, IlgpuStorage? bias, IlgpuStorage y, Conv2dShape g) =>
+        _convOut(y.Length, outT.View<T>(), (bias ?? outT).View<T>(), y.View<T>(), g, bias is null ? 0 : 1);
     public override void ToDouble(IlgpuStorage x, IlgpuStorage y) => _toDouble(x.Length, x.View<T>(), y.View<double>());
     public override void FromDouble(IlgpuStorage x, IlgpuStorage y) => _fromDouble(x.Length, x.View<double>(), y.View<T>());
 

@@ -294,6 +294,51 @@ internal static class Kernels
         c[o] = L.Value(accumulate ? L.Splat(c[o]) + v : v);
     }
 
+    // ---------------------------------------------------------------- convolution (the CPU's CpuConv layout)
+    /// <summary>im2col, transposed: col[(ch*K + ky)*K + kx, (b*Ho + oy)*Wo + ox] = x[b, ch, oy*S + ky - Pad, ox*S + kx - Pad]
+    /// (0 outside the image); i runs over col [C*K*K, N*Ho*Wo].</summary>
+    public static void Im2Col<T>(Index1D i, ArrayView<T> x, ArrayView<T> col, Conv2dShape g) where T : unmanaged
+    {
+        int np = g.N * g.Ho * g.Wo;
+        int row = i / np, at = i - row * np;
+        int kx = row % g.K, ky = row / g.K % g.K, ch = row / (g.K * g.K);
+        int ox = at % g.Wo, oy = at / g.Wo % g.Ho, b = at / (g.Wo * g.Ho);
+        int iy = oy * g.Stride + ky - g.Pad, ix = ox * g.Stride + kx - g.Pad;
+        col[i] = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W ? x[((b * g.C + ch) * g.H + iy) * g.W + ix] : default;
+    }
+
+    /// <summary>col2im, the adjoint of <see cref="Im2Col{T}"/>: dx[b, ch, iy, ix] = the sum of the patch entries taken from
+    /// that pixel, in (ky, kx) order (the CPU's order, so the sums are the same); i runs over dx [N, C, H, W].</summary>
+    public static void Col2Im<T, L>(Index1D i, ArrayView<T> dcol, ArrayView<T> dx, Conv2dShape g) where T : unmanaged where L : struct, IGpuLane<L, T>
+    {
+        int np = g.N * g.Ho * g.Wo;
+        int ix = i % g.W, iy = i / g.W % g.H, ch = i / (g.W * g.H) % g.C, b = i / (g.W * g.H * g.C);
+        L acc = L.FromDouble(0);
+        for (int ky = 0; ky < g.K; ky++)
+        {
+            int ty = iy + g.Pad - ky;
+            if (ty < 0 || ty % g.Stride != 0 || ty / g.Stride >= g.Ho) continue;
+            for (int kx = 0; kx < g.K; kx++)
+            {
+                int tx = ix + g.Pad - kx;
+                if (tx < 0 || tx % g.Stride != 0 || tx / g.Stride >= g.Wo) continue;
+                acc += L.Splat(dcol[((ch * g.K + ky) * g.K + kx) * np + (b * g.Ho + ty / g.Stride) * g.Wo + tx / g.Stride]);
+            }
+        }
+        dx[i] = L.Value(acc);
+    }
+
+    /// <summary>The forward's output from outT [Co, N*Ho*Wo]: y[b, o, q] = outT[o, b*Ho*Wo + q] (+ bias[o] when hasBias);
+    /// i runs over y [N, Co, Ho*Wo].</summary>
+    public static void ConvOut<T, L>(Index1D i, ArrayView<T> outT, ArrayView<T> bias, ArrayView<T> y, Conv2dShape g, int hasBias)
+        where T : unmanaged where L : struct, IGpuLane<L, T>
+    {
+        int p = g.Ho * g.Wo;
+        int q = i % p, o = i / p % g.Co, b = i / (p * g.Co);
+        T v = outT[o * g.N * p + b * p + q];
+        y[i] = hasBias != 0 ? L.Value(L.Splat(v) + L.Splat(bias[o])) : v;
+    }
+
     // ---------------------------------------------------------------- in place and fused
     public static void Axpy<T, L>(Index1D i, ArrayView<T> dst, ArrayView<T> src, T alpha) where T : unmanaged where L : struct, IGpuLane<L, T> =>
         dst[i] = L.Value(L.Splat(dst[i]) + L.Splat(alpha) * L.Splat(src[i]));

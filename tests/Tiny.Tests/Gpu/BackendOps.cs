@@ -147,10 +147,58 @@ public static class BackendOps
         return c;
     }
 
+    /// <summary>Direct convolution y[b, o, oy, ox] = bias[o] + sum over (c, ky, kx) of w[o, c, ky, kx] x[b, c, oy*s+ky-p, ox*s+kx-p].</summary>
+    private static double[] ConvRef(double[] x, double[] w, double[]? bias, Conv2dShape g)
+    {
+        var y = new double[g.N * g.Co * g.Ho * g.Wo];
+        for (int b = 0; b < g.N; b++)
+            for (int o = 0; o < g.Co; o++)
+                for (int oy = 0; oy < g.Ho; oy++)
+                    for (int ox = 0; ox < g.Wo; ox++)
+                    {
+                        double s = bias?[o] ?? 0;
+                        for (int c = 0; c < g.C; c++)
+                            for (int ky = 0; ky < g.K; ky++)
+                                for (int kx = 0; kx < g.K; kx++)
+                                {
+                                    int iy = oy * g.Stride + ky - g.Pad, ix = ox * g.Stride + kx - g.Pad;
+                                    if (iy >= 0 && iy < g.H && ix >= 0 && ix < g.W)
+                                        s += w[((o * g.C + c) * g.K + ky) * g.K + kx] * x[((b * g.C + c) * g.H + iy) * g.W + ix];
+                                }
+                        y[((b * g.Co + o) * g.Ho + oy) * g.Wo + ox] = s;
+                    }
+        return y;
+    }
+
+    /// <summary>The conv's gradients from gy, by the chain rule on the direct sum: dx, dw and db concatenated.</summary>
+    private static double[] ConvGradRef(double[] x, double[] w, double[] gy, Conv2dShape g)
+    {
+        var dx = new double[x.Length]; var dw = new double[w.Length]; var db = new double[g.Co];
+        for (int b = 0; b < g.N; b++)
+            for (int o = 0; o < g.Co; o++)
+                for (int oy = 0; oy < g.Ho; oy++)
+                    for (int ox = 0; ox < g.Wo; ox++)
+                    {
+                        double gv = gy[((b * g.Co + o) * g.Ho + oy) * g.Wo + ox];
+                        db[o] += gv;
+                        for (int c = 0; c < g.C; c++)
+                            for (int ky = 0; ky < g.K; ky++)
+                                for (int kx = 0; kx < g.K; kx++)
+                                {
+                                    int iy = oy * g.Stride + ky - g.Pad, ix = ox * g.Stride + kx - g.Pad;
+                                    if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W) continue;
+                                    int wi = ((o * g.C + c) * g.K + ky) * g.K + kx, xi = ((b * g.C + c) * g.H + iy) * g.W + ix;
+                                    dw[wi] += gv * x[xi];
+                                    dx[xi] += gv * w[wi];
+                                }
+                    }
+        return [.. dx, .. dw, .. db];
+    }
+
     // ------------------------------------------------------------ rows
     /// <summary>Every row: each primitive on both dtypes.</summary>
     public static IEnumerable<TestCaseData> Rows() => Types.SelectMany(t =>
-        Creation(t).Concat(Elementwise(t)).Concat(Reductions(t)).Concat(Movement(t)).Concat(Products(t)).Concat(InPlace(t)));
+        Creation(t).Concat(Elementwise(t)).Concat(Reductions(t)).Concat(Movement(t)).Concat(Products(t)).Concat(InPlace(t)).Concat(Convolution(t)));
 
     private static IEnumerable<TestCaseData> Creation(DType t)
     {
@@ -356,5 +404,28 @@ public static class BackendOps
         yield return Row("ScaleInPlace", t, Apply((b, ds, _) => b.ScaleInPlace(ds, 1.7)), () => d.Select(v => R(v * R(1.7, t), t)).ToArray());
         yield return Row("CopyInPlace", t, Apply((b, ds, ss) => b.CopyInPlace(ds, ss)), () => s, 0);
         yield return Row("FillInPlace", t, Apply((b, ds, _) => b.FillInPlace(ds, 0.25)), () => Enumerable.Repeat(0.25, 10).ToArray(), 0);
+    }
+
+    private static IEnumerable<TestCaseData> Convolution(DType t)
+    {
+        // (batch, inC, outC, H, W, kernel, stride, padding): 1x1, even and odd kernels, strides, padding past the kernel's reach
+        int[][] geometries = [[1, 1, 2, 5, 5, 3, 1, 0], [2, 2, 3, 7, 6, 3, 2, 1], [2, 3, 2, 4, 4, 1, 1, 0], [1, 2, 2, 6, 5, 2, 2, 0], [3, 1, 1, 5, 7, 4, 3, 2]];
+        foreach (var q in geometries)
+        {
+            var g = new Conv2dShape(q[0], q[1], q[3], q[4], q[2], q[5], q[6], q[7]);
+            var x = Data(g.N * g.C * g.H * g.W, 40, t); var w = Data(g.Co * g.PatchRows, 41, t); var bias = Data(g.Co, 42, t);
+            var gy = Data(g.N * g.Co * g.Ho * g.Wo, 43, t);
+            string name = string.Join("_", q);
+            yield return Row($"Conv2d_{name}", t, b => Out(b, b.Conv2d(On(b, x, t), On(b, w, t), On(b, bias, t), g, false, out _)),
+                () => ConvRef(x, w, bias, g).Select(v => R(v, t)).ToArray());
+            foreach (bool kept in new[] { true, false })   // the forward's patches, or unfolded again
+                yield return Row($"Conv2dBackward_{name}{(kept ? "" : "_unfolded_again")}", t, b =>
+                {
+                    var xs = On(b, x, t); var ws = On(b, w, t);
+                    b.Conv2d(xs, ws, null, g, kept, out var patches);
+                    var (dx, dw, db) = b.Conv2dBackward(On(b, gy, t), xs, ws, patches, g, true, true, true);
+                    return [.. Out(b, dx!), .. Out(b, dw!), .. Out(b, db!)];
+                }, () => ConvGradRef(x, w, gy, g).Select(v => R(v, t)).ToArray());
+        }
     }
 }

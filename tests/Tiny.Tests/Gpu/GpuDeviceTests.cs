@@ -77,7 +77,7 @@ public sealed class GpuDeviceTests
             if (!m.IsGenericMethodDefinition) kernels.Add(m);
             else foreach (var (t, l) in types) kernels.Add(m.GetGenericArguments().Length == 1 ? m.MakeGenericMethod(t) : m.MakeGenericMethod(t, l));
         }
-        Assert.That(kernels, Has.Count.GreaterThanOrEqualTo(37));
+        Assert.That(kernels, Has.Count.GreaterThanOrEqualTo(43));
         // The fused-map kernel and its counting pre-pass, closed over every map (every optimizer, the agents' Polyak update).
         var maps = new[] { typeof(Tiny.Optim.Optimizer).Assembly, typeof(Tiny.Rl.OffPolicy).Assembly }.SelectMany(a => a.GetTypes())
             .Where(t => t.IsGenericTypeDefinition && t.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IFusedMap<,>)))
