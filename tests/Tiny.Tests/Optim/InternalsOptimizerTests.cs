@@ -4,6 +4,7 @@
 using System.Text.Json;
 using NUnit.Framework;
 using Tiny.Optim;
+using static Tiny.Tests.Optim.InternalsTests;
 
 namespace Tiny.Tests.Optim;
 
@@ -71,19 +72,8 @@ public sealed class InternalsOptimizerTests
 
     private static double[] A(Tensor t) => t.ToDoubleArray();
     private static double[] Buf(Optimizer opt, Tensor p, string name) => A(opt.StateOf(p)!.Buffers[name]);
-    private static double Norm(double[] x) => Math.Sqrt(x.Sum(v => v * v));
-    private static double Value(InternalsRecorder r, string tensor, string metric) => r.Rows.Last(x => x.Tensor == tensor && x.Metric == metric).Value;
     private static IEnumerable<string> Own(InternalsRecorder r, string tensor) =>
         r.Rows.Where(x => x.Step == r.Rows[^1].Step && x.Tensor == tensor).Skip(5).Select(x => x.Metric);
-
-    /// <summary>NumPy's percentile (linear): q*(n-1) into the sorted values.</summary>
-    private static double Percentile(IEnumerable<double> values, double q)
-    {
-        var s = values.OrderBy(x => x).ToArray();
-        double pos = q / 100 * (s.Length - 1);
-        int lo = (int)Math.Floor(pos), hi = Math.Min(lo + 1, s.Length - 1);
-        return s[lo] + (pos - lo) * (s[hi] - s[lo]);
-    }
 
     /// <summary>The recorded step_p5/p50/p95 of tensor are the percentiles of steps (relative tolerance tol).</summary>
     private static void AssertSteps(InternalsRecorder rec, string tensor, IReadOnlyCollection<double> steps, double tol, string what)

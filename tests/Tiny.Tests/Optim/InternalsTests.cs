@@ -22,11 +22,11 @@ public sealed class InternalsTests
         foreach (var p in ps) p.Grad = Tensor.Normal(p.Shape.ToArray(), 0, scale, rng);
     }
 
-    private static double Norm(double[] x) => Math.Sqrt(x.Sum(v => v * v));
+    internal static double Norm(double[] x) => Math.Sqrt(x.Sum(v => v * v));
     private static double Dot(double[] x, double[] y) => x.Zip(y, (a, b) => a * b).Sum();
 
     /// <summary>The recorded value of metric of tensor at the last record.</summary>
-    private static double Value(InternalsRecorder r, string tensor, string metric) =>
+    internal static double Value(InternalsRecorder r, string tensor, string metric) =>
         r.Rows.Last(x => x.Tensor == tensor && x.Metric == metric).Value;
 
     private static readonly string[] Generic = ["grad_norm", "update_norm", "param_norm", "update_ratio", "update_cos"];
@@ -147,7 +147,7 @@ public sealed class InternalsTests
     }
 
     /// <summary>NumPy's percentile (linear): q*(n-1) into the sorted values.</summary>
-    private static double Percentile(IEnumerable<double> values, double q)
+    internal static double Percentile(IEnumerable<double> values, double q)
     {
         var s = values.OrderBy(x => x).ToArray();
         double pos = q / 100 * (s.Length - 1);
