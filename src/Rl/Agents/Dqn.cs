@@ -1,7 +1,7 @@
 // DQN (Mnih et al. 2015) after CleanRL's dqn.py: epsilon-greedy acting, a replay buffer, a Q-network trained on
 // MSE(r + gamma * max_a' Q_target(s', a') * (1 - terminated), Q(s, a)), and a target network copied every
 // targetNetworkFrequency steps. Reads top to bottom in Train(). The Q-network is an MLP, or for [C, H, W] observations
-// (MinAtar) the MinAtar paper's CNN; QNetworks.Create picks it (options.Net: auto, mlp, cnn).
+// (MinAtar) the MinAtar paper's CNN; QNetworks.Create picks it (options.Net: auto, mlp, cnn), or a user's (Networks).
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using Tiny.Nn;

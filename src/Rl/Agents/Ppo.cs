@@ -119,9 +119,9 @@ public sealed class PpoNetwork : Module
 
     /// <summary>True when the actor outputs Gaussian means (Box actions, with <see cref="ActorLogStd"/>); false when it outputs Categorical logits.</summary>
     public bool Continuous { get; }
-    /// <summary>The policy: observations [B, obsDim] to logits or action means [B, actDim]; its last layer starts at orthogonal gain 0.01.</summary>
+    /// <summary>The policy: observations [B, obsDim] to logits or action means [B, actDim] (built in: its last layer starts at orthogonal gain 0.01).</summary>
     public Module Actor { get; }
-    /// <summary>The value function: observations [B, obsDim] to V(s) as [B, 1]; its last layer starts at orthogonal gain 1.</summary>
+    /// <summary>The value function: observations [B, obsDim] to V(s) as [B, 1] (built in: its last layer starts at orthogonal gain 1).</summary>
     public Module Critic { get; }
     /// <summary>The Gaussian policy's state-independent log standard deviations, [1, actDim], starting at 0 (std 1); null for discrete actions.</summary>
     public Tensor? ActorLogStd { get; }
@@ -200,7 +200,7 @@ public sealed class Ppo : IAgent
     public string Algorithm => "ppo";
     /// <inheritdoc/>
     public string EnvId { get; }
-    /// <summary>The hyperparameters, with <see cref="PpoOptions.Net"/> resolved from auto to mlp or cnn.</summary>
+    /// <summary>The hyperparameters, with <see cref="PpoOptions.Net"/> resolved from auto to mlp or cnn ("custom" for a factory passed in code).</summary>
     public PpoOptions Options { get; }
     /// <summary>The optimizer spec: one optimizer over actor, critic and log-std (default Adam, eps 1e-5).</summary>
     public OptimizerSpec OptimizerSpec { get; }

@@ -161,6 +161,55 @@ public sealed class BringYourOwnTests() : CliRunFixture("byo")
     }
 
     [Test]
+    public void Ppo_trains_a_torso_shared_by_actor_and_critic_once_per_step()
+    {
+        Linear? torso = null;
+        var ppo = (Ppo)Agents.Create("ppo", "CartPole-v1", new JsonObject { ["numEnvs"] = 1, ["numSteps"] = 64, ["numMinibatches"] = 2 }, null, 1, 256,
+                                     ctx => new Sequential(torso ??= new Linear(ctx.InputSize, 16, ctx.Rng), new Tanh(), new Linear(16, ctx.OutputSize, ctx.Rng)));
+        var optimizer = ppo.Optimizers[0].Value;
+        var trained = optimizer.ParamGroups.SelectMany(g => g.Params).ToList();
+        Assert.That(trained, Has.Count.EqualTo(6), "torso weight and bias once, then each head's");
+        Assert.That(trained.Distinct(ReferenceEqualityComparer.Instance).Count(), Is.EqualTo(6));
+        var before = torso!.Weight.ToArray();
+        ppo.Train();
+        Assert.That(torso.Weight.ToArray(), Is.Not.EqualTo(before));
+        string dir = Dir();
+        ppo.Save(dir);
+        Linear? torso2 = null;   // shared again: model.safetensors holds it under both names, loaded into the one tensor
+        var loaded = (Ppo)Agents.Load(dir, ctx => new Sequential(torso2 ??= new Linear(ctx.InputSize, 16, ctx.Rng), new Tanh(), new Linear(16, ctx.OutputSize, ctx.Rng)));
+        Assert.That(torso2!.Weight.ToArray(), Is.EqualTo(torso.Weight.ToArray()));
+        float[] obs = [0.1f, -0.2f, 0.05f, 0.3f];
+        using (Tensor.NoGrad())
+            Assert.That(loaded.Network.Actor.Forward(Tensor.FromArray(obs, 1, 4)).ToArray(), Is.EqualTo(ppo.Network.Actor.Forward(Tensor.FromArray(obs, 1, 4)).ToArray()));
+    }
+
+    [Test]
+    public void A_ppo_run_saved_before_the_env_id_became_an_argument_still_loads()
+    {
+        // Such runs wrote "env_id" beside the options' own "envId", and no top-level "envId".
+        var ppo = (Ppo)Agents.Create("ppo", "Acrobot-v1", new JsonObject { ["numEnvs"] = 1, ["numSteps"] = 64, ["numMinibatches"] = 1 }, null, 2, 128);
+        ppo.Train();
+        string dir = Dir();
+        ppo.Save(dir);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        config.Remove("envId");
+        config["env_id"] = "Acrobot-v1";
+        config["options"]!["envId"] = "Acrobot-v1";
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+        var loaded = (Ppo)Agents.Load(dir);
+        Assert.That(loaded.EnvId, Is.EqualTo("Acrobot-v1"));
+        var rng = new Rng(3);
+        for (int i = 0; i < 20; i++)
+        {
+            var obs = Enumerable.Range(0, 6).Select(_ => (float)rng.NextNormal()).ToArray();
+            Assert.That(loaded.Act(obs), Is.EqualTo(ppo.Act(obs)));
+        }
+        // Its config.json as --config of a new run: the options' envId is not an option (the env is --env).
+        var (code, _, err) = Tiny(default, "train", "ppo", "--env", "CartPole-v1", "--config", Path.Combine(dir, "config.json"), "--total-steps", "128", "--out", Dir());
+        Assert.That(code, Is.EqualTo(0), err);
+    }
+
+    [Test]
     public void A_network_of_the_wrong_size_or_a_broken_factory_is_one_clear_error()
     {
         var e = Assert.Throws<ArgumentException>(() => Make("dqn", "CartPole-v1", new JsonObject(), TestPlugin.WrongSizeNet))!;
