@@ -24,7 +24,7 @@ var loaded = (Dqn)Agents.Load(dir);   // rebuilt by the registered factory, weig
 Console.WriteLine($"dqn: reloaded {loaded.QNetwork.GetType().Name} from {dir} acts the same: {loaded.Act(obs)[0] == dqn.Act(obs)[0]}");
 
 // 3. TD3 on Pendulum: the actor (ctx.Role "actor") and both critics (inputs obs ++ action) of the same type.
-var td3 = new Td3("Pendulum-v1", new Td3Options { TotalTimesteps = steps / 20, LearningStarts = 500, BufferSize = 10_000 }, network: ctx => new ResidualMlp(ctx.InputSize, 64, ctx.OutputSize, ctx.Rng));
+var td3 = new Td3("Pendulum-v1", new Td3Options { TotalTimesteps = steps / 10, LearningStarts = 1000, BufferSize = 10_000 }, network: ctx => new ResidualMlp(ctx.InputSize, 64, ctx.OutputSize, ctx.Rng));
 Report("td3", td3, td3.Actor);
 
 static void Report(string name, IAgent agent, Module net)
@@ -39,7 +39,7 @@ static void Report(string name, IAgent agent, Module net)
 
 namespace CustomPolicyExample
 {
-    /// <summary>x -> h = tanh(W1 x) -> h + tanh(W2 h) -> W3: a residual MLP, written as code (its own Forward).</summary>
+    /// <summary>x -> h = relu(W1 x) -> h + relu(W2 h) -> W3: a residual MLP, written as code (its own Forward).</summary>
     public sealed class ResidualMlp : Module
     {
         private readonly Linear _in, _hidden, _out;
@@ -53,8 +53,8 @@ namespace CustomPolicyExample
 
         public override Tensor Forward(Tensor x)
         {
-            var h = _in.Forward(x).Tanh();
-            return _out.Forward(h + _hidden.Forward(h).Tanh());
+            var h = _in.Forward(x).Relu();
+            return _out.Forward(h + _hidden.Forward(h).Relu());
         }
     }
 }

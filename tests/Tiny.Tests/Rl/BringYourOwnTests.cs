@@ -126,6 +126,42 @@ public sealed class BringYourOwnTests() : CliRunFixture("byo")
         string.Create(CultureInfo.InvariantCulture, $"{p.GlobalStep} {p.EpisodicReturn:R} lr={p.LearningRate:R} ") +
         string.Join(" ", p.Metrics.OrderBy(kv => kv.Key).Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value:R}")));
 
+    /// <summary>A factory that builds what the agent builds itself (the same layers, the same draws from ctx.Rng in the
+    /// same order; PPO: CleanRL's orthogonal init) must give the built-in run bit for bit: the user's network goes through
+    /// the very same training code.</summary>
+    public static IEnumerable<TestCaseData> BuiltInAgain()
+    {
+        static Module PpoMlp(NetworkContext ctx)
+        {
+            var mlp = Mlp.Create([ctx.InputSize, 16, 16, ctx.OutputSize], () => new Tanh(), ctx.Rng);
+            var linears = mlp.Children().OfType<Linear>().ToList();
+            for (int i = 0; i < linears.Count; i++)
+            {
+                Init.Orthogonal(linears[i].Weight, ctx.Rng, i == linears.Count - 1 ? (ctx.Role == "actor" ? 0.01 : 1.0) : Math.Sqrt(2));
+                Init.Constant(linears[i].Bias!, 0);
+            }
+            return mlp;
+        }
+        yield return new TestCaseData("ppo", "Pendulum-v1", new JsonObject { ["numEnvs"] = 2, ["numSteps"] = 64, ["totalTimesteps"] = 512, ["hiddenSize"] = 16 },
+                                      (Func<NetworkContext, Module>)PpoMlp).SetName("ppo: a factory of CleanRL's MLP is the built-in run");
+        yield return new TestCaseData("dqn", "CartPole-v1", new JsonObject { ["totalTimesteps"] = 500, ["learningStarts"] = 100, ["hiddenSizes"] = new JsonArray(16, 16), ["batchSize"] = 16 },
+                                      (Func<NetworkContext, Module>)(ctx => Mlp.Create([ctx.InputSize, 16, 16, ctx.OutputSize], () => new ReLU(), ctx.Rng))).SetName("dqn: a factory of the MLP is the built-in run");
+        yield return new TestCaseData("td3", "Pendulum-v1", new JsonObject { ["totalTimesteps"] = 400, ["learningStarts"] = 100, ["actorHiddenSizes"] = new JsonArray(16), ["criticHiddenSizes"] = new JsonArray(16), ["batchSize"] = 16 },
+                                      (Func<NetworkContext, Module>)(ctx => Mlp.Create([ctx.InputSize, 16, ctx.OutputSize], () => new ReLU(), ctx.Rng))).SetName("td3: a factory of the MLPs is the built-in run");
+    }
+
+    [TestCaseSource(nameof(BuiltInAgain))]
+    public void A_factory_of_the_built_in_network_trains_exactly_as_the_built_in_one(string algo, string env, JsonObject options, Func<NetworkContext, Module> factory)
+    {
+        var builtIn = Agents.Create(algo, env, (JsonObject)options.DeepClone(), null, seed: 4, totalSteps: null);
+        var mine = Agents.Create(algo, env, (JsonObject)options.DeepClone(), null, seed: 4, totalSteps: null, network: factory);
+        var (a, b) = (new List<string>(), new List<string>());
+        builtIn.Train(p => a.Add(Row(p)));
+        mine.Train(p => b.Add(Row(p)));
+        Assert.That(b, Is.EqualTo(a), "progress reports");
+        Assert.That(ModelBytes(mine, Dir()), Is.EqualTo(ModelBytes(builtIn, Dir())), "parameters (and targets), byte for byte");
+    }
+
     [Test]
     public void A_factory_passed_in_code_builds_the_networks_and_loading_needs_it_again()
     {
