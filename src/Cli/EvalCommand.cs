@@ -36,14 +36,15 @@ public static class EvalCommand
         var render = CliParsing.Value("--render", "FILE.png", $"MinAtar envs only: the first episode's frames (at most {MaxRenderFrames}) as one PNG", t => t);
         var device = DeviceOption.Create("where the agent's network runs (ppo, dqn, td3)");
         device.DefaultValueFactory = _ => "cpu";
+        var threads = ThreadsOption.Create();
         var assembly = AssemblyOption.Create(AssemblyOption.ForRun);
 
-        var eval = new Command("eval", "evaluate a saved run") { run, episodes, seed, json, render, device, assembly };
+        var eval = new Command("eval", "evaluate a saved run") { run, episodes, seed, json, render, device, threads, assembly };
         void Help(TextWriter w)
         {
             w.WriteLine("usage: tiny eval RUN [options]");
             w.WriteLine("  runs deterministic episodes of the agent tiny train saved in RUN; prints the mean and std of the return");
-            foreach (var o in new Option[] { episodes, seed, json, render, device, assembly }) w.WriteLine(CliParsing.Row(o));
+            foreach (var o in new Option[] { episodes, seed, json, render, device, threads, assembly }) w.WriteLine(CliParsing.Row(o));
         }
         eval.Options.Add(CliParsing.Help((_, w) => Help(w)));
         eval.SetAction(r =>
@@ -55,7 +56,7 @@ public static class EvalCommand
                 return Program.Error;
             }
             AssemblyOption.LoadForRun(dir, r.GetValue(assembly));
-            return Evaluate(dir, r.GetValue(episodes), r.GetValue(seed), r.GetValue(json), r.GetValue(render), r.GetValue(device)!, r.InvocationConfiguration.Output);
+            return ThreadsOption.With(r.GetValue(threads), () => Evaluate(dir, r.GetValue(episodes), r.GetValue(seed), r.GetValue(json), r.GetValue(render), r.GetValue(device)!, r.InvocationConfiguration.Output));
         });
         return eval;
     }
@@ -70,7 +71,7 @@ public static class EvalCommand
         int bad = Tiny.Optim.Finite.FirstNonFinite(ps.Select(p => p.Value).ToList());
         if (bad >= 0) throw new CliError($"{dir}: the model's parameter {ps[bad].Key} holds NaN or infinite values; it cannot be evaluated");
         var device = DeviceOption.Resolve(deviceName);
-        if (device != Device.Cpu) agent.To(device);
+        agent.To(device);   // where it already is: nothing moves
         List<float[]>? frames = null;
         if (render is not null)
         {

@@ -22,7 +22,7 @@ public static class TrainCommand
         Program.Run(["train", .. args], stdout, stderr, ct);
 
     /// <summary>The options that --resume allows beside it: the rest would change what runs.</summary>
-    private const string ResumeAllows = "--device, --checkpoint-every, --assembly";
+    private const string ResumeAllows = "--device, --threads, --checkpoint-every, --assembly";
 
     /// <summary>The `train` command: one sub-command per agent, whose parsed request execute runs; bare, it prints the
     /// usage (exit 2).</summary>
@@ -37,7 +37,7 @@ public static class TrainCommand
             var agent = new Command(f.Algo, $"train {f.Algo}");
             agent.Options.Add(CliParsing.Help((r, w) => WriteHelp(w, all, f, r.GetValue(f.EnvId))));
             foreach (var o in f.All) agent.Options.Add(o);
-            agent.SetAction(r => execute(Request(f, r), r.InvocationConfiguration.Output, r.InvocationConfiguration.Error, ct));
+            agent.SetAction(r => ThreadsOption.With(r.GetValue(f.Threads), () => execute(Request(f, r), r.InvocationConfiguration.Output, r.InvocationConfiguration.Error, ct)));
             train.Subcommands.Add(agent);
         }
         return train;
@@ -80,6 +80,7 @@ public static class TrainCommand
         public readonly Option<string> Config = CliParsing.Value("--config", "FILE.json",
             "agent options, \"optimizer\" and \"seed\" as JSON ({\"numEnvs\": 8, \"optimizer\": \"adam:eps=1e-5\"}), or a saved run's config.json; flags win", t => t);
         public readonly Option<string> Device = DeviceOption.Create("where the agent's networks, losses and updates run; its envs and dqn/td3's replay buffer stay on the cpu");
+        public readonly Option<int?> Threads = ThreadsOption.Create();
         public readonly Option<string> Resume = CliParsing.Value("--resume", "RUN", "continue a stopped run exactly from its last checkpoint (agent, env and options from RUN)", t => t);
         public readonly Option<long?> CheckpointEvery = CliParsing.Value<long?>("--checkpoint-every", "N",
             "also write a resumable checkpoint every N env steps, bounding what kill -9 loses", t => CliParsing.Positive(t, "--checkpoint-every"));
@@ -107,7 +108,7 @@ public static class TrainCommand
         }
 
         /// <summary>The run's options, in help's order.</summary>
-        public IEnumerable<Option> Run => [EnvId, Seed, TotalSteps, Out, Force, Config, Device, Resume, CheckpointEvery, Internals, Assembly];
+        public IEnumerable<Option> Run => [EnvId, Seed, TotalSteps, Out, Force, Config, Device, Threads, Resume, CheckpointEvery, Internals, Assembly];
 
         /// <summary>Every option of the command.</summary>
         public IEnumerable<Option> All => Run.Append(Optimizer).Append(Lookahead).Concat(OptimizerFlags.Options).Concat(Agent.Select(a => a.Option));
@@ -170,7 +171,7 @@ public static class TrainCommand
         long? checkpointEvery = r.GetValue(f.CheckpointEvery);
         if (r.GetValue(f.Resume) is { } resume)
         {
-            var allowed = new HashSet<Option> { f.Resume, f.Device, f.CheckpointEvery, f.EnvId, f.Assembly };
+            var allowed = new HashSet<Option> { f.Resume, f.Device, f.Threads, f.CheckpointEvery, f.EnvId, f.Assembly };
             var refused = r.CommandResult.Children.OfType<OptionResult>().Where(o => !o.Implicit && !allowed.Contains(o.Option))
                            .Select(o => o.IdentifierToken?.Value ?? o.Option.Name).Distinct().ToList();
             if (refused.Count > 0)
@@ -290,7 +291,7 @@ public static class TrainCommand
         string PerAgent(Func<Flags, string> text) => shown.Count == 1 ? text(shown[0]) : string.Join(", ", shown.Select(a => $"{a.Algo} {text(a)}"));
 
         w.WriteLine($"usage: tiny train {algos} --env ENV [options]{(f is null ? "      (tiny train ALGO --help: that agent's options)" : "")}");
-        w.WriteLine($"       tiny train --resume RUN [{ResumeAllows.Replace(", ", "] [").Replace("--device", "--device D").Replace("--checkpoint-every", "--checkpoint-every N").Replace("--assembly", "--assembly FILE.dll")}]");
+        w.WriteLine($"       tiny train --resume RUN [{ResumeAllows.Replace(", ", "] [").Replace("--device", "--device D").Replace("--threads", "--threads N").Replace("--checkpoint-every", "--checkpoint-every N").Replace("--assembly", "--assembly FILE.dll")}]");
         w.WriteLine("Flags win over --config FILE.json, which wins over the agent's defaults for the env.");
         w.WriteLine();
         w.WriteLine("run:");

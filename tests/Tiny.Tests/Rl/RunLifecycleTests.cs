@@ -98,6 +98,10 @@ public sealed class RunLifecycleTests
         (["train", "--resume", "RUN", "--checkpoint-every", "0"], "--checkpoint-every: '0' is not a positive integer"),
         (["train", "ppo", "--env", "CartPole-v1", "--checkpoint-every", "0", "--out", "OUT"], "--checkpoint-every: '0' is not a positive integer"),
         (["train", "ppo", "--env", "CartPole-v1", "--checkpoint-every", "-5", "--out", "OUT"], "--checkpoint-every: '-5' is not a positive integer"),
+        (["train", "ppo", "--env", "CartPole-v1", "--threads", "0", "--out", "OUT"], "--threads: '0' is not a positive integer"),
+        (["train", "ppo", "--env", "CartPole-v1", "--threads", "two", "--out", "OUT"], "--threads: 'two' is not a positive integer"),
+        (["train", "--resume", "RUN", "--threads", "-1"], "--threads: '-1' is not a positive integer"),
+        (["eval", "OUT", "--threads", "0"], "--threads: '0' is not a positive integer"),
         (["train", "ppo", "--env", "CartPole-v1", "--checkpoint-every", "abc", "--out", "OUT"], "--checkpoint-every: 'abc' is not a positive integer"),
         (["train", "ppo", "--env", "CartPole-v1", "--checkpoint-every", "--out", "OUT"], "--checkpoint-every needs a value"),
         // Unknown options, per command: the flag named, and the nearest known one for a likely typo.
