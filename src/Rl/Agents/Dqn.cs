@@ -1,6 +1,7 @@
 // DQN (Mnih et al. 2015) after CleanRL's dqn.py: epsilon-greedy acting, a replay buffer, a Q-network trained on
 // MSE(r + gamma * max_a' Q_target(s', a') * (1 - terminated), Q(s, a)), and a target network copied every
-// targetNetworkFrequency steps. Reads top to bottom in Train(). The Q-network is an MLP, or for [C, H, W] observations
+// targetNetworkFrequency steps; options turn it into Stable-Baselines3's DQN (Huber loss, gradient-norm clipping,
+// several gradient steps per training round). Reads top to bottom in Train(). The Q-network is an MLP, or for [C, H, W] observations
 // (MinAtar) the MinAtar paper's CNN; QNetworks.Create picks it (options.Net: auto, mlp, cnn), or a user's (Networks).
 using System.ComponentModel;
 using System.Text.Json.Nodes;
@@ -45,8 +46,8 @@ public sealed record DqnOptions
     /// <summary>Steps collected before learning starts.</summary>
     [Description("Steps collected before learning starts.")]
     public int LearningStarts { get; init; } = 10_000;
-    /// <summary>Env steps per gradient step.</summary>
-    [Description("Env steps per gradient step.")]
+    /// <summary>Env steps per training round (of <see cref="GradientSteps"/> updates).</summary>
+    [Description("Env steps per training round (of gradientSteps updates).")]
     public int TrainFrequency { get; init; } = 10;
     /// <summary>Hidden layer sizes of the Q-network (ReLU between layers); for the cnn, the Linear layers after the conv.</summary>
     [Description("Hidden layer sizes of the Q-network (ReLU between layers); for the cnn, the Linear layers after the conv.")]
@@ -62,6 +63,25 @@ public sealed record DqnOptions
     /// <summary>Seed of every random number (network init, exploration, sampling, env resets).</summary>
     [Description("Seed of every random number (network init, exploration, sampling, env resets).")]
     public int Seed { get; init; } = 1;
+    /// <summary>
+    /// The TD loss over the batch of d_i = Q(s_i, a_i) - y_i: "mse" (CleanRL), mean(d^2); or "huber" (Stable-Baselines3,
+    /// torch's smooth_l1_loss with beta 1), mean(h(d)) with h(d) = d^2 / 2 for |d| &lt; 1 and |d| - 1/2 otherwise, whose
+    /// gradient dh/dd = clamp(d, -1, 1) bounds each sample's pull however far the target is (MSE's is 2d).
+    /// </summary>
+    [Description("TD loss: mse (CleanRL) or huber (Stable-Baselines3: smooth L1 with beta 1).")]
+    public string Loss { get; init; } = "mse";
+    /// <summary>
+    /// When set, the Q-network's gradient is rescaled before each optimizer step to a total L2 norm of at most this,
+    /// g *= min(1, maxGradNorm / (||g||_2 + 1e-6)) over all its parameters (torch's clip_grad_norm_; Stable-Baselines3's
+    /// DQN uses 10); null: no clipping (CleanRL).
+    /// </summary>
+    [Description("Clip the Q-network's gradient to this total L2 norm (Stable-Baselines3: 10); null: no clipping (CleanRL).")]
+    public double? MaxGradNorm { get; init; }
+    /// <summary>Gradient steps per training round, each on a freshly sampled batch; a round runs every
+    /// <see cref="TrainFrequency"/> env steps (Stable-Baselines3's train_freq and gradient_steps: the zoo's MountainCar
+    /// has 8 every 16 steps). 1: CleanRL's one update per round.</summary>
+    [Description("Gradient steps per training round (every trainFrequency env steps), each on a fresh batch (Stable-Baselines3's gradient_steps).")]
+    public int GradientSteps { get; init; } = 1;
 
     /// <summary>Throws ArgumentException naming the first option out of its range (and the range).</summary>
     public void Validate()
@@ -80,6 +100,9 @@ public sealed record DqnOptions
         Check(ExplorationSteps is null or > 0, $"explorationSteps must be positive, got {ExplorationSteps}");
         Check(LearningStarts >= 0, $"learningStarts must be >= 0, got {LearningStarts}");
         Check(TrainFrequency > 0, $"trainFrequency must be positive, got {TrainFrequency}");
+        Check(GradientSteps > 0, $"gradientSteps must be positive, got {GradientSteps}");
+        Check(Loss is "mse" or "huber", $"loss must be mse or huber, got '{Loss}'");
+        Check(MaxGradNorm is not double m || (m > 0 && double.IsFinite(m)), $"maxGradNorm must be positive (or null: no clipping), got {MaxGradNorm}");
         Check(HiddenSizes.Length > 0 && HiddenSizes.All(h => h > 0), $"hiddenSizes must be positive sizes, got [{string.Join(", ", HiddenSizes)}]");
         Check(!string.IsNullOrWhiteSpace(Net), "net must name a network (auto, mlp, cnn or a registered one)");
     }
@@ -165,6 +188,15 @@ public sealed class Dqn : IAgent
 
     IAgent IAgent.To(Device device) => To(device);
 
+    /// <summary>The TD loss of options' <see cref="DqnOptions.Loss"/> between Q(s, a) and the targets y (same shape):
+    /// "mse", mean((q - y)^2); "huber", torch's smooth_l1_loss(q, y) with beta 1.</summary>
+    public static Tensor TdLoss(string loss, Tensor q, Tensor y) => loss switch
+    {
+        "mse" => F.MseLoss(q, y),
+        "huber" => F.SmoothL1Loss(q, y, beta: 1.0),
+        _ => throw new ArgumentException($"dqn: loss must be mse or huber, got '{loss}'"),
+    };
+
     /// <summary>CleanRL's linear_schedule: start -> end over duration steps, then end.</summary>
     public static double LinearSchedule(double startE, double endE, double duration, long t) =>
         Math.Max((endE - startE) / duration * t + startE, endE);
@@ -243,32 +275,37 @@ public sealed class Dqn : IAgent
             if (envs.FinishedEpisodes[0] is EpisodeInfo ep && progress is not null)
                 progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Snapshot(metrics, session.TdLoss, session.QValues, epsilon), optimizer.Lr));
 
-            // 3. Learn.
+            // 3. Learn: every trainFrequency steps, gradientSteps updates, each on a fresh batch.
             if (globalStep > o.LearningStarts)
             {
                 if (globalStep % o.TrainFrequency == 0)
                 {
-                    rb.Sample(sampleRng);
-                    OffPolicy.Fill(obsT, rb.BatchObs);
-                    OffPolicy.Fill(nextObsT, rb.BatchNextObs);
-                    OffPolicy.Fill(rewardsT, rb.BatchRewards);
-                    OffPolicy.Fill(terminatedT, rb.BatchTerminated);
-                    for (int b = 0; b < o.BatchSize; b++) actionIndex[b] = (int)rb.BatchActions[b];
-
-                    Tensor tdTarget;
-                    using (Tensor.NoGrad())
+                    Tensor loss = null!, oldVal = null!;
+                    for (int g = 0; g < o.GradientSteps; g++)
                     {
-                        var targetMax = _target.Forward(nextObsT).Max(1);
-                        tdTarget = rewardsT + o.Gamma * targetMax * (1.0 - terminatedT);
+                        rb.Sample(sampleRng);
+                        OffPolicy.Fill(obsT, rb.BatchObs);
+                        OffPolicy.Fill(nextObsT, rb.BatchNextObs);
+                        OffPolicy.Fill(rewardsT, rb.BatchRewards);
+                        OffPolicy.Fill(terminatedT, rb.BatchTerminated);
+                        for (int b = 0; b < o.BatchSize; b++) actionIndex[b] = (int)rb.BatchActions[b];
+
+                        Tensor tdTarget;
+                        using (Tensor.NoGrad())
+                        {
+                            var targetMax = _target.Forward(nextObsT).Max(1);
+                            tdTarget = rewardsT + o.Gamma * targetMax * (1.0 - terminatedT);
+                        }
+                        oldVal = _q.Forward(obsT).Gather(1, actionIndex, o.BatchSize, 1).Reshape(o.BatchSize);
+                        loss = TdLoss(o.Loss, oldVal, tdTarget);
+
+                        optimizer.ZeroGrad();
+                        loss.Backward();
+                        if (o.MaxGradNorm is double maxNorm) Clip.GradNorm(qParams, maxNorm);
+                        optimizer.Step();
                     }
-                    var oldVal = _q.Forward(obsT).Gather(1, actionIndex, o.BatchSize, 1).Reshape(o.BatchSize);
-                    var loss = F.MseLoss(oldVal, tdTarget);
 
-                    optimizer.ZeroGrad();
-                    loss.Backward();
-                    optimizer.Step();
-
-                    if (globalStep % 100 == 0)
+                    if (globalStep % 100 == 0)   // the round's last update
                     {
                         session.TdLoss = loss.Item();
                         session.QValues = Mean(OffPolicy.Host(oldVal));

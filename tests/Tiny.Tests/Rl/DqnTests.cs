@@ -1,5 +1,6 @@
 // Tests of DQN and the replay buffer: smoke runs with every optimizer, seeding, checkpoints, the epsilon schedule,
-// buffer wraparound/sampling, SoftUpdate, and (Slow) solving CartPole-v1 with CleanRL's defaults.
+// buffer wraparound/sampling, SoftUpdate, the Huber TD loss (against torch), gradient clipping and gradient steps per
+// round, and (Slow) solving CartPole-v1 with CleanRL's defaults.
 using System.Diagnostics;
 using NUnit.Framework;
 using Tiny.Nn;
@@ -177,6 +178,73 @@ public sealed class DqnTests
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
         OffPolicy.SoftUpdate(dst, src, 1.0);
         Assert.That(Flat(dst), Is.EqualTo(s0));
+    }
+
+    // torch 1.13, float64 (/usr/bin/python3):
+    //   q = torch.tensor([-3.5, -1.0, -0.25, 0.0, 0.4, 0.999, 1.0, 2.75], dtype=torch.float64, requires_grad=True)
+    //   y = torch.tensor([0.0, 0.0, 0.5, -0.1, 0.4, 0.0, -1.5, 1.0], dtype=torch.float64)
+    //   loss = torch.nn.functional.smooth_l1_loss(q, y); loss.backward()   # SB3 DQN's TD loss
+    [Test]
+    public void TdLoss_Huber_IsTorchsSmoothL1_ValueAndGradient()
+    {
+        var q = Tensor.FromArray(new[] { -3.5, -1.0, -0.25, 0.0, 0.4, 0.999, 1.0, 2.75 }, 8);
+        q.RequiresGrad = true;
+        var y = Tensor.FromArray(new[] { 0.0, 0.0, 0.5, -0.1, 0.4, 0.0, -1.5, 1.0 }, 8);
+        var loss = Dqn.TdLoss("huber", q, y);
+        loss.Backward();
+        Assert.That(loss.Item(), Is.EqualTo(0.9419063125).Within(1e-15));
+        double[] grad = [-0.125, -0.125, -0.09375, 0.0125, 0.0, 0.124875, 0.125, 0.125];
+        var got = q.Grad!.ToDoubleArray();
+        for (int i = 0; i < 8; i++) Assert.That(got[i], Is.EqualTo(grad[i]).Within(1e-15), $"dloss/dq[{i}]");
+        // mse is CleanRL's mean((q - y)^2): 2 (q - y) / N per element.
+        var q2 = Tensor.FromArray(new[] { -3.5, 0.4 }, 2);
+        q2.RequiresGrad = true;
+        var mse = Dqn.TdLoss("mse", q2, Tensor.FromArray(new[] { 0.0, 0.1 }, 2));
+        mse.Backward();
+        Assert.That(mse.Item(), Is.EqualTo((3.5 * 3.5 + 0.3 * 0.3) / 2).Within(1e-14));
+        Assert.That(q2.Grad!.ToDoubleArray(), Is.EqualTo(new[] { -3.5, 0.3 }).Within(1e-14));
+        Assert.Throws<ArgumentException>(() => Dqn.TdLoss("l1", q2, q2));
+    }
+
+    [Test]
+    public void GradientSteps_RunThatManyUpdatesEveryTrainFrequencySteps()
+    {
+        // Rounds at the 0-based steps g with g > learningStarts and g % trainFrequency == 0: g = 112, 128, ..., 496.
+        var o = Short() with { TrainFrequency = 16, GradientSteps = 3 };
+        var agent = new Dqn("CartPole-v1", o);
+        agent.Train();
+        long rounds = Enumerable.Range(0, (int)o.TotalTimesteps).Count(g => g > o.LearningStarts && g % o.TrainFrequency == 0);
+        var adam = agent.Optimizers[0].Value;
+        foreach (var p in agent.QNetwork.Parameters()) Assert.That(adam.StateOf(p)!.Step, Is.EqualTo(3 * rounds));
+        Assert.That(rounds, Is.EqualTo(25));
+    }
+
+    [Test]
+    public void MaxGradNorm_BoundsEachUpdate()
+    {
+        // Plain SGD moves the parameters by lr * g; clipped, ||g|| <= maxGradNorm, so after U updates the Q-network is
+        // at most U * lr * maxGradNorm away from where it started (triangle inequality). Unclipped it goes much further.
+        static double Moved(double? maxGradNorm, out long updates)
+        {
+            var agent = new Dqn("CartPole-v1", Short(4) with { Loss = "huber", MaxGradNorm = maxGradNorm }, OptimizerSpec.Parse("sgd:lr=0.1"));
+            var before = Flat(agent.QNetwork);
+            agent.Train();
+            var after = Flat(agent.QNetwork);
+            updates = Enumerable.Range(0, 500).Count(g => g > 100 && g % 2 == 0);
+            return Math.Sqrt(before.Zip(after, (a, b) => ((double)a - b) * ((double)a - b)).Sum());
+        }
+        double clipped = Moved(1e-3, out long u);
+        Assert.That(clipped, Is.GreaterThan(0).And.LessThanOrEqualTo(u * 0.1 * 1e-3 * (1 + 1e-5)));
+        Assert.That(Moved(null, out _), Is.GreaterThan(10 * u * 0.1 * 1e-3), "the unclipped run moves further");
+    }
+
+    [Test]
+    public void NewOptions_AreValidated()
+    {
+        Assert.Throws<ArgumentException>(() => new Dqn("CartPole-v1", Short() with { Loss = "l1" }));
+        Assert.Throws<ArgumentException>(() => new Dqn("CartPole-v1", Short() with { MaxGradNorm = 0 }));
+        Assert.Throws<ArgumentException>(() => new Dqn("CartPole-v1", Short() with { MaxGradNorm = double.NaN }));
+        Assert.Throws<ArgumentException>(() => new Dqn("CartPole-v1", Short() with { GradientSteps = 0 }));
     }
 
     // CleanRL dqn.py defaults (500k steps). ~10 s per seed on one free core.
