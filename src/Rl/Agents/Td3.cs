@@ -1,6 +1,7 @@
 // TD3 (Fujimoto et al. 2018) after CleanRL's td3_continuous_action.py: a deterministic actor, twin critics
 // trained on the smaller target Q with clipped target-policy noise, delayed actor updates and soft (Polyak)
-// target updates. Reads top to bottom in Train().
+// target updates; exploration by Gaussian noise (CleanRL) or Stable-Baselines3's Ornstein-Uhlenbeck noise. Reads top
+// to bottom in Train().
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using Tiny.Nn;
@@ -35,9 +36,25 @@ public sealed record Td3Options
     /// <summary>Clip of the target-policy smoothing noise, in units of the action scale.</summary>
     [Description("Clip of the target-policy smoothing noise, in units of the action scale.")]
     public double NoiseClip { get; init; } = 0.5;
-    /// <summary>Std of the Gaussian exploration noise, in units of the action scale.</summary>
-    [Description("Std of the Gaussian exploration noise, in units of the action scale.")]
+    /// <summary>Exploration noise scale in units of the action scale: the std of the Gaussian noise, or the sigma of
+    /// the Ornstein-Uhlenbeck process (<see cref="NoiseType"/>).</summary>
+    [Description("Exploration noise scale in units of the action scale: the Gaussian's std, or the Ornstein-Uhlenbeck process's sigma.")]
     public double ExplorationNoise { get; init; } = 0.1;
+    /// <summary>
+    /// Exploration noise added to mu(s) (then clipped to the action bounds): "normal" (CleanRL), independent
+    /// N(0, (explorationNoise * scale)^2) each step, after learningStarts only; or "ornstein-uhlenbeck" (Stable-Baselines3's
+    /// OrnsteinUhlenbeckActionNoise, <see cref="OrnsteinUhlenbeckNoise"/>), x += ouTheta * (0 - x) * ouDt +
+    /// explorationNoise * sqrt(ouDt) * N(0, 1), reset to 0 when an episode ends, temporally correlated (lag-1
+    /// correlation 1 - ouTheta * ouDt); as in SB3 it also perturbs the uniform actions before learningStarts.
+    /// </summary>
+    [Description("Exploration noise: normal (CleanRL, independent Gaussian) or ornstein-uhlenbeck (Stable-Baselines3's, correlated in time, reset each episode).")]
+    public string NoiseType { get; init; } = "normal";
+    /// <summary>Mean-reversion rate theta of the Ornstein-Uhlenbeck noise (SB3's default 0.15).</summary>
+    [Description("Mean-reversion rate theta of the Ornstein-Uhlenbeck noise (Stable-Baselines3's 0.15).")]
+    public double OuTheta { get; init; } = 0.15;
+    /// <summary>Time step dt of the Ornstein-Uhlenbeck noise (SB3's default 0.01).</summary>
+    [Description("Time step dt of the Ornstein-Uhlenbeck noise (Stable-Baselines3's 0.01).")]
+    public double OuDt { get; init; } = 1e-2;
     /// <summary>Steps of uniform random actions before learning starts.</summary>
     [Description("Steps of uniform random actions before learning starts.")]
     public int LearningStarts { get; init; } = 25_000;
@@ -71,7 +88,10 @@ public sealed record Td3Options
         Check(BatchSize > 0, $"batchSize must be positive, got {BatchSize}");
         Check(PolicyNoise >= 0, $"policyNoise must be >= 0, got {PolicyNoise}");
         Check(NoiseClip >= 0, $"noiseClip must be >= 0, got {NoiseClip}");
-        Check(ExplorationNoise >= 0, $"explorationNoise must be >= 0, got {ExplorationNoise}");
+        Check(ExplorationNoise >= 0 && double.IsFinite(ExplorationNoise), $"explorationNoise must be >= 0, got {ExplorationNoise}");
+        Check(NoiseType is "normal" or "ornstein-uhlenbeck", $"noiseType must be normal or ornstein-uhlenbeck, got '{NoiseType}'");
+        Check(OuTheta > 0 && double.IsFinite(OuTheta), $"ouTheta must be positive, got {OuTheta}");
+        Check(OuDt > 0 && double.IsFinite(OuDt), $"ouDt must be positive, got {OuDt}");
         Check(LearningStarts >= 0, $"learningStarts must be >= 0, got {LearningStarts}");
         Check(PolicyFrequency > 0, $"policyFrequency must be positive, got {PolicyFrequency}");
         Check(ActorHiddenSizes.Length > 0 && ActorHiddenSizes.All(h => h > 0), $"actorHiddenSizes must be positive sizes, got [{string.Join(", ", ActorHiddenSizes)}]");
@@ -216,6 +236,8 @@ public sealed class Td3 : IAgent
         public double? QfLoss { get; set; }      // null until computed (a NaN loss is logged as NaN)
         public double? ActorLoss { get; set; }
         public double? QValues { get; set; }
+        /// <summary>The exploration noise's process when it has a state (Ornstein-Uhlenbeck), else null.</summary>
+        public OrnsteinUhlenbeckNoise? Ou { get; init; }
         public override (string Name, Optimizer Optimizer)[] Optimizers => [("actor_optimizer", ActorOptimizer), ("q_optimizer", QOptimizer)];
     }
 
@@ -226,7 +248,10 @@ public sealed class Td3 : IAgent
         var o = Options;
         var s = new Session(_rng, new SyncVectorEnv(_ => Env.Make(EnvId), 1, AutoresetMode.SameStep),
                             Optimizer.Create(_actor.Parameters(), o.LearningRate), Optimizer.Create(_qf1.Parameters().Concat(_qf2.Parameters()), o.LearningRate),
-                            new ReplayBuffer(Math.Min(o.BufferSize, (int)Math.Min(int.MaxValue, Math.Max(1, o.TotalTimesteps))), _obsDim, _actDim, o.BatchSize), _obsDim);
+                            new ReplayBuffer(Math.Min(o.BufferSize, (int)Math.Min(int.MaxValue, Math.Max(1, o.TotalTimesteps))), _obsDim, _actDim, o.BatchSize), _obsDim)
+        {
+            Ou = o.NoiseType == "ornstein-uhlenbeck" ? new OrnsteinUhlenbeckNoise(_scale.Select(sc => o.ExplorationNoise * sc).ToArray(), o.OuTheta, o.OuDt) : null,
+        };
         if (reset) s.Reset();
         return s;
     }
@@ -271,24 +296,32 @@ public sealed class Td3 : IAgent
         var oneObs = Z(1, _obsDim);
         var nextObs = new float[_obsDim];
         var action = new float[_actDim];
+        var ou = session.Ou;
+        var ouNoise = new double[_actDim];
 
         // The iterator section runs after every step, also after `continue`: a checkpoint there resumes exactly.
         for (; session.Step < o.TotalTimesteps && !ct.IsCancellationRequested; boundary?.Invoke(session.Step))
         {
             long globalStep = session.Step;
             using var memory = Tensor.Scope();   // this step's tensors go back to a pool at the end of the iteration
-            // 1. Action: uniform random before learningStarts, then mu(s) + N(0, explorationNoise * scale), clipped.
+            // 1. Action: uniform random before learningStarts, then mu(s); plus the exploration noise (in units of the
+            // action scale), clipped: Gaussian N(0, explorationNoise * scale) after learningStarts, or the next value of
+            // the Ornstein-Uhlenbeck process at every step (SB3 perturbs its warm-up actions too).
             if (globalStep < o.LearningStarts)
                 for (int i = 0; i < _actDim; i++) action[i] = (float)noiseRng.Uniform(_low[i], _high[i]);
             else
-            {
                 using (Tensor.NoGrad()) OffPolicy.Host(Mu(_actor, OffPolicy.Fill(oneObs, obs))).CopyTo(action);
+            if (ou is not null)
+            {
+                ou.Next(noiseRng, ouNoise);
+                for (int i = 0; i < _actDim; i++) action[i] = Math.Clamp(action[i] + (float)ouNoise[i], _low[i], _high[i]);
+            }
+            else if (globalStep >= o.LearningStarts)
                 for (int i = 0; i < _actDim; i++)
                 {
                     float scale = _scale[i];
                     action[i] = Math.Clamp(action[i] + (float)(noiseRng.NextNormal() * scale * o.ExplorationNoise), _low[i], _high[i]);
                 }
-            }
 
             // 2. Step; the true next obs of a finished episode is FinalObservations (truncation is not termination).
             envs.Step(action);
@@ -296,6 +329,7 @@ public sealed class Td3 : IAgent
             (envs.FinalObservations[0] ?? envs.Observations).AsSpan(0, _obsDim).CopyTo(nextObs);
             rb.Add(obs, action, (float)envs.Rewards[0], nextObs, envs.Terminated[0]);
             envs.Observations.AsSpan(0, _obsDim).CopyTo(obs);
+            if (envs.FinishedEpisodes[0] is not null) ou?.Reset();   // a new episode's noise starts from 0 (terminated or truncated)
 
             if (envs.FinishedEpisodes[0] is EpisodeInfo ep && progress is not null)
                 progress(new ProgressInfo(globalStep + 1, o.TotalTimesteps, ep.Return, ep.Length, Metrics(session.QfLoss, session.ActorLoss, session.QValues), actorOptimizer.Lr));
@@ -377,7 +411,8 @@ public sealed class Td3 : IAgent
     public float[] Act(ReadOnlySpan<float> observation) => Act(observation, noise: 0);
 
     /// <summary>Deterministic: mu(s); stochastic: with the exploration noise of training (options' explorationNoise),
-    /// see <see cref="Act(ReadOnlySpan{float}, double, Rng?)"/>.</summary>
+    /// see <see cref="Act(ReadOnlySpan{float}, double, Rng?)"/>; for a run with Ornstein-Uhlenbeck noise, Gaussian
+    /// noise of std explorationNoise (a call keeps no process state from one observation to the next).</summary>
     public float[] Act(ReadOnlySpan<float> observation, bool deterministic, Rng? rng = null) =>
         Act(observation, deterministic ? 0 : Options.ExplorationNoise, rng);
 
@@ -421,6 +456,7 @@ public sealed class Td3 : IAgent
         if (s.QfLoss is double q) w.Json["qf_loss"] = StateJson.Num(q);
         if (s.ActorLoss is double a) w.Json["actor_loss"] = StateJson.Num(a);
         if (s.QValues is double v) w.Json["q_values"] = StateJson.Num(v);
+        if (s.Ou is { } ou) w.Json["ou_noise"] = StateJson.Nums(ou.State);
         w.Save(dir);
     }
 
@@ -431,6 +467,12 @@ public sealed class Td3 : IAgent
         var r = s.Restore(dir, Algorithm);
         double? Opt(string k) => r.Json.ContainsKey(k) ? StateJson.Double(r.Json, k) : null;
         (s.QfLoss, s.ActorLoss, s.QValues) = (Opt("qf_loss"), Opt("actor_loss"), Opt("q_values"));
+        if (s.Ou is { } ou)
+        {
+            var x = StateJson.Doubles(r.Json, "ou_noise");
+            if (x.Length != ou.State.Length) throw new InvalidDataException($"{dir}: the checkpoint's Ornstein-Uhlenbeck noise has {x.Length} values, the action {ou.State.Length}");
+            x.CopyTo(ou.State, 0);
+        }
         _session = s;
     }
 

@@ -25,6 +25,7 @@ public class CliResumeTests() : CliRunFixture("resume")
         yield return new TestCaseData((object)new[] { "train", "ppo", "--env", "CartPole-v1", "--total-steps", "100000", "--optimizer", "alphagrad:alpha=2,momentum=0.9" }).SetArgDisplayNames("ppo alphagrad");
         yield return new TestCaseData((object)new[] { "train", "dqn", "--env", "CartPole-v1", "--total-steps", "6000", "--learning-starts", "1000", "--buffer-size", "2000", "--train-frequency", "2", "--optimizer", "adabound" }).SetArgDisplayNames("dqn adabound");
         yield return new TestCaseData((object)new[] { "train", "td3", "--env", "Pendulum-v1", "--total-steps", "3000", "--learning-starts", "300", "--actor-hidden-sizes", "32", "--critic-hidden-sizes", "32", "--optimizer", "lion" }).SetArgDisplayNames("td3 lion");
+        yield return new TestCaseData((object)new[] { "train", "td3", "--env", "Pendulum-v1", "--total-steps", "3000", "--learning-starts", "300", "--actor-hidden-sizes", "32", "--critic-hidden-sizes", "32", "--noise-type", "ornstein-uhlenbeck", "--exploration-noise", "0.5" }).SetArgDisplayNames("td3 ornstein-uhlenbeck");
     }
 
     [TestCaseSource(nameof(Runs))]

@@ -1,4 +1,5 @@
-// Tests of TD3: smoke runs with every optimizer, seeding, checkpoints, bounds, and (Slow) solving Pendulum-v1.
+// Tests of TD3: smoke runs with every optimizer, seeding, checkpoints, bounds, the Ornstein-Uhlenbeck exploration noise
+// (Stable-Baselines3's sequence, its variance and correlation), and (Slow) solving Pendulum-v1.
 using System.Diagnostics;
 using NUnit.Framework;
 using Tiny.Nn;
@@ -88,6 +89,92 @@ public sealed class Td3Tests
         Assert.That((p.TotalTimesteps, p.Gamma, p.LearningStarts, p.LearningRate), Is.EqualTo((20_000L, 0.98, 10_000, 1e-3)));
         Assert.That(p.ActorHiddenSizes, Is.EqualTo(new[] { 400, 300 }));
         Assert.Throws<ArgumentException>(() => new Td3("CartPole-v1", new Td3Options()));
+    }
+
+    // Stable-Baselines3's OrnsteinUhlenbeckActionNoise.__call__ in numpy float64 (/usr/bin/python3), sigma [0.5, 1.5],
+    // theta 0.15, dt 0.01, reset() before the 6th call, with the normal draws given:
+    //   n = np.random.default_rng(0).standard_normal((8, 2)); prev = np.zeros(2)
+    //   for k in range(8): (prev = np.zeros(2) if k == 5); prev = prev + theta * (mu - prev) * dt + sigma * np.sqrt(dt) * n[k]
+    private static readonly double[,] OuNormals =
+    {
+        { 0.1257302210933933, -0.1321048632913019 }, { 0.6404226504432821, 0.10490011715303971 },
+        { -0.535669373161111, 0.36159505490948474 }, { 1.3040000451301372, 0.9470809631292422 },
+        { -0.7037352358069926, -1.2654214710460525 }, { -0.6232744625373522, 0.0413259793472436 },
+        { -2.3250307746388343, -0.21879166393254573 }, { -1.2459109472530652, -0.7322673547034516 },
+    };
+    private static readonly double[,] OuExpected =
+    {
+        { 0.006286511054669665, -0.019815729493695287 }, { 0.038298213810251766, -0.004050988326498785 },
+        { 0.011457297831480837, 0.050194346392413686 }, { 0.07664011414124047, 0.1921811993422114 },
+        { 0.04133839217967898, 0.0020797068862901946 }, { -0.03116372312686761, 0.006198896902086541 },
+        { -0.14736851627411904, -0.026629151033148456 }, { -0.2094430108623611, -0.1364293105121165 },
+    };
+
+    [Test]
+    public void OrnsteinUhlenbeck_IsStableBaselines3sSequence_BitForBit()
+    {
+        double[] sigma = [0.5, 1.5];
+        var x = new double[2];
+        for (int k = 0; k < 8; k++)
+        {
+            if (k == 5) Array.Clear(x);
+            for (int i = 0; i < 2; i++)
+            {
+                x[i] = OrnsteinUhlenbeckNoise.Step(x[i], sigma[i], 0.15, 1e-2, OuNormals[k, i]);
+                Assert.That(x[i], Is.EqualTo(OuExpected[k, i]), $"call {k}, dimension {i}");
+            }
+        }
+        // Next draws its normals from the generator, dimension 0 first, and Reset returns to 0.
+        var ou = new OrnsteinUhlenbeckNoise(sigma);
+        var (rng, draws) = (new Rng(3), new Rng(3));
+        var noise = new double[2];
+        ou.Next(rng, noise);
+        Assert.That(noise, Is.EqualTo(new[] { OrnsteinUhlenbeckNoise.Step(0, 0.5, 0.15, 1e-2, draws.NextNormal()), OrnsteinUhlenbeckNoise.Step(0, 1.5, 0.15, 1e-2, draws.NextNormal()) }));
+        Assert.That(ou.State, Is.EqualTo(noise));
+        ou.Reset();
+        Assert.That(ou.State, Is.EqualTo(new double[2]));
+    }
+
+    [Test]
+    public void OrnsteinUhlenbeck_VarianceAndCorrelation_AreTheAR1Process()
+    {
+        // x_t = a x_{t-1} + sigma sqrt(dt) n, a = 1 - theta dt, x_0 = 0: Var x_t = sigma^2 dt (1 - a^(2t)) / (1 - a^2), so
+        // the stationary std is sigma / sqrt(theta (2 - theta dt)) (= 1.826 sigma for SB3's theta 0.15, dt 0.01; not
+        // sigma / sqrt(2 theta dt)), and Corr(x_t, x_{t+k}) = a^k Sqrt(Var x_t / Var x_{t+k}). 8000 independent dimensions;
+        // a sample variance of n = 8000 has a relative standard error sqrt(2 / n) = 1.6%, checked within 4 of those.
+        const int n = 8000;
+        const double sigma = 0.5, theta = 0.15, dt = 1e-2;
+        double a = 1 - theta * dt;
+        double Var(int t) => sigma * sigma * dt * (1 - Math.Pow(a, 2 * t)) / (1 - a * a);
+        var ou = new OrnsteinUhlenbeckNoise(Enumerable.Repeat(sigma, n).ToArray(), theta, dt);
+        var rng = new Rng(11);
+        var noise = new double[n];
+        double[] at100 = [], at4000 = [];
+        double cross = 0, square = 0;
+        for (int t = 1; t <= 4500; t++)
+        {
+            ou.Next(rng, noise);
+            if (t == 100) at100 = (double[])noise.Clone();
+            if (t == 4000) at4000 = (double[])noise.Clone();
+            if (t == 4300) for (int i = 0; i < n; i++) { cross += at4000[i] * noise[i]; square += noise[i] * noise[i]; }
+        }
+        static double MeanSquare(double[] v) => v.Sum(x => x * x) / v.Length;
+        double tol = 4 * Math.Sqrt(2.0 / n);
+        Assert.That(MeanSquare(at100) / Var(100), Is.EqualTo(1).Within(tol), "early on, nearly a random walk: sigma^2 dt t");
+        Assert.That(Var(4000) / (sigma * sigma / (theta * (2 - theta * dt))), Is.EqualTo(1).Within(1e-5), "t = 4000 is stationary");
+        Assert.That(MeanSquare(at4000) / Var(4000), Is.EqualTo(1).Within(tol), "stationary variance sigma^2 / (theta (2 - theta dt))");
+        // Corr over 300 steps: rho = a^300 = 0.637; the sample correlation's standard error is (1 - rho^2) / sqrt(n) = 0.0067.
+        double rho = Math.Pow(a, 300), sampleCorr = cross / Math.Sqrt(MeanSquare(at4000) * n * square);
+        Assert.That(sampleCorr, Is.EqualTo(rho).Within(4 * (1 - rho * rho) / Math.Sqrt(n)));
+    }
+
+    [Test]
+    public void NoiseOptions_AreValidated()
+    {
+        Assert.Throws<ArgumentException>(() => new Td3("Pendulum-v1", Short() with { NoiseType = "ou" }));
+        Assert.Throws<ArgumentException>(() => new Td3("Pendulum-v1", Short() with { OuTheta = 0 }));
+        Assert.Throws<ArgumentException>(() => new Td3("Pendulum-v1", Short() with { OuDt = -1 }));
+        Assert.Throws<ArgumentException>(() => new Td3("Pendulum-v1", Short() with { ExplorationNoise = double.PositiveInfinity }));
     }
 
     // Pendulum-v1 with the zoo preset shrunk to fit CI (64-64 nets, 2k random steps, 20k steps, 20 eval episodes; ~7 s a seed).
