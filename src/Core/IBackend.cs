@@ -231,6 +231,33 @@ public interface IBackend
     /// <see cref="SumSquaresEach"/> (double partial sums in a fixed order).</summary>
     double[] L2NormEach(IReadOnlyList<Storage> xs);
 
+    // whole-storage statistics read back to the host (the divergence check, clipping, an optimizer's internals)
+    /// <summary>x.pow(2).sum() of each storage, with one wait for the device for all of them: on the CPU in the storage's
+    /// dtype and torch 1.13's cascade-sum order (bit-equal to torch's), on a device <see cref="SumSquaresEach"/>.</summary>
+    double[] TorchSumSquaresEach(IReadOnlyList<Storage> xs);
+
+    /// <summary>max |x| of each storage (NaN when it holds a NaN, 0 when it is empty), with one wait for the device for
+    /// all of them: finite exactly when the storage holds no NaN and no infinity.</summary>
+    double[] MaxAbsEach(IReadOnlyList<Storage> xs);
+
+    /// <summary>sum g^2, sum d^2, sum p^2 and sum d*g of each triple (one dtype, one length), the elements widened to
+    /// double and summed in double, with one wait for the device for all of them (on the CPU one pass over the three).</summary>
+    (double GG, double DD, double PP, double DG)[] MomentsEach(IReadOnlyList<(Storage G, Storage D, Storage P)> xs);
+
+    /// <summary>The sum of x's elements, widened to double and summed in double.</summary>
+    double Sum(Storage x);
+
+    /// <summary>sum (a - b)^2 over a and b (one dtype, one length), the differences and their squares in double (no
+    /// cancellation however close a and b are).</summary>
+    double SquaredDistance(Storage a, Storage b);
+
+    /// <summary>The counting pre-pass of <see cref="FusedMap{TMap, TCount, T}"/> alone: the number of elements where count,
+    /// run over copies of the lanes of x, y and the states (nothing is stored; r is 0), leaves x &gt; 0 (false for NaN).
+    /// Exact on every backend; waits for the device. A share of elements meeting an elementwise condition, written once
+    /// as a map.</summary>
+    long CountPositive<TCount, T>(in TCount count, Storage x, Storage y, ReadOnlySpan<Storage?> states)
+        where TCount : unmanaged, IFusedMap<TCount, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>;
+
     /// <summary>Runs a fused elementwise map (an update rule written over ILane) as one pass over x (read and written),
     /// y (read) and up to four state buffers (read and written; a null entry is an unused slot), all of one dtype T
     /// and one length, after the

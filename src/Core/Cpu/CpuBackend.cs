@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace Tiny.Cpu;
 
 /// <summary>The CPU backend: every primitive on managed float[]/double[] arrays.</summary>
-public sealed class CpuBackend : IBackend
+public sealed partial class CpuBackend : IBackend
 {
     /// <summary>The single instance.</summary>
     public static readonly CpuBackend Instance = new();
@@ -393,33 +393,6 @@ public sealed class CpuBackend : IBackend
         if (x.DType == DType.Float32) Gemm.Sgemm(false, true, rows, outF, inF, S(x).F, inF, S(w).F, inF, cy.F, outF, acc);
         else Gemm.Dgemm(false, true, rows, outF, inF, S(x).D, inF, S(w).D, inF, cy.D, outF, acc);
         return y;
-    }
-
-    /// <inheritdoc/>
-    public double SumSquares(Storage x)
-    {
-        var c = S(x);
-        return c.DType == DType.Float32 ? CpuKernels<float>.SumSquares(c.F) : CpuKernels<double>.SumSquares(c.D);
-    }
-
-    /// <inheritdoc/>
-    public double[] SumSquaresEach(IReadOnlyList<Storage> xs)
-    {
-        var r = new double[xs.Count];
-        for (int i = 0; i < r.Length; i++) r[i] = SumSquares(xs[i]);
-        return r;
-    }
-
-    /// <inheritdoc/>
-    public double[] L2NormEach(IReadOnlyList<Storage> xs)
-    {
-        var r = new double[xs.Count];
-        for (int i = 0; i < r.Length; i++)
-        {
-            var c = S(xs[i]);
-            r[i] = c.DType == DType.Float32 ? TorchNorm.L2<float>(c.F) : TorchNorm.L2<double>(c.D);
-        }
-        return r;
     }
 
     /// <inheritdoc/>

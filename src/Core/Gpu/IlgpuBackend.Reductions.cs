@@ -1,5 +1,5 @@
-// IlgpuBackend's reductions: along an axis, to a broadcast source's shape, log-softmax rows, sums of squares and norms
-// (fixed-shape trees in double: deterministic), and the fused maps with their per-tensor pre-passes.
+// IlgpuBackend's reductions: along an axis, to a broadcast source's shape, log-softmax rows, and the fused maps with
+// their per-tensor pre-passes (fixed-shape trees in double: deterministic).
 using System.Collections.Concurrent;
 using ILGPU;
 using ILGPU.Runtime;
@@ -70,42 +70,6 @@ public sealed partial class IlgpuBackend
         return o;
     }
 
-    /// <inheritdoc/>
-    public double SumSquares(Storage x) => SumSquaresEach([x])[0];
-
-    // Partial sums of 256 elements each (in double, in a fixed order) for every storage, written side by side into
-    // one pooled buffer; one wait and one copy back, then each storage's partials summed in order on the host.
-    /// <inheritdoc/>
-    public double[] SumSquaresEach(IReadOnlyList<Storage> xs)
-    {
-        var starts = new int[xs.Count + 1];
-        for (int i = 0; i < xs.Count; i++) starts[i + 1] = starts[i] + (S(xs[i]).Length + Kernels.SquaresChunk - 1) / Kernels.SquaresChunk;
-        var r = new double[xs.Count];
-        int total = starts[^1];
-        if (total == 0) return r;
-        var buffer = (MemoryBuffer1D<double, Stride1D.Dense>)Pool.Rent(DType.Float64, total);
-        for (int i = 0; i < xs.Count; i++)
-        {
-            var g = S(xs[i]);
-            int chunks = starts[i + 1] - starts[i];
-            if (chunks > 0) K(g.DType).SumSquares(chunks, g, buffer.View.SubView(starts[i], chunks));
-        }
-        var p = new double[total];
-        Wait();
-        buffer.View.SubView(0, total).CopyToCPU(p);
-        Pool.Return(buffer, DType.Float64);
-        for (int i = 0; i < xs.Count; i++)
-        {
-            double s = 0;
-            for (int j = starts[i]; j < starts[i + 1]; j++) s += p[j];
-            r[i] = s;
-        }
-        return r;
-    }
-
-    /// <inheritdoc/>
-    public double[] L2NormEach(IReadOnlyList<Storage> xs) => Array.ConvertAll(SumSquaresEach(xs), Math.Sqrt);
-
     // ------------------------------------------------------------ fused maps
     /// <summary>The storages of a fused map checked and viewed (an unused state slot views x: never read, never stored)
     /// and the mask of the slots in use; null for an empty x.</summary>
@@ -151,18 +115,40 @@ public sealed partial class IlgpuBackend
     {
         if (Bind<TMap, T>(x, y, states) is not var (xs, ys, mask, v0, v1, v2, v3)) return;   // empty: nothing to run
         var kernel = MapKernel<TMap, T>();
-        var counter = (Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, int, TCount>)
-            _counts.GetOrAdd(typeof(TCount), _ => K<T>().LoadCount<TCount>(Accelerator));
         lock (_scratchGate)
-        {
-            // Counts per chunk (exact small integers in double), then the same in-order tree as the norm: exact.
-            int chunks = (xs.Length + FusedKernels.CountChunk - 1) / FusedKernels.CountChunk;
-            var level = Scratch(2 * chunks + 8).SubView(0, chunks);
-            counter(chunks, xs.View<T>(), ys.View<T>(), v0, v1, v2, v3, level, mask, xs.Length, count);
-            kernel(xs.Length, xs.View<T>(), ys.View<T>(), v0, v1, v2, v3, SumTree(level, chunks), mask | FusedKernels.FCount, c);
-        }
+            kernel(xs.Length, xs.View<T>(), ys.View<T>(), v0, v1, v2, v3, CountOnDevice<TCount, T>(count, xs, ys, mask, v0, v1, v2, v3),
+                   mask | FusedKernels.FCount, c);
         xs.BumpVersion();
         Sync();
+    }
+
+    /// <inheritdoc/>
+    public long CountPositive<TCount, T>(in TCount count, Storage x, Storage y, ReadOnlySpan<Storage?> states)
+        where TCount : unmanaged, IFusedMap<TCount, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (Bind<TCount, T>(x, y, states) is not var (xs, ys, mask, v0, v1, v2, v3)) return 0;   // empty: nothing counts
+        var total = new double[1];
+        lock (_scratchGate)
+        {
+            var onDevice = CountOnDevice<TCount, T>(count, xs, ys, mask, v0, v1, v2, v3);
+            Wait();
+            onDevice.CopyToCPU(total);
+        }
+        return (long)total[0];
+    }
+
+    // The counting pre-pass (under _scratchGate): counts per chunk (exact small integers in double), then the same
+    // in-order tree as the norm (exact); returns the 1-element total, on the device.
+    private ArrayView<double> CountOnDevice<TCount, T>(in TCount count, IlgpuStorage xs, IlgpuStorage ys, int mask,
+        ArrayView<T> v0, ArrayView<T> v1, ArrayView<T> v2, ArrayView<T> v3)
+        where TCount : unmanaged, IFusedMap<TCount, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var counter = (Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, int, TCount>)
+            _counts.GetOrAdd(typeof(TCount), _ => K<T>().LoadCount<TCount>(Accelerator));
+        int chunks = (xs.Length + FusedKernels.CountChunk - 1) / FusedKernels.CountChunk;
+        var level = Scratch(2 * chunks + 8).SubView(0, chunks);
+        counter(chunks, xs.View<T>(), ys.View<T>(), v0, v1, v2, v3, level, mask, xs.Length, count);
+        return SumTree(level, chunks);
     }
 
     /// <summary>The scratch buffer of the pre-passes, at least length doubles (grown, never shrunk; under _scratchGate).</summary>
@@ -182,7 +168,7 @@ public sealed partial class IlgpuBackend
     {
         int chunks = (g.Length + Kernels.SquaresChunk - 1) / Kernels.SquaresChunk;
         var level = Scratch(2 * chunks + 8).SubView(0, chunks);
-        K(g.DType).SumSquares(chunks, g, level);
+        K(g.DType).Partials(chunks, g, g, level, PartialOp.Products);
         return SumTree(level, chunks);
     }
 

@@ -25,7 +25,8 @@ internal abstract class KernelSet
     public abstract void Scale(IlgpuStorage dst, double alpha);
     public abstract void LogSoftmax(int rows, IlgpuStorage x, IlgpuStorage y, int cols);
     public abstract void LogSoftmaxBackward(int rows, IlgpuStorage y, IlgpuStorage g, IlgpuStorage dx, int cols);
-    public abstract void SumSquares(int chunks, IlgpuStorage x, ArrayView<double> partial);
+    /// <summary>The chunk partials of op over a and b (same length) into partial, one per chunk.</summary>
+    public abstract void Partials(int chunks, IlgpuStorage a, IlgpuStorage b, ArrayView<double> partial, PartialOp op);
     public abstract void Im2Col(IlgpuStorage x, IlgpuStorage col, Conv2dShape g);
     public abstract void Col2Im(IlgpuStorage dcol, IlgpuStorage dx, Conv2dShape g);
     public abstract void ConvOut(IlgpuStorage outT, IlgpuStorage? bias, IlgpuStorage y, Conv2dShape g);
@@ -62,7 +63,7 @@ internal sealed class KernelSet<T, L> : KernelSet<T> where T : unmanaged, IFloat
     private readonly Action<Index1D, ArrayView<T>, T> _fill, _scale;
     private readonly Action<Index1D, ArrayView<T>, ArrayView<T>, int> _logSoftmax;
     private readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, int> _logSoftmaxBackward;
-    private readonly Action<Index1D, ArrayView<T>, ArrayView<double>, int> _sumSquares;
+    private readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, PartialOp> _partials;
     private readonly Action<Index1D, ArrayView<T>, ArrayView<T>, Conv2dShape> _im2Col, _col2Im;
     private readonly Action<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, Conv2dShape, int> _convOut;
     private readonly Action<Index1D, ArrayView<T>, ArrayView<double>> _toDouble;
@@ -85,7 +86,7 @@ internal sealed class KernelSet<T, L> : KernelSet<T> where T : unmanaged, IFloat
         _scale = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, T>(Kernels.Scale<T, L>);
         _logSoftmax = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, int>(Kernels.LogSoftmax<T, L>);
         _logSoftmaxBackward = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, int>(Kernels.LogSoftmaxBackward<T, L>);
-        _sumSquares = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<double>, int>(Kernels.SumSquares<T, L>);
+        _partials = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<double>, int, PartialOp>(Kernels.Partials<T, L>);
         _im2Col = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, Conv2dShape>(Kernels.Im2Col);
         _col2Im = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, Conv2dShape>(Kernels.Col2Im<T, L>);
         _convOut = acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<T>, ArrayView<T>, ArrayView<T>, Conv2dShape, int>(Kernels.ConvOut<T, L>);
@@ -119,7 +120,8 @@ internal sealed class KernelSet<T, L> : KernelSet<T> where T : unmanaged, IFloat
     public override void LogSoftmax(int rows, IlgpuStorage x, IlgpuStorage y, int cols) => _logSoftmax(rows, x.View<T>(), y.View<T>(), cols);
     public override void LogSoftmaxBackward(int rows, IlgpuStorage y, IlgpuStorage g, IlgpuStorage dx, int cols) =>
         _logSoftmaxBackward(rows, y.View<T>(), g.View<T>(), dx.View<T>(), cols);
-    public override void SumSquares(int chunks, IlgpuStorage x, ArrayView<double> partial) => _sumSquares(chunks, x.View<T>(), partial, x.Length);
+    public override void Partials(int chunks, IlgpuStorage a, IlgpuStorage b, ArrayView<double> partial, PartialOp op) =>
+        _partials(chunks, a.View<T>(), b.View<T>(), partial, a.Length, op);
     public override void Im2Col(IlgpuStorage x, IlgpuStorage col, Conv2dShape g) => _im2Col(col.Length, x.View<T>(), col.View<T>(), g);
     public override void Col2Im(IlgpuStorage dcol, IlgpuStorage dx, Conv2dShape g) => _col2Im(dx.Length, dcol.View<T>(), dx.View<T>(), g);
     public override void ConvOut(IlgpuStorage outT, IlgpuStorage? bias, IlgpuStorage y, Conv2dShape g) =>

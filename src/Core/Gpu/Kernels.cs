@@ -371,16 +371,31 @@ internal static class Kernels
         for (int j = 0; j < cols; j++) dx[o + j] = L.Value(L.Splat(g[o + j]) - L.Exp(L.Splat(y[o + j])) * s);
     }
 
-    /// <summary>Elements summed by one thread of <see cref="SumSquares{T, L}"/>.</summary>
+    /// <summary>Elements taken by one thread of <see cref="Partials{T, L}"/>.</summary>
     public const int SquaresChunk = 256;
 
-    /// <summary>Partial sums of squares in double, one thread per chunk of <see cref="SquaresChunk"/> elements.</summary>
-    public static void SumSquares<T, L>(Index1D i, ArrayView<T> x, ArrayView<double> partial, int length) where T : unmanaged where L : struct, IGpuLane<L, T>
+    /// <summary>One chunk's partial in double of op over a (and b), one thread per chunk of <see cref="SquaresChunk"/>
+    /// elements, in order: sum a*b (a = b: the sum of squares), sum a, sum (a - b)^2 (the difference in double) or
+    /// max |a| (NaN when the chunk holds one).</summary>
+    public static void Partials<T, L>(Index1D i, ArrayView<T> a, ArrayView<T> b, ArrayView<double> partial, int length, PartialOp op)
+        where T : unmanaged where L : struct, IGpuLane<L, T>
     {
         double s = 0;
+        bool nan = false;
         int end = XMath.Min(length, (i + 1) * SquaresChunk);
-        for (int j = i * SquaresChunk; j < end; j++) { double d = L.ToDouble(L.Splat(x[j])); s += d * d; }
-        partial[i] = s;
+        for (int j = i * SquaresChunk; j < end; j++)
+        {
+            L v = L.Splat(a[j]);
+            double x = L.ToDouble(v);
+            switch (op)
+            {
+                case PartialOp.Products: s += x * L.ToDouble(L.Splat(b[j])); break;
+                case PartialOp.Values: s += x; break;
+                case PartialOp.SquaredDifferences: { double d = x - L.ToDouble(L.Splat(b[j])); s += d * d; break; }
+                default: { nan |= L.IsNaN(v); double m = XMath.Abs(x); if (m > s) s = m; break; }   // MaxAbs
+            }
+        }
+        partial[i] = nan ? double.NaN : s;
     }
 
     /// <summary>Partials summed in groups of <see cref="PartialFan"/>, each in order: one level of a tree whose shape
@@ -403,4 +418,17 @@ internal static class Kernels
     /// <summary>y = x rounded to T (nearest).</summary>
     public static void FromDouble<T, L>(Index1D i, ArrayView<double> x, ArrayView<T> y) where T : unmanaged where L : struct, IGpuLane<L, T> =>
         y[i] = L.Value(L.FromDouble(x[i]));
+}
+
+/// <summary>What one <see cref="Kernels.Partials{T, L}"/> chunk computes.</summary>
+internal enum PartialOp
+{
+    /// <summary>sum a*b</summary>
+    Products,
+    /// <summary>sum a</summary>
+    Values,
+    /// <summary>sum (a - b)^2</summary>
+    SquaredDifferences,
+    /// <summary>max |a|</summary>
+    MaxAbs,
 }

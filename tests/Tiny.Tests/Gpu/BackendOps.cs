@@ -299,6 +299,7 @@ public static class BackendOps
         yield return Row("SumSquaresEach", t, b => b.SumSquaresEach(parts.Select(p => On(b, p, t)).ToList()), () => parts.Select(p => p.Sum(v => v * v)).ToArray(), 1e-12);
         yield return Row("L2NormEach", t, b => b.L2NormEach(parts.Select(p => On(b, p, t)).ToList()),
             () => parts.Select(p => R(Math.Sqrt(p.Sum(v => v * v)), t)).ToArray());
+        foreach (var row in Statistics(t)) yield return row;
         int rows = 3, cols = 5;
         var lx = Data(rows * cols, 22, t, -4, 4);
         var lg = Data(rows * cols, 23, t);
@@ -312,6 +313,49 @@ public static class BackendOps
         var ly = Round(LogSoftmax(lx), t);
         yield return Row("LogSoftmaxBackward", t, b => Out(b, b.LogSoftmaxBackward(On(b, ly, t), On(b, lg, t), rows, cols)),
             () => Enumerable.Range(0, ly.Length).Select(i => R(lg[i] - Math.Exp(ly[i]) * lg.Skip(i / cols * cols).Take(cols).Sum(), t)).ToArray());
+    }
+
+    /// <summary>The whole-storage statistics read back to the host: lengths around the SIMD widths and the device's
+    /// 256-element chunks, an empty storage, NaN and infinity.</summary>
+    private static IEnumerable<TestCaseData> Statistics(DType t)
+    {
+        var parts = new[] { Data(10, 25, t), Data(300, 26, t, -3, 3), Data(1, 27, t), Array.Empty<double>() };
+        Storage[] Up(IBackend b, IEnumerable<double[]> ps) => ps.Select(p => On(b, p, t)).ToArray();
+        yield return Row("TorchSumSquaresEach", t, b => b.TorchSumSquaresEach(Up(b, parts)), () => parts.Select(p => p.Sum(v => v * v)).ToArray());
+        var nan = Data(300, 28, t); nan[257] = double.NaN;
+        var maxes = parts.Append(nan).ToArray();
+        yield return Row("MaxAbsEach", t, b => b.MaxAbsEach(Up(b, maxes)), () => maxes.Select(p => p.Contains(double.NaN) ? double.NaN : p.Select(Math.Abs).DefaultIfEmpty(0).Max()).ToArray(), 0);
+        var inf = Data(20, 29, t); inf[3] = double.NegativeInfinity;
+        yield return Row("MaxAbsEach_infinity", t, b => b.MaxAbsEach(Up(b, [inf, parts[0]])).Select(v => double.IsPositiveInfinity(v) ? 1.0 : 0.0).ToArray(), () => [1, 0], 0);
+        var ds = new[] { Data(10, 30, t), Data(300, 31, t), Data(1, 32, t), Array.Empty<double>() };
+        var ps = new[] { Data(10, 33, t), Data(300, 34, t), Data(1, 35, t), Array.Empty<double>() };
+        yield return Row("MomentsEach", t, b =>
+        {
+            var (gs, dd, pp) = (Up(b, parts), Up(b, ds), Up(b, ps));
+            return b.MomentsEach(Enumerable.Range(0, gs.Length).Select(i => (gs[i], dd[i], pp[i])).ToList()).SelectMany(m => new[] { m.GG, m.DD, m.PP, m.DG }).ToArray();
+        }, () => Enumerable.Range(0, parts.Length).SelectMany(i => new[]
+        {
+            parts[i].Sum(v => v * v), ds[i].Sum(v => v * v), ps[i].Sum(v => v * v), ds[i].Zip(parts[i], (d, g) => d * g).Sum(),
+        }).ToArray(), 1e-12);
+        yield return Row("Sum", t, b => [b.Sum(On(b, parts[1], t)), b.Sum(On(b, parts[3], t))], () => [parts[1].Sum(), 0], 1e-12);
+        yield return Row("SquaredDistance", t, b => [b.SquaredDistance(On(b, parts[1], t), On(b, ds[1], t))],
+            () => [parts[1].Zip(ds[1], (x, y) => (x - y) * (x - y)).Sum()], 1e-12);
+        // CountPositive: BackendSuite's AgreeProbe, x <- (y + s0*a) * y in the dtype, counted where > 0 (NaN and 0: not).
+        var y = Data(300, 36, t); var s0 = Data(300, 37, t);
+        y[3] = 0; y[4] = double.NaN; s0[5] = double.NaN;
+        yield return Row("CountPositive", t, b =>
+        {
+            var (x, yy, ss) = (On(b, new double[300], t), On(b, y, t), On(b, s0, t));
+            long n = t == DType.Float32 ? b.CountPositive<BackendSuite.AgreeProbe<float>, float>(new() { A = 0.5f }, x, yy, [ss])
+                : b.CountPositive<BackendSuite.AgreeProbe<double>, double>(new() { A = 0.5 }, x, yy, [ss]);
+            long empty = t == DType.Float32 ? b.CountPositive<BackendSuite.AgreeProbe<float>, float>(default, On(b, [], t), On(b, [], t), [])
+                : b.CountPositive<BackendSuite.AgreeProbe<double>, double>(default, On(b, [], t), On(b, [], t), []);
+            return [n, empty, b.ToDoubleArray(ss).SequenceEqual(s0) ? 1 : 0];
+        }, () =>
+        [
+            Enumerable.Range(0, 300).Count(i => t == DType.Float32 ? ((float)y[i] + (float)s0[i] * 0.5f) * (float)y[i] > 0 : (y[i] + s0[i] * 0.5) * y[i] > 0),
+            0, 1,   // nothing counts in an empty storage; the probe's writes are discarded
+        ], 0);
     }
 
     private static IEnumerable<TestCaseData> Movement(DType t)
