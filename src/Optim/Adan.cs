@@ -104,67 +104,15 @@ public sealed class Adan : Optimizer<AdanOptions>
     /// order on the CPU), then clamp(max_grad_norm / (sqrt(total) + eps), max=1) in float32, eps of the last group.</summary>
     private double GlobalClip()
     {
-        float total = 0f;
         var groups = ParamGroups;
-        for (int k = 0; k < groups.Count; k++)
-            for (int i = 0; i < groups[k].Params.Count; i++)
-            {
-                var g = groups[k].Params[i].Grad;
-                if (g is null) continue;
-                float s = g.Device.Kind != DeviceKind.Cpu ? (float)g.Backend.SumSquares(g.Storage)   // on the device, in double
-                    : g.DType == DType.Float32 ? TorchSumOfSquares<float>(g.DataF) : (float)TorchSumOfSquares<double>(g.DataD);
-                total += s;                                                           // global_grad_norm.add_(...) in float32
-            }
+        var grads = groups.SelectMany(g => g.Params).Select(p => p.Grad).OfType<Tensor>().ToList();
+        float total = 0f;
+        foreach (double s in Backends.Each(grads, (b, xs) => b.TorchSumSquaresEach(xs)))   // on a device in double, one wait
+            total += (float)s;                                                              // global_grad_norm.add_(...) in float32
         float norm = MathF.Sqrt(total);
         float coef = (float)Defaults.MaxGradNorm / (norm + (float)((AdanOptions)groups[^1].Options).Eps);
         return coef > 1f ? 1.0 : coef;                                                // clamp(max=1.0) (NaN stays NaN)
     }
-
-    /// <summary>x.pow(2).sum() in PyTorch 1.13's CPU order (AVX2 build: cascade_sum's vectorized_inner_sum with 8 float /
-    /// 4 double lanes, each lane summed by row_sum's four interleaved rows and multi_row_sum's cascade levels; the
-    /// n % lanes tail first, then the lanes in order; fewer elements than lanes: row_sum over the scalars).</summary>
-    internal static T TorchSumOfSquares<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int w = typeof(T) == typeof(float) ? 8 : 4, n = x.Length;
-        if (n < w) return RowSum(x, 0, 1, n);
-        int vectors = n / w;
-        T acc = T.Zero;
-        for (int k = vectors * w; k < n; k++) acc += x[k] * x[k];
-        for (int j = 0; j < w; j++) acc += RowSum(x, j, w, vectors);
-        return acc;
-    }
-
-    /// <summary>torch's row_sum over `size` squares x[offset + i*stride]^2: four interleaved rows, their tail into row 0.</summary>
-    private static T RowSum<T>(ReadOnlySpan<T> x, int offset, int stride, int size) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        const int ilp = 4, levels = 4;
-        int rows = size / ilp;
-        Span<T> acc = stackalloc T[levels * ilp];   // acc[level * ilp + k]
-        acc.Clear();
-        int ceilLog2 = rows <= 2 ? 1 : 64 - BitOperations.LeadingZeroCount((ulong)rows - 1);
-        int levelPower = Math.Max(4, ceilLog2 / levels), levelStep = 1 << levelPower, levelMask = levelStep - 1;
-        int i = 0;
-        while (i + levelStep <= rows)
-        {
-            for (int j = 0; j < levelStep; j++, i++)
-                for (int k = 0; k < ilp; k++) acc[k] += Sq(x, offset + (i * ilp + k) * stride);
-            for (int j = 1; j < levels; j++)
-            {
-                for (int k = 0; k < ilp; k++) { acc[j * ilp + k] += acc[(j - 1) * ilp + k]; acc[(j - 1) * ilp + k] = T.Zero; }
-                if ((i & (levelMask << (j * levelPower))) != 0) break;
-            }
-        }
-        for (; i < rows; i++)
-            for (int k = 0; k < ilp; k++) acc[k] += Sq(x, offset + (i * ilp + k) * stride);
-        for (int j = 1; j < levels; j++)
-            for (int k = 0; k < ilp; k++) acc[k] += acc[j * ilp + k];
-        for (int e = rows * ilp; e < size; e++) acc[0] += Sq(x, offset + e * stride);
-        for (int k = 1; k < ilp; k++) acc[0] += acc[k];
-        return acc[0];
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Sq<T>(ReadOnlySpan<T> x, int i) where T : unmanaged, IFloatingPointIeee754<T> => x[i] * x[i];
 
     /// <summary>Adan's internals: step_p5, step_p50, step_p95, percentiles over the tensor's elements of the per-element
     /// step lr/(sqrt(n/(1 - b3^t)) + eps) that multiplies m/(1 - b1^t) (and, by b2, diff/(1 - b2^t)); from a sample in a

@@ -16,9 +16,7 @@ public static class Clip
             throw new ArgumentException($"Clip.GradNorm: normType {normType} is not supported (2 or infinity)", nameof(normType));
         bool inf = double.IsPositiveInfinity(normType);
         // Each tensor's norm on its backend (on one device: all of them with one wait), then combined in the grads' dtype.
-        var norms = inf ? grads.Select(MaxAbs).ToArray()
-            : grads.All(g => ReferenceEquals(g.Backend, grads[0].Backend)) ? grads[0].Backend.L2NormEach(grads.Select(g => g.Storage).ToList())
-            : grads.Select(g => g.Backend.L2NormEach([g.Storage])[0]).ToArray();
+        var norms = Backends.Each(grads, (b, xs) => inf ? b.MaxAbsEach(xs) : b.L2NormEach(xs));
         return grads[0].DType == DType.Float32
             ? double.CreateTruncating(Apply<float>(grads, norms, maxNorm, inf))
             : Apply<double>(grads, norms, maxNorm, inf);
@@ -41,14 +39,6 @@ public static class Clip
             g.MarkModified();
         }
         return total;
-    }
-
-    /// <summary>max |g| (0 for an empty tensor; NaN when g holds one).</summary>
-    private static double MaxAbs(Tensor g)
-    {
-        if (g.Numel == 0) return 0;
-        var b = g.Backend;
-        return b.GetItem(b.Reduce(ReduceOp.Max, b.Unary(UnaryOp.Abs, g.Storage), new Shape(g.Numel), 0), 0);
     }
 
     /// <summary>Clamps every gradient element into [-clip, clip].</summary>

@@ -23,8 +23,8 @@ public readonly record struct InternalsRow(long Step, string Tensor, string Metr
 /// </code>
 /// then what the optimizer declares of itself in its own file (AlphaGrad's tanh saturation, Adam's effective step
 /// percentiles, AdaBound's clipped shares, momentum norms, a sign method's agreement with the gradient). Everything
-/// is computed where the parameters live: a copy of p before the step, then sums, counts and maxima as reductions (on
-/// the CPU one SIMD pass each, in double; elsewhere device reductions read back together), percentiles by selection
+/// is computed where the parameters live: a copy of p before the step, then sums, counts and maxima as backend
+/// reductions (in double; on the CPU one SIMD pass each, on a device read back together), percentiles by selection
 /// from a fixed sample of at most <see cref="SampleSize"/> elements; never a host copy of a whole tensor off the CPU.
 /// The recorded update leaves the training bit for bit unchanged; between records a step costs one counter increment.
 /// Off unless made: <c>using var r = new InternalsRecorder(opt, every: 10);</c>
@@ -150,8 +150,8 @@ public sealed class InternalsRecorder : IDisposable
 }
 
 /// <summary>What an optimizer sees of one parameter right after a recorded step, to add the metrics it declares
-/// (<see cref="Optimizer.Internals"/>), and the reductions to compute them: on the CPU one SIMD pass over the tensor's
-/// memory each (sums in double), on another device its tensor ops and reductions (only scalars and samples come back).</summary>
+/// (<see cref="Optimizer.Internals"/>), and the reductions to compute them: backend primitives (sums in double, counts
+/// of a condition written once as a fused map; on the CPU one SIMD pass each), so only scalars and samples come back.</summary>
 internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate, ParamState? state, ParamGroup group)
 {
     /// <summary>The parameter after the step.</summary>
@@ -181,241 +181,96 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
     /// <summary>A state buffer by name (null when the optimizer keeps none of that name).</summary>
     public Tensor? Buffer(string name) => State is { } s && s.Buffers.TryGetValue(name, out var t) ? t : null;
 
-    private static bool OnCpu(Tensor t) => t.Device.Kind == DeviceKind.Cpu;
-
-    /// <summary>The generic metrics of every probe. CPU: one pass per tensor over g, -Δ and p for sum g^2, sum Δ^2, sum p^2
-    /// and sum (-Δ)·g, in double. Elsewhere: the sums of squares of all tensors read back together (one wait), then the
-    /// cosine as 1 - ||a - b||^2/2 with a = -Δ/||Δ||, b = g/||g|| (a second sum of squares over -Δ rewritten in place:
-    /// no dot product primitive; exact to ~1e-7 however small the update).</summary>
+    /// <summary>The generic metrics of every probe: sum g^2, sum Δ^2, sum p^2 and sum (-Δ)·g of each in double, one pass
+    /// over g, -Δ and p per tensor (on one device: all read back together, one wait).</summary>
     public static void Moments(InternalsProbe[] probes)
     {
-        if (probes.All(p => OnCpu(p.Param)))
+        var m = Backends.Each(probes, p => p.Param.Backend, (b, ps) => b.MomentsEach(ps.Select(p => (p.Grad.Storage, p.NegUpdate.Storage, p.Param.Storage)).ToList()));
+        for (int i = 0; i < probes.Length; i++)
         {
-            foreach (var pr in probes)
-            {
-                var (gg, dd, pp, dg) = pr.Param.DType == DType.Float32
-                    ? CpuMoments<float>(pr.Grad.DataF, pr.NegUpdate.DataF, pr.Param.DataF)
-                    : CpuMoments<double>(pr.Grad.DataD, pr.NegUpdate.DataD, pr.Param.DataD);
-                pr.SetNorms(gg, dd, pp);
-                pr.UpdateCos = pr.HasCos ? dg / (pr.UpdateNorm * pr.GradNorm) : double.NaN;
-            }
-            return;
+            var (pr, (gg, dd, pp, dg)) = (probes[i], m[i]);
+            (pr.GradNorm, pr.UpdateNorm, pr.ParamNorm) = (Math.Sqrt(gg), Math.Sqrt(dd), Math.Sqrt(pp));
+            bool hasCos = pr.UpdateNorm > 0 && pr.GradNorm > 0 && double.IsFinite(pr.UpdateNorm) && double.IsFinite(pr.GradNorm);
+            pr.UpdateCos = hasCos ? dg / (pr.UpdateNorm * pr.GradNorm) : double.NaN;
         }
-        var g2 = SumSquares(probes.Select(p => p.Grad).ToList());
-        var d2 = SumSquares(probes.Select(p => p.NegUpdate).ToList());
-        var p2 = SumSquares(probes.Select(p => p.Param).ToList());
-        for (int i = 0; i < probes.Length; i++) probes[i].SetNorms(g2[i], d2[i], p2[i]);
-        // The optimizers read -Δ before it is rewritten: a copy of it for those that have one.
-        var diffs = new List<Tensor>();
-        foreach (var pr in probes)
-        {
-            if (!pr.HasCos) { pr.UpdateCos = double.NaN; continue; }
-            var d = new Tensor(pr.NegUpdate.Backend.Unary(UnaryOp.Copy, pr.NegUpdate.Storage), pr.NegUpdate.Shape);
-            d.Backend.ScaleInPlace(d.Storage, 1 / pr.UpdateNorm);
-            d.Backend.AxpyInPlace(d.Storage, pr.Grad.Storage, -1 / pr.GradNorm);
-            diffs.Add(d);
-        }
-        var s2 = SumSquares(diffs);
-        int k = 0;
-        foreach (var pr in probes) if (pr.HasCos) pr.UpdateCos = 1 - s2[k++] / 2;
     }
-
-    private bool HasCos => UpdateNorm > 0 && GradNorm > 0 && double.IsFinite(UpdateNorm) && double.IsFinite(GradNorm);
-
-    private void SetNorms(double gg, double dd, double pp) => (GradNorm, UpdateNorm, ParamNorm) = (Math.Sqrt(gg), Math.Sqrt(dd), Math.Sqrt(pp));
-
-    /// <summary>sum g^2, sum d^2, sum p^2 and sum d·g in double, SIMD lanes widened to double, then a scalar tail.</summary>
-    private static (double GG, double DD, double PP, double DG) CpuMoments<T>(ReadOnlySpan<T> g, ReadOnlySpan<T> d, ReadOnlySpan<T> p)
-        where T : unmanaged, System.Numerics.INumberBase<T>
-    {
-        Vector<double> gg = default, dd = default, pp = default, dg = default;
-        int i = 0;
-        if (typeof(T) == typeof(float))
-        {
-            ReadOnlySpan<float> gf = Cast<T, float>(g), df = Cast<T, float>(d), pf = Cast<T, float>(p);
-            for (int w = Vector<float>.Count; i <= gf.Length - w; i += w)
-            {
-                Vector.Widen(new Vector<float>(gf[i..]), out var g0, out var g1);
-                Vector.Widen(new Vector<float>(df[i..]), out var d0, out var d1);
-                Vector.Widen(new Vector<float>(pf[i..]), out var p0, out var p1);
-                gg += g0 * g0 + g1 * g1; dd += d0 * d0 + d1 * d1; pp += p0 * p0 + p1 * p1; dg += d0 * g0 + d1 * g1;
-            }
-        }
-        else
-        {
-            ReadOnlySpan<double> gd = Cast<T, double>(g), ddd = Cast<T, double>(d), pd = Cast<T, double>(p);
-            for (int w = Vector<double>.Count; i <= gd.Length - w; i += w)
-            {
-                var (g0, d0, p0) = (new Vector<double>(gd[i..]), new Vector<double>(ddd[i..]), new Vector<double>(pd[i..]));
-                gg += g0 * g0; dd += d0 * d0; pp += p0 * p0; dg += d0 * g0;
-            }
-        }
-        double sgg = Vector.Sum(gg), sdd = Vector.Sum(dd), spp = Vector.Sum(pp), sdg = Vector.Sum(dg);
-        for (; i < g.Length; i++)
-        {
-            double gi = double.CreateTruncating(g[i]), di = double.CreateTruncating(d[i]), pi = double.CreateTruncating(p[i]);
-            sgg += gi * gi; sdd += di * di; spp += pi * pi; sdg += di * gi;
-        }
-        return (sgg, sdd, spp, sdg);
-    }
-
-    private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
 
     /// <summary>||t||_2, accumulated in double.</summary>
-    public static double Norm(Tensor t)
-    {
-        if (!OnCpu(t)) return Math.Sqrt(t.Backend.SumSquares(t.Storage));
-        var (ss, _, _, _) = t.DType == DType.Float32 ? CpuMoments<float>(t.DataF, t.DataF, t.DataF) : CpuMoments<double>(t.DataD, t.DataD, t.DataD);
-        return Math.Sqrt(ss);
-    }
+    public static double Norm(Tensor t) => Math.Sqrt(t.Backend.SumSquares(t.Storage));
 
     /// <summary>The share of t's elements x with x &gt; threshold (|x| &gt; threshold with magnitude).</summary>
     public static double ShareAbove(Tensor t, double threshold, bool magnitude = false)
     {
-        if (t.Numel == 0) return double.NaN;
-        if (!OnCpu(t)) return Share((magnitude ? t.Abs() : t).Gt(threshold));
         // For a float x, x > threshold exactly when x > the largest float not above threshold.
         float below = (float)threshold;
         if (below > threshold) below = MathF.BitDecrement(below);
-        return (t.DType == DType.Float32 ? CpuCount<float>(t.DataF, below, magnitude, above: true) : CpuCount<double>(t.DataD, threshold, magnitude, above: true)) / (double)t.Numel;
+        return Share(magnitude ? CountOf.AboveAbs : CountOf.Above, t, t, null, t.DType == DType.Float32 ? below : threshold);
     }
 
     /// <summary>The share of t's elements x with x &lt; threshold.</summary>
     public static double ShareBelow(Tensor t, double threshold)
     {
-        if (t.Numel == 0) return double.NaN;
-        if (!OnCpu(t)) return Share(t.Lt(threshold));
         float over = (float)threshold;                          // x < threshold exactly when x < the smallest float not below it
         if (over < threshold) over = MathF.BitIncrement(over);
-        return (t.DType == DType.Float32 ? CpuCount<float>(t.DataF, over, false, above: false) : CpuCount<double>(t.DataD, threshold, false, above: false)) / (double)t.Numel;
+        return Share(CountOf.Below, t, t, null, t.DType == DType.Float32 ? over : threshold);
     }
 
-    /// <summary>The elements x (|x| with magnitude) above (or below) threshold, counted in SIMD lanes.</summary>
-    private static long CpuCount<T>(ReadOnlySpan<T> x, T threshold, bool magnitude, bool above) where T : unmanaged, INumber<T>
-    {
-        var (acc, th, one) = (Vector<T>.Zero, new Vector<T>(threshold), Vector<T>.One);
-        int i = 0;
-        long count = 0;
-        for (int w = Vector<T>.Count; i <= x.Length - w; i += w)
-        {
-            var v = new Vector<T>(x[i..]);
-            if (magnitude) v = Vector.Abs(v);
-            acc += Vector.ConditionalSelect(above ? Vector.GreaterThan(v, th) : Vector.LessThan(v, th), one, Vector<T>.Zero);
-            if (((i / w) & 0xFFFF) == 0xFFFF) { count += long.CreateTruncating(Vector.Sum(acc)); acc = Vector<T>.Zero; }   // float lanes stay exact
-        }
-        count += long.CreateTruncating(Vector.Sum(acc));
-        for (; i < x.Length; i++)
-        {
-            var v = magnitude ? T.Abs(x[i]) : x[i];
-            if (above ? v > threshold : v < threshold) count++;
-        }
-        return count;
-    }
+    /// <summary>The mean of t's elements (summed in double).</summary>
+    public static double Mean(Tensor t) => t.Numel == 0 ? double.NaN : t.Backend.Sum(t.Storage) / t.Numel;
 
-    /// <summary>The mean of t's elements (summed in double on the CPU, by the device's reduction elsewhere).</summary>
-    public static double Mean(Tensor t)
-    {
-        if (t.Numel == 0) return double.NaN;
-        if (!OnCpu(t)) return t.Sum().Item() / t.Numel;
-        return (t.DType == DType.Float32 ? CpuSumDiff<float>(t.DataF, default, squares: false) : CpuSumDiff<double>(t.DataD, default, squares: false)) / t.Numel;
-    }
-
-    /// <summary>||a - b||_2, the differences and their squares in double on the CPU (no cancellation however close a and b).</summary>
-    public static double Distance(Tensor a, Tensor b)
-    {
-        if (!OnCpu(a)) return Norm(a - b);
-        return Math.Sqrt(a.DType == DType.Float32 ? CpuSumDiff<float>(a.DataF, b.DataF, squares: true) : CpuSumDiff<double>(a.DataD, b.DataD, squares: true));
-    }
-
-    /// <summary>sum (a - b)^2 with squares (b empty: sum a^2), else sum a; SIMD lanes widened to double.</summary>
-    private static double CpuSumDiff<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, bool squares) where T : unmanaged, INumberBase<T>
-    {
-        Vector<double> acc = default;
-        bool diff = !b.IsEmpty;
-        int i = 0;
-        if (typeof(T) == typeof(float))
-        {
-            ReadOnlySpan<float> af = Cast<T, float>(a), bf = Cast<T, float>(b);
-            for (int w = Vector<float>.Count; i <= af.Length - w; i += w)
-            {
-                Vector.Widen(new Vector<float>(af[i..]), out var a0, out var a1);
-                if (diff)
-                {
-                    Vector.Widen(new Vector<float>(bf[i..]), out var b0, out var b1);
-                    (a0, a1) = (a0 - b0, a1 - b1);
-                }
-                acc += squares ? a0 * a0 + a1 * a1 : a0 + a1;
-            }
-        }
-        else
-        {
-            ReadOnlySpan<double> ad = Cast<T, double>(a), bd = Cast<T, double>(b);
-            for (int w = Vector<double>.Count; i <= ad.Length - w; i += w)
-            {
-                var x = new Vector<double>(ad[i..]);
-                if (diff) x -= new Vector<double>(bd[i..]);
-                acc += squares ? x * x : x;
-            }
-        }
-        double sum = Vector.Sum(acc);
-        for (; i < a.Length; i++)
-        {
-            double x = double.CreateTruncating(a[i]) - (diff ? double.CreateTruncating(b[i]) : 0);
-            sum += squares ? x * x : x;
-        }
-        return sum;
-    }
+    /// <summary>||a - b||_2, the differences and their squares in double (no cancellation however close a and b).</summary>
+    public static double Distance(Tensor a, Tensor b) => Math.Sqrt(a.Backend.SquaredDistance(a.Storage, b.Storage));
 
     /// <summary>The share of elements where a*b &gt; 0 (the product rounded to the tensors' dtype, as an update computes
     /// it): where a and b have the same sign, neither 0 nor NaN.</summary>
-    public static double ShareSameSign(Tensor a, Tensor b)
-    {
-        if (a.Numel == 0) return double.NaN;
-        if (!OnCpu(a)) return Share(a.Mul(b).Gt(0));
-        return (a.DType == DType.Float32 ? CpuSameSign<float>(a.DataF, b.DataF) : CpuSameSign<double>(a.DataD, b.DataD)) / (double)a.Numel;
-    }
-
-    private static long CpuSameSign<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, INumber<T>
-    {
-        var (acc, one) = (Vector<T>.Zero, Vector<T>.One);
-        int i = 0;
-        long count = 0;
-        for (int w = Vector<T>.Count; i <= a.Length - w; i += w)
-        {
-            acc += Vector.ConditionalSelect(Vector.GreaterThan(new Vector<T>(a[i..]) * new Vector<T>(b[i..]), Vector<T>.Zero), one, Vector<T>.Zero);
-            if (((i / w) & 0xFFFF) == 0xFFFF) { count += long.CreateTruncating(Vector.Sum(acc)); acc = Vector<T>.Zero; }   // float lanes stay exact
-        }
-        count += long.CreateTruncating(Vector.Sum(acc));
-        for (; i < a.Length; i++) if (a[i] * b[i] > T.Zero) count++;
-        return count;
-    }
+    public static double ShareSameSign(Tensor a, Tensor b) => Share(CountOf.SameSign, a, b, null);
 
     /// <summary>max |x| over t (NaN if t holds a NaN).</summary>
-    public static double MaxAbs(Tensor t) =>
-        t.Numel == 0 ? double.NaN
-        : !OnCpu(t) ? t.Abs().Max().Item()
-        : t.DType == DType.Float32 ? CpuMaxAbs<float>(t.DataF) : CpuMaxAbs<double>(t.DataD);
+    public static double MaxAbs(Tensor t) => t.Numel == 0 ? double.NaN : t.Backend.MaxAbsEach([t.Storage])[0];
 
-    private static double CpuMaxAbs<T>(ReadOnlySpan<T> x) where T : unmanaged, INumber<T>
+    /// <summary>The conditions a share counts.</summary>
+    internal enum CountOf
     {
-        var acc = Vector<T>.Zero;
-        int i = 0;
-        bool nan = false;
-        for (int w = Vector<T>.Count; i <= x.Length - w; i += w)
-        {
-            var v = Vector.Abs(new Vector<T>(x[i..]));
-            nan |= !Vector.EqualsAll(v, v);
-            acc = Vector.Max(acc, v);
-        }
-        T m = T.Zero;
-        for (int k = 0; k < Vector<T>.Count; k++) m = T.Max(m, acc[k]);
-        for (; i < x.Length; i++) { nan |= T.IsNaN(x[i]); m = T.Max(m, T.Abs(x[i])); }
-        return nan ? double.NaN : double.CreateTruncating(m);
+        /// <summary>x &gt; threshold</summary>
+        Above,
+        /// <summary>|x| &gt; threshold</summary>
+        AboveAbs,
+        /// <summary>x &lt; threshold</summary>
+        Below,
+        /// <summary>x*y &gt; 0 in the dtype</summary>
+        SameSign,
+        /// <summary>d - decay*(p + d) (x = d, s0 = p) has y's sign, neither 0 nor NaN</summary>
+        SignAgrees,
     }
 
-    /// <summary>The share of ones in a 0/1 mask (a comparison's result), summed on its device.</summary>
-    private static double Share(Tensor mask) => mask.Sum().Item() / mask.Numel;
+    /// <summary>The share of x's elements meeting a condition, counted by the backend in one pass (exact).</summary>
+    private static double Share(CountOf what, Tensor x, Tensor y, Tensor? s0, double threshold = 0, double decay = 0)
+    {
+        if (x.Numel == 0) return double.NaN;
+        var b = x.Backend;
+        long n = x.DType == DType.Float32
+            ? b.CountPositive<Condition<float>, float>(new() { What = what, Threshold = (float)threshold, Decay = (float)decay }, x.Storage, y.Storage, [s0?.Storage])
+            : b.CountPositive<Condition<double>, double>(new() { What = what, Threshold = threshold, Decay = decay }, x.Storage, y.Storage, [s0?.Storage]);
+        return n / (double)x.Numel;
+    }
+
+    /// <summary>Every condition a share counts, as one map (one device kernel per dtype): x becomes &gt; 0 exactly where the
+    /// element counts. The threshold and decay are already rounded to T.</summary>
+    internal struct Condition<T> : IFusedMap<Condition<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public CountOf What;
+        public T Threshold, Decay;
+
+        public static void Apply<L>(in Condition<T> c, L r, ref L x, L y, ref L s0, ref L s1, ref L s2, ref L s3) where L : struct, ILane<L, T>
+        {
+            L one = L.FromDouble(1), zero = L.FromDouble(0), th = L.Splat(c.Threshold);
+            if (c.What == CountOf.Above) x = L.IfGreater(x, th, one, zero);
+            else if (c.What == CountOf.AboveAbs) x = L.IfGreater(L.Abs(x), th, one, zero);
+            else if (c.What == CountOf.Below) x = L.IfGreater(th, x, one, zero);
+            else if (c.What == CountOf.SameSign) x = x * y;
+            else x = L.Sign(x - L.Splat(c.Decay) * (s0 + x)) * L.Sign(y);   // signs multiplied: no underflow to 0
+        }
+    }
 
     /// <summary>Records name_p5, name_p50 and name_p95 of map(x) over values x (reordered in place), map decreasing (or
     /// null: the values themselves): percentiles with linear interpolation between order statistics (NumPy's default:
@@ -498,21 +353,7 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
     public static double[] Sample(Tensor t)
     {
         int n = t.Numel;
-        if (!OnCpu(t))
-            return n <= InternalsRecorder.SampleSize ? t.ToDoubleArray() : t.Reshape(n).IndexSelect(0, Samples.GetOrAdd(n, SampleIndex)).ToDoubleArray();
-        var index = n <= InternalsRecorder.SampleSize ? null : Samples.GetOrAdd(n, SampleIndex);
-        var r = new double[index?.Length ?? n];
-        if (t.DType == DType.Float32)
-        {
-            var f = t.DataF;
-            for (int i = 0; i < r.Length; i++) r[i] = f[index is null ? i : index[i]];
-        }
-        else
-        {
-            var d = t.DataD;
-            for (int i = 0; i < r.Length; i++) r[i] = d[index is null ? i : index[i]];
-        }
-        return r;
+        return n <= InternalsRecorder.SampleSize ? t.ToDoubleArray() : t.Reshape(n).IndexSelect(0, Samples.GetOrAdd(n, SampleIndex)).ToDoubleArray();
     }
 
     /// <summary>SampleSize distinct indices below n, uniform, sorted; seeded by n (Floyd's algorithm).</summary>
@@ -533,33 +374,5 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
     /// <summary>The share of elements a sign method moved against the gradient's sign: where lr*d, the step with its
     /// decoupled decay taken out (p_after = p_before*(1 - decay) - lr*d, so lr*d = -Δ - decay*p_before), has the sign
     /// of g. Elements where d or g is 0 do not agree.</summary>
-    public double SignAgreement(double decay)
-    {
-        if (!OnCpu(Param))
-        {
-            var dir = decay == 0 ? NegUpdate : NegUpdate - (Param + NegUpdate) * decay;
-            return Share(dir.Mul(Grad).Gt(0));
-        }
-        long count = 0;
-        int n = Param.Numel;
-        if (Param.DType == DType.Float32)
-        {
-            Span<float> d = NegUpdate.DataF, p = Param.DataF, g = Grad.DataF;
-            for (int i = 0; i < n; i++) if ((double)(d[i] - (float)decay * (p[i] + d[i])) * g[i] > 0) count++;
-        }
-        else
-        {
-            Span<double> d = NegUpdate.DataD, p = Param.DataD, g = Grad.DataD;
-            for (int i = 0; i < n; i++) if ((d[i] - decay * (p[i] + d[i])) * g[i] > 0) count++;
-        }
-        return n == 0 ? double.NaN : count / (double)n;
-    }
-
-    /// <summary>Sums of squares of the tensors, with one wait for the device when they share one.</summary>
-    private static double[] SumSquares(IReadOnlyList<Tensor> ts)
-    {
-        if (ts.Count == 0) return [];
-        if (ts.All(t => ReferenceEquals(t.Backend, ts[0].Backend))) return ts[0].Backend.SumSquaresEach(ts.Select(t => t.Storage).ToList());
-        return ts.Select(t => t.Backend.SumSquares(t.Storage)).ToArray();
-    }
+    public double SignAgreement(double decay) => Share(CountOf.SignAgrees, NegUpdate, Grad, Param, decay: decay);
 }
