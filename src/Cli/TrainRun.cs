@@ -69,7 +69,7 @@ internal static class TrainRun
             agent = Agents.Create(algo, env, overrides, spec, seed, totalSteps);
             outDir = RunFolder(outDir, Path.Combine("runs", $"{algo}-{env}-{seed}"), force);
         }
-        if (device != Device.Cpu) agent.To(device);
+        agent.To(device);   // where it already is: nothing moves
         // --internals: recorders on the agent's optimizers (a resumed run continues its own recording, if it had one).
         using var internals = InternalsLog.Start(internalsEvery, agent, outDir, resume is null ? null : LatestCheckpoint(resume));
         string optimizerText = ((agent as Ppo)?.OptimizerSpec ?? (agent as Dqn)?.Optimizer ?? (agent as Td3)?.Optimizer)?.ToString() ?? "?";
@@ -133,7 +133,7 @@ internal static class TrainRun
 
             bool interactive = realConsole && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
             string from = resume is null ? "" : $", resumed at step {agent.GlobalStep}";
-            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps, optimizer {optimizerText}{(device != Device.Cpu ? $", device {device}" : "")}{from} -> {outDir}");
+            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps, optimizer {optimizerText}, device {device}{from} -> {outDir}");
             try
             {
                 if (interactive) TrainInteractive(agent, log, Wall, Watch, boundary, cts.Token);
