@@ -446,17 +446,4 @@ internal static class CpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T
             TensorPrimitives.Add(dr, gr, dr);
         }
     }
-
-    public static double SumSquares(ReadOnlySpan<T> x)
-    {
-        double s = 0;
-        foreach (T v in x) { double d = double.CreateTruncating(v); s = Math.FusedMultiplyAdd(d, d, s); }
-        return s;
-    }
-
-    public static bool AnyNonFinite(ReadOnlySpan<T> x)
-    {
-        foreach (T v in x) if (!T.IsFinite(v)) return true;
-        return false;
-    }
 }
