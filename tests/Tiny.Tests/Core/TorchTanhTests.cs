@@ -126,6 +126,106 @@ public sealed class TorchTanhTests
         Assert.That(inPlace, Is.EqualTo(x.Select(TorchTanh.Tanh).ToArray()));
     }
 
+    /// <summary>The AVX-512 small-argument path (TorchTanh.Small) on one vector: the lanes it is sure of must hold
+    /// SLEEF's bits (TorchTanh.Sleef, itself checked against torch above and in the exhaustive digest test). Returns
+    /// how many lanes were unsure.</summary>
+    private static int CheckSmallLanes(Vector512<float> x, List<string> bad)
+    {
+        var a = Vector512.Abs(x);
+        var y = TorchTanh.Small(a, out var unsure) | (x & Vector512.Create(int.MinValue).AsSingle());
+        var want = TorchTanh.Sleef(x);
+        var wrong = ~Vector512.Equals(y.AsUInt32(), want.AsUInt32()) & ~unsure.AsUInt32();
+        if (wrong != Vector512<uint>.Zero && bad.Count < 5)
+            for (int k = 0; k < 16; k++)
+                if (wrong[k] != 0) bad.Add($"tanh({x[k]:R} = 0x{x.AsUInt32()[k]:x8}) = 0x{y.AsUInt32()[k]:x8}, SLEEF 0x{want.AsUInt32()[k]:x8}");
+        return System.Numerics.BitOperations.PopCount(unsure.ExtractMostSignificantBits());
+    }
+
+    private static readonly uint[] SmallEdges =
+    [
+        0x00000000, 0x80000000, 0x00000001, 0x007fffff, 0x00800000, 0x33000000, 0x337fffff, 0x33800000, 0x33800001, 0x33ffffff,
+        0x34000000, 0x39000000, 0x397fffff, 0x39800000, 0x3c000000, 0x3cffffff, 0x3d000000 - 1, 0x3a83126f, 0x3b03126f, 0x3c23d70a,
+    ];
+
+    [Test]
+    public void SmallArgumentPathMatchesSleefWhereItIsSure()
+    {
+        if (!Vector512.IsHardwareAccelerated) Assert.Ignore("no AVX-512 here: the small-argument path is AVX-512 only");
+        var bad = new List<string>();
+        long lanes = 0, unsure = 0;
+        var rng = new Random(18);
+        var buf = new uint[16];
+        void Run(Func<uint> next)
+        {
+            for (int i = 0; i < 200_000; i++)
+            {
+                for (int k = 0; k < 16; k++) buf[k] = next();
+                unsure += CheckSmallLanes(Vector512.Create(buf).AsSingle(), bad);
+                lanes += 16;
+            }
+        }
+        Run(() => (uint)rng.NextInt64(0x3d000000) | (rng.Next(2) == 0 ? 0u : 0x80000000u));          // uniform in bit patterns: every binade below 2^-5
+        Run(() => BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 2 - 1) * 0.03125f));       // uniform in value
+        Run(() => BitConverter.SingleToUInt32Bits((float)(NormalSample(rng) * 1e-3)));                 // AlphaGrad's arguments on 1M randn grads
+        Run(() =>   // around the boundaries (0's and -0's neighbours below wrap to NaN and 2^-5 is past the path: kept at the edge)
+        {
+            uint e = SmallEdges[rng.Next(SmallEdges.Length)], v = e + (uint)rng.Next(-2, 3);
+            return (v & 0x7fffffffu) < 0x3d000000u ? v : e;
+        });
+        Assert.That(bad, Is.Empty, () => "lanes the small path was sure of but got wrong: " + string.Join("; ", bad));
+        TestContext.Out.WriteLine($"{lanes} lanes, {unsure} unsure ({100.0 * unsure / lanes:F2}%)");
+        Assert.That(unsure, Is.LessThan(lanes / 20), "the small path should be sure of almost every lane");
+    }
+
+    private static double NormalSample(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    [Test]
+    public void Vector512MatchesTheScalarOnMixedLanes()
+    {
+        // Vectors that mix small arguments (the fast path's) with large ones, NaN, infinities and the quirk range
+        // [2^-24, 2^-23): whichever path a vector takes, every lane must equal the scalar tanh (= torch's bits).
+        var rng = new Random(7);
+        float[] specials = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1e-45f, 6e-8f, 1e-7f, 0.03125f, 0.0312499981f, 8.664339742f, 9f, 20f];
+        var x = new float[16];
+        for (int i = 0; i < 200_000; i++)
+        {
+            int kind = i % 4;
+            for (int k = 0; k < 16; k++)
+                x[k] = kind == 0 ? (float)(NormalSample(rng) * 1e-3)
+                     : kind == 1 ? (rng.Next(16) == 0 ? (float)NormalSample(rng) : (float)(NormalSample(rng) * 1e-3))
+                     : kind == 2 ? (rng.Next(8) == 0 ? specials[rng.Next(specials.Length)] : (float)(NormalSample(rng) * 3e-3))
+                     : (float)(NormalSample(rng) * 2);
+            var y = TorchTanh.Tanh(Vector512.Create(x));
+            for (int k = 0; k < 16; k++)
+                if (BitConverter.SingleToUInt32Bits(y[k]) != BitConverter.SingleToUInt32Bits(TorchTanh.Tanh(x[k])))
+                    Assert.Fail($"vector {i}, lane {k}: tanh({x[k]:R}) = {y[k]:R}, scalar {TorchTanh.Tanh(x[k]):R}");
+        }
+    }
+
+    /// <summary>Offline proof (about a minute on two cores): every float32 with |x| &lt; 2^-5 (2^31 inputs) through the
+    /// small-argument path, each lane it is sure of against SLEEF's lanes.</summary>
+    [Test, Explicit("exhaustive: 2^31 inputs")]
+    public void SmallArgumentPathOnEverySmallFloat()
+    {
+        if (!Vector512.IsHardwareAccelerated) Assert.Ignore("no AVX-512 here");
+        const uint end = 0x3d000000;   // 2^-5
+        var bad = new System.Collections.Concurrent.ConcurrentBag<string>();
+        long unsure = 0;
+        Parallel.For(0, 2 * (int)(end >> 20), blk =>
+        {
+            var local = new List<string>();
+            long u = 0;
+            uint sign = blk % 2 == 0 ? 0u : 0x80000000u, start = (uint)(blk / 2) << 20;
+            var iota = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            for (uint i = 0; i < 1u << 20; i += 16)
+                u += CheckSmallLanes((Vector512.Create(sign | (start + i)) + iota).AsSingle(), local);
+            foreach (var b in local) bad.Add(b);
+            Interlocked.Add(ref unsure, u);
+        });
+        TestContext.Out.WriteLine($"{2L * end} inputs, {unsure} unsure ({100.0 * unsure / (2.0 * end):F3}%)");
+        Assert.That(bad, Is.Empty, () => string.Join("; ", bad.Take(5)));
+    }
+
     /// <summary>Offline check (about a minute): all 2^32 float32 inputs, block by block against the SHA-256 of
     /// torch's outputs in tanh_exhaustive_f32.sha256 (gen_tanh_golden.py --digests).</summary>
     [Test, Explicit("exhaustive: 2^32 inputs")]
