@@ -262,16 +262,17 @@ public static class TorchTanh
     }
 
     // ---- tanh(a) for 0 <= a < 2^-5 in float32 arithmetic, with each lane's rounding checked.
-    // SLEEF's result is its double-float value rounded once to float; for these a that value is tanh(a) within a
-    // relative 2^-34 (its polynomial agrees with exp to 2^-27 a^2 here; the double-float sums lose more below 2^-7,
-    // measured: all inputs pass with 2^-34, 920 fail with 2^-38). So where tanh(a) is not within that of a rounding
-    // boundary, SLEEF returns round(tanh(a)), and so does a + c with c = a^3 p(a^2) computed in float: tanh(a) - a =
-    // -a^3/3 + 2a^5/15 - 17a^7/315 + 62a^9/2835 - ... (the next term is 2^-37 of c at a = 2^-5), c carries at most
-    // four roundings (2^-22 relative), and s = RN(a + c) with the exact remainder err = a + c - s (Fast2Sum, |a| >= |c|)
-    // says how far a + c lies from the boundary between s and its neighbour. A lane is unsure when
-    // |err| + 2^-21 |c| + 2^-34 s reaches half the gap to the float below s (the smaller gap), and in [2^-24, 2^-23),
-    // where SLEEF rounds half the odd x up (its e - 1/e cancels); below 2^-12 SLEEF returns a, and so does this.
-    // Proven on every float with |x| < 2^-5 against SLEEF's lanes (TorchTanhTests; 0.1-2% of lanes unsure by range).
+    // SLEEF's result is its double-float value rounded once to float. For these a that value is tanh(a) within a
+    // relative 2^-34: its polynomial's 1/6 is float 1/6 (7e-9 off), which moves tanh by 2^-27 a^2 relative, and its
+    // double-float sums lose more below 2^-7 (measured: every input passes with 2^-34, 920 fail with 2^-38). So where
+    // tanh(a) is farther than that from a rounding boundary, SLEEF returns round(tanh(a)), and so does a + c with
+    // c = a^3 p(a^2) computed in float: tanh(a) - a = -a^3/3 + 2a^5/15 - 17a^7/315 + 62a^9/2835 - ... (the next term
+    // is 2^-37 of c at a = 2^-5), c carries four roundings (2^-22 relative), and s = RN(a + c) with the exact
+    // remainder err = a + c - s (Fast2Sum, a >= |c|) says how far a + c lies from the boundary between s and its
+    // neighbour. A lane is unsure when |err| + 2^-21 |c| + 2^-34 s reaches half the gap to the float below s (the
+    // smaller gap), and in [2^-24, 2^-23), where SLEEF returns the next float up for one input in eight (its e - 1/e
+    // cancels); elsewhere below 2^-12 SLEEF returns a, and so does this. Proven on every float with |x| < 2^-5 against
+    // SLEEF's lanes (TorchTanhTests: 0.83% of them unsure, 0.01% outside [2^-24, 2^-23)).
     private const float SmallMax = 0.03125f, SmallC3 = -1f / 3f, SmallC5 = 2f / 15f, SmallC7 = -17f / 315f, SmallC9 = 62f / 2835f;
     private const float SmallErrC = 4.76837158203125e-07f, SmallErrS = 5.820766091346741e-11f;   // 2^-21, 2^-34
 
