@@ -52,12 +52,40 @@ public sealed record PpoOptions
     /// network registered with <see cref="Networks.Register"/> (its factory builds actor and critic); <see cref="Ppo.Options"/>
     /// holds the resolved kind ("custom": a factory passed to the constructor).</summary>
     [Description("network: auto (cnn for [C, H, W] observations, else mlp), mlp, cnn (conv torso per actor and critic), or a registered network's name")] public string Net { get; init; } = "auto";
-    /// <summary>Continuous actions only: normalise observations by their running mean and std, clipped to +-NormClip (default false).</summary>
-    [Description("continuous: normalise observations (running mean/std, clip 10)")] public bool NormalizeObs { get; init; }
-    /// <summary>Continuous actions only: divide rewards by the running std of the discounted return, clipped to +-NormClip (default false).</summary>
-    [Description("continuous: normalise rewards by the return's std (clip 10)")] public bool NormalizeReward { get; init; }
+    /// <summary>Normalise observations by their running mean and std, o' = clip((o - mean) / sqrt(var + 1e-8), +-NormClip),
+    /// each env with its own statistics (Gymnasium's NormalizeObservation; env 0's are frozen for Act and eval) (default false).</summary>
+    [Description("normalise observations (running mean/std, clip 10)")] public bool NormalizeObs { get; init; }
+    /// <summary>Divide rewards by the running std of the discounted return G = gamma * G + r, clipped to +-NormClip
+    /// (Gymnasium's NormalizeReward) (default false).</summary>
+    [Description("normalise rewards by the return's std (clip 10)")] public bool NormalizeReward { get; init; }
+    /// <summary>With <see cref="NormalizeReward"/>: the discounted return is SB3 VecNormalize's, G = gamma * G + r restarted
+    /// at 0 after every episode end, a time-out included; default false: Gymnasium's G = gamma * G * (1 - terminated) + r,
+    /// which runs on across time-outs (an env cut by its limit before any termination has G near r / (1 - gamma),
+    /// whose variance shrinks as the count grows, so the reward scale drifts up over training).</summary>
+    [Description("reward normalisation restarts the return at every episode end (SB3 VecNormalize)")] public bool NormalizeRewardSb3 { get; init; }
     /// <summary>Bound of the normalised observations and rewards: they are clipped to [-NormClip, NormClip] (default 10).</summary>
     [Description("clip of normalised observations and rewards")] public double NormClip { get; init; } = 10;
+
+    /// <summary>When true, an episode cut by the time limit (truncated and not terminated) is not an end of the return:
+    /// its last reward becomes r_T + gamma * V(s_T+1), V of its true last observation (Stable-Baselines3's time-out
+    /// handling; the observation after it still starts a new episode in GAE). Default false: CleanRL's, a truncation
+    /// ends the return as a termination does (V = 0 after it).</summary>
+    [Description("bootstrap r + gamma * V(last obs) at time-outs (SB3) instead of ending the return")] public bool BootstrapTimeouts { get; init; }
+    /// <summary>Continuous actions only: generalized state-dependent exploration (gSDE, Raffin et al. 2021; SB3's
+    /// use_sde with full_std, exp, unsquashed, features not learned). With f(s) the actor's last hidden features
+    /// (detached) and a log-std matrix L [features, actions], the exploration noise is f(s) M with M_ij ~ N(0, exp(L_ij)^2)
+    /// drawn once per env at each rollout's start (see <see cref="SdeSampleFreq"/>), so an action is a = mu(s) + f(s) M:
+    /// smooth in s and constant noise over the rollout. Its log-prob and entropy are a diagonal Gaussian's with
+    /// sigma_j(s) = sqrt(sum_i f_i(s)^2 exp(L_ij)^2 + 1e-6). Default false: state-independent N(mu(s), exp(logstd)^2) noise.</summary>
+    [Description("continuous: gSDE, state-dependent exploration noise f(s) M (SB3 use_sde)")] public bool UseSde { get; init; }
+    /// <summary>gSDE: draw new noise matrices every SdeSampleFreq env steps within a rollout as well; -1 (default):
+    /// only at the start of each rollout (SB3's sde_sample_freq).</summary>
+    [Description("gSDE: resample the noise every N steps (-1: once per rollout)")] public int SdeSampleFreq { get; init; } = -1;
+    /// <summary>Continuous: the initial value of every log-std entry (default 0, std 1; gSDE: of each entry of L).</summary>
+    [Description("continuous: initial log std (gSDE: of its matrix)")] public double LogStdInit { get; init; }
+    /// <summary>When true (default), CleanRL's init of the built-in networks: orthogonal weights with gain sqrt 2 (the
+    /// heads: actor 0.01, critic 1), zero biases; false: PyTorch's default U(-1/sqrt(in), 1/sqrt(in)) (SB3's ortho_init=False).</summary>
+    [Description("orthogonal init (false: PyTorch's default Linear init)")] public bool OrthoInit { get; init; } = true;
 
     /// <summary>numEnvs * numSteps.</summary>
     [System.Text.Json.Serialization.JsonIgnore] public int BatchSize => NumEnvs * NumSteps;
@@ -80,41 +108,60 @@ public sealed record PpoOptions
         Check(HiddenSize > 0, $"hiddenSize must be positive, got {HiddenSize}");
         Check(NormClip > 0, $"normClip must be positive, got {NormClip}");
         Check(!string.IsNullOrWhiteSpace(Net), "net must name a network (auto, mlp, cnn or a registered one)");
+        Check(SdeSampleFreq == -1 || SdeSampleFreq > 0, $"sdeSampleFreq must be -1 (once per rollout) or positive, got {SdeSampleFreq}");
+        Check(double.IsFinite(LogStdInit), $"logStdInit must be finite, got {LogStdInit}");
     }
 }
 
 /// <summary>
 /// Actor and critic (separate 64-64 Tanh MLPs, or with net "cnn" separate MinAtar conv torsos: Conv2d(C->16, 3x3) -> ReLU
 /// -> hidden -> ReLU -> head, conv layers at PyTorch's default init; or a user's modules) and, for continuous actions,
-/// the log-std.
+/// the log-std (a [features, actions] matrix with gSDE).
 /// </summary>
 public sealed class PpoNetwork : Module
 {
     /// <summary>Builds actor and critic for obsDim-long observations and actDim outputs (logits, or Gaussian means when
-    /// continuous) with hidden-wide layers initialised from rng; net "cnn" needs obsSpace, the [C, H, W] Box.</summary>
-    public PpoNetwork(int obsDim, int actDim, bool continuous, int hidden, Rng rng, string net = "mlp", Box? obsSpace = null)
+    /// continuous) with hidden-wide layers initialised from rng (orthoInit: CleanRL's orthogonal init, else PyTorch's
+    /// default); net "cnn" needs obsSpace, the [C, H, W] Box. Continuous: every log-std entry starts at logStdInit, one
+    /// per action, or with sde (gSDE) one per (actor feature, action).</summary>
+    public PpoNetwork(int obsDim, int actDim, bool continuous, int hidden, Rng rng, string net = "mlp", Box? obsSpace = null,
+                      bool orthoInit = true, double logStdInit = 0, bool sde = false)
     {
         Continuous = continuous;
         Sequential Torso(int outDim) => net == "cnn"
             ? QNetworks.Create("cnn", obsSpace ?? throw new ArgumentException("PpoNetwork: the cnn needs the observation space"), outDim, [hidden], rng)
             : Mlp.Create([obsDim, hidden, hidden, outDim], () => new Tanh(), rng);
+        Sequential Init(Sequential torso, double headGain) => orthoInit ? Layer(torso, headGain, rng) : torso;
         // Module lists its own parameters first; register actor_logstd after the children so names read in order.
-        Critic = RegisterModule("critic", Layer(Torso(1), 1.0, rng));
-        Actor = RegisterModule("actor", Layer(Torso(actDim), 0.01, rng));
-        if (continuous) ActorLogStd = RegisterParameter("actor_logstd", Tensor.Zeros(1, actDim));
+        Critic = RegisterModule("critic", Init(Torso(1), 1.0));
+        Actor = RegisterModule("actor", Init(Torso(actDim), 0.01));
+        if (continuous) ActorLogStd = AddLogStd(actDim, logStdInit, sde);
     }
 
     /// <summary>A user's actor (observations [B, obsDim] to logits or Gaussian means [B, actDim]) and critic ([B, obsDim]
-    /// to [B, 1]), used as given (their own initialisation); the log-std (continuous) starts at 0. A module shared by
-    /// both (a common torso) is trained once per step.</summary>
-    public PpoNetwork(Module actor, Module critic, int actDim, bool continuous)
+    /// to [B, 1]), used as given (their own initialisation); the log-std (continuous) starts at logStdInit. A module
+    /// shared by both (a common torso) is trained once per step. sde (gSDE) needs an actor that is a
+    /// <see cref="Sequential"/> ending in a <see cref="Linear"/>: that layer's input is gSDE's features.</summary>
+    public PpoNetwork(Module actor, Module critic, int actDim, bool continuous, double logStdInit = 0, bool sde = false)
     {
         ArgumentNullException.ThrowIfNull(actor);
         ArgumentNullException.ThrowIfNull(critic);
         Continuous = continuous;
         Critic = RegisterModule("critic", critic);
         Actor = RegisterModule("actor", actor);
-        if (continuous) ActorLogStd = RegisterParameter("actor_logstd", Tensor.Zeros(1, actDim));
+        if (continuous) ActorLogStd = AddLogStd(actDim, logStdInit, sde);
+    }
+
+    // The log-std parameter: [1, actDim], or with gSDE [features, actDim] (SB3's full_std), every entry logStdInit.
+    private Tensor AddLogStd(int actDim, double logStdInit, bool sde)
+    {
+        if (sde)
+        {
+            if (Actor is not Sequential { Count: >= 2 } seq || seq[seq.Count - 1] is not Linear head)
+                throw new ArgumentException("ppo: gSDE (useSde) needs an actor that is a Sequential ending in a Linear layer (its input is gSDE's features)");
+            SdeFeatures = head.InFeatures;
+        }
+        return RegisterParameter("actor_logstd", Tensor.Full([sde ? SdeFeatures : 1, actDim], logStdInit));
     }
 
     /// <summary>True when the actor outputs Gaussian means (Box actions, with <see cref="ActorLogStd"/>); false when it outputs Categorical logits.</summary>
@@ -123,8 +170,22 @@ public sealed class PpoNetwork : Module
     public Module Actor { get; }
     /// <summary>The value function: observations [B, obsDim] to V(s) as [B, 1] (built in: its last layer starts at orthogonal gain 1).</summary>
     public Module Critic { get; }
-    /// <summary>The Gaussian policy's state-independent log standard deviations, [1, actDim], starting at 0 (std 1); null for discrete actions.</summary>
+    /// <summary>The Gaussian policy's log standard deviations: [1, actDim] (state-independent), or with gSDE
+    /// [<see cref="SdeFeatures"/>, actDim], the log-std of each entry of the noise matrix; null for discrete actions.</summary>
     public Tensor? ActorLogStd { get; }
+    /// <summary>gSDE: the number of actor features f(s) (the input width of the actor's last Linear); 0 without gSDE.</summary>
+    public int SdeFeatures { get; private set; }
+
+    /// <summary>The actor's output for observations [B, obsDim] and, with gSDE, its last hidden features f(s) [B, SdeFeatures]
+    /// (the output of every layer but the last; null without gSDE).</summary>
+    public (Tensor Head, Tensor? Features) ActorForward(Tensor obs)
+    {
+        if (SdeFeatures == 0) return (Actor.Forward(obs), null);
+        var seq = (Sequential)Actor;
+        var x = obs;
+        for (int i = 0; i < seq.Count - 1; i++) x = seq[i].Forward(x);
+        return (seq[seq.Count - 1].Forward(x), x);
+    }
 
     /// <summary>CleanRL's layer_init: orthogonal weights (gain sqrt 2, last layer headGain), zero biases.</summary>
     private static Sequential Layer(Sequential mlp, double headGain, Rng rng)
@@ -181,10 +242,11 @@ public sealed class Ppo : IAgent
             case Box b: Continuous = true; _actDim = b.Dim; _actLow = b.Low; _actHigh = b.High; break;
             default: throw new ArgumentException($"ppo: unsupported action space {probe.ActionSpace} of {envId}");
         }
+        if (options.UseSde && !Continuous) throw new ArgumentException($"ppo: gSDE (useSde) needs continuous actions; {envId} has {probe.ActionSpace}");
         _rng = new Rng(options.Seed);
         ActionRng = new Rng(options.Seed).Fork();
         if (network is null && QNetworks.Kinds.Contains(Options.Net))
-            Network = new PpoNetwork(_obsDim, _actDim, Continuous, options.HiddenSize, _rng, Options.Net, obsSpace);
+            Network = new PpoNetwork(_obsDim, _actDim, Continuous, options.HiddenSize, _rng, Options.Net, obsSpace, options.OrthoInit, options.LogStdInit, options.UseSde);
         else
         {
             string label = network is null ? $"net '{Options.Net}'" : "the factory passed to Ppo";
@@ -192,7 +254,7 @@ public sealed class Ppo : IAgent
             NetworkContext Ctx(string role, int outputs) => new(Algorithm, role, role, envId, obsSpace, probe.ActionSpace, _obsDim, outputs, _rng);
             var critic = Networks.Build(network, Ctx("critic", 1), label);
             var actor = Networks.Build(network, Ctx("actor", _actDim), label);
-            Network = new PpoNetwork(actor, critic, _actDim, Continuous);
+            Network = new PpoNetwork(actor, critic, _actDim, Continuous, options.LogStdInit, options.UseSde);
         }
     }
 
@@ -242,12 +304,9 @@ public sealed class Ppo : IAgent
     {
         // CleanRL's wrapper order; RecordEpisodeStatistics sits below the normalisers so returns are raw.
         Env env = new RecordEpisodeStatistics(Env.Make(EnvId));
-        if (Continuous)
-        {
-            env = new ClipAction(env);
-            if (Options.NormalizeObs) env = new NormalizeObservation(env, clip: (float)Options.NormClip);
-            if (Options.NormalizeReward) env = new NormalizeReward(env, Options.Gamma, clip: Options.NormClip);
-        }
+        if (Continuous) env = new ClipAction(env);
+        if (Options.NormalizeObs) env = new NormalizeObservation(env, clip: (float)Options.NormClip);
+        if (Options.NormalizeReward) env = new NormalizeReward(env, Options.Gamma, clip: Options.NormClip, restartAtEpisodeEnd: Options.NormalizeRewardSb3);
         return env;
     }
 
@@ -263,6 +322,9 @@ public sealed class Ppo : IAgent
         public bool EvalMode { get; set; }                     // Eval() was called (a finished run)
         public Dictionary<string, double> Metrics { get; set; } = [];   // the last update's, sent with each episode
         public int[] Indices { get; } = Enumerable.Range(0, envs.NumEnvs * batchPerEnv).ToArray();   // minibatch order
+        // gSDE's noise matrices M, one [features, actions] per env. Not checkpointed: every rollout draws them afresh
+        // before its first step, and a checkpoint is taken only between rollouts.
+        public float[] SdeNoise { get; set; } = [];
     }
 
     private Session? _session;
@@ -323,10 +385,11 @@ public sealed class Ppo : IAgent
             // ---- Rollout: numSteps steps of every env, policy sampled, no gradients.
             for (int step = 0; step < numSteps; step++)
             {
+                if (o.UseSde && (step == 0 || o.SdeSampleFreq > 0 && step % o.SdeSampleFreq == 0)) session.SdeNoise = SampleSdeNoise(numEnvs);
                 GlobalStep += numEnvs;
                 nextObs.CopyTo(obs, step * numEnvs * obsDim);
                 nextDone.CopyTo(dones, step * numEnvs);
-                SampleActions(nextObs, numEnvs, stepActions, stepLogprob, stepValue);
+                SampleActions(nextObs, numEnvs, stepActions, stepLogprob, stepValue, session.SdeNoise);
                 stepActions.CopyTo(actions, step * numEnvs * actDim);
                 stepLogprob.CopyTo(logprobs, step * numEnvs);
                 stepValue.CopyTo(values, step * numEnvs);
@@ -343,6 +406,7 @@ public sealed class Ppo : IAgent
                     rewards[step * numEnvs + e] = (float)r.Rewards[e];
                     nextDone[e] = r.Terminated[e] || r.Truncated[e] ? 1f : 0f;
                 }
+                if (o.BootstrapTimeouts) AddTimeoutValues(envs, r, rewards.AsSpan(step * numEnvs, numEnvs), o.Gamma);
                 r.Observations.CopyTo(nextObs, 0);
 
                 for (int e = 0; e < numEnvs; e++)
@@ -350,7 +414,8 @@ public sealed class Ppo : IAgent
                         progress?.Invoke(new ProgressInfo(GlobalStep, o.TotalTimesteps, ep.Return, ep.Length, metrics, optimizer.Lr));
             }
 
-            // ---- GAE: bootstrap from V(nextObs), as CleanRL (truncation counts as done, Gymnasium 0.29 style).
+            // ---- GAE: bootstrap from V(nextObs), as CleanRL (truncation counts as done, Gymnasium 0.29 style; with
+            // BootstrapTimeouts the truncated step's reward already holds gamma * V(its last observation)).
             ValuesOf(nextObs, numEnvs, stepValue);
             ComputeGae(rewards, values, dones, stepValue, nextDone, numSteps, numEnvs, o.Gamma, o.GaeLambda, advantages, returns);
 
@@ -497,23 +562,80 @@ public sealed class Ppo : IAgent
             var entropy = -(logp.Exp() * logp).Sum(1);
             return (newlogprob, entropy);
         }
-        var mean = Network.Actor.Forward(x);
-        var logstd = Network.ActorLogStd!;
+        var (mean, features) = Network.ActorForward(x);
         var a = Tensor.FromArray(mbActions, [b, _actDim], Device);
+        if (features is not null) return SdeLogProbAndEntropy(mean, features, Network.ActorLogStd!, a);
+        var logstd = Network.ActorLogStd!;
         var z = (a - mean) * (-logstd).Exp();
         var logprob = (-0.5 * z.Square() - logstd - 0.5 * Log2Pi).Sum(1);
         var ent = (logstd + (0.5 + 0.5 * Log2Pi)).Sum(1).Expand(b);
         return (logprob, ent);
     }
 
-    // Samples one action per env (under NoGrad) and records its log-prob and V(s).
-    private void SampleActions(float[] obsBatch, int n, float[] actionsOut, float[] logprobOut, float[] valueOut)
+    /// <summary>gSDE's variance floor: sigma^2 = f^2 exp(L)^2 + SdeEpsilon (SB3's epsilon).</summary>
+    public const double SdeEpsilon = 1e-6;
+
+    /// <summary>
+    /// gSDE's log pi(a|s) and entropy per row, with gradients into mean and logStd (not into the features, which are
+    /// detached as SB3's learn_features=False): sigma_j = sqrt(sum_i f_i^2 exp(L_ij)^2 + SdeEpsilon), log pi =
+    /// sum_j -((a_j - mu_j) / sigma_j)^2 / 2 - log sigma_j - log(2 pi) / 2, entropy = sum_j log sigma_j + (1 + log 2 pi) / 2.
+    /// mean and actions are [B, A], features [B, F], logStd [F, A].
+    /// </summary>
+    public static (Tensor LogProb, Tensor Entropy) SdeLogProbAndEntropy(Tensor mean, Tensor features, Tensor logStd, Tensor actions)
+    {
+        var variance = features.Detach().Square().MatMul(logStd.Exp().Square()) + SdeEpsilon;
+        var logSigma = 0.5 * variance.Log();
+        var z = (actions - mean) * (-logSigma).Exp();
+        var logprob = (-0.5 * z.Square() - logSigma - 0.5 * Log2Pi).Sum(1);
+        var entropy = (logSigma + (0.5 + 0.5 * Log2Pi)).Sum(1);
+        return (logprob, entropy);
+    }
+
+    // gSDE: one noise matrix per env, M_ij = exp(L_ij) * N(0, 1) from the training generator, env after env, row-major.
+    private float[] SampleSdeNoise(int numEnvs)
+    {
+        var logstd = Network.ActorLogStd!.ToArray();
+        var m = new float[numEnvs * logstd.Length];
+        for (int e = 0; e < numEnvs; e++)
+            for (int k = 0; k < logstd.Length; k++)
+                m[e * logstd.Length + k] = (float)(Math.Exp(logstd[k]) * _rng.NextNormal());
+        return m;
+    }
+
+    // SB3's time-out bootstrap: each env whose episode was truncated (not terminated) on this step gets
+    // rewards[e] += gamma * V(its true last observation), all such envs in one forward pass.
+    private void AddTimeoutValues(SyncVectorEnv envs, VectorStepResult r, Span<float> rewards, double gamma)
+    {
+        var cut = Enumerable.Range(0, envs.NumEnvs).Where(e => r.Truncated[e] && !r.Terminated[e]).ToArray();
+        if (cut.Length == 0) return;
+        var finalObs = new float[cut.Length * _obsDim];
+        for (int k = 0; k < cut.Length; k++)
+            (envs.FinalObservations[cut[k]] ?? throw new InvalidOperationException("ppo: a truncated env has no final observation (the vector env must autoreset on the same step)"))
+                .CopyTo(finalObs, k * _obsDim);
+        var v = new float[cut.Length];
+        ValuesOf(finalObs, cut.Length, v);
+        for (int k = 0; k < cut.Length; k++) rewards[cut[k]] = (float)(rewards[cut[k]] + gamma * v[k]);
+    }
+
+    // Samples one action per env (under NoGrad) and records its log-prob and V(s); gSDE: with env e's noise matrix.
+    private void SampleActions(float[] obsBatch, int n, float[] actionsOut, float[] logprobOut, float[] valueOut, float[] sdeNoise)
     {
         using var _ = Tensor.NoGrad();
         using var memory = Tensor.Scope();
         var x = Tensor.FromArray(obsBatch, [n, _obsDim], Device);
-        var head = Network.Actor.Forward(x).ToArray();
+        var (headT, featuresT) = Network.ActorForward(x);
+        var head = headT.ToArray();
         Network.Value(x).ToArray().CopyTo(valueOut, 0);
+        if (featuresT is not null)
+        {
+            var f = featuresT.ToArray();
+            var sdeLogStd = Network.ActorLogStd!.ToArray();
+            int nf = Network.SdeFeatures, stride = nf * _actDim;
+            for (int e = 0; e < n; e++)
+                logprobOut[e] = (float)SampleSde(head.AsSpan(e * _actDim, _actDim), f.AsSpan(e * nf, nf), sdeLogStd,
+                    sdeNoise.AsSpan(e * stride, stride), actionsOut.AsSpan(e * _actDim, _actDim));
+            return;
+        }
         if (!Continuous)
         {
             int na = _numActions;
@@ -566,6 +688,33 @@ public sealed class Ppo : IAgent
         return lp;
     }
 
+    /// <summary>gSDE's action for one state, a_j = mean_j + sum_i f_i M_ij (float), into action; noise: the matrix M
+    /// [F, A] row-major, or null to draw a_j ~ N(mean_j, sigma_j^2) from rng instead (a fresh matrix each call has that
+    /// law). Returns log pi(a) under N(mean, sigma^2), sigma_j = sqrt(sum_i f_i^2 exp(L_ij)^2 + SdeEpsilon), in double.</summary>
+    private static double SampleSde(ReadOnlySpan<float> mean, ReadOnlySpan<float> features, float[] logstd, ReadOnlySpan<float> noise,
+                                    Span<float> action, Rng? rng = null)
+    {
+        int na = mean.Length;
+        double lp = 0;
+        for (int j = 0; j < na; j++)
+        {
+            double variance = SdeEpsilon, n = 0;
+            for (int i = 0; i < features.Length; i++)
+            {
+                double s = Math.Exp(logstd[i * na + j]);
+                variance += (double)features[i] * features[i] * s * s;
+                if (rng is null) n += (double)features[i] * noise[i * na + j];
+            }
+            double sigma = Math.Sqrt(variance);
+            if (rng is not null) n = sigma * rng.NextNormal();
+            float a = (float)(mean[j] + n);
+            action[j] = a;
+            double zz = (a - mean[j]) / sigma;
+            lp += -0.5 * zz * zz - Math.Log(sigma) - 0.5 * Log2Pi;
+        }
+        return lp;
+    }
+
     private void ValuesOf(float[] obsBatch, int n, float[] valueOut)
     {
         using var _ = Tensor.NoGrad();
@@ -598,7 +747,8 @@ public sealed class Ppo : IAgent
     /// <summary>
     /// An action for one observation (normalised first if the run normalised observations). Deterministic: the argmax
     /// of the logits (as [index]) or the Gaussian's mean. Stochastic: a draw from the policy, Categorical(softmax(logits))
-    /// or N(mean, exp(logstd)^2), with rng (null: <see cref="ActionRng"/>), so a seeded rng gives the same actions.
+    /// or N(mean, exp(logstd)^2) (gSDE: N(mean, sigma(s)^2), the law of mean + f(s) M over noise matrices M), with rng
+    /// (null: <see cref="ActionRng"/>), so a seeded rng gives the same actions.
     /// Continuous actions are clipped to the action space, as training's ClipAction clipped what the env received.
     /// </summary>
     public float[] Act(ReadOnlySpan<float> observation, bool deterministic, Rng? rng = null)
@@ -608,8 +758,13 @@ public sealed class Ppo : IAgent
         if (_obsRms is { } rms)
             for (int i = 0; i < x.Length; i++)
                 x[i] = (float)Math.Clamp((x[i] - rms.Mean[i]) / Math.Sqrt(rms.Var[i] + 1e-8), -Options.NormClip, Options.NormClip);
-        float[] head;
-        using (Tensor.NoGrad()) head = Network.Actor.Forward(Tensor.FromArray(x, [1, _obsDim], Device)).ToArray();
+        float[] head, features = [];
+        using (Tensor.NoGrad())
+        {
+            var (h, f) = Network.ActorForward(Tensor.FromArray(x, [1, _obsDim], Device));
+            head = h.ToArray();
+            if (f is not null) features = f.ToArray();
+        }
         if (!Continuous)
         {
             if (!deterministic) return [SampleCategorical(head, rng ?? ActionRng, out _)];
@@ -617,7 +772,8 @@ public sealed class Ppo : IAgent
             for (int k = 1; k < head.Length; k++) if (head[k] > head[best]) best = k;
             return [best];
         }
-        if (!deterministic) SampleGaussian(head.ToArray(), Network.ActorLogStd!.ToArray(), rng ?? ActionRng, head);
+        if (!deterministic && Network.SdeFeatures > 0) SampleSde(head.ToArray(), features, Network.ActorLogStd!.ToArray(), default, head, rng ?? ActionRng);
+        else if (!deterministic) SampleGaussian(head.ToArray(), Network.ActorLogStd!.ToArray(), rng ?? ActionRng, head);
         // Clipped to the action space, as training's ClipAction stepped the env with it (an env that charges the
         // unclipped action, MountainCarContinuous's a^2, would otherwise score a good mean policy badly).
         for (int i = 0; i < head.Length; i++) head[i] = Math.Clamp(head[i], _actLow[i], _actHigh[i]);

@@ -164,17 +164,22 @@ public sealed class NormalizeObservation : Wrapper
 /// Scales rewards by the running standard deviation of the discounted return, as Gymnasium's NormalizeReward:
 /// G = G*gamma*(1 - terminated) + r; while <see cref="Training"/> G updates the statistics; the reward becomes
 /// r / sqrt(var + epsilon), optionally clipped to [-clip, clip]. Like Gymnasium, G carries over truncations and
-/// resets (only termination zeroes it).
+/// resets (only termination zeroes it). With <see cref="RestartAtEpisodeEnd"/>, Stable-Baselines3's VecNormalize instead:
+/// G = G*gamma + r, and G = 0 after every step that ends an episode (terminated or truncated).
 /// </summary>
 public sealed class NormalizeReward : Wrapper
 {
-    /// <summary>Wraps env with discount gamma.</summary>
-    public NormalizeReward(Env env, double gamma = 0.99, double epsilon = 1e-8, double? clip = null) : base(env)
+    /// <summary>Wraps env with discount gamma; restartAtEpisodeEnd: VecNormalize's return (see the class).</summary>
+    public NormalizeReward(Env env, double gamma = 0.99, double epsilon = 1e-8, double? clip = null, bool restartAtEpisodeEnd = false) : base(env)
     {
         if (!(gamma >= 0 && gamma <= 1)) throw new ArgumentOutOfRangeException(nameof(gamma), gamma, "NormalizeReward: gamma must be in [0, 1]");
         if (clip is double c && !(c > 0)) throw new ArgumentOutOfRangeException(nameof(clip), clip, "NormalizeReward: clip must be positive");
-        Gamma = gamma; Epsilon = epsilon; Clip = clip;
+        Gamma = gamma; Epsilon = epsilon; Clip = clip; RestartAtEpisodeEnd = restartAtEpisodeEnd;
     }
+
+    /// <summary>True: G = G*gamma + r, zeroed after any episode end, as SB3's VecNormalize (so a time-out restarts it);
+    /// false (default): Gymnasium's G = G*gamma*(1 - terminated) + r.</summary>
+    public bool RestartAtEpisodeEnd { get; }
 
     /// <summary>The running statistics of the discounted return (Dim 1).</summary>
     public RunningMeanStd Stats { get; } = new(1);
@@ -220,8 +225,9 @@ public sealed class NormalizeReward : Wrapper
 
     private StepResult Scale(StepResult r)
     {
-        DiscountedReturn = DiscountedReturn * Gamma * (r.Terminated ? 0.0 : 1.0) + r.Reward;
+        DiscountedReturn = DiscountedReturn * Gamma * (r.Terminated && !RestartAtEpisodeEnd ? 0.0 : 1.0) + r.Reward;
         if (Training) Stats.Update([DiscountedReturn]);
+        if (RestartAtEpisodeEnd && (r.Terminated || r.Truncated)) DiscountedReturn = 0;
         double reward = r.Reward / Math.Sqrt(Stats.Var[0] + Epsilon);
         if (Clip is double c) reward = Math.Clamp(reward, -c, c);
         return r with { Reward = reward };
