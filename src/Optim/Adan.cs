@@ -108,7 +108,7 @@ public sealed class Adan : Optimizer<AdanOptions>
         var grads = groups.SelectMany(g => g.Params).Select(p => p.Grad).OfType<Tensor>().ToList();
         float total = 0f;
         foreach (double s in Backends.Each(grads, (b, xs) => b.TorchSumSquaresEach(xs)))   // on a device in double, one wait
-            total += (float)s;                                                              // global_grad_norm.add_(...) in float32
+            total += (float)s;                                                        // global_grad_norm.add_(...) in float32
         float norm = MathF.Sqrt(total);
         float coef = (float)Defaults.MaxGradNorm / (norm + (float)((AdanOptions)groups[^1].Options).Eps);
         return coef > 1f ? 1.0 : coef;                                                // clamp(max=1.0) (NaN stays NaN)

@@ -347,7 +347,7 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
     private static readonly ConcurrentDictionary<int, int[]> Samples = new();
 
     /// <summary>t's values as double on the host: all of them up to <see cref="InternalsRecorder.SampleSize"/>, else a
-    /// fixed uniform sample of that many distinct elements (read in place on the CPU, gathered on another device). The
+    /// fixed uniform sample of that many distinct elements (gathered where t lives: only the sample comes back). The
     /// sample's elements depend only on the size: samples of tensors of one size are aligned, element i of each from the
     /// same position (an optimizer combines two buffers element by element so).</summary>
     public static double[] Sample(Tensor t)
