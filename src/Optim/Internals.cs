@@ -353,7 +353,9 @@ internal sealed class InternalsProbe(Tensor param, Tensor grad, Tensor negUpdate
     public static double[] Sample(Tensor t)
     {
         int n = t.Numel;
-        return n <= InternalsRecorder.SampleSize ? t.ToDoubleArray() : t.Reshape(n).IndexSelect(0, Samples.GetOrAdd(n, SampleIndex)).ToDoubleArray();
+        if (n <= InternalsRecorder.SampleSize) return t.ToDoubleArray();
+        var (b, index) = (t.Backend, Samples.GetOrAdd(n, SampleIndex));
+        return b.ToDoubleArray(b.Gather(t.Storage, new Shape(n), 0, index, new Shape(index.Length)));
     }
 
     /// <summary>SampleSize distinct indices below n, uniform, sorted; seeded by n (Floyd's algorithm).</summary>
