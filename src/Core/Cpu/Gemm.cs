@@ -14,7 +14,7 @@ namespace Tiny.Cpu;
 /// Each element of C is reduced over k in the same order whatever the thread count, so results are deterministic.
 /// </summary>
 [SkipLocalsInit]
-public static class Gemm
+public static partial class Gemm
 {
     private static int _maxThreads = Environment.ProcessorCount;
 
@@ -222,6 +222,11 @@ public static class Gemm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Slab(in Problem<T> p, int i0, int i1, int j0, int j1)
         {
+            if (typeof(T) == typeof(float) && typeof(TK) == typeof(Kernel512<T>) && SkinnyFits(p.TransB, i1 - i0, j1 - j0, p.K))
+            {
+                Skinny(Unsafe.As<Problem<T>, Problem<float>>(ref Unsafe.AsRef(in p)), i0, i1, j0, j1);
+                return;
+            }
             if ((long)(i1 - i0) * (j1 - j0) * p.K <= DirectMaxWork) Direct(p, i0, i1, j0, j1);
             else Packed(p, i0, i1, j0, j1);
         }

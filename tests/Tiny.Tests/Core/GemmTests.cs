@@ -115,6 +115,74 @@ public sealed class GemmTests
         return s;
     }
 
+    /// <summary>Up to Gemm.SkinnyMax rows of C take their own path (no packing, B read in place); each row must hold
+    /// the bits the tiled path gives it inside a 13-row product (batch-1 forwards equal batched ones). Products with
+    /// up to SkinnyMax columns run that path on their transpose: checked against the 13-column tiled product.</summary>
+    [Test]
+    public void FewRowsMatchTheTiledPathBitForBit(
+        [Values(1, 3, 16, 17, 255, 256, 257, 400, 1024)] int k, [Values(false, true)] bool transA, [Values(false, true)] bool transB)
+    {
+        var rng = new Rng(k * 4 + (transA ? 2 : 0) + (transB ? 1 : 0));
+        const int m = 13;
+        foreach (int n in new[] { 1, 2, 15, 16, 17, 64, 65, 300 })
+            foreach (bool accumulate in new[] { false, true })
+            {
+                int pad = 3, lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
+                var a = Random<float>(rng, (transA ? k : m) * lda);
+                var b = Random<float>(rng, (transB ? n : k) * ldb);
+                var c0 = Random<float>(rng, m * ldc);
+                var full = (float[])c0.Clone();
+                Gemm.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, full, ldc, accumulate);
+                foreach (int rows in new[] { 1, 2, 3, 4 })
+                    for (int i = 0; i + rows <= m; i += rows)
+                    {
+                        // Rows i..i+rows of A: a row offset of the storage (untransposed) or a column offset (transposed).
+                        var aPart = transA ? a.AsSpan(i) : a.AsSpan(i * lda);
+                        var c = (float[])c0.Clone();
+                        Gemm.Sgemm(transA, transB, rows, n, k, aPart, lda, b, ldb, c.AsSpan(i * ldc), ldc, accumulate);
+                        for (int r = i; r < i + rows; r++)
+                            for (int j = 0; j < ldc; j++)
+                                if (BitConverter.SingleToUInt32Bits(c[r * ldc + j]) != BitConverter.SingleToUInt32Bits(j < n ? full[r * ldc + j] : c0[r * ldc + j]))
+                                    Assert.Fail($"k={k} n={n} transA={transA} transB={transB} acc={accumulate}: {rows} rows from {i}: C[{r},{j}] = {c[r * ldc + j]:R}, " +
+                                                $"the 13-row product gives {(j < n ? full[r * ldc + j] : c0[r * ldc + j]):R}{(j >= n ? " (padding)" : "")}");
+                    }
+            }
+    }
+
+    [Test]
+    public void FewColumnsMatchTheTiledPathBitForBit(
+        [Values(1, 3, 16, 17, 255, 256, 257, 400, 1024)] int k, [Values(false, true)] bool transA, [Values(false, true)] bool transB)
+    {
+        var rng = new Rng(k * 4 + (transA ? 2 : 0) + (transB ? 1 : 0) + 77);
+        const int n = 13;
+        foreach (int m in new[] { 5, 15, 16, 17, 64, 65, 300 })
+            foreach (bool accumulate in new[] { false, true })
+            {
+                int pad = 3, lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
+                var a = Random<float>(rng, (transA ? k : m) * lda);
+                var b = Random<float>(rng, (transB ? n : k) * ldb);
+                var c0 = Random<float>(rng, m * ldc);
+                var full = (float[])c0.Clone();
+                Gemm.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, full, ldc, accumulate);
+                foreach (int cols in new[] { 1, 2, 3, 4 })
+                    for (int j = 0; j + cols <= n; j += cols)
+                    {
+                        // Columns j..j+cols of op(B): a column offset of the storage (untransposed) or a row offset (transposed).
+                        var bPart = transB ? b.AsSpan(j * ldb) : b.AsSpan(j);
+                        var c = (float[])c0.Clone();
+                        Gemm.Sgemm(transA, transB, m, cols, k, a, lda, bPart, ldb, c.AsSpan(j), ldc, accumulate);
+                        for (int i = 0; i < m; i++)
+                            for (int q = 0; q < ldc && i * ldc + q < c.Length; q++)
+                            {
+                                bool inside = q >= j && q < j + cols;
+                                float want = inside ? full[i * ldc + q] : c0[i * ldc + q];
+                                if (BitConverter.SingleToUInt32Bits(c[i * ldc + q]) != BitConverter.SingleToUInt32Bits(want))
+                                    Assert.Fail($"k={k} m={m} transA={transA} transB={transB} acc={accumulate}: {cols} columns from {j}: C[{i},{q}] = {c[i * ldc + q]:R}, want {want:R}{(inside ? "" : " (untouched)")}");
+                            }
+                    }
+            }
+    }
+
     [Test]
     public void ThreadCountDoesNotChangeBits()
     {
