@@ -4,10 +4,13 @@
 // standard mathematical functions", tanh_u1 of src/libm/sleefsimd{sp,dp}.c): tanh(|x|) = (e - 1/e) / (e + 1/e)
 // with e = exp(|x|) as an unevaluated double-float (pair hi + lo) sum, and every step in double-float arithmetic
 // with the same operations, the same operation order and FMAs exactly where the AVX2 build fuses, so each result
-// has the same bits. The scalar, Vector256 and (float) Vector512 versions compute the same function lane by lane.
+// has the same bits. The scalar, Vector256 and (float) Vector512 versions compute the same function lane by lane;
+// the Vector512 float version first tries two cheaper evaluations whose every lane is checked against SLEEF's error
+// bound (a short polynomial for small arguments, float64 arithmetic otherwise) and runs SLEEF's where one is unsure.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Tiny.Cpu;
 
@@ -246,8 +249,8 @@ public static class TorchTanh
     }
 
     /// <summary>Sixteen float32 tanh at once (AVX-512), each lane equal to <see cref="Tanh(float)"/>: where every
-    /// |x| &lt; 2^-5 (a normalised gradient, AlphaGrad's argument) the short <see cref="Small"/> path, else (and for
-    /// the lanes it is not sure of) SLEEF's algorithm.</summary>
+    /// |x| &lt; 2^-5 (a normalised gradient, AlphaGrad's argument) the short <see cref="Small"/> path, else the
+    /// <see cref="General"/> one in float64; SLEEF's algorithm for a vector with a lane either is not sure of.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Tanh(Vector512<float> x)
     {
@@ -258,7 +261,75 @@ public static class TorchTanh
             var y = Small(a, out var unsure);
             if (unsure == Vector512<float>.Zero) return y | (x & signMask);
         }
+        else if (Avx512F.IsSupported)
+        {
+            var y = General(x, out uint unsure);
+            if (unsure == 0) return y;
+        }
         return Sleef(x);
+    }
+
+    // ---- tanh(x) for any x in float64 arithmetic, with each lane's rounding checked.
+    // SLEEF's value before its last rounding is (e^2 - 1)/(e^2 + 1) for its e = 2^q P(s), s = |x| - q ln2, P(s) =
+    // 1 + s + s^2/2 + s^3 c + s^4 u(s) with float c (1/6) and u evaluated in float from s rounded to float, all in
+    // double-float pairs (about 2^-44 relative). Here u is SLEEF's own float u (same FMAs, same bits), s, P and
+    // E = e - 1 = 2^q P - 1 (no cancellation for small x) are float64, tanh = E(E + 2) / (E(E + 2) + 2) with the
+    // division by a reciprocal estimate and two Newton corrections: within 2^-50 of SLEEF's formula, which differs
+    // from SLEEF's pairs by its pair rounding and by its float rounding of q ln2's low part (2^-38). The lane is
+    // sure when the float64 result is farther than 2^-13 of a float32 ulp (2^-9 below 2^-7, where SLEEF's pairs
+    // lose more to e - 1/e) from a rounding boundary, i.e. the low 29 bits of its significand are not within that
+    // of 2^28; [2^-24, 2^-23) is never sure (see the small path). Proven on all 2^32 floats against SLEEF's lanes
+    // (TorchTanhTests, explicit).
+    private const ulong GeneralMargin = 1UL << 16, GeneralMarginSmall = 1UL << 20;
+
+    /// <summary>tanh(x) on sixteen lanes through float64 (sign, |x| &gt; 8.66 and NaN handled as SLEEF does), and
+    /// unsure: bit l set when lane l may differ from SLEEF's (see the comment above).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> General(Vector512<float> x, out uint unsure)
+    {
+        var signMask = Vector512.Create(int.MinValue).AsSingle();
+        var a = Vector512.AndNot(x, signMask);
+        var quirk = Vector512.LessThan(a.AsUInt32() - Vector512.Create(0x33800000u), Vector512.Create(0x00800000u));
+        var ac = Avx512F.Min(a, Vector512.Create(ThresholdF));            // NaN and the large lanes: the threshold (set below)
+        var q = Vector512.Round(ac * Vector512.Create(R_Ln2F));
+        var sx = Vector512.FusedMultiplyAdd(q, Vector512.Create(-L2UF), ac) + q * Vector512.Create(-L2LF);   // SLEEF's s, rounded
+        var u = Vector512.FusedMultiplyAdd(Vector512.Create(P0F), sx, Vector512.Create(P1F));                 // SLEEF's float u
+        u = Vector512.FusedMultiplyAdd(u, sx, Vector512.Create(P2F));
+        u = Vector512.FusedMultiplyAdd(u, sx, Vector512.Create(P3F));
+        var ylo = GeneralHalf(ac.GetLower(), q.GetLower(), u.GetLower(), out var ulo);
+        var yhi = GeneralHalf(ac.GetUpper(), q.GetUpper(), u.GetUpper(), out var uhi);
+        unsure = (uint)(ulo.ExtractMostSignificantBits() | (uhi.ExtractMostSignificantBits() << 8) | quirk.ExtractMostSignificantBits());
+        var y = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a, Vector512.Create(ThresholdF)), Vector512.Create(ylo, yhi), Vector512<float>.One);
+        return (y | (x & signMask)) | ~Vector512.Equals(x, x);               // NaN in: all bits set, as SLEEF
+    }
+
+    /// <summary>Eight lanes of <see cref="General"/> in float64: tanh of a (0 &lt;= a &lt;= 8.66) rounded to float, and
+    /// the lanes within the margin of a rounding boundary (all bits set).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> GeneralHalf(Vector256<float> af, Vector256<float> qf, Vector256<float> uf, out Vector512<ulong> unsure)
+    {
+        var a = Avx512F.ConvertToVector512Double(af);
+        var q = Avx512F.ConvertToVector512Double(qf);
+        var u = Avx512F.ConvertToVector512Double(uf);
+        var one = Vector512<double>.One;
+        var two = Vector512.Create(2.0);
+        var s = Vector512.FusedMultiplyAdd(q, Vector512.Create(-((double)L2UF + L2LF)), a);   // a - q ln2 (q ln2's parts exact)
+        var w = Vector512.FusedMultiplyAdd(s, u, Vector512.Create((double)SixthF));
+        w = Vector512.FusedMultiplyAdd(s, w, Vector512.Create(0.5));
+        var em1 = Vector512.FusedMultiplyAdd(s * s, w, s);                                    // P(s) - 1
+        var p = Avx512F.Scale(one, q);                                                        // 2^q
+        var e = Vector512.FusedMultiplyAdd(em1, p, p - one);                                  // E = 2^q P(s) - 1
+        var n = e * (e + two);                                                                // e^2 - 1
+        var d = n + two;                                                                      // e^2 + 1
+        var r = Avx512F.Reciprocal14(d);
+        r = Vector512.FusedMultiplyAdd(Avx512F.FusedMultiplyAddNegated(d, r, one), r, r);     // 1/d to 2^-28
+        var y0 = n * r;
+        var y = Vector512.FusedMultiplyAdd(Avx512F.FusedMultiplyAddNegated(y0, d, n), r, y0); // n/d to about 2^-52
+        var small = Vector512.LessThan(a, Vector512.Create(0.0078125)).AsUInt64();            // a < 2^-7
+        var margin = Vector512.ConditionalSelect(small, Vector512.Create(GeneralMarginSmall), Vector512.Create(GeneralMargin));
+        var low = (y.AsUInt64() - (Vector512.Create(1UL << 28) - margin)) & Vector512.Create((1UL << 29) - 1);
+        unsure = Vector512.LessThanOrEqual(low, margin + margin);
+        return Avx512F.ConvertToVector256Single(y);
     }
 
     // ---- tanh(a) for 0 <= a < 2^-5 in float32 arithmetic, with each lane's rounding checked.

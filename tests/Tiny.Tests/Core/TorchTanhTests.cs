@@ -179,6 +179,68 @@ public sealed class TorchTanhTests
 
     private static double NormalSample(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
+    /// <summary>The AVX-512 float64 path (TorchTanh.General) on one vector: the lanes it is sure of must hold SLEEF's
+    /// bits. Returns how many lanes were unsure.</summary>
+    private static int CheckGeneralLanes(Vector512<float> x, List<string> bad)
+    {
+        var y = TorchTanh.General(x, out uint unsure);
+        var want = TorchTanh.Sleef(x);
+        uint wrong = (uint)(~Vector512.Equals(y.AsUInt32(), want.AsUInt32())).ExtractMostSignificantBits() & ~unsure;
+        if (wrong != 0 && bad.Count < 5)
+            for (int k = 0; k < 16; k++)
+                if ((wrong >> k & 1) != 0) bad.Add($"tanh({x[k]:R} = 0x{x.AsUInt32()[k]:x8}) = 0x{y.AsUInt32()[k]:x8}, SLEEF 0x{want.AsUInt32()[k]:x8}");
+        return System.Numerics.BitOperations.PopCount(unsure);
+    }
+
+    [Test]
+    public void GeneralPathMatchesSleefWhereItIsSure()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.Ignore("no AVX-512 here: the float64 path is AVX-512 only");
+        var bad = new List<string>();
+        long lanes = 0, unsure = 0;
+        var rng = new Random(19);
+        var buf = new uint[16];
+        void Run(Func<uint> next)
+        {
+            for (int i = 0; i < 150_000; i++)
+            {
+                for (int k = 0; k < 16; k++) buf[k] = next();
+                unsure += CheckGeneralLanes(Vector512.Create(buf).AsSingle(), bad);
+                lanes += 16;
+            }
+        }
+        Run(() => (uint)rng.NextInt64(1L << 32));                                                          // every bit pattern: NaNs, infinities, denormals
+        Run(() => (uint)rng.NextInt64(0x3c000000, 0x41100000) | (rng.Next(2) == 0 ? 0u : 0x80000000u));   // every binade from 2^-7 to 9
+        Run(() => BitConverter.SingleToUInt32Bits((float)NormalSample(rng)));                               // pre-activations
+        Run(() => BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 20 - 10)));                   // past the threshold 8.66
+        Assert.That(bad, Is.Empty, () => "lanes the float64 path was sure of but got wrong: " + string.Join("; ", bad));
+        TestContext.Out.WriteLine($"{lanes} lanes, {unsure} unsure ({100.0 * unsure / lanes:F3}%)");
+        Assert.That(unsure, Is.LessThan(lanes / 50), "the float64 path should be sure of almost every lane");
+    }
+
+    /// <summary>Offline proof (a few minutes on two cores): every float32 (2^32 inputs) through the float64 path, each
+    /// lane it is sure of against SLEEF's lanes.</summary>
+    [Test, Explicit("exhaustive: 2^32 inputs")]
+    public void GeneralPathOnEveryFloat()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.Ignore("no AVX-512 here");
+        var bad = new System.Collections.Concurrent.ConcurrentBag<string>();
+        long unsure = 0;
+        Parallel.For(0, 4096, blk =>
+        {
+            var local = new List<string>();
+            long u = 0;
+            uint start = (uint)blk << 20;
+            var iota = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            for (uint i = 0; i < 1u << 20; i += 16)
+                u += CheckGeneralLanes((Vector512.Create(start + i) + iota).AsSingle(), local);
+            foreach (var b in local) bad.Add(b);
+            Interlocked.Add(ref unsure, u);
+        });
+        TestContext.Out.WriteLine($"2^32 inputs, {unsure} unsure ({100.0 * unsure / 4294967296.0:F3}%)");
+        Assert.That(bad, Is.Empty, () => string.Join("; ", bad.Take(5)));
+    }
+
     [Test]
     public void Vector512MatchesTheScalarOnMixedLanes()
     {
