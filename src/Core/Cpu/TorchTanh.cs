@@ -259,9 +259,18 @@ public static class TorchTanh
         if (Vector512.LessThanAll(a, Vector512.Create(SmallMax)))   // false for NaN
         {
             var y = Small(a, out var unsure);
-            if (unsure == Vector512<float>.Zero) return y | (x & signMask);
+            if (!Vector512.GreaterThanOrEqualAny(unsure, Vector512<float>.Zero)) return y | (x & signMask);
+            return Sleef(x);
         }
-        else if (Avx512F.IsSupported)
+        return NotSmall(x);
+    }
+
+    /// <summary>The float64 path, else SLEEF's: not inlined, so a caller's loop (AlphaGrad's update) keeps the small
+    /// path's registers (inlined, its body made that loop 1.5x slower).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512<float> NotSmall(Vector512<float> x)
+    {
+        if (Avx512F.IsSupported)
         {
             var y = General(x, out uint unsure);
             if (unsure == 0) return y;
@@ -337,31 +346,32 @@ public static class TorchTanh
     // relative 2^-34: its polynomial's 1/6 is float 1/6 (7e-9 off), which moves tanh by 2^-27 a^2 relative, and its
     // double-float sums lose more below 2^-7 (measured: every input passes with 2^-34, 920 fail with 2^-38). So where
     // tanh(a) is farther than that from a rounding boundary, SLEEF returns round(tanh(a)), and so does a + c with
-    // c = a^3 p(a^2) computed in float: tanh(a) - a = -a^3/3 + 2a^5/15 - 17a^7/315 + 62a^9/2835 - ... (the next term
-    // is 2^-37 of c at a = 2^-5), c carries four roundings (2^-22 relative), and s = RN(a + c) with the exact
+    // c = a^3 p(a^2) computed in float: tanh(a) - a = -a^3/3 + 2a^5/15 - 17a^7/315 + 62a^9/2835 - ... (the a^9 term
+    // is 2^-34 of c at a = 2^-5: dropped), c carries four roundings (2^-22 relative), and s = RN(a + c) with the exact
     // remainder err = a + c - s (Fast2Sum, a >= |c|) says how far a + c lies from the boundary between s and its
     // neighbour. A lane is unsure when |err| + 2^-21 |c| + 2^-34 s reaches half the gap to the float below s (the
     // smaller gap), and in [2^-24, 2^-23), where SLEEF returns the next float up for one input in eight (its e - 1/e
     // cancels); elsewhere below 2^-12 SLEEF returns a, and so does this. Proven on every float with |x| < 2^-5 against
     // SLEEF's lanes (TorchTanhTests: 0.83% of them unsure, 0.01% outside [2^-24, 2^-23)).
-    private const float SmallMax = 0.03125f, SmallC3 = -1f / 3f, SmallC5 = 2f / 15f, SmallC7 = -17f / 315f, SmallC9 = 62f / 2835f;
-    private const float SmallErrC = 4.76837158203125e-07f, SmallErrS = 5.820766091346741e-11f;   // 2^-21, 2^-34
+    private const float SmallMax = 0.03125f, SmallC3 = -1f / 3f, SmallC5 = 2f / 15f, SmallC7 = -17f / 315f;
+    private const float SmallErrC2 = 9.5367431640625e-07f, SmallErrS2 = 1.1641532182693481e-10f;   // twice 2^-21, 2^-34
 
-    /// <summary>tanh(a) for 0 &lt;= a &lt; 2^-5 (lanes past it: anything), and unsure: all bits set in the lanes that
-    /// may differ from SLEEF's (see the comment above).</summary>
+    /// <summary>tanh(a) for 0 &lt;= a &lt; 2^-5 (lanes past it: anything), and unsure: &gt;= 0 in the lanes that may differ
+    /// from SLEEF's (see the comment above), negative or NaN in the others (NaN where s = 0: sure).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> Small(Vector512<float> a, out Vector512<float> unsure)
     {
         var a2 = a * a;
-        var p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(
-            Vector512.Create(SmallC9), a2, Vector512.Create(SmallC7)), a2, Vector512.Create(SmallC5)), a2, Vector512.Create(SmallC3));
-        var c = (a * a2) * p;                                             // tanh(a) - a
+        var p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.Create(SmallC7), a2, Vector512.Create(SmallC5)), a2, Vector512.Create(SmallC3));
+        var c = (a * a2) * p;                                             // tanh(a) - a (the a^9 term is 2^-34 of it: dropped)
         var s = a + c;
         var err = (a - s) + c;                                            // a + c = s + err exactly
-        var slack = Vector512.FusedMultiplyAdd(Vector512.Abs(c), Vector512.Create(SmallErrC), s * Vector512.Create(SmallErrS));
-        var gap = s - (s.AsInt32() - Vector512<int>.One).AsSingle();      // s minus the float below it (NaN for s = 0: sure)
-        var quirk = Vector512.LessThan(a.AsUInt32() - Vector512.Create(0x33800000u), Vector512.Create(0x00800000u));   // 2^-24 <= a < 2^-23
-        unsure = Vector512.GreaterThanOrEqual((Vector512.Abs(err) + slack) * Vector512.Create(2f), gap) | quirk.AsSingle();
+        var slack2 = Vector512.FusedMultiplyAdd(Vector512.Abs(c), Vector512.Create(SmallErrC2), s * Vector512.Create(SmallErrS2));
+        var gap = s - (s.AsInt32() - Vector512<int>.One).AsSingle();      // s minus the float below it (NaN for s = 0)
+        // 2(|err| + slack) - gap, and +inf in [2^-24, 2^-23) (a - 2^-24, unsigned, below the binade's width)
+        var quirk = Vector512.LessThan(a.AsUInt32() - Vector512.Create(0x33800000u), Vector512.Create(0x00800000u)).AsSingle();
+        unsure = Vector512.ConditionalSelect(quirk, Vector512.Create(float.PositiveInfinity),
+                                             Vector512.FusedMultiplyAdd(Vector512.Abs(err), Vector512.Create(2f), slack2) - gap);
         return s;
     }
 
