@@ -265,8 +265,8 @@ public static class TorchTanh
         return NotSmall(x);
     }
 
-    /// <summary>The float64 path, else SLEEF's: not inlined, so a caller's loop (AlphaGrad's update) keeps the small
-    /// path's registers (inlined, its body made that loop 1.5x slower).</summary>
+    /// <summary>The float64 path, else SLEEF's: kept out of line, so a fused map's loop (AlphaGrad's update) holds
+    /// only the small path.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Vector512<float> NotSmall(Vector512<float> x)
     {
