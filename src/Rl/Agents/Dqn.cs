@@ -82,6 +82,11 @@ public sealed record DqnOptions
     /// has 8 every 16 steps). 1: CleanRL's one update per round.</summary>
     [Description("Gradient steps per training round (every trainFrequency env steps), each on a fresh batch (Stable-Baselines3's gradient_steps).")]
     public int GradientSteps { get; init; } = 1;
+    /// <summary>Anneal the learning rate linearly to 0 over the run: each training round steps at
+    /// lr = lr0 * (1 - t / totalTimesteps), t the env steps taken so far and lr0 the optimizer's starting rate
+    /// (Stable-Baselines3's progress_remaining schedule, rl-baselines3-zoo's lin_X). false: constant (CleanRL).</summary>
+    [Description("Anneal the learning rate linearly to 0 over the run (Stable-Baselines3's linear schedule); off: constant (CleanRL).")]
+    public bool AnnealLr { get; init; }
 
     /// <summary>Throws ArgumentException naming the first option out of its range (and the range).</summary>
     public void Validate()
@@ -206,6 +211,7 @@ public sealed class Dqn : IAgent
         : OffPolicySession(root, envs, rb, obsDim)
     {
         public Optimizer Optimizer { get; } = optimizer;
+        public double BaseLr { get; } = optimizer.Lr;   // the starting rate, which AnnealLr scales
         public double? TdLoss { get; set; }      // null until the first update (a NaN loss is logged as NaN)
         public double? QValues { get; set; }
         public override (string Name, Optimizer Optimizer)[] Optimizers => [("optimizer", Optimizer)];
@@ -280,6 +286,7 @@ public sealed class Dqn : IAgent
             {
                 if (globalStep % o.TrainFrequency == 0)
                 {
+                    if (o.AnnealLr) optimizer.Lr = session.BaseLr * (1.0 - (double)session.Step / o.TotalTimesteps);
                     Tensor loss = null!, oldVal = null!;
                     for (int g = 0; g < o.GradientSteps; g++)
                     {

@@ -1,6 +1,6 @@
 // Tests of DQN and the replay buffer: smoke runs with every optimizer, seeding, checkpoints, the epsilon schedule,
 // buffer wraparound/sampling, SoftUpdate, the Huber TD loss (against torch), gradient clipping and gradient steps per
-// round, and (Slow) solving CartPole-v1 with CleanRL's defaults.
+// round, linear lr annealing, and (Slow) solving CartPole-v1 with CleanRL's defaults.
 using System.Diagnostics;
 using NUnit.Framework;
 using Tiny.Nn;
@@ -236,6 +236,21 @@ public sealed class DqnTests
         double clipped = Moved(1e-3, out long u);
         Assert.That(clipped, Is.GreaterThan(0).And.LessThanOrEqualTo(u * 0.1 * 1e-3 * (1 + 1e-5)));
         Assert.That(Moved(null, out _), Is.GreaterThan(10 * u * 0.1 * 1e-3), "the unclipped run moves further");
+    }
+
+    [Test]
+    public void AnnealLr_IsStableBaselines3sLinearSchedule()
+    {
+        // SB3: each train() call steps at lr0 * progress_remaining, progress_remaining = 1 - num_timesteps / total, with
+        // num_timesteps the env steps taken (the reports' GlobalStep); without annealing the rate stays lr0.
+        var lrs = new List<(long Step, double Lr)>();
+        new Dqn("CartPole-v1", Short() with { AnnealLr = true }, OptimizerSpec.Parse("adam:lr=0.002"))
+            .Train(p => { if (p.Metrics.ContainsKey("td_loss") && p.EpisodicReturn is null) lrs.Add((p.GlobalStep, p.LearningRate)); });
+        Assert.That(lrs, Has.Count.EqualTo(3), "reports at steps 201, 301, 401 (a round whose 0-based step % 100 == 0)");
+        foreach (var (step, lr) in lrs) Assert.That(lr, Is.EqualTo(0.002 * (1 - step / 500.0)).Within(1e-15), $"step {step}");
+        var constant = new List<double>();
+        new Dqn("CartPole-v1", Short(), OptimizerSpec.Parse("adam:lr=0.002")).Train(p => constant.Add(p.LearningRate));
+        Assert.That(constant, Has.All.EqualTo(0.002));
     }
 
     [Test]

@@ -23,8 +23,8 @@ public class ResumeTests
             .SetName("td3 Pendulum AlphaGrad with momentum");
         yield return new TestCaseData("td3", "Pendulum-v1", "adam", new JsonObject { ["totalTimesteps"] = 500, ["learningStarts"] = 100, ["bufferSize"] = 1000, ["batchSize"] = 16, ["actorHiddenSizes"] = new JsonArray(16), ["criticHiddenSizes"] = new JsonArray(16), ["noiseType"] = "ornstein-uhlenbeck", ["explorationNoise"] = 0.5 }, 333L)
             .SetName("td3 Pendulum Ornstein-Uhlenbeck noise, stopped mid-episode");
-        yield return new TestCaseData("dqn", "CartPole-v1", "adam", new JsonObject { ["totalTimesteps"] = 700, ["learningStarts"] = 100, ["bufferSize"] = 300, ["batchSize"] = 16, ["trainFrequency"] = 4, ["gradientSteps"] = 3, ["loss"] = "huber", ["maxGradNorm"] = 1.0, ["targetNetworkFrequency"] = 50, ["hiddenSizes"] = new JsonArray(16) }, 450L)
-            .SetName("dqn CartPole Huber loss, clipped, 3 gradient steps a round");
+        yield return new TestCaseData("dqn", "CartPole-v1", "adam", new JsonObject { ["totalTimesteps"] = 700, ["learningStarts"] = 100, ["bufferSize"] = 300, ["batchSize"] = 16, ["trainFrequency"] = 4, ["gradientSteps"] = 3, ["loss"] = "huber", ["maxGradNorm"] = 1.0, ["annealLr"] = true, ["targetNetworkFrequency"] = 50, ["hiddenSizes"] = new JsonArray(16) }, 450L)
+            .SetName("dqn CartPole Huber loss, clipped, 3 gradient steps a round, lr annealed");
     }
 
     private static IAgent Make(string algo, string env, string optimizer, JsonObject options) =>
