@@ -126,19 +126,12 @@ public static partial class Gemm
         {
             int cols = Math.Min(w, n - j);
             var mask = Mask(cols);
-            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            var sums = new Sums4();
             float* b = v.B + (nint)pc * ldb + j;
             nint off = 0;
             for (int q = 0; q < kc; q++, off += csA, b += ldb)
-            {
-                var bv = Avx512F.MaskLoad(b, mask, Vector512<float>.Zero);
-                s0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[off]), bv, s0);
-                s1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[off]), bv, s1);
-                s2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[off]), bv, s2);
-                s3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[off]), bv, s3);
-            }
-            acc[0] = s0; acc[1] = s1; acc[2] = s2; acc[3] = s3;
-            PutAll(v, m, j, acc, 1, 1, cols, load);
+                sums.Add(a0, a1, a2, a3, off, Avx512F.MaskLoad(b, mask, Vector512<float>.Zero));
+            Sums4.Put(sums, v, m, j, acc, cols, load);
         }
     }
 
@@ -306,16 +299,35 @@ public static partial class Gemm
                 spill[13] = x13;
                 spill[14] = x14;
                 spill[15] = x15;
-                for (int t = 0; t < depth; t++, off += csA)
-                {
-                    var col = spill[t];
-                    s0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[off]), col, s0);
-                    s1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[off]), col, s1);
-                    s2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[off]), col, s2);
-                    s3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[off]), col, s3);
-                }
+                var tail = new Sums4 { S0 = s0, S1 = s1, S2 = s2, S3 = s3 };
+                for (int t = 0; t < depth; t++, off += csA) tail.Add(a0, a1, a2, a3, off, spill[t]);
+                (s0, s1, s2, s3) = (tail.S0, tail.S1, tail.S2, tail.S3);
             }
-            acc[0] = s0; acc[1] = s1; acc[2] = s2; acc[3] = s3;
+            Sums4.Put(new Sums4 { S0 = s0, S1 = s1, S2 = s2, S3 = s3 }, v, m, j, acc, cols, load);
+        }
+    }
+
+    /// <summary>Four rows' sums over one vector of columns (the kernels' edge loops: a partial vector of columns, a
+    /// partial block of depth).</summary>
+    private struct Sums4
+    {
+        public Vector512<float> S0, S1, S2, S3;
+
+        /// <summary>S_r = fma(A(r, off), col, S_r) for the four rows (rows past m alias row 0).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public unsafe void Add(float* a0, float* a1, float* a2, float* a3, nint off, Vector512<float> col)
+        {
+            S0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[off]), col, S0);
+            S1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[off]), col, S1);
+            S2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[off]), col, S2);
+            S3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[off]), col, S3);
+        }
+
+        /// <summary>Rows 0..m of s into C from column j (through acc, four vectors of scratch; s by value, so a
+        /// caller's sums stay in registers).</summary>
+        public static unsafe void Put(Sums4 s, in SkinnyView v, int m, int j, Vector512<float>* acc, int cols, bool load)
+        {
+            acc[0] = s.S0; acc[1] = s.S1; acc[2] = s.S2; acc[3] = s.S3;
             PutAll(v, m, j, acc, 1, 1, cols, load);
         }
     }

@@ -127,12 +127,7 @@ public sealed class GemmTests
         foreach (int n in new[] { 1, 2, 15, 16, 17, 64, 65, 300 })
             foreach (bool accumulate in new[] { false, true })
             {
-                int pad = 3, lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
-                var a = Random<float>(rng, (transA ? k : m) * lda);
-                var b = Random<float>(rng, (transB ? n : k) * ldb);
-                var c0 = Random<float>(rng, m * ldc);
-                var full = (float[])c0.Clone();
-                Gemm.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, full, ldc, accumulate);
+                var (a, lda, b, ldb, c0, full, ldc) = Product(rng, m, n, k, transA, transB, accumulate);
                 foreach (int rows in new[] { 1, 2, 3, 4 })
                     for (int i = 0; i + rows <= m; i += rows)
                     {
@@ -158,12 +153,7 @@ public sealed class GemmTests
         foreach (int m in new[] { 5, 15, 16, 17, 64, 65, 300 })
             foreach (bool accumulate in new[] { false, true })
             {
-                int pad = 3, lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
-                var a = Random<float>(rng, (transA ? k : m) * lda);
-                var b = Random<float>(rng, (transB ? n : k) * ldb);
-                var c0 = Random<float>(rng, m * ldc);
-                var full = (float[])c0.Clone();
-                Gemm.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, full, ldc, accumulate);
+                var (a, lda, b, ldb, c0, full, ldc) = Product(rng, m, n, k, transA, transB, accumulate);
                 foreach (int cols in new[] { 1, 2, 3, 4 })
                     for (int j = 0; j + cols <= n; j += cols)
                     {
@@ -181,6 +171,20 @@ public sealed class GemmTests
                             }
                     }
             }
+    }
+
+    /// <summary>Random operands stored with rows 3 wider than the matrix, C's start c0, and full = the m x n x k
+    /// product (through the tiled path when m and n are past Gemm.SkinnyMax).</summary>
+    private static (float[] A, int Lda, float[] B, int Ldb, float[] C0, float[] Full, int Ldc) Product(
+        Rng rng, int m, int n, int k, bool transA, bool transB, bool accumulate)
+    {
+        int pad = 3, lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad;
+        var a = Random<float>(rng, (transA ? k : m) * lda);
+        var b = Random<float>(rng, (transB ? n : k) * ldb);
+        var c0 = Random<float>(rng, m * ldc);
+        var full = (float[])c0.Clone();
+        Gemm.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, full, ldc, accumulate);
+        return (a, lda, b, ldb, c0, full, ldc);
     }
 
     [Test]

@@ -152,30 +152,56 @@ public sealed class TorchTanhTests
     public void SmallArgumentPathMatchesSleefWhereItIsSure()
     {
         if (!Vector512.IsHardwareAccelerated) Assert.Ignore("no AVX-512 here: the small-argument path is AVX-512 only");
-        var bad = new List<string>();
-        long lanes = 0, unsure = 0;
         var rng = new Random(18);
-        var buf = new uint[16];
-        void Run(Func<uint> next)
-        {
-            for (int i = 0; i < 200_000; i++)
+        var (lanes, unsure, bad) = Sample(CheckSmallLanes, 200_000,
+            () => (uint)rng.NextInt64(0x3d000000) | (rng.Next(2) == 0 ? 0u : 0x80000000u),         // uniform in bit patterns: every binade below 2^-5
+            () => BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 2 - 1) * 0.03125f),      // uniform in value
+            () => BitConverter.SingleToUInt32Bits((float)(NormalSample(rng) * 1e-3)),                // AlphaGrad's arguments on 1M randn grads
+            () =>   // around the boundaries (0's and -0's neighbours below wrap to NaN and 2^-5 is past the path: kept at the edge)
             {
-                for (int k = 0; k < 16; k++) buf[k] = next();
-                unsure += CheckSmallLanes(Vector512.Create(buf).AsSingle(), bad);
-                lanes += 16;
-            }
-        }
-        Run(() => (uint)rng.NextInt64(0x3d000000) | (rng.Next(2) == 0 ? 0u : 0x80000000u));          // uniform in bit patterns: every binade below 2^-5
-        Run(() => BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 2 - 1) * 0.03125f));       // uniform in value
-        Run(() => BitConverter.SingleToUInt32Bits((float)(NormalSample(rng) * 1e-3)));                 // AlphaGrad's arguments on 1M randn grads
-        Run(() =>   // around the boundaries (0's and -0's neighbours below wrap to NaN and 2^-5 is past the path: kept at the edge)
-        {
-            uint e = SmallEdges[rng.Next(SmallEdges.Length)], v = e + (uint)rng.Next(-2, 3);
-            return (v & 0x7fffffffu) < 0x3d000000u ? v : e;
-        });
+                uint e = SmallEdges[rng.Next(SmallEdges.Length)], v = e + (uint)rng.Next(-2, 3);
+                return (v & 0x7fffffffu) < 0x3d000000u ? v : e;
+            });
         Assert.That(bad, Is.Empty, () => "lanes the small path was sure of but got wrong: " + string.Join("; ", bad));
         TestContext.Out.WriteLine($"{lanes} lanes, {unsure} unsure ({100.0 * unsure / lanes:F2}%)");
         Assert.That(unsure, Is.LessThan(lanes / 20), "the small path should be sure of almost every lane");
+    }
+
+    /// <summary>check on `vectors` random vectors from each source (lanes drawn one by one): lanes, unsure lanes and
+    /// the first wrong ones.</summary>
+    private static (long Lanes, long Unsure, List<string> Bad) Sample(Func<Vector512<float>, List<string>, int> check, int vectors, params Func<uint>[] sources)
+    {
+        var bad = new List<string>();
+        long lanes = 0, unsure = 0;
+        var buf = new uint[16];
+        foreach (var next in sources)
+            for (int i = 0; i < vectors; i++)
+            {
+                for (int k = 0; k < 16; k++) buf[k] = next();
+                unsure += check(Vector512.Create(buf).AsSingle(), bad);
+                lanes += 16;
+            }
+        return (lanes, unsure, bad);
+    }
+
+    /// <summary>check on every bit pattern of `blocks` blocks of 2^20 consecutive ones (block b from start(b)), in
+    /// parallel: unsure lanes and the wrong ones.</summary>
+    private static (long Unsure, List<string> Bad) Exhaustive(Func<Vector512<float>, List<string>, int> check, int blocks, Func<int, uint> start)
+    {
+        var bad = new System.Collections.Concurrent.ConcurrentBag<string>();
+        long unsure = 0;
+        Parallel.For(0, blocks, blk =>
+        {
+            var local = new List<string>();
+            long u = 0;
+            var iota = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            var first = Vector512.Create(start(blk));
+            for (uint i = 0; i < 1u << 20; i += 16)
+                u += check((first + Vector512.Create(i) + iota).AsSingle(), local);
+            foreach (var b in local) bad.Add(b);
+            Interlocked.Add(ref unsure, u);
+        });
+        return (unsure, bad.ToList());
     }
 
     private static double NormalSample(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
@@ -197,23 +223,12 @@ public sealed class TorchTanhTests
     public void GeneralPathMatchesSleefWhereItIsSure()
     {
         if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.Ignore("no AVX-512 here: the float64 path is AVX-512 only");
-        var bad = new List<string>();
-        long lanes = 0, unsure = 0;
         var rng = new Random(19);
-        var buf = new uint[16];
-        void Run(Func<uint> next)
-        {
-            for (int i = 0; i < 150_000; i++)
-            {
-                for (int k = 0; k < 16; k++) buf[k] = next();
-                unsure += CheckGeneralLanes(Vector512.Create(buf).AsSingle(), bad);
-                lanes += 16;
-            }
-        }
-        Run(() => (uint)rng.NextInt64(1L << 32));                                                          // every bit pattern: NaNs, infinities, denormals
-        Run(() => (uint)rng.NextInt64(0x3c000000, 0x41100000) | (rng.Next(2) == 0 ? 0u : 0x80000000u));   // every binade from 2^-7 to 9
-        Run(() => BitConverter.SingleToUInt32Bits((float)NormalSample(rng)));                               // pre-activations
-        Run(() => BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 20 - 10)));                   // past the threshold 8.66
+        var (lanes, unsure, bad) = Sample(CheckGeneralLanes, 150_000,
+            () => (uint)rng.NextInt64(1L << 32),                                                          // every bit pattern: NaNs, infinities, denormals
+            () => (uint)rng.NextInt64(0x3c000000, 0x41100000) | (rng.Next(2) == 0 ? 0u : 0x80000000u),   // every binade from 2^-7 to 9
+            () => BitConverter.SingleToUInt32Bits((float)NormalSample(rng)),                               // pre-activations
+            () => BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 20 - 10)));                   // past the threshold 8.66
         Assert.That(bad, Is.Empty, () => "lanes the float64 path was sure of but got wrong: " + string.Join("; ", bad));
         TestContext.Out.WriteLine($"{lanes} lanes, {unsure} unsure ({100.0 * unsure / lanes:F3}%)");
         Assert.That(unsure, Is.LessThan(lanes / 50), "the float64 path should be sure of almost every lane");
@@ -225,19 +240,7 @@ public sealed class TorchTanhTests
     public void GeneralPathOnEveryFloat()
     {
         if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.Ignore("no AVX-512 here");
-        var bad = new System.Collections.Concurrent.ConcurrentBag<string>();
-        long unsure = 0;
-        Parallel.For(0, 4096, blk =>
-        {
-            var local = new List<string>();
-            long u = 0;
-            uint start = (uint)blk << 20;
-            var iota = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            for (uint i = 0; i < 1u << 20; i += 16)
-                u += CheckGeneralLanes((Vector512.Create(start + i) + iota).AsSingle(), local);
-            foreach (var b in local) bad.Add(b);
-            Interlocked.Add(ref unsure, u);
-        });
+        var (unsure, bad) = Exhaustive(CheckGeneralLanes, 4096, blk => (uint)blk << 20);
         TestContext.Out.WriteLine($"2^32 inputs, {unsure} unsure ({100.0 * unsure / 4294967296.0:F3}%)");
         Assert.That(bad, Is.Empty, () => string.Join("; ", bad.Take(5)));
     }
@@ -271,20 +274,8 @@ public sealed class TorchTanhTests
     public void SmallArgumentPathOnEverySmallFloat()
     {
         if (!Vector512.IsHardwareAccelerated) Assert.Ignore("no AVX-512 here");
-        const uint end = 0x3d000000;   // 2^-5
-        var bad = new System.Collections.Concurrent.ConcurrentBag<string>();
-        long unsure = 0;
-        Parallel.For(0, 2 * (int)(end >> 20), blk =>
-        {
-            var local = new List<string>();
-            long u = 0;
-            uint sign = blk % 2 == 0 ? 0u : 0x80000000u, start = (uint)(blk / 2) << 20;
-            var iota = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            for (uint i = 0; i < 1u << 20; i += 16)
-                u += CheckSmallLanes((Vector512.Create(sign | (start + i)) + iota).AsSingle(), local);
-            foreach (var b in local) bad.Add(b);
-            Interlocked.Add(ref unsure, u);
-        });
+        const uint end = 0x3d000000;   // 2^-5: blocks of 2^20 patterns, each with both signs
+        var (unsure, bad) = Exhaustive(CheckSmallLanes, 2 * (int)(end >> 20), blk => (blk % 2 == 0 ? 0u : 0x80000000u) | ((uint)(blk / 2) << 20));
         TestContext.Out.WriteLine($"{2L * end} inputs, {unsure} unsure ({100.0 * unsure / (2.0 * end):F3}%)");
         Assert.That(bad, Is.Empty, () => string.Join("; ", bad.Take(5)));
     }
