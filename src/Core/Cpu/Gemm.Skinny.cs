@@ -214,6 +214,8 @@ public static partial class Gemm
                 }
                 // 1: interleave row pairs per 128-bit lane; 2: u(4g + c) holds columns c, c+4, c+8, c+12 of rows 4g..4g+3;
                 // 3, 4: a 4 x 4 transpose of 128-bit blocks over u(c), u(4+c), u(8+c), u(12+c) gives columns c, c+4, c+8, c+12.
+                // Written out by hand: through arrays or a helper with ref arguments the vectors lived in memory (the
+                // TD3 actor's batch-1 forward took 1.7x as long).
                 var t0 = Avx512F.UnpackLow(r0, r1); var t1 = Avx512F.UnpackHigh(r0, r1);
                 var t2 = Avx512F.UnpackLow(r2, r3); var t3 = Avx512F.UnpackHigh(r2, r3);
                 var u0 = Avx512F.Shuffle(t0, t2, 0x44); var u1 = Avx512F.Shuffle(t0, t2, 0xEE);
