@@ -1,31 +1,48 @@
-# Peer of bench/Tiny.Bench/GemmBench.cs: torch.mm GFLOP/s on the same shapes, one JSON line per figure.
+# Peer of bench/Tiny.Bench/GemmBench.cs: torch.mm GFLOP/s on the same shapes, order and timing, one JSON line per figure.
 # Run with the oneDNN shim (fair stand-in for pip PyTorch) and as installed, see /work/shared/bench/README.md:
-#   LD_PRELOAD=/tmp/libdnnl_sgemm_shim.so /usr/bin/python3 bench/peers/gemm.py [reps]
-import ctypes, json, sys, time
+#   bench/peers/run.sh gemm.py [sizes|rl|all] [reps]     (SHIM_ONLY=1 for the shim alone)
+# Transposed operands are passed as .t() views of the stored matrices, so BLAS sees the same trans flags as Tiny.
+import json, sys, time
 import torch
 
-SHAPES = [(64, 64, 64), (128, 128, 128), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (64, 4, 64), (128, 120, 84)]  # (m, k, n)
+from common import shim_active, warm
+
+SQUARES = [("sq64", 64, 64, 64), ("sq128", 128, 128, 128), ("sq256", 256, 256, 256), ("sq512", 512, 512, 512),
+           ("sq1024", 1024, 1024, 1024), ("64x4x64", 64, 4, 64), ("128x120x84", 128, 120, 84)]  # (name, m, k, n)
 
 
-def shim_active():
-    try:
-        return bool(ctypes.CDLL(None).dnnl_sgemm_shim_active())
-    except (AttributeError, OSError):
-        return False
+def rl_shapes():
+    """(name, m, k, n, transA, transB) of the agents' training GEMMs, as GemmBench.BuildRl lists them."""
+    s = []
+
+    def layer(net, lay, b, in_f, out_f, dx):
+        s.append((f"{net}.{lay}.fwd", b, in_f, out_f, False, True))    # X W^T
+        s.append((f"{net}.{lay}.dw", out_f, b, in_f, True, False))     # dY^T X
+        if dx:
+            s.append((f"{net}.{lay}.dx", b, out_f, in_f, False, False))  # dY W
+
+    layer("dqn_b128", "l1", 128, 4, 120, False); layer("dqn_b128", "l2", 128, 120, 84, True); layer("dqn_b128", "l3", 128, 84, 2, True)
+    layer("td3c_b256", "l1", 256, 4, 400, True); layer("td3c_b256", "l2", 256, 400, 300, True); layer("td3c_b256", "l3", 256, 300, 1, True)
+    layer("td3a_b256", "l1", 256, 3, 400, False)
+    for b in (128, 512):
+        layer(f"ppo_b{b}", "l1", b, 4, 64, False); layer(f"ppo_b{b}", "l2", b, 64, 64, True); layer(f"ppo_b{b}", "l3", b, 64, 2, True)
+    s.append(("minatar_b32.conv.fwd", 16, 36, 32 * 64, False, False))
+    s.append(("minatar_b32.conv.dw", 16, 32 * 64, 36, False, True))
+    layer("minatar_b32", "fc1", 32, 1024, 128, True); layer("minatar_b32", "fc2", 32, 128, 3, True)
+    return s
 
 
-def bench(m, k, n, threads, reps):
+def bench(m, k, n, ta, tb, threads, reps):
+    """Warm-up by time (common.warm, as Harness.Warm), then reps passes of ~25 ms; (best, median) GFLOP/s."""
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(1)
-    a = torch.rand(m, k, generator=g) - 0.5
-    b = torch.rand(k, n, generator=g) - 0.5
+    a = (torch.rand(k, m, generator=g) - 0.5).t() if ta else torch.rand(m, k, generator=g) - 0.5   # stored [k,m] when ta
+    b = (torch.rand(n, k, generator=g) - 0.5).t() if tb else torch.rand(k, n, generator=g) - 0.5   # stored [n,k] when tb
     c = torch.empty(m, n)
     flops = 2.0 * m * n * k
-    batch = int(min(max(2e9 / flops, 1), 200_000))  # same batching as the C# side (~20 ms at 100 GFLOP/s)
     with torch.no_grad():
-        for _ in range(3):
-            for _ in range(batch):
-                torch.mm(a, b, out=c)
+        last_us = warm(lambda: torch.mm(a, b, out=c))
+        batch = int(min(max(25_000 / last_us, 1), 1_000_000))
         samples = []
         for _ in range(reps):
             t0 = time.perf_counter()
@@ -37,14 +54,21 @@ def bench(m, k, n, threads, reps):
 
 
 def main():
-    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    what = sys.argv[1] if len(sys.argv) > 1 else "all"
+    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 7
     blas = "onednn_shim" if shim_active() else "as_installed"
-    for m, k, n in SHAPES:
+    shapes = []
+    if what in ("all", "sizes"):
+        shapes += [(name, m, k, n, False, False) for name, m, k, n in SQUARES]
+    if what in ("all", "rl"):
+        shapes += rl_shapes()
+    for name, m, k, n, ta, tb in shapes:
         for t in (1, 2):
-            best, med = bench(m, k, n, t, reps)
-            print(json.dumps({"bench": "gemm", "peer": "torch", "blas": blas, "m": m, "n": n, "k": k, "threads": t,
+            best, med = bench(m, k, n, ta, tb, t, reps)
+            print(json.dumps({"bench": "gemm", "peer": "torch", "blas": blas, "name": name, "m": m, "n": n, "k": k,
+                              "threads": t, "transA": ta, "transB": tb,
                               "gflops_best": round(best, 2), "gflops_median": round(med, 2),
-                              "us_best": round(2.0 * m * n * k / best / 1e3, 2)}), flush=True)
+                              "us_best": round(2.0 * m * n * k / best / 1e3, 3)}), flush=True)
 
 
 if __name__ == "__main__":

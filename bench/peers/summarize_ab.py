@@ -24,6 +24,8 @@ def key_of(r, side):
         return ("train", r["net"], f"b{r['batch']}", r["update"])
     if b == "forward1":
         return ("forward1", r["net"])
+    if b == "gemm":
+        return ("gemm", r.get("name", f"{r['m']}x{r['k']}x{r['n']}"), f"{r['threads']}T")
     return None
 
 
