@@ -64,15 +64,18 @@ public static class Agents
             ["learningStarts"] = 0, ["gamma"] = 0.99, ["targetNetworkFrequency"] = 250, ["trainFrequency"] = 1,
             ["explorationFraction"] = 0.12, ["endE"] = 0.1, ["hiddenSizes"] = new JsonArray(256, 256),
         },
-        // rl-baselines3-zoo dqn.yml MountainCar-v0 with Stable-Baselines3's DQN (120k steps, lr 4e-3, batch 128, buffer
-        // 10k, learning starts 1000, gamma 0.98, target every 600 steps, epsilon 1 -> 0.07 over 20%, 256-256, 8 gradient
-        // steps every 16 env steps) and SB3's Huber loss and gradient-norm clip at 10 (CleanRL's MSE without a clip
-        // reached the goal in 1 of 5 seeds: bench/classic_control.md).
+        // rl-baselines3-zoo dqn.yml MountainCar-v0 with Stable-Baselines3's DQN (lr 4e-3, batch 128, buffer 10k, learning
+        // starts 1000, gamma 0.98, target every 600 steps, epsilon 1 -> 0.07 over 24k steps, 256-256, 8 gradient steps
+        // every 16 env steps) and SB3's Huber loss and gradient-norm clip at 10 (CleanRL's MSE without a clip reached the
+        // goal in 1 of 5 seeds). Changed: 200k steps, not 120k, with the learning rate annealed linearly to 0 (SB3's
+        // "lin_4e-3" schedule) and exploration kept at the zoo's 24k steps (fraction 0.12): the zoo's own settings solved
+        // 1 of 3 seeds here (-124, -99, -121), annealed at 120k 2 of 3 (one seed never found the goal), these 3 of 3
+        // (bench/classic_control.md).
         [("dqn", "MountainCar-v0")] = new JsonObject
         {
-            ["totalTimesteps"] = 120_000, ["learningRate"] = 4e-3, ["batchSize"] = 128, ["bufferSize"] = 10_000,
+            ["totalTimesteps"] = 200_000, ["learningRate"] = 4e-3, ["annealLr"] = true, ["batchSize"] = 128, ["bufferSize"] = 10_000,
             ["learningStarts"] = 1000, ["gamma"] = 0.98, ["targetNetworkFrequency"] = 600, ["trainFrequency"] = 16,
-            ["gradientSteps"] = 8, ["explorationFraction"] = 0.2, ["endE"] = 0.07, ["hiddenSizes"] = new JsonArray(256, 256),
+            ["gradientSteps"] = 8, ["explorationFraction"] = 0.12, ["endE"] = 0.07, ["hiddenSizes"] = new JsonArray(256, 256),
             ["loss"] = "huber", ["maxGradNorm"] = 10.0,
         },
         // rl-baselines3-zoo ppo.yml Acrobot-v1 (1M steps, 16 envs x 256 steps, lambda 0.94, gamma 0.99, 4 epochs, no
