@@ -50,7 +50,17 @@ public sealed partial class Tensor
     /// <summary>
     /// y = x @ W^T + b for x [..., in], W [out, in], b [out] or null: one fused GEMM, like torch.nn.functional.linear.
     /// </summary>
-    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null) => Linear(x, weight, bias, relu: false);
+
+    /// <summary>
+    /// y = relu(x @ W^T + b): <see cref="Linear(Tensor, Tensor, Tensor?)"/> then <see cref="Relu"/> as one op, the
+    /// same values and gradients (Sequential runs a Linear followed by a ReLU this way). The ReLU is applied in place
+    /// on the product, and the backward masks the gradient and sums the bias gradient in one pass (the mask y &gt; 0
+    /// is the input's x W^T + b &gt; 0, so the pre-activation is not kept).
+    /// </summary>
+    public static Tensor LinearRelu(Tensor x, Tensor weight, Tensor? bias = null) => Linear(x, weight, bias, relu: true);
+
+    private static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, bool relu)
     {
         if (weight.Rank != 2) throw new ArgumentException($"Linear: weight must be 2-D [out, in], got {weight.Shape}");
         int outF = weight.Shape[0], inF = weight.Shape[1];
@@ -64,17 +74,22 @@ public sealed partial class Tensor
         int rows = x.Numel / Math.Max(1, inF);
         var od = x.Shape.ToArray();
         od[^1] = outF;
-        var y = new Tensor(x.Backend.Linear(x.Storage, weight.Storage, bias?.Storage, rows, inF, outF), new Shape(od));
+        var be = x.Backend;
+        var ys = relu ? be.LinearRelu(x.Storage, weight.Storage, bias?.Storage, rows, inF, outF) : be.Linear(x.Storage, weight.Storage, bias?.Storage, rows, inF, outF);
+        var y = new Tensor(ys, new Shape(od));
         Tensor[] parents = bias is null ? [x, weight] : [x, weight, bias];
-        return Record(y, "Linear", g =>
+        return Record(y, relu ? "LinearRelu" : "Linear", g =>
         {
-            var be = x.Backend;
+            bool needDb = bias is not null && bias._requiresGrad;
+            Storage gs = g.Storage;
+            Storage? db = null;
+            if (relu) (gs, db) = be.ReluBackwardSums(y.Storage, gs, rows, outF, needDb);   // gz = g * (y > 0) and its column sums
             if (x._requiresGrad)   // dx = G @ W
-                x.AccumulateGrad(new Tensor(be.MatMul(g.Storage, weight.Storage, 1, rows, outF, inF, false, false, 0, 0), x.Shape));
+                x.AccumulateGrad(new Tensor(be.MatMul(gs, weight.Storage, 1, rows, outF, inF, false, false, 0, 0), x.Shape));
             if (weight._requiresGrad)   // dW = G^T @ x
-                weight.AccumulateGrad(new Tensor(be.MatMul(g.Storage, x.Storage, 1, outF, rows, inF, true, false, 0, 0), weight.Shape));
-            if (bias is not null && bias._requiresGrad)   // db = sum over rows of G
-                bias.AccumulateGrad(new Tensor(be.Reduce(ReduceOp.Sum, g.Storage, new Shape(rows, outF), 0), bias.Shape));
+                weight.AccumulateGrad(new Tensor(be.MatMul(gs, x.Storage, 1, outF, rows, inF, true, false, 0, 0), weight.Shape));
+            if (needDb)   // db = sum over rows of G
+                bias!.AccumulateGrad(new Tensor(db ?? be.Reduce(ReduceOp.Sum, gs, new Shape(rows, outF), 0), bias.Shape));
         }, parents);
     }
 

@@ -221,6 +221,21 @@ public interface IBackend
     Storage LogSoftmaxBackward(Storage y, Storage g, int rows, int cols);
     /// <summary>y = x @ W^T + bias (bias may be null) for x [rows, inF], W [outF, inF].</summary>
     Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF);
+
+    /// <summary>y = relu(x @ W^T + bias): <see cref="Linear"/> then ReLU, the same bits; a backend may fuse them (the
+    /// CPU applies the ReLU in place on the product: one buffer, no second pass over a fresh one).</summary>
+    Storage LinearRelu(Storage x, Storage w, Storage? bias, int rows, int inF, int outF) =>
+        Unary(UnaryOp.Relu, Linear(x, w, bias, rows, inF, outF));
+
+    /// <summary>The backward of ReLU from its output y and the gradient g, both [rows, cols]: gz = g * (y &gt; 0) (y &gt; 0
+    /// exactly where the input was), and, when withSums, the column sums of gz (the bias gradient of the Linear
+    /// before it) as <see cref="Reduce"/> sums axis 0. A backend may compute both in one pass (the CPU does).</summary>
+    (Storage Gz, Storage? Sums) ReluBackwardSums(Storage y, Storage g, int rows, int cols, bool withSums)
+    {
+        var shape = new Shape(rows, cols);
+        var gz = Binary(BinaryOp.ReluBackward, y, shape, g, shape, shape);
+        return (gz, withSums ? Reduce(ReduceOp.Sum, gz, shape, 0) : null);
+    }
     /// <summary>Sum of squares of all elements, accumulated in double.</summary>
     double SumSquares(Storage x);
     /// <summary>SumSquares of each storage, with one wait for the device for all of them (gradient clipping).</summary>

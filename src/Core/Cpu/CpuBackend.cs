@@ -396,6 +396,37 @@ public sealed partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
+    public Storage LinearRelu(Storage x, Storage w, Storage? bias, int rows, int inF, int outF)
+    {
+        var y = S(Linear(x, w, bias, rows, inF, outF));
+        if (y.DType == DType.Float32) CpuKernels<float>.Relu(y.F, y.F); else CpuKernels<double>.Relu(y.D, y.D);   // in place
+        return y;
+    }
+
+    /// <inheritdoc/>
+    public (Storage Gz, Storage? Sums) ReluBackwardSums(Storage y, Storage g, int rows, int cols, bool withSums)
+    {
+        SameType(y, g, "ReluBackward");
+        var cy = S(y); var cg = S(g);
+        if (withSums && cols == 1)   // a column of one: Reduce sums it with TensorPrimitives.Sum, another order
+        {
+            var gz = Binary(BinaryOp.ReluBackward, y, new Shape(rows, cols), g, new Shape(rows, cols), new Shape(rows, cols));
+            return (gz, Reduce(ReduceOp.Sum, gz, new Shape(rows, cols), 0));
+        }
+        if (cy.DType == DType.Float32)
+        {
+            var o = Uninit<float>(cy.Length);
+            var sums = withSums ? Uninit<float>(cols) : null;
+            CpuKernels<float>.ReluBackwardSums(cy.F, cg.F, o, rows, cols, sums);
+            return (CpuArrays.Wrap(o), sums is null ? null : CpuArrays.Wrap(sums));
+        }
+        var od = Uninit<double>(cy.Length);
+        var sd = withSums ? Uninit<double>(cols) : null;
+        CpuKernels<double>.ReluBackwardSums(cy.D, cg.D, od, rows, cols, sd);
+        return (CpuArrays.Wrap(od), sd is null ? null : CpuArrays.Wrap(sd));
+    }
+
+    /// <inheritdoc/>
     public void FusedMap<TMap, T>(in TMap c, Storage x, Storage y, ReadOnlySpan<Storage?> states, PrePass pre = PrePass.None)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
@@ -404,7 +435,7 @@ public sealed partial class CpuBackend : IBackend
         FusedChecks.Validate<TMap, T>(x, y, states);
         var yv = ys.Get<T>().AsSpan(0, ys.Length);
         T r = pre == PrePass.L2NormOfY ? TorchNorm.L2<T>(yv) : T.Zero;
-        CpuFused.Run(c, r, xs.Get<T>().AsSpan(0, xs.Length), yv, states);
+        CpuFused.Run(c, r, xs.Get<T>(), ys.Get<T>(), xs.Length, states);
         xs.BumpVersion();
     }
 
@@ -419,7 +450,7 @@ public sealed partial class CpuBackend : IBackend
         var xv = xs.Get<T>().AsSpan(0, xs.Length);
         var yv = ys.Get<T>().AsSpan(0, ys.Length);
         long n = CpuFused.CountPositive(count, xv, yv, states);
-        CpuFused.Run(c, T.CreateTruncating(n), xv, yv, states);   // the count rounded to T (nearest), as on a device
+        CpuFused.Run(c, T.CreateTruncating(n), xs.Get<T>(), ys.Get<T>(), xs.Length, states);   // the count rounded to T (nearest), as on a device
         xs.BumpVersion();
     }
 }

@@ -1,4 +1,5 @@
-// The CPU driver of IFusedMap: one pass over memory, Vector512 (or Vector256) lanes then a scalar tail, no allocation.
+// The CPU driver of IFusedMap: one pass over memory, Vector512 (or Vector256) lanes then a scalar tail, no allocation;
+// a large pass is split over threads (CpuParallel).
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -8,23 +9,41 @@ namespace Tiny.Cpu;
 
 internal static class CpuFused
 {
-    /// <summary>Runs c over x (in/out), y (in) and the state buffers (in/out; a null entry is an unused slot), all of x's length.</summary>
-    public static void Run<TMap, T>(in TMap c, T r, Span<T> x, ReadOnlySpan<T> y, ReadOnlySpan<Storage?> states)
+    /// <summary>Runs c over x (in/out), y (in) and the state buffers (in/out; a null entry is an unused slot), the
+    /// first n elements of each; a pass of at least <see cref="CpuParallel.MinPerThread"/> elements per thread is split
+    /// over threads (the same bits: every element is computed alone).</summary>
+    public static void Run<TMap, T>(in TMap c, T r, T[] x, T[] y, int n, ReadOnlySpan<Storage?> states)
         where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = x.Length, i = 0;
-        // An unused state buffer is a scratch vector written over and over (stride 0), so Apply's code has no branch on it.
-        Lane512<T> scratch = default;
-        ref T dummy = ref Unsafe.As<Lane512<T>, T>(ref scratch);
-        ref T b0 = ref Base(states, 0, ref dummy), b1 = ref Base(states, 1, ref dummy), b2 = ref Base(states, 2, ref dummy), b3 = ref Base(states, 3, ref dummy);
-        int st0 = Stride(states, 0), st1 = Stride(states, 1), st2 = Stride(states, 2), st3 = Stride(states, 3);
-        ref T bx = ref MemoryMarshal.GetReference(x);
-        ref T by = ref MemoryMarshal.GetReference(y);
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<T>.Count)
-            i = Loop<TMap, T, Lane512<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, 0, n - n % Vector512<T>.Count, Vector512<T>.Count);
-        else if (Vector256.IsHardwareAccelerated && n >= Vector256<T>.Count)
-            i = Loop<TMap, T, Lane256<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, 0, n - n % Vector256<T>.Count, Vector256<T>.Count);
-        Loop<TMap, T, Lane1<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, i, n, 1);
+        var pass = new Pass<TMap, T>(c, r, x, y, State<T>(states, 0), State<T>(states, 1), State<T>(states, 2), State<T>(states, 3));
+        CpuParallel.For(n, pass);
+    }
+
+    private static T[]? State<T>(ReadOnlySpan<Storage?> states, int k) => k < states.Length && states[k] is { } s ? ((CpuStorage)s).Get<T>() : null;
+
+    /// <summary>One fused pass over arrays, run on elements [lo, hi) by each thread.</summary>
+    private readonly struct Pass<TMap, T>(TMap c, T r, T[] x, T[] y, T[]? s0, T[]? s1, T[]? s2, T[]? s3) : IRangeBody
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Run(int lo, int hi)
+        {
+            // An unused state buffer is a scratch vector written over and over (stride 0), so Apply's code has no branch on it.
+            Lane512<T> scratch = default;
+            ref T dummy = ref Unsafe.As<Lane512<T>, T>(ref scratch);
+            ref T b0 = ref Base(s0, ref dummy), b1 = ref Base(s1, ref dummy), b2 = ref Base(s2, ref dummy), b3 = ref Base(s3, ref dummy);
+            int st0 = s0 is null ? 0 : 1, st1 = s1 is null ? 0 : 1, st2 = s2 is null ? 0 : 1, st3 = s3 is null ? 0 : 1;
+            ref T bx = ref MemoryMarshal.GetArrayDataReference(x);
+            ref T by = ref MemoryMarshal.GetArrayDataReference(y);
+            int len = hi - lo, i = lo;
+            // lo is a multiple of every vector width (CpuParallel's chunks), so the vector/tail split is that of one pass.
+            if (Vector512.IsHardwareAccelerated && len >= Vector512<T>.Count)
+                i = Loop<TMap, T, Lane512<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, lo, hi - len % Vector512<T>.Count, Vector512<T>.Count);
+            else if (Vector256.IsHardwareAccelerated && len >= Vector256<T>.Count)
+                i = Loop<TMap, T, Lane256<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, lo, hi - len % Vector256<T>.Count, Vector256<T>.Count);
+            Loop<TMap, T, Lane1<T>>(c, r, ref bx, ref by, ref b0, st0, ref b1, st1, ref b2, st2, ref b3, st3, i, hi, 1);
+        }
+
+        private static ref T Base(T[]? a, ref T dummy) => ref a is null ? ref dummy : ref MemoryMarshal.GetArrayDataReference(a);
     }
 
     /// <summary>The number of elements where c, run over copies of the lanes of x, y and the states (nothing is stored;

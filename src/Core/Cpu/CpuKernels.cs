@@ -52,7 +52,8 @@ internal static class CpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T
         _ => throw new NotSupportedException($"unary op {op}"),
     };
 
-    private static void Relu(ReadOnlySpan<T> x, Span<T> y)
+    /// <summary>y = max(x, 0); y may be x (in place).</summary>
+    public static void Relu(ReadOnlySpan<T> x, Span<T> y)
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated)
@@ -95,6 +96,24 @@ internal static class CpuKernels<T> where T : unmanaged, IFloatingPointIeee754<T
             }
         }
         for (; i < a.Length; i++) o[i] = Scalar(op, a[i], b[i]);
+    }
+
+    /// <summary>
+    /// ReLU backward by rows: gz = g * (y &gt; 0), and into sums (when not null) the column sums of gz, row 0 copied
+    /// then each row added in order: the bits of BinarySame(ReluBackward) over the whole array and of Reduce's sum over
+    /// axis 0 (for cols &gt; 1), with each row of gz added while it is still in L1.
+    /// </summary>
+    public static void ReluBackwardSums(T[] y, T[] g, T[] gz, int rows, int cols, T[]? sums)
+    {
+        if (rows == 0 && sums is not null) Array.Clear(sums);   // an empty sum, as Reduce gives
+        for (int r = 0; r < rows; r++)
+        {
+            var row = gz.AsSpan(r * cols, cols);
+            BinarySame(BinaryOp.ReluBackward, y.AsSpan(r * cols, cols), g.AsSpan(r * cols, cols), row);
+            if (sums is null) continue;
+            if (r == 0) row.CopyTo(sums);
+            else TensorPrimitives.Add(sums, row, sums);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

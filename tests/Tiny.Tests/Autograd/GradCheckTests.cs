@@ -46,6 +46,9 @@ public sealed class GradCheckTests
         yield return new("matmul_vector", t => t[0].MatMul(t[1]), () => [R(3, 4), R(4)]);
         yield return new("linear", t => Tensor.Linear(t[0], t[1], t[2]), () => [R(5, 3), R(4, 3), R(4)]);
         yield return new("linear_3d_input", t => Tensor.Linear(t[0], t[1]), () => [R(2, 5, 3), R(4, 3)]);
+        yield return new("linear_relu", t => Tensor.LinearRelu(t[0], t[1], t[2]), () => [R(6, 3), R(9, 3), R(9)]);
+        yield return new("linear_relu_3d_input_no_bias", t => Tensor.LinearRelu(t[0], t[1]), () => [R(2, 5, 3), R(4, 3)]);
+        yield return new("linear_relu_one_column", t => Tensor.LinearRelu(t[0], t[1], t[2]), () => [R(5, 3), R(1, 3), R(1)]);
         yield return new("reshape_permute", t => t[0].Permute(2, 0, 1).Reshape(4, 6) * t[1], () => [R(2, 3, 4), R(4, 6)]);
         yield return new("transpose_T", t => t[0].T.MatMul(t[0]), () => [R(3, 2)]);
         yield return new("expand", t => t[0].Expand(3, 2, 4) * t[1], () => [R(2, 1), R(3, 2, 4)]);
