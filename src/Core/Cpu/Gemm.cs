@@ -34,12 +34,20 @@ public static partial class Gemm
 
     internal static Isa ForcedIsa { get; set; } = Isa.Auto;
 
-    // Below this many multiply-adds (m*n*k, ~12 us on one core) a call stays on one thread: waking a pool thread
-    // costs a few us. It keeps the RL layer shapes (128x120x84 = 1.29M) single-threaded; above, one thread per 1.5M.
-    internal const long ParallelMinWork = 1_500_000;
+    // Below this many multiply-adds (m*n*k, ~3 us on one core) a call stays on one thread; above, one thread per
+    // this much. The helpers (SpinPool) poll for 200 us after each product, so a fork costs about a microsecond in a
+    // run of back-to-back products, and a helper that does not come in time costs nothing: the caller claims every
+    // slab itself. (With the .NET pool, 5-50 us per wake, it was 1.5M and kept the RL layers on one thread.)
+    internal const long ParallelMinWork = 300_000;
 
     // Below this, A is read in place and B only packed when transposed: packing would cost more than it saves.
     private const long DirectMaxWork = 1L << 20;
+
+    // Above it too, the AVX2 path reads A in place (six row pointers, or six adjacent columns of A^T) rather than
+    // packing it: the 6 x kc micro-panel stays in L1 across the whole NR loop either way, and turning an untransposed
+    // A into panels cost 10-20% at 128x120x84 and 512x64x64. A^T is still packed when one kc block of it is larger
+    // than this: its micro-panel then spans kc cache lines and large ones (1024^3 A^T) ran 0.7x in place.
+    private const long InPlaceATBytes = 128 << 10;
 
     /// <summary>Single-precision GEMM; see the class summary for the exact contract.</summary>
     public static unsafe void Sgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
@@ -133,7 +141,7 @@ public static partial class Gemm
 
     /// <summary>Blocking loops, packing and threading, written once for any element type and micro-kernel.</summary>
     /// <remarks>Hot methods are AggressiveOptimization: GEMM loops must not run as tier-0/OSR code while tiering catches up.</remarks>
-    private static unsafe class Driver<T, TK> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TK : IKernel<T>
+    private static unsafe partial class Driver<T, TK> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> where TK : IKernel<T>
     {
         // kc: depth of one rank-kc update (an A micro-panel MR x kc stays in L1 across the NR loop);
         // nc: width of a packed B block (kc x nc sits in the 1 MiB L2); mc: height of a packed A block.
@@ -165,9 +173,11 @@ public static partial class Gemm
             threads = (len + chunk - 1) / chunk;
             var job = _job ??= new Job();
             job.Start(p, splitN, chunk, threads);
-            for (int t = 1; t < threads; t++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
+            bool pooled = SpinPool.TryPost(job, threads - 1);
+            if (!pooled) for (int t = 1; t < threads; t++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
             job.Drain();
             job.Join();
+            if (pooled) SpinPool.Release();
         }
 
         // A fork-join that allocates nothing per call (Parallel.For does). Caller and pool threads claim slabs from
@@ -227,6 +237,11 @@ public static partial class Gemm
                 Skinny(Unsafe.As<Problem<T>, Problem<float>>(ref Unsafe.AsRef(in p)), i0, i1, j0, j1);
                 return;
             }
+            if (typeof(TK) == typeof(Kernel256<T>) && (i1 - i0 <= NarrowMax || j1 - j0 <= NarrowMax))
+            {
+                Narrow(p, i0, i1, j0, j1);
+                return;
+            }
             if ((long)(i1 - i0) * (j1 - j0) * p.K <= DirectMaxWork) Direct(p, i0, i1, j0, j1);
             else Packed(p, i0, i1, j0, j1);
         }
@@ -238,6 +253,8 @@ public static partial class Gemm
             int mr = TK.MR, nr = TK.NR;
             T* bPanel = Buffer(ref _bBuf, Math.Min(p.K, KC) * nr);
             nint rsA = p.TransA ? 1 : p.Lda, csA = p.TransA ? p.Lda : 1;
+            // B rows a multiple of 1 KiB apart fall on a few L1 sets: a panel read in place would evict itself.
+            bool aliased = (p.Ldb * sizeof(T) & 1023) == 0 && i1 - i0 > 2 * mr;
             for (int pc = 0; pc < p.K; pc += KC)
             {
                 int kc = Math.Min(KC, p.K - pc);
@@ -246,7 +263,7 @@ public static partial class Gemm
                 {
                     int nrj = Math.Min(nr, j1 - j);
                     T* bp; nint rsB;
-                    if (!p.TransB && nrj == nr) { bp = p.B + (nint)pc * p.Ldb + j; rsB = p.Ldb; }
+                    if (!p.TransB && nrj == nr && !aliased) { bp = p.B + (nint)pc * p.Ldb + j; rsB = p.Ldb; }
                     else { PackB(p, bPanel, pc, kc, j, nrj); bp = bPanel; rsB = nr; }
                     for (int i = i0; i < i1; i += mr)
                     {
@@ -277,14 +294,16 @@ public static partial class Gemm
                     for (int ic = i0; ic < i1; ic += MC)
                     {
                         int mc = Math.Min(MC, i1 - ic);
-                        for (int i = 0; i < mc; i += mr) PackA(p, aBlock + (nint)i * kc, ic + i, Math.Min(mr, mc - i), pc, kc);
+                        bool inPlace = typeof(TK) == typeof(Kernel256<T>) && (!p.TransA || (long)kc * p.Lda * sizeof(T) <= InPlaceATBytes);
+                        if (!inPlace) for (int i = 0; i < mc; i += mr) PackA(p, aBlock + (nint)i * kc, ic + i, Math.Min(mr, mc - i), pc, kc);
                         for (int i = 0; i < mc; i += mr)
                         {
-                            T* ap = aBlock + (nint)i * kc;
+                            T* ap = !inPlace ? aBlock + (nint)i * kc : p.TransA ? p.A + (nint)pc * p.Lda + ic + i : p.A + (nint)(ic + i) * p.Lda + pc;
+                            nint rsA = !inPlace ? 1 : p.TransA ? 1 : p.Lda, csA = !inPlace ? mr : p.TransA ? p.Lda : 1;
                             int mri = Math.Min(mr, mc - i);
                             T* cRow = p.C + (nint)(ic + i) * p.Ldc + jc;
                             for (int j = 0; j < nc; j += nr)
-                                TK.Tile(kc, ap, 1, mr, mri, bBlock + (nint)j * kc, nr, cRow + j, p.Ldc, Math.Min(nr, nc - j), load);
+                                TK.Tile(kc, ap, rsA, csA, mri, bBlock + (nint)j * kc, nr, cRow + j, p.Ldc, Math.Min(nr, nc - j), load);
                         }
                     }
                 }
@@ -349,10 +368,11 @@ public static partial class Gemm
             if (typeof(T) == typeof(float) && Avx.IsSupported)
             {
                 float* s = (float*)src, d = (float*)dst;
-                for (; r + 4 <= rows; r += 4)
-                {
-                    int q = 0;
-                    for (; q + 8 <= cols; q += 8)
+                int rows4 = rows & ~3, q = 0;
+                // Column blocks outside, rows inside: each block's 8 destination rows (one short run of dst) are
+                // written in full before the next, so a wide dst (a 64-wide narrow block) is not swept once per 4 rows.
+                for (; q + 8 <= cols; q += 8)
+                    for (r = 0; r < rows4; r += 4)
                     {
                         float* s0 = s + r * ld + q;
                         var r0 = Avx.LoadVector256(s0); var r1 = Avx.LoadVector256(s0 + ld);
@@ -368,9 +388,9 @@ public static partial class Gemm
                         u0.GetUpper().Store(d0 + 4 * dstStride); u1.GetUpper().Store(d0 + 5 * dstStride);
                         u2.GetUpper().Store(d0 + 6 * dstStride); u3.GetUpper().Store(d0 + 7 * dstStride);
                     }
-                    for (; q < cols; q++)
-                        for (int i = 0; i < 4; i++) d[q * dstStride + r + i] = s[(r + i) * ld + q];
-                }
+                for (; q < cols; q++)
+                    for (int i = 0; i < rows4; i++) d[q * dstStride + i] = s[i * ld + q];
+                r = rows4;
             }
             for (; r < rows; r++)
             {
@@ -543,6 +563,7 @@ public static partial class Gemm
         public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
         {
             int w = Vector256<T>.Count;
+            if (nr <= w) { Tile1(kc, a, rsA, csA, mr, b, rsB, c, ldc, nr, load); return; }
             T* a0 = a, a1 = a + (mr > 1 ? rsA : 0), a2 = a + (mr > 2 ? 2 * rsA : 0);
             T* a3 = a + (mr > 3 ? 3 * rsA : 0), a4 = a + (mr > 4 ? 4 * rsA : 0), a5 = a + (mr > 5 ? 5 * rsA : 0);
             Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -575,6 +596,30 @@ public static partial class Gemm
             c30.Store(t + 3 * s); c31.Store(t + 3 * s + w); c40.Store(t + 4 * s); c41.Store(t + 4 * s + w);
             c50.Store(t + 5 * s); c51.Store(t + 5 * s + w);
             StoreEdge(t, s, c, ldc, mr, nr, load);
+        }
+
+        /// <summary>
+        /// A right edge at most one vector wide (n = 84 = 5 x 16 + 4, 120 = 7 x 16 + 8): 6 x 1 vector, half the
+        /// FMAs of the 6 x 2 tile. Same order per element (acc = fma(a, b, acc), q ascending).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Tile1(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        {
+            int w = Vector256<T>.Count;
+            T* a0 = a, a1 = a + (mr > 1 ? rsA : 0), a2 = a + (mr > 2 ? 2 * rsA : 0);
+            T* a3 = a + (mr > 3 ? 3 * rsA : 0), a4 = a + (mr > 4 ? 4 * rsA : 0), a5 = a + (mr > 5 ? 5 * rsA : 0);
+            Vector256<T> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+            nint off = 0;
+            for (int q = 0; q < kc; q++, off += csA, b += rsB)
+            {
+                var b0 = Vector256.Load(b);
+                c0 = Fma(Vector256.Create(a0[off]), b0, c0); c1 = Fma(Vector256.Create(a1[off]), b0, c1);
+                c2 = Fma(Vector256.Create(a2[off]), b0, c2); c3 = Fma(Vector256.Create(a3[off]), b0, c3);
+                c4 = Fma(Vector256.Create(a4[off]), b0, c4); c5 = Fma(Vector256.Create(a5[off]), b0, c5);
+            }
+            T* t = stackalloc T[6 * 8];
+            c0.Store(t); c1.Store(t + w); c2.Store(t + 2 * w); c3.Store(t + 3 * w); c4.Store(t + 4 * w); c5.Store(t + 5 * w);
+            StoreEdge(t, w, c, ldc, mr, nr, load);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

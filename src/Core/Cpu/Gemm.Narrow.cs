@@ -1,0 +1,213 @@
+// Gemm's AVX2 path for products with at most four rows or four columns of C (output layers, first-layer weight
+// grads, batch-1..4 forwards): no 6 x 16 tile padded out of a 1..4-wide side, every element summed in the tiled order.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Tiny.Cpu;
+
+public static partial class Gemm
+{
+    /// <summary>At most this many rows or columns of C in one slab take the narrow path on Vector256 hardware.</summary>
+    internal const int NarrowMax = 4;
+
+    /// <summary>How many short-side lines (N) and long-side vectors (V) one narrow kernel call holds: N * V
+    /// accumulators, at least 8 so that the FMA latency (4 cycles, 2 pipes) is covered.</summary>
+    private interface INarrowShape
+    {
+        static abstract int N { get; }
+        static abstract int V { get; }
+    }
+
+    private readonly struct Narrow1 : INarrowShape { public static int N => 1; public static int V => 8; }
+    private readonly struct Narrow2 : INarrowShape { public static int N => 2; public static int V => 4; }
+    private readonly struct Narrow3 : INarrowShape { public static int N => 3; public static int V => 4; }
+    private readonly struct Narrow4 : INarrowShape { public static int N => 4; public static int V => 2; }
+
+    private static unsafe partial class Driver<T, TK>
+    {
+        /// <summary>
+        /// C rows i0..i1, columns j0..j1 when one side has at most <see cref="NarrowMax"/> lines. The short side (the
+        /// rows, else the columns) gives the broadcasts, the long side the vectors: C(i, j) = sum over q of
+        /// op(A)(i, q) op(B)(q, j) with the long operand read in place where it is contiguous along the long side
+        /// (B untransposed for few rows, A transposed for few columns) and turned into a [kc][V*w] block otherwise.
+        /// The order is the tiled path's: for each kc = KC block acc = 0, acc = fma(a, b, acc) for q ascending, then
+        /// C = acc (first block, no accumulate) or C + acc; fma is exact before its one rounding, so a * b and b * a
+        /// give the same bits and results do not depend on which path ran.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Narrow(in Problem<T> p, int i0, int i1, int j0, int j1)
+        {
+            int m = i1 - i0, n = j1 - j0;
+            bool rows = m <= NarrowMax;
+            int shortN = rows ? m : n;
+            switch (shortN)
+            {
+                case 1: NarrowRun<Narrow1>(p, i0, i1, j0, j1, rows); break;
+                case 2: NarrowRun<Narrow2>(p, i0, i1, j0, j1, rows); break;
+                case 3: NarrowRun<Narrow3>(p, i0, i1, j0, j1, rows); break;
+                default: NarrowRun<Narrow4>(p, i0, i1, j0, j1, rows); break;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void NarrowRun<TS>(in Problem<T> p, int i0, int i1, int j0, int j1, bool rows) where TS : INarrowShape
+        {
+            int w = Vector256<T>.Count, width = TS.V * w;
+            int len = rows ? j1 - j0 : i1 - i0;
+            // Long operand L(q, x): few rows: op(B)(q, j0 + x), in place when B is untransposed; few columns:
+            // op(A)(i0 + x, q) = A^T, in place when A is transposed. Short lines s_r(q): op(A)(i0 + r, q) or op(B)(q, j0 + r).
+            bool lInPlace = rows ? !p.TransB : p.TransA;
+            T* lBase = rows ? (p.TransB ? p.B + (nint)j0 * p.Ldb : p.B + j0) : (p.TransA ? p.A + i0 : p.A + (nint)i0 * p.Lda);
+            nint lLd = rows ? p.Ldb : p.Lda;   // between q (in place) or between x (transposed source)
+            T* sBase; nint rsS, csS;
+            if (rows) { sBase = p.TransA ? p.A + i0 : p.A + (nint)i0 * p.Lda; rsS = p.TransA ? 1 : p.Lda; csS = p.TransA ? p.Lda : 1; }
+            else { sBase = p.TransB ? p.B + (nint)j0 * p.Ldb : p.B + j0; rsS = p.TransB ? p.Ldb : 1; csS = p.TransB ? 1 : p.Ldb; }
+            // Output: element (r, x) of the short x long block at c + r*rsC + x*csC.
+            T* cBase = p.C + (nint)i0 * p.Ldc + j0;
+            nint rsC = rows ? p.Ldc : 1, csC = rows ? 1 : p.Ldc;
+            T* buf = Buffer(ref _bBuf, Math.Min(KC, p.K) * width);
+            for (int pc = 0; pc < p.K; pc += KC)
+            {
+                int kc = Math.Min(KC, p.K - pc);
+                bool load = p.Accumulate || pc > 0;
+                for (int x = 0; x < len; x += width)
+                {
+                    int cnt = Math.Min(width, len - x);
+                    T* l; nint rsL;
+                    if (lInPlace && cnt == width) { l = lBase + (nint)pc * lLd + x; rsL = lLd; }
+                    else
+                    {
+                        if (lInPlace)
+                        {
+                            T* src = lBase + (nint)pc * lLd + x;
+                            for (int q = 0; q < kc; q++) { Copy(src + q * lLd, buf + (nint)q * width, cnt); for (int e = cnt; e < width; e++) buf[(nint)q * width + e] = T.Zero; }
+                        }
+                        else
+                        {
+                            Transpose(lBase + (nint)x * lLd + pc, lLd, cnt, kc, buf, width);
+                            if (cnt < width)
+                                for (int q = 0; q < kc; q++) for (int e = cnt; e < width; e++) buf[(nint)q * width + e] = T.Zero;
+                        }
+                        l = buf; rsL = width;
+                    }
+                    T* s = sBase + (nint)pc * csS;
+                    NarrowTile<TS>(kc, l, rsL, s, rsS, csS, cBase + x * csC, rsC, csC, cnt, load);
+                }
+            }
+        }
+
+        /// <summary>out(r, x) (+)= sum over q &lt; kc of s[r*rsS + q*csS] * l[q*rsL + x], r &lt; N, x &lt; cnt (all V*w lanes of l readable).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void NarrowTile<TS>(int kc, T* l, nint rsL, T* s, nint rsS, nint csS, T* c, nint rsC, nint csC, int cnt, bool load) where TS : INarrowShape
+        {
+            int N = TS.N, V = TS.V, w = Vector256<T>.Count;
+            T* s0 = s, s1 = N > 1 ? s + rsS : s, s2 = N > 2 ? s + 2 * rsS : s, s3 = N > 3 ? s + 3 * rsS : s;
+            Vector256<T> c00 = default, c01 = default, c02 = default, c03 = default, c04 = default, c05 = default, c06 = default, c07 = default;
+            Vector256<T> c10 = default, c11 = default, c12 = default, c13 = default, c14 = default, c15 = default, c16 = default, c17 = default;
+            Vector256<T> c20 = default, c21 = default, c22 = default, c23 = default, c24 = default, c25 = default, c26 = default, c27 = default;
+            Vector256<T> c30 = default, c31 = default, c32 = default, c33 = default, c34 = default, c35 = default, c36 = default, c37 = default;
+            for (int q = 0; q < kc; q++, l += rsL, s0 += csS, s1 += csS, s2 += csS, s3 += csS)
+            {
+                var l0 = V > 0 ? Vector256.Load(l + 0 * w) : default;
+                var l1 = V > 1 ? Vector256.Load(l + 1 * w) : default;
+                var l2 = V > 2 ? Vector256.Load(l + 2 * w) : default;
+                var l3 = V > 3 ? Vector256.Load(l + 3 * w) : default;
+                var l4 = V > 4 ? Vector256.Load(l + 4 * w) : default;
+                var l5 = V > 5 ? Vector256.Load(l + 5 * w) : default;
+                var l6 = V > 6 ? Vector256.Load(l + 6 * w) : default;
+                var l7 = V > 7 ? Vector256.Load(l + 7 * w) : default;
+                if (N > 0)
+                {
+                    var x = Vector256.Create(*s0);
+                    if (V > 0) c00 = Fma(x, l0, c00); if (V > 1) c01 = Fma(x, l1, c01); if (V > 2) c02 = Fma(x, l2, c02); if (V > 3) c03 = Fma(x, l3, c03);
+                    if (V > 4) c04 = Fma(x, l4, c04); if (V > 5) c05 = Fma(x, l5, c05); if (V > 6) c06 = Fma(x, l6, c06); if (V > 7) c07 = Fma(x, l7, c07);
+                }
+                if (N > 1)
+                {
+                    var x = Vector256.Create(*s1);
+                    if (V > 0) c10 = Fma(x, l0, c10); if (V > 1) c11 = Fma(x, l1, c11); if (V > 2) c12 = Fma(x, l2, c12); if (V > 3) c13 = Fma(x, l3, c13);
+                    if (V > 4) c14 = Fma(x, l4, c14); if (V > 5) c15 = Fma(x, l5, c15); if (V > 6) c16 = Fma(x, l6, c16); if (V > 7) c17 = Fma(x, l7, c17);
+                }
+                if (N > 2)
+                {
+                    var x = Vector256.Create(*s2);
+                    if (V > 0) c20 = Fma(x, l0, c20); if (V > 1) c21 = Fma(x, l1, c21); if (V > 2) c22 = Fma(x, l2, c22); if (V > 3) c23 = Fma(x, l3, c23);
+                    if (V > 4) c24 = Fma(x, l4, c24); if (V > 5) c25 = Fma(x, l5, c25); if (V > 6) c26 = Fma(x, l6, c26); if (V > 7) c27 = Fma(x, l7, c27);
+                }
+                if (N > 3)
+                {
+                    var x = Vector256.Create(*s3);
+                    if (V > 0) c30 = Fma(x, l0, c30); if (V > 1) c31 = Fma(x, l1, c31); if (V > 2) c32 = Fma(x, l2, c32); if (V > 3) c33 = Fma(x, l3, c33);
+                    if (V > 4) c34 = Fma(x, l4, c34); if (V > 5) c35 = Fma(x, l5, c35); if (V > 6) c36 = Fma(x, l6, c36); if (V > 7) c37 = Fma(x, l7, c37);
+                }
+            }
+            if (csC == 1 && cnt == V * w)
+            {   // a full block of rows of C: vector stores
+                T* c0 = c, c1 = c + rsC, c2 = c + 2 * rsC, c3 = c + 3 * rsC;
+                if (N > 0)
+                {
+                    if (V > 0) Put(c0 + 0 * w, c00, load); if (V > 1) Put(c0 + 1 * w, c01, load); if (V > 2) Put(c0 + 2 * w, c02, load); if (V > 3) Put(c0 + 3 * w, c03, load);
+                    if (V > 4) Put(c0 + 4 * w, c04, load); if (V > 5) Put(c0 + 5 * w, c05, load); if (V > 6) Put(c0 + 6 * w, c06, load); if (V > 7) Put(c0 + 7 * w, c07, load);
+                }
+                if (N > 1)
+                {
+                    if (V > 0) Put(c1 + 0 * w, c10, load); if (V > 1) Put(c1 + 1 * w, c11, load); if (V > 2) Put(c1 + 2 * w, c12, load); if (V > 3) Put(c1 + 3 * w, c13, load);
+                    if (V > 4) Put(c1 + 4 * w, c14, load); if (V > 5) Put(c1 + 5 * w, c15, load); if (V > 6) Put(c1 + 6 * w, c16, load); if (V > 7) Put(c1 + 7 * w, c17, load);
+                }
+                if (N > 2)
+                {
+                    if (V > 0) Put(c2 + 0 * w, c20, load); if (V > 1) Put(c2 + 1 * w, c21, load); if (V > 2) Put(c2 + 2 * w, c22, load); if (V > 3) Put(c2 + 3 * w, c23, load);
+                    if (V > 4) Put(c2 + 4 * w, c24, load); if (V > 5) Put(c2 + 5 * w, c25, load); if (V > 6) Put(c2 + 6 * w, c26, load); if (V > 7) Put(c2 + 7 * w, c27, load);
+                }
+                if (N > 3)
+                {
+                    if (V > 0) Put(c3 + 0 * w, c30, load); if (V > 1) Put(c3 + 1 * w, c31, load); if (V > 2) Put(c3 + 2 * w, c32, load); if (V > 3) Put(c3 + 3 * w, c33, load);
+                    if (V > 4) Put(c3 + 4 * w, c34, load); if (V > 5) Put(c3 + 5 * w, c35, load); if (V > 6) Put(c3 + 6 * w, c36, load); if (V > 7) Put(c3 + 7 * w, c37, load);
+                }
+                return;
+            }
+            T* t = stackalloc T[4 * 8 * 8];   // the N x (V * w) sums, row stride 8 * w (w <= 8)
+            if (N > 0)
+            {
+                if (V > 0) c00.Store(t + 0 * 8 * w + 0 * w); if (V > 1) c01.Store(t + 0 * 8 * w + 1 * w); if (V > 2) c02.Store(t + 0 * 8 * w + 2 * w); if (V > 3) c03.Store(t + 0 * 8 * w + 3 * w);
+                if (V > 4) c04.Store(t + 0 * 8 * w + 4 * w); if (V > 5) c05.Store(t + 0 * 8 * w + 5 * w); if (V > 6) c06.Store(t + 0 * 8 * w + 6 * w); if (V > 7) c07.Store(t + 0 * 8 * w + 7 * w);
+            }
+            if (N > 1)
+            {
+                if (V > 0) c10.Store(t + 1 * 8 * w + 0 * w); if (V > 1) c11.Store(t + 1 * 8 * w + 1 * w); if (V > 2) c12.Store(t + 1 * 8 * w + 2 * w); if (V > 3) c13.Store(t + 1 * 8 * w + 3 * w);
+                if (V > 4) c14.Store(t + 1 * 8 * w + 4 * w); if (V > 5) c15.Store(t + 1 * 8 * w + 5 * w); if (V > 6) c16.Store(t + 1 * 8 * w + 6 * w); if (V > 7) c17.Store(t + 1 * 8 * w + 7 * w);
+            }
+            if (N > 2)
+            {
+                if (V > 0) c20.Store(t + 2 * 8 * w + 0 * w); if (V > 1) c21.Store(t + 2 * 8 * w + 1 * w); if (V > 2) c22.Store(t + 2 * 8 * w + 2 * w); if (V > 3) c23.Store(t + 2 * 8 * w + 3 * w);
+                if (V > 4) c24.Store(t + 2 * 8 * w + 4 * w); if (V > 5) c25.Store(t + 2 * 8 * w + 5 * w); if (V > 6) c26.Store(t + 2 * 8 * w + 6 * w); if (V > 7) c27.Store(t + 2 * 8 * w + 7 * w);
+            }
+            if (N > 3)
+            {
+                if (V > 0) c30.Store(t + 3 * 8 * w + 0 * w); if (V > 1) c31.Store(t + 3 * 8 * w + 1 * w); if (V > 2) c32.Store(t + 3 * 8 * w + 2 * w); if (V > 3) c33.Store(t + 3 * 8 * w + 3 * w);
+                if (V > 4) c34.Store(t + 3 * 8 * w + 4 * w); if (V > 5) c35.Store(t + 3 * 8 * w + 5 * w); if (V > 6) c36.Store(t + 3 * 8 * w + 6 * w); if (V > 7) c37.Store(t + 3 * 8 * w + 7 * w);
+            }
+            for (int r = 0; r < N; r++, c += rsC)
+            {
+                T* tr = t + r * 8 * w;
+                T* cx = c;
+                for (int x = 0; x < cnt; x++, cx += csC) *cx = load ? *cx + tr[x] : tr[x];
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Put(T* c, Vector256<T> v, bool load)
+        {
+            if (load) v += Vector256.Load(c);
+            v.Store(c);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<T> Fma(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
+        {
+            if (typeof(T) == typeof(float))
+                return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
+            return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
+        }
+    }
+}
