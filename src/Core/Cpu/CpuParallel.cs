@@ -17,12 +17,13 @@ internal interface IRangeBody
 internal static class CpuParallel
 {
     /// <summary>
-    /// Below this many elements per thread a pass stays on the calling thread. Waking a pool thread costs a few
-    /// microseconds; the elementwise maps that run here cost 0.2 ns (Polyak) to 1.6 ns (Adam: a square root and two
-    /// divisions) per element on one core, so 32K elements per thread is 6-50 us of work: Adam and Polyak over a
-    /// 400x300 weight (120K elements) split, the bias vectors and small nets do not.
+    /// Below this many elements per thread a pass stays on the calling thread. A fork costs about a microsecond when
+    /// Gemm's helper threads are polling (<see cref="SpinPool"/>, right after a product) and 5-50 us when one has to
+    /// be woken; the elementwise maps that run here cost 0.2 ns (Polyak) to 1.6 ns (Adam: a square root and two
+    /// divisions) per element on one core, so 16K elements per thread is 3-26 us of work: Adam and Polyak over a
+    /// 400x300 weight (120K elements) split, bias vectors and the first layers of small nets do not.
     /// </summary>
-    internal const int MinPerThread = 1 << 15;
+    internal const int MinPerThread = 1 << 14;
 
     private const int Align = 64;
 
@@ -38,9 +39,14 @@ internal static class CpuParallel
         int parts = (n + chunk - 1) / chunk;
         var job = Job<TBody>.Current ??= new Job<TBody>();
         job.Start(body, n, chunk, parts);
-        for (int t = 1; t < parts; t++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
-        job.Drain();
-        job.Join();
+        bool pooled = SpinPool.TryPost(job, parts - 1);   // Gemm's helper threads, or the .NET pool while another caller holds them
+        if (!pooled) for (int t = 1; t < parts; t++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
+        try
+        {
+            job.Drain();
+            job.Join();
+        }
+        finally { if (pooled) SpinPool.Release(); }
     }
 
     // The calling thread and pool threads claim chunks from a counter until none is left (as Gemm's fork-join does),
