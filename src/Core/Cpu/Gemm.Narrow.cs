@@ -63,8 +63,9 @@ public static partial class Gemm
             if (rows) { sBase = p.TransA ? p.A + i0 : p.A + (nint)i0 * p.Lda; rsS = p.TransA ? 1 : p.Lda; csS = p.TransA ? p.Lda : 1; }
             else { sBase = p.TransB ? p.B + (nint)j0 * p.Ldb : p.B + j0; rsS = p.TransB ? p.Ldb : 1; csS = p.TransB ? 1 : p.Ldb; }
             // Output: element (r, x) of the short x long block at c + r*rsC + x*csC.
-            T* cBase = p.C + (nint)i0 * p.Ldc + j0;
-            nint rsC = rows ? p.Ldc : 1, csC = rows ? 1 : p.Ldc;
+            T* cBase = p.TransC ? p.C + (nint)j0 * p.Ldc + i0 : p.C + (nint)i0 * p.Ldc + j0;
+            nint iStep = p.TransC ? 1 : p.Ldc, jStep = p.TransC ? p.Ldc : 1;   // C(i, j) to C(i + 1, j) and C(i, j + 1)
+            nint rsC = rows ? iStep : jStep, csC = rows ? jStep : iStep;
             T* buf = Buffer(ref _bBuf, Math.Min(KC, p.K) * width);
             for (int pc = 0; pc < p.K; pc += KC)
             {

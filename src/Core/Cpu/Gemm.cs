@@ -118,10 +118,11 @@ public static partial class Gemm
     }
 
     /// <summary>One call's operands as raw pointers (the spans are pinned by the caller for the whole call).</summary>
+    /// <remarks>TransC: C(i, j) is stored at C + j*Ldc + i (a product run as its transpose, C^T = op(B)^T op(A)^T).</remarks>
     private readonly unsafe struct Problem<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb,
-        T* c, int ldc, bool accumulate) where T : unmanaged
+        T* c, int ldc, bool accumulate, bool transC = false) where T : unmanaged
     {
-        public readonly bool TransA = transA, TransB = transB, Accumulate = accumulate;
+        public readonly bool TransA = transA, TransB = transB, Accumulate = accumulate, TransC = transC;
         public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
         public readonly T* A = a, B = b, C = c;
     }
@@ -160,6 +161,11 @@ public static partial class Gemm
                     for (int i = 0; i < p.M; i++) new Span<T>(p.C + (nint)i * p.Ldc, p.N).Clear();
                 return;
             }
+            if (typeof(TK) == typeof(Kernel256<T>) && FlipPays(p))
+            {
+                Run(new Problem<T>(!p.TransB, !p.TransA, p.N, p.M, p.K, p.B, p.Ldb, p.A, p.Lda, p.C, p.Ldc, p.Accumulate, transC: true));
+                return;
+            }
             long work = (long)p.M * p.N * p.K;
             int threads = work < ParallelMinWork ? 1 : (int)Math.Min(MaxThreads, (work + ParallelMinWork - 1) / ParallelMinWork);
             if (threads == 1) { Slab(p, 0, p.M, 0, p.N); return; }
@@ -178,6 +184,31 @@ public static partial class Gemm
             job.Drain();
             job.Join();
             if (pooled) SpinPool.Release();
+        }
+
+        /// <summary>
+        /// Whether A B^T (Linear's forward, a conv weight grad) with fewer rows than columns runs as its transpose
+        /// B A^T: B's rows are then read in place and the smaller A is the operand turned into panels, at the price of
+        /// writing C through a transposed tile (an extra pass over C per kc block). 32x1024x128 (MinAtar's 1024-128
+        /// forward) turns 32 rows of A instead of 128 of B; 16x2048x36 (its conv weight grad) also loses its ragged
+        /// edges (36 = 6 x 6 rows, 16 = one panel). Not where turning the extra (n - m) rows costs less than the C
+        /// pass (256x400x300).
+        /// </summary>
+        private static bool FlipPays(in Problem<T> p) =>
+            !p.TransC && p.TransB && !p.TransA && p.M > NarrowMax && p.N > NarrowMax
+            && (long)(p.N - p.M) * p.K > 4L * p.M * p.N * ((p.K + KC - 1) / KC);
+
+        /// <summary>A tile of a TransC problem: computed into a stack tile, then added (or copied) down C's columns;
+        /// C + acc gives the bits the kernel's own update acc + C does.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void TileT(in Problem<T> p, int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, int i, int j, int nr, bool load)
+        {
+            int s = TK.NR;
+            T* t = stackalloc T[12 * 32];
+            TK.Tile(kc, a, rsA, csA, mr, b, rsB, t, s, nr, false);
+            T* c = p.C + (nint)j * p.Ldc + i;
+            for (int q = 0; q < nr; q++, c += p.Ldc)
+                for (int r = 0; r < mr; r++) c[r] = load ? c[r] + t[r * s + q] : t[r * s + q];
         }
 
         // A fork-join that allocates nothing per call (Parallel.For does). Caller and pool threads claim slabs from
@@ -242,7 +273,10 @@ public static partial class Gemm
                 Narrow(p, i0, i1, j0, j1);
                 return;
             }
-            if ((long)(i1 - i0) * (j1 - j0) * p.K <= DirectMaxWork) Direct(p, i0, i1, j0, j1);
+            // AVX2, k <= 16: the packed loops write C row after row (six full rows per A micro-panel), which is what
+            // the time goes to at such depths; the direct loops' column strips ran 1.0-1.2x slower (256x4x400 tB).
+            bool shallow = typeof(TK) == typeof(Kernel256<T>) && p.K <= 16;
+            if ((long)(i1 - i0) * (j1 - j0) * p.K <= DirectMaxWork && !shallow) Direct(p, i0, i1, j0, j1);
             else Packed(p, i0, i1, j0, j1);
         }
 
@@ -268,7 +302,8 @@ public static partial class Gemm
                     for (int i = i0; i < i1; i += mr)
                     {
                         T* ap = p.TransA ? p.A + (nint)pc * p.Lda + i : p.A + (nint)i * p.Lda + pc;
-                        TK.Tile(kc, ap, rsA, csA, Math.Min(mr, i1 - i), bp, rsB, p.C + (nint)i * p.Ldc + j, p.Ldc, nrj, load);
+                        if (p.TransC) TileT(p, kc, ap, rsA, csA, Math.Min(mr, i1 - i), bp, rsB, i, j, nrj, load);
+                        else TK.Tile(kc, ap, rsA, csA, Math.Min(mr, i1 - i), bp, rsB, p.C + (nint)i * p.Ldc + j, p.Ldc, nrj, load);
                     }
                 }
             }
@@ -303,7 +338,8 @@ public static partial class Gemm
                             int mri = Math.Min(mr, mc - i);
                             T* cRow = p.C + (nint)(ic + i) * p.Ldc + jc;
                             for (int j = 0; j < nc; j += nr)
-                                TK.Tile(kc, ap, rsA, csA, mri, bBlock + (nint)j * kc, nr, cRow + j, p.Ldc, Math.Min(nr, nc - j), load);
+                                if (p.TransC) TileT(p, kc, ap, rsA, csA, mri, bBlock + (nint)j * kc, nr, ic + i, jc + j, Math.Min(nr, nc - j), load);
+                                else TK.Tile(kc, ap, rsA, csA, mri, bBlock + (nint)j * kc, nr, cRow + j, p.Ldc, Math.Min(nr, nc - j), load);
                         }
                     }
                 }
