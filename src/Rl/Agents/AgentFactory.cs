@@ -100,11 +100,13 @@ public static class Agents
             ["updateEpochs"] = 4, ["entCoef"] = 0.0, ["learningRate"] = 3e-4, ["annealLr"] = false, ["numMinibatches"] = 4,
             ["clipVloss"] = false, ["vfCoef"] = 1.0, ["normalizeObs"] = true, ["normalizeReward"] = true, ["bootstrapTimeouts"] = true,
         },
-        // rl-baselines3-zoo td3.yml MountainCarContinuous-v0 (300k steps, lr 1e-3, batch 256, 400-300, one update per
-        // step, Ornstein-Uhlenbeck noise of sigma 0.5) with SB3's TD3 defaults (learning starts 100, gamma 0.99, tau 0.005).
+        // rl-baselines3-zoo td3.yml MountainCarContinuous-v0 (lr 1e-3, batch 256, 400-300, one update per step,
+        // Ornstein-Uhlenbeck noise of sigma 0.5) with SB3's TD3 defaults (learning starts 100, gamma 0.99, tau 0.005).
+        // Changed: 60k steps, not 300k (5x less compute: 24-28 min a seed on this loaded 2-core machine); at 60k seeds 1-3 reach 90.74,
+        // 93.46 and 90.34 over 100 episodes (3/3 >= 90, two narrowly; the zoo's 300k run: 93.5; bench/classic_control.md).
         [("td3", "MountainCarContinuous-v0")] = new JsonObject
         {
-            ["totalTimesteps"] = 300_000, ["learningRate"] = 1e-3, ["batchSize"] = 256, ["learningStarts"] = 100,
+            ["totalTimesteps"] = 60_000, ["learningRate"] = 1e-3, ["batchSize"] = 256, ["learningStarts"] = 100,
             ["noiseType"] = "ornstein-uhlenbeck", ["explorationNoise"] = 0.5,
             ["actorHiddenSizes"] = new JsonArray(400, 300), ["criticHiddenSizes"] = new JsonArray(400, 300),
         },
