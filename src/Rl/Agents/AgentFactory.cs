@@ -103,7 +103,8 @@ public static class Agents
         // rl-baselines3-zoo td3.yml MountainCarContinuous-v0 (lr 1e-3, batch 256, 400-300, one update per step,
         // Ornstein-Uhlenbeck noise of sigma 0.5) with SB3's TD3 defaults (learning starts 100, gamma 0.99, tau 0.005).
         // Changed: 60k steps, not 300k (5x less compute: 24-28 min a seed on this loaded 2-core machine); at 60k seeds 1-3 reach 90.74,
-        // 93.46 and 90.34 over 100 episodes (3/3 >= 90, two narrowly; the zoo's 300k run: 93.5; bench/classic_control.md).
+        // 93.46 and 90.34 over 100 episodes (3/3 >= 90, two narrowly; seeds 4-5: 92.19, -99.90, so 4/5; the zoo's 300k
+        // run: 93.5; bench/classic_control.md).
         [("td3", "MountainCarContinuous-v0")] = new JsonObject
         {
             ["totalTimesteps"] = 60_000, ["learningRate"] = 1e-3, ["batchSize"] = 256, ["learningStarts"] = 100,
