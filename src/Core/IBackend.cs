@@ -230,11 +230,16 @@ public interface IBackend
     /// <summary>The backward of ReLU from its output y and the gradient g, both [rows, cols]: gz = g * (y &gt; 0) (y &gt; 0
     /// exactly where the input was), and, when withSums, the column sums of gz (the bias gradient of the Linear
     /// before it) as <see cref="Reduce"/> sums axis 0. A backend may compute both in one pass (the CPU does).</summary>
-    (Storage Gz, Storage? Sums) ReluBackwardSums(Storage y, Storage g, int rows, int cols, bool withSums)
+    (Storage Gz, Storage? Sums) ReluBackwardSums(Storage y, Storage g, int rows, int cols, bool withSums) =>
+        UnfusedReluBackwardSums(this, y, g, rows, cols, withSums);
+
+    /// <summary><see cref="ReluBackwardSums"/> as two ops (Binary, then Reduce over axis 0): the default, and the
+    /// CPU's path where its fused row pass would sum in another order.</summary>
+    internal static (Storage Gz, Storage? Sums) UnfusedReluBackwardSums(IBackend be, Storage y, Storage g, int rows, int cols, bool withSums)
     {
         var shape = new Shape(rows, cols);
-        var gz = Binary(BinaryOp.ReluBackward, y, shape, g, shape, shape);
-        return (gz, withSums ? Reduce(ReduceOp.Sum, gz, shape, 0) : null);
+        var gz = be.Binary(BinaryOp.ReluBackward, y, shape, g, shape, shape);
+        return (gz, withSums ? be.Reduce(ReduceOp.Sum, gz, shape, 0) : null);
     }
     /// <summary>Sum of squares of all elements, accumulated in double.</summary>
     double SumSquares(Storage x);

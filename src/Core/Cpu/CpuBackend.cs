@@ -409,21 +409,16 @@ public sealed partial class CpuBackend : IBackend
         SameType(y, g, "ReluBackward");
         var cy = S(y); var cg = S(g);
         if (withSums && cols == 1)   // a column of one: Reduce sums it with TensorPrimitives.Sum, another order
+            return IBackend.UnfusedReluBackwardSums(this, y, g, rows, cols, withSums);
+        return cy.DType == DType.Float32 ? Fused(cy.F, cg.F) : Fused(cy.D, cg.D);
+
+        (Storage, Storage?) Fused<T>(T[] yv, T[] gv) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
-            var gz = Binary(BinaryOp.ReluBackward, y, new Shape(rows, cols), g, new Shape(rows, cols), new Shape(rows, cols));
-            return (gz, Reduce(ReduceOp.Sum, gz, new Shape(rows, cols), 0));
-        }
-        if (cy.DType == DType.Float32)
-        {
-            var o = Uninit<float>(cy.Length);
-            var sums = withSums ? Uninit<float>(cols) : null;
-            CpuKernels<float>.ReluBackwardSums(cy.F, cg.F, o, rows, cols, sums);
+            var o = Uninit<T>(cy.Length);
+            var sums = withSums ? Uninit<T>(cols) : null;
+            CpuKernels<T>.ReluBackwardSums(yv, gv, o, rows, cols, sums);
             return (CpuArrays.Wrap(o), sums is null ? null : CpuArrays.Wrap(sums));
         }
-        var od = Uninit<double>(cy.Length);
-        var sd = withSums ? Uninit<double>(cols) : null;
-        CpuKernels<double>.ReluBackwardSums(cy.D, cg.D, od, rows, cols, sd);
-        return (CpuArrays.Wrap(od), sd is null ? null : CpuArrays.Wrap(sd));
     }
 
     /// <inheritdoc/>
