@@ -181,9 +181,12 @@ public static partial class Gemm
             job.Start(p, splitN, chunk, threads);
             bool pooled = SpinPool.TryPost(job, threads - 1);
             if (!pooled) for (int t = 1; t < threads; t++) ThreadPool.UnsafeQueueUserWorkItem(job, preferLocal: false);
-            job.Drain();
-            job.Join();
-            if (pooled) SpinPool.Release();
+            try
+            {
+                job.Drain();
+                job.Join();
+            }
+            finally { if (pooled) SpinPool.Release(); }   // as CpuParallel.For: a slab's exception must not keep the helpers held
         }
 
         /// <summary>
