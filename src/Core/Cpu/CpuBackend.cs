@@ -378,29 +378,27 @@ public sealed partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF)
-    {
-        SameType(x, w, "Linear");
-        // Every element is written: bias rows then an accumulating GEMM, or a GEMM that never reads C.
-        var y = x.DType == DType.Float32 ? CpuArrays.Wrap(Uninit<float>(rows * outF)) : (Storage)CpuArrays.Wrap(Uninit<double>(rows * outF));
-        var cy = S(y);
-        bool acc = bias is not null;
-        if (bias is not null)
-        {
-            var cb = S(bias);
-            for (int r = 0; r < rows; r++) Array.Copy(cb.Data, 0, cy.Data, r * outF, outF);
-        }
-        if (x.DType == DType.Float32) Gemm.Sgemm(false, true, rows, outF, inF, S(x).F, inF, S(w).F, inF, cy.F, outF, acc);
-        else Gemm.Dgemm(false, true, rows, outF, inF, S(x).D, inF, S(w).D, inF, cy.D, outF, acc);
-        return y;
-    }
+    public Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF) => Linear(x, w, bias, rows, inF, outF, relu: false);
 
     /// <inheritdoc/>
-    public Storage LinearRelu(Storage x, Storage w, Storage? bias, int rows, int inF, int outF)
+    public Storage LinearRelu(Storage x, Storage w, Storage? bias, int rows, int inF, int outF) => Linear(x, w, bias, rows, inF, outF, relu: true);
+
+    /// <summary>y = relu?(x W^T + b) in one GEMM: the bias is added and the ReLU applied as each tile of y is stored
+    /// (Gemm's epilogue; the bits of bias rows, an accumulating GEMM and a ReLU pass).</summary>
+    private Storage Linear(Storage x, Storage w, Storage? bias, int rows, int inF, int outF, bool relu)
     {
-        var y = S(Linear(x, w, bias, rows, inF, outF));
-        if (y.DType == DType.Float32) CpuKernels<float>.Relu(y.F, y.F); else CpuKernels<double>.Relu(y.D, y.D);   // in place
-        return y;
+        SameType(x, w, "Linear");
+        if (bias is not null) SameType(x, bias, "Linear");
+        // Every element is written: the GEMM never reads C.
+        if (x.DType == DType.Float32)
+        {
+            var y = Uninit<float>(rows * outF);
+            Gemm.Sgemm(false, true, rows, outF, inF, S(x).F, inF, S(w).F, inF, y, outF, bias is null ? default : S(bias).F.AsSpan(0, outF), relu);
+            return CpuArrays.Wrap(y);
+        }
+        var yd = Uninit<double>(rows * outF);
+        Gemm.Dgemm(false, true, rows, outF, inF, S(x).D, inF, S(w).D, inF, yd, outF, bias is null ? default : S(bias).D.AsSpan(0, outF), relu);
+        return CpuArrays.Wrap(yd);
     }
 
     /// <inheritdoc/>

@@ -66,11 +66,15 @@ public static partial class Gemm
             T* cBase = p.TransC ? p.C + (nint)j0 * p.Ldc + i0 : p.C + (nint)i0 * p.Ldc + j0;
             nint iStep = p.TransC ? 1 : p.Ldc, jStep = p.TransC ? p.Ldc : 1;   // C(i, j) to C(i + 1, j) and C(i, j + 1)
             nint rsC = rows ? iStep : jStep, csC = rows ? jStep : iStep;
+            // The first block's addend without accumulate: the bias, one value per column of C as stored (Bias[j],
+            // or Bias[i] when TransC), so element (r, x) at bias + r*rsE + x*csE with steps of 0 or 1.
+            nint eI = p.TransC ? 1 : 0, eJ = p.TransC ? 0 : 1, rsE = rows ? eI : eJ, csE = rows ? eJ : eI;
+            T* eBase = p.Bias == null ? null : p.Bias + i0 * eI + j0 * eJ;
             T* buf = Buffer(ref _bBuf, Math.Min(KC, p.K) * width);
             for (int pc = 0; pc < p.K; pc += KC)
             {
                 int kc = Math.Min(KC, p.K - pc);
-                bool load = p.Accumulate || pc > 0;
+                bool load = p.Accumulate || pc > 0, relu = p.Relu && pc + kc == p.K;
                 for (int x = 0; x < len; x += width)
                 {
                     int cnt = Math.Min(width, len - x);
@@ -91,15 +95,19 @@ public static partial class Gemm
                         }
                         l = buf; rsL = width;
                     }
-                    T* s = sBase + (nint)pc * csS;
-                    NarrowTile<TS>(kc, l, rsL, s, rsS, csS, cBase + x * csC, rsC, csC, cnt, load);
+                    T* s = sBase + (nint)pc * csS, c = cBase + x * csC;
+                    if (load) NarrowTile<TS>(kc, l, rsL, s, rsS, csS, c, rsC, csC, cnt, c, rsC, csC, relu);
+                    else NarrowTile<TS>(kc, l, rsL, s, rsS, csS, c, rsC, csC, cnt, eBase == null ? null : eBase + x * csE, rsE, csE, relu);
                 }
             }
         }
 
-        /// <summary>out(r, x) (+)= sum over q &lt; kc of s[r*rsS + q*csS] * l[q*rsL + x], r &lt; N, x &lt; cnt (all V*w lanes of l readable).</summary>
+        /// <summary>out(r, x) = relu?(add(r, x) + sum over q &lt; kc of s[r*rsS + q*csS] * l[q*rsL + x]), r &lt; N,
+        /// x &lt; cnt (all V*w lanes of l readable); out(r, x) at c + r*rsC + x*csC, add(r, x) at add + r*rsAdd +
+        /// x*csAdd (add null: none).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void NarrowTile<TS>(int kc, T* l, nint rsL, T* s, nint rsS, nint csS, T* c, nint rsC, nint csC, int cnt, bool load) where TS : INarrowShape
+        private static void NarrowTile<TS>(int kc, T* l, nint rsL, T* s, nint rsS, nint csS, T* c, nint rsC, nint csC, int cnt,
+            T* add, nint rsAdd, nint csAdd, bool relu) where TS : INarrowShape
         {
             int N = TS.N, V = TS.V, w = Vector256<T>.Count;
             T* s0 = s, s1 = N > 1 ? s + rsS : s, s2 = N > 2 ? s + 2 * rsS : s, s3 = N > 3 ? s + 3 * rsS : s;
@@ -142,28 +150,29 @@ public static partial class Gemm
                     if (V > 4) c34 = Fma(x, l4, c34); if (V > 5) c35 = Fma(x, l5, c35); if (V > 6) c36 = Fma(x, l6, c36); if (V > 7) c37 = Fma(x, l7, c37);
                 }
             }
-            if (csC == 1 && cnt == V * w)
-            {   // a full block of rows of C: vector stores
+            if (csC == 1 && cnt == V * w && csAdd <= 1)
+            {   // a full block of rows of C: vector stores (the addend a row of C or of the bias, or one bias value)
                 T* c0 = c, c1 = c + rsC, c2 = c + 2 * rsC, c3 = c + 3 * rsC;
+                T* a0 = add, a1 = add == null ? null : add + rsAdd, a2 = add == null ? null : add + 2 * rsAdd, a3 = add == null ? null : add + 3 * rsAdd;
                 if (N > 0)
                 {
-                    if (V > 0) Put(c0 + 0 * w, c00, load); if (V > 1) Put(c0 + 1 * w, c01, load); if (V > 2) Put(c0 + 2 * w, c02, load); if (V > 3) Put(c0 + 3 * w, c03, load);
-                    if (V > 4) Put(c0 + 4 * w, c04, load); if (V > 5) Put(c0 + 5 * w, c05, load); if (V > 6) Put(c0 + 6 * w, c06, load); if (V > 7) Put(c0 + 7 * w, c07, load);
+                    if (V > 0) Put(c0, c00, a0, 0 * w, csAdd, relu); if (V > 1) Put(c0, c01, a0, 1 * w, csAdd, relu); if (V > 2) Put(c0, c02, a0, 2 * w, csAdd, relu); if (V > 3) Put(c0, c03, a0, 3 * w, csAdd, relu);
+                    if (V > 4) Put(c0, c04, a0, 4 * w, csAdd, relu); if (V > 5) Put(c0, c05, a0, 5 * w, csAdd, relu); if (V > 6) Put(c0, c06, a0, 6 * w, csAdd, relu); if (V > 7) Put(c0, c07, a0, 7 * w, csAdd, relu);
                 }
                 if (N > 1)
                 {
-                    if (V > 0) Put(c1 + 0 * w, c10, load); if (V > 1) Put(c1 + 1 * w, c11, load); if (V > 2) Put(c1 + 2 * w, c12, load); if (V > 3) Put(c1 + 3 * w, c13, load);
-                    if (V > 4) Put(c1 + 4 * w, c14, load); if (V > 5) Put(c1 + 5 * w, c15, load); if (V > 6) Put(c1 + 6 * w, c16, load); if (V > 7) Put(c1 + 7 * w, c17, load);
+                    if (V > 0) Put(c1, c10, a1, 0 * w, csAdd, relu); if (V > 1) Put(c1, c11, a1, 1 * w, csAdd, relu); if (V > 2) Put(c1, c12, a1, 2 * w, csAdd, relu); if (V > 3) Put(c1, c13, a1, 3 * w, csAdd, relu);
+                    if (V > 4) Put(c1, c14, a1, 4 * w, csAdd, relu); if (V > 5) Put(c1, c15, a1, 5 * w, csAdd, relu); if (V > 6) Put(c1, c16, a1, 6 * w, csAdd, relu); if (V > 7) Put(c1, c17, a1, 7 * w, csAdd, relu);
                 }
                 if (N > 2)
                 {
-                    if (V > 0) Put(c2 + 0 * w, c20, load); if (V > 1) Put(c2 + 1 * w, c21, load); if (V > 2) Put(c2 + 2 * w, c22, load); if (V > 3) Put(c2 + 3 * w, c23, load);
-                    if (V > 4) Put(c2 + 4 * w, c24, load); if (V > 5) Put(c2 + 5 * w, c25, load); if (V > 6) Put(c2 + 6 * w, c26, load); if (V > 7) Put(c2 + 7 * w, c27, load);
+                    if (V > 0) Put(c2, c20, a2, 0 * w, csAdd, relu); if (V > 1) Put(c2, c21, a2, 1 * w, csAdd, relu); if (V > 2) Put(c2, c22, a2, 2 * w, csAdd, relu); if (V > 3) Put(c2, c23, a2, 3 * w, csAdd, relu);
+                    if (V > 4) Put(c2, c24, a2, 4 * w, csAdd, relu); if (V > 5) Put(c2, c25, a2, 5 * w, csAdd, relu); if (V > 6) Put(c2, c26, a2, 6 * w, csAdd, relu); if (V > 7) Put(c2, c27, a2, 7 * w, csAdd, relu);
                 }
                 if (N > 3)
                 {
-                    if (V > 0) Put(c3 + 0 * w, c30, load); if (V > 1) Put(c3 + 1 * w, c31, load); if (V > 2) Put(c3 + 2 * w, c32, load); if (V > 3) Put(c3 + 3 * w, c33, load);
-                    if (V > 4) Put(c3 + 4 * w, c34, load); if (V > 5) Put(c3 + 5 * w, c35, load); if (V > 6) Put(c3 + 6 * w, c36, load); if (V > 7) Put(c3 + 7 * w, c37, load);
+                    if (V > 0) Put(c3, c30, a3, 0 * w, csAdd, relu); if (V > 1) Put(c3, c31, a3, 1 * w, csAdd, relu); if (V > 2) Put(c3, c32, a3, 2 * w, csAdd, relu); if (V > 3) Put(c3, c33, a3, 3 * w, csAdd, relu);
+                    if (V > 4) Put(c3, c34, a3, 4 * w, csAdd, relu); if (V > 5) Put(c3, c35, a3, 5 * w, csAdd, relu); if (V > 6) Put(c3, c36, a3, 6 * w, csAdd, relu); if (V > 7) Put(c3, c37, a3, 7 * w, csAdd, relu);
                 }
                 return;
             }
@@ -191,16 +200,22 @@ public static partial class Gemm
             for (int r = 0; r < N; r++, c += rsC)
             {
                 T* tr = t + r * 8 * w;
-                T* cx = c;
-                for (int x = 0; x < cnt; x++, cx += csC) *cx = load ? *cx + tr[x] : tr[x];
+                T* cx = c, ax = add == null ? null : add + r * rsAdd;
+                for (int x = 0; x < cnt; x++, cx += csC)
+                {
+                    T v = ax != null ? ax[x * csAdd] + tr[x] : tr[x];
+                    *cx = relu ? T.Max(v, T.Zero) : v;
+                }
             }
         }
 
+        /// <summary>c[off..off+w) = relu?(add + v): add a row at add + off (csAdd 1), one value at add (csAdd 0), or none.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Put(T* c, Vector256<T> v, bool load)
+        private static void Put(T* c, Vector256<T> v, T* add, nint off, nint csAdd, bool relu)
         {
-            if (load) v += Vector256.Load(c);
-            v.Store(c);
+            if (add != null) v += csAdd == 0 ? Vector256.Create(*add) : Vector256.Load(add + off);
+            if (relu) v = Vector256.Max(v, Vector256<T>.Zero);
+            v.Store(c + off);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -50,41 +50,58 @@ public static partial class Gemm
     private const long InPlaceATBytes = 128 << 10;
 
     /// <summary>Single-precision GEMM; see the class summary for the exact contract.</summary>
-    public static unsafe void Sgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
-    {
-        Validate("Sgemm", transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
-        if (m == 0 || n == 0) return;
-        if (a.Length > 0 && b.Length > 0 && (c.Overlaps(a) || c.Overlaps(b)))
-            throw new ArgumentException("Sgemm: c must not overlap a or b", nameof(c));
-        fixed (float* pa = a) fixed (float* pb = b) fixed (float* pc = c)
-        {
-            var p = new Problem<float>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
-            switch (Pick())
-            {
-                case Isa.V512: Driver<float, Kernel512<float>>.Run(p); break;
-                case Isa.V256: Driver<float, Kernel256<float>>.Run(p); break;
-                default: Driver<float, KernelScalar<float>>.Run(p); break;
-            }
-        }
-    }
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
+        Entry("Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false);
 
     /// <summary>Double-precision GEMM; see the class summary for the exact contract.</summary>
-    public static unsafe void Dgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<double> a, int lda,
-        ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc, bool accumulate)
+    public static void Dgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<double> a, int lda,
+        ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc, bool accumulate) =>
+        Entry("Dgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, default, false);
+
+    /// <summary>
+    /// Single-precision GEMM with Linear's epilogue: <c>C[i,j] = relu?(bias[j] + op(A) op(B)[i,j])</c> (bias empty:
+    /// none; C is never read). The bits are those of copying the bias into every row of C, an accumulating
+    /// <see cref="Sgemm(bool, bool, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, Span{float}, int, bool)"/>
+    /// and a ReLU pass (max(x, 0): NaN stays NaN, -0 gives +0), without the copy and the pass: the bias is the addend
+    /// of the first k block's tile store, the ReLU is applied as the last block's tile is stored.
+    /// </summary>
+    public static void Sgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, ReadOnlySpan<float> bias, bool relu) =>
+        Entry("Sgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu);
+
+    /// <summary>Double-precision GEMM with Linear's epilogue; see
+    /// <see cref="Sgemm(bool, bool, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, Span{float}, int, ReadOnlySpan{float}, bool)"/>.</summary>
+    public static void Dgemm(bool transA, bool transB, int m, int n, int k, ReadOnlySpan<double> a, int lda,
+        ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc, ReadOnlySpan<double> bias, bool relu) =>
+        Entry("Dgemm", transA, transB, m, n, k, a, lda, b, ldb, c, ldc, false, bias, relu);
+
+    private static unsafe void Entry<T>(string op, bool transA, bool transB, int m, int n, int k, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> b, int ldb, Span<T> c, int ldc, bool accumulate, ReadOnlySpan<T> bias, bool relu)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        Validate("Dgemm", transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        Validate(op, transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (!bias.IsEmpty && bias.Length < n)
+            throw new ArgumentException($"{op}: bias has {bias.Length} elements, C has {n} columns", nameof(bias));
         if (m == 0 || n == 0) return;
         if (a.Length > 0 && b.Length > 0 && (c.Overlaps(a) || c.Overlaps(b)))
-            throw new ArgumentException("Dgemm: c must not overlap a or b", nameof(c));
-        fixed (double* pa = a) fixed (double* pb = b) fixed (double* pc = c)
+            throw new ArgumentException($"{op}: c must not overlap a or b", nameof(c));
+        Isa isa = Pick();
+        if (isa == Isa.V512 && (!bias.IsEmpty || relu))
+        {   // the AVX-512 kernels (and Gemm.Skinny) store plain tiles: bias rows, an accumulating product, a ReLU pass
+            for (int i = 0; i < m && !bias.IsEmpty; i++) bias[..n].CopyTo(c.Slice(i * ldc, n));
+            Entry(op, transA, transB, m, n, k, a, lda, b, ldb, c, ldc, !bias.IsEmpty, default, false);
+            if (relu) for (int i = 0; i < m; i++) CpuKernels<T>.Relu(c.Slice(i * ldc, n), c.Slice(i * ldc, n));
+            return;
+        }
+        fixed (T* pa = a) fixed (T* pb = b) fixed (T* pc = c) fixed (T* pbias = bias)
         {
-            var p = new Problem<double>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate);
-            switch (Pick())
+            var p = new Problem<T>(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, pbias, relu);
+            switch (isa)
             {
-                case Isa.V512: Driver<double, Kernel512<double>>.Run(p); break;
-                case Isa.V256: Driver<double, Kernel256<double>>.Run(p); break;
-                default: Driver<double, KernelScalar<double>>.Run(p); break;
+                case Isa.V512: Driver<T, Kernel512<T>>.Run(p); break;
+                case Isa.V256: Driver<T, Kernel256<T>>.Run(p); break;
+                default: Driver<T, KernelScalar<T>>.Run(p); break;
             }
         }
     }
@@ -118,13 +135,30 @@ public static partial class Gemm
     }
 
     /// <summary>One call's operands as raw pointers (the spans are pinned by the caller for the whole call).</summary>
-    /// <remarks>TransC: C(i, j) is stored at C + j*Ldc + i (a product run as its transpose, C^T = op(B)^T op(A)^T).</remarks>
+    /// <remarks>TransC: C(i, j) is stored at C + j*Ldc + i (a product run as its transpose, C^T = op(B)^T op(A)^T).
+    /// Bias (or null): one value per column of C as stored, the first k block's addend when not Accumulate, so
+    /// Bias[j] for C(i, j), or Bias[i] when TransC. Relu: max(x, 0) on the last k block's stored sums.</remarks>
     private readonly unsafe struct Problem<T>(bool transA, bool transB, int m, int n, int k, T* a, int lda, T* b, int ldb,
-        T* c, int ldc, bool accumulate, bool transC = false) where T : unmanaged
+        T* c, int ldc, bool accumulate, T* bias, bool relu, bool transC = false) where T : unmanaged
     {
-        public readonly bool TransA = transA, TransB = transB, Accumulate = accumulate, TransC = transC;
+        public readonly bool TransA = transA, TransB = transB, Accumulate = accumulate, TransC = transC, Relu = relu;
         public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
-        public readonly T* A = a, B = b, C = c;
+        public readonly T* A = a, B = b, C = c, Bias = bias;
+    }
+
+    /// <summary>What a tile store adds to its sums and whether it applies the ReLU. Add(r, j) = Add[r*LdAdd + j]
+    /// (LdAdd 0: one row for every row, a bias); Add null: the sums are stored as they are (LdAdd is then 0 too).</summary>
+    private readonly unsafe struct Epilogue<T>(T* add, nint ldAdd, bool relu) where T : unmanaged
+    {
+        public readonly T* Add = add;
+        public readonly nint LdAdd = ldAdd;
+        public readonly bool Relu = relu;
+
+        /// <summary>Add(r, j) for the row r of the tile (null when there is no addend).</summary>
+        public T* Row(int r) => Add + r * LdAdd;
+
+        /// <summary>The same store for a tile that starts rows rows lower.</summary>
+        public Epilogue<T> Down(int rows) => new(Row(rows), LdAdd, Relu);
     }
 
     /// <summary>An MR x NR micro-kernel: C tile (+)= sum over p &lt; kc of A(r,p) * B(p,j).</summary>
@@ -135,9 +169,9 @@ public static partial class Gemm
 
         /// <summary>
         /// A(r,p) = a[min(r, mr-1)*rsA + p*csA]; B(p,j) = b[p*rsB + j] for j &lt; NR (all NR readable);
-        /// only the mr x nr corner of C is written; load: add to C rather than overwrite it.
+        /// only the mr x nr corner of C is written: C(r, j) = relu?(e.Add(r, j) + sum) (the add first, as C + sum).
         /// </summary>
-        static abstract void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load);
+        static abstract void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, in Epilogue<T> e);
     }
 
     /// <summary>Blocking loops, packing and threading, written once for any element type and micro-kernel.</summary>
@@ -156,14 +190,19 @@ public static partial class Gemm
         public static void Run(in Problem<T> p)
         {
             if (p.K == 0)
-            {
-                if (!p.Accumulate)
-                    for (int i = 0; i < p.M; i++) new Span<T>(p.C + (nint)i * p.Ldc, p.N).Clear();
+            {   // an empty sum: C = relu?(C or the bias or 0)
+                for (int i = 0; i < p.M; i++)
+                    for (int j = 0; j < p.N; j++)
+                    {
+                        T* c = p.TransC ? p.C + (nint)j * p.Ldc + i : p.C + (nint)i * p.Ldc + j;
+                        T v = p.Accumulate ? *c : p.Bias != null ? p.Bias[p.TransC ? i : j] : T.Zero;
+                        *c = p.Relu ? T.Max(v, T.Zero) : v;
+                    }
                 return;
             }
             if (typeof(TK) == typeof(Kernel256<T>) && FlipPays(p))
             {
-                Run(new Problem<T>(!p.TransB, !p.TransA, p.N, p.M, p.K, p.B, p.Ldb, p.A, p.Lda, p.C, p.Ldc, p.Accumulate, transC: true));
+                Run(new Problem<T>(!p.TransB, !p.TransA, p.N, p.M, p.K, p.B, p.Ldb, p.A, p.Lda, p.C, p.Ldc, p.Accumulate, p.Bias, p.Relu, transC: true));
                 return;
             }
             long work = (long)p.M * p.N * p.K;
@@ -201,17 +240,36 @@ public static partial class Gemm
             !p.TransC && p.TransB && !p.TransA && p.M > NarrowMax && p.N > NarrowMax
             && (long)(p.N - p.M) * p.K > 4L * p.M * p.N * ((p.K + KC - 1) / KC);
 
-        /// <summary>A tile of a TransC problem: computed into a stack tile, then added (or copied) down C's columns;
-        /// C + acc gives the bits the kernel's own update acc + C does.</summary>
+        /// <summary>How the tile at C(i, j) (not TransC) is stored in the k block [pc, pc + kc): added to C when
+        /// accumulating or after the first block, to the bias in the first block, stored as it is otherwise; the ReLU
+        /// with the last block.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Epilogue<T> Store(in Problem<T> p, int pc, int kc, int i, int j)
+        {
+            bool relu = p.Relu && pc + kc == p.K;
+            if (p.Accumulate || pc > 0) return new(p.C + (nint)i * p.Ldc + j, p.Ldc, relu);
+            return new(p.Bias == null ? null : p.Bias + j, 0, relu);
+        }
+
+        /// <summary>A tile of a TransC problem in the k block [pc, pc + kc): computed into a stack tile, then added
+        /// (to C, or in the first block to the bias, one value per row i here) down C's columns; C + acc gives the
+        /// bits the kernel's own update acc + C does.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static void TileT(in Problem<T> p, int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, int i, int j, int nr, bool load)
+        private static void TileT(in Problem<T> p, int pc, int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, int i, int j, int nr)
         {
             int s = TK.NR;
             T* t = stackalloc T[12 * 32];
-            TK.Tile(kc, a, rsA, csA, mr, b, rsB, t, s, nr, false);
+            TK.Tile(kc, a, rsA, csA, mr, b, rsB, t, s, nr, default);
             T* c = p.C + (nint)j * p.Ldc + i;
+            bool load = p.Accumulate || pc > 0, relu = p.Relu && pc + kc == p.K;
+            T* bias = load || p.Bias == null ? null : p.Bias + i;
             for (int q = 0; q < nr; q++, c += p.Ldc)
-                for (int r = 0; r < mr; r++) c[r] = load ? c[r] + t[r * s + q] : t[r * s + q];
+                for (int r = 0; r < mr; r++)
+                {
+                    T v = t[r * s + q];
+                    if (load) v = c[r] + v; else if (bias != null) v = bias[r] + v;
+                    c[r] = relu ? T.Max(v, T.Zero) : v;
+                }
         }
 
         // A fork-join that allocates nothing per call (Parallel.For does). Caller and pool threads claim slabs from
@@ -295,7 +353,6 @@ public static partial class Gemm
             for (int pc = 0; pc < p.K; pc += KC)
             {
                 int kc = Math.Min(KC, p.K - pc);
-                bool load = p.Accumulate || pc > 0;
                 for (int j = j0; j < j1; j += nr)
                 {
                     int nrj = Math.Min(nr, j1 - j);
@@ -305,8 +362,8 @@ public static partial class Gemm
                     for (int i = i0; i < i1; i += mr)
                     {
                         T* ap = p.TransA ? p.A + (nint)pc * p.Lda + i : p.A + (nint)i * p.Lda + pc;
-                        if (p.TransC) TileT(p, kc, ap, rsA, csA, Math.Min(mr, i1 - i), bp, rsB, i, j, nrj, load);
-                        else TK.Tile(kc, ap, rsA, csA, Math.Min(mr, i1 - i), bp, rsB, p.C + (nint)i * p.Ldc + j, p.Ldc, nrj, load);
+                        if (p.TransC) TileT(p, pc, kc, ap, rsA, csA, Math.Min(mr, i1 - i), bp, rsB, i, j, nrj);
+                        else TK.Tile(kc, ap, rsA, csA, Math.Min(mr, i1 - i), bp, rsB, p.C + (nint)i * p.Ldc + j, p.Ldc, nrj, Store(p, pc, kc, i, j));
                     }
                 }
             }
@@ -326,7 +383,6 @@ public static partial class Gemm
                 for (int pc = 0; pc < p.K; pc += KC)
                 {
                     int kc = Math.Min(KC, p.K - pc);
-                    bool load = p.Accumulate || pc > 0;
                     if (!p.TransB) PackBRows(p, bBlock, pc, kc, jc, nc);
                     else for (int j = 0; j < nc; j += nr) PackB(p, bBlock + (nint)j * kc, pc, kc, jc + j, Math.Min(nr, nc - j));
                     for (int ic = i0; ic < i1; ic += MC)
@@ -341,8 +397,8 @@ public static partial class Gemm
                             int mri = Math.Min(mr, mc - i);
                             T* cRow = p.C + (nint)(ic + i) * p.Ldc + jc;
                             for (int j = 0; j < nc; j += nr)
-                                if (p.TransC) TileT(p, kc, ap, rsA, csA, mri, bBlock + (nint)j * kc, nr, ic + i, jc + j, Math.Min(nr, nc - j), load);
-                                else TK.Tile(kc, ap, rsA, csA, mri, bBlock + (nint)j * kc, nr, cRow + j, p.Ldc, Math.Min(nr, nc - j), load);
+                                if (p.TransC) TileT(p, pc, kc, ap, rsA, csA, mri, bBlock + (nint)j * kc, nr, ic + i, jc + j, Math.Min(nr, nc - j));
+                                else TK.Tile(kc, ap, rsA, csA, mri, bBlock + (nint)j * kc, nr, cRow + j, p.Ldc, Math.Min(nr, nc - j), Store(p, pc, kc, ic + i, jc + j));
                         }
                     }
                 }
@@ -463,13 +519,18 @@ public static partial class Gemm
         }
     }
 
-    /// <summary>Writes a spilled MR x NR tile (row stride NR) into the mr x nr corner of C.</summary>
+    /// <summary>Writes a spilled MR x NR tile (row stride NR) into the mr x nr corner of C through the epilogue.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void StoreEdge<T>(T* tile, int NR, T* c, nint ldc, int mr, int nr, bool load)
+    private static unsafe void StoreEdge<T>(T* tile, int NR, T* c, nint ldc, int mr, int nr, in Epilogue<T> e)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        for (int r = 0; r < mr; r++, c += ldc, tile += NR)
-            for (int j = 0; j < nr; j++) c[j] = load ? c[j] + tile[j] : tile[j];
+        T* add = e.Add;
+        for (int r = 0; r < mr; r++, c += ldc, tile += NR, add += e.LdAdd)
+            for (int j = 0; j < nr; j++)
+            {
+                T v = add != null ? add[j] + tile[j] : tile[j];
+                c[j] = e.Relu ? T.Max(v, T.Zero) : v;
+            }
     }
 
     /// <summary>12 x (2 Vector512) tiles (6 x 2 for ragged or strided A): A broadcast from memory, B rows as two vectors.</summary>
@@ -479,11 +540,11 @@ public static partial class Gemm
         public static int NR => 2 * Vector512<T>.Count;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, in Epilogue<T> e)
         {
-            if (mr == 12 && rsA == 1) { Tile12(kc, a, csA, b, rsB, c, ldc, nr, load); return; }
-            Tile6(kc, a, rsA, csA, Math.Min(mr, 6), b, rsB, c, ldc, nr, load);
-            if (mr > 6) Tile6(kc, a + 6 * rsA, rsA, csA, mr - 6, b, rsB, c + 6 * ldc, ldc, nr, load);
+            if (mr == 12 && rsA == 1) { Tile12(kc, a, csA, b, rsB, c, ldc, nr, e); return; }
+            Tile6(kc, a, rsA, csA, Math.Min(mr, 6), b, rsB, c, ldc, nr, e);
+            if (mr > 6) Tile6(kc, a + 6 * rsA, rsA, csA, mr - 6, b, rsB, c + 6 * ldc, ldc, nr, e.Down(6));
         }
 
         /// <summary>
@@ -491,7 +552,7 @@ public static partial class Gemm
         /// place) so all 12 broadcasts come off one pointer with constant offsets.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Tile12(int kc, T* a, nint csA, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        private static void Tile12(int kc, T* a, nint csA, T* b, nint rsB, T* c, nint ldc, int nr, in Epilogue<T> e)
         {
             int w = Vector512<T>.Count;
             Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -525,19 +586,19 @@ public static partial class Gemm
                 c70.Store(t + 7 * s); c71.Store(t + 7 * s + w); c80.Store(t + 8 * s); c81.Store(t + 8 * s + w);
                 c90.Store(t + 9 * s); c91.Store(t + 9 * s + w); ca0.Store(t + 10 * s); ca1.Store(t + 10 * s + w);
                 cb0.Store(t + 11 * s); cb1.Store(t + 11 * s + w);
-                StoreEdge(t, s, c, ldc, 12, nr, load);
+                StoreEdge(t, s, c, ldc, 12, nr, e);
                 return;
             }
-            Row(c, w, c00, c01, load); Row(c + ldc, w, c10, c11, load); Row(c + 2 * ldc, w, c20, c21, load);
-            Row(c + 3 * ldc, w, c30, c31, load); Row(c + 4 * ldc, w, c40, c41, load); Row(c + 5 * ldc, w, c50, c51, load);
+            Row(c, w, c00, c01, e.Row(0), e.Relu); Row(c + ldc, w, c10, c11, e.Row(1), e.Relu); Row(c + 2 * ldc, w, c20, c21, e.Row(2), e.Relu);
+            Row(c + 3 * ldc, w, c30, c31, e.Row(3), e.Relu); Row(c + 4 * ldc, w, c40, c41, e.Row(4), e.Relu); Row(c + 5 * ldc, w, c50, c51, e.Row(5), e.Relu);
             c += 6 * ldc;
-            Row(c, w, c60, c61, load); Row(c + ldc, w, c70, c71, load); Row(c + 2 * ldc, w, c80, c81, load);
-            Row(c + 3 * ldc, w, c90, c91, load); Row(c + 4 * ldc, w, ca0, ca1, load); Row(c + 5 * ldc, w, cb0, cb1, load);
+            Row(c, w, c60, c61, e.Row(6), e.Relu); Row(c + ldc, w, c70, c71, e.Row(7), e.Relu); Row(c + 2 * ldc, w, c80, c81, e.Row(8), e.Relu);
+            Row(c + 3 * ldc, w, c90, c91, e.Row(9), e.Relu); Row(c + 4 * ldc, w, ca0, ca1, e.Row(10), e.Relu); Row(c + 5 * ldc, w, cb0, cb1, e.Row(11), e.Relu);
         }
 
         /// <summary>6 x (2 Vector512) tile, 12 accumulators, any A strides (six row pointers).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Tile6(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        private static void Tile6(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, in Epilogue<T> e)
         {
             int w = Vector512<T>.Count;
             // Rows past mr alias row 0: they compute a harmless duplicate that is never stored.
@@ -559,12 +620,12 @@ public static partial class Gemm
             }
             if (nr == 2 * w)
             {
-                Row(c, w, c00, c01, load);
-                if (mr > 1) Row(c + ldc, w, c10, c11, load);
-                if (mr > 2) Row(c + 2 * ldc, w, c20, c21, load);
-                if (mr > 3) Row(c + 3 * ldc, w, c30, c31, load);
-                if (mr > 4) Row(c + 4 * ldc, w, c40, c41, load);
-                if (mr > 5) Row(c + 5 * ldc, w, c50, c51, load);
+                Row(c, w, c00, c01, e.Row(0), e.Relu);
+                if (mr > 1) Row(c + ldc, w, c10, c11, e.Row(1), e.Relu);
+                if (mr > 2) Row(c + 2 * ldc, w, c20, c21, e.Row(2), e.Relu);
+                if (mr > 3) Row(c + 3 * ldc, w, c30, c31, e.Row(3), e.Relu);
+                if (mr > 4) Row(c + 4 * ldc, w, c40, c41, e.Row(4), e.Relu);
+                if (mr > 5) Row(c + 5 * ldc, w, c50, c51, e.Row(5), e.Relu);
                 return;
             }
             // Ragged right edge: spill to a stack tile and copy the valid corner.
@@ -573,13 +634,14 @@ public static partial class Gemm
             c00.Store(t); c01.Store(t + w); c10.Store(t + s); c11.Store(t + s + w); c20.Store(t + 2 * s); c21.Store(t + 2 * s + w);
             c30.Store(t + 3 * s); c31.Store(t + 3 * s + w); c40.Store(t + 4 * s); c41.Store(t + 4 * s + w);
             c50.Store(t + 5 * s); c51.Store(t + 5 * s + w);
-            StoreEdge(t, s, c, ldc, mr, nr, load);
+            StoreEdge(t, s, c, ldc, mr, nr, e);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Row(T* c, int w, Vector512<T> lo, Vector512<T> hi, bool load)
+        private static void Row(T* c, int w, Vector512<T> lo, Vector512<T> hi, T* add, bool relu)
         {
-            if (load) { lo += Vector512.Load(c); hi += Vector512.Load(c + w); }
+            if (add != null) { lo += Vector512.Load(add); hi += Vector512.Load(add + w); }
+            if (relu) { lo = Vector512.Max(lo, Vector512<T>.Zero); hi = Vector512.Max(hi, Vector512<T>.Zero); }
             lo.Store(c); hi.Store(c + w);
         }
 
@@ -599,10 +661,10 @@ public static partial class Gemm
         public static int NR => 2 * Vector256<T>.Count;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, in Epilogue<T> e)
         {
             int w = Vector256<T>.Count;
-            if (nr <= w) { Tile1(kc, a, rsA, csA, mr, b, rsB, c, ldc, nr, load); return; }
+            if (nr <= w) { Tile1(kc, a, rsA, csA, mr, b, rsB, c, ldc, nr, e); return; }
             T* a0 = a, a1 = a + (mr > 1 ? rsA : 0), a2 = a + (mr > 2 ? 2 * rsA : 0);
             T* a3 = a + (mr > 3 ? 3 * rsA : 0), a4 = a + (mr > 4 ? 4 * rsA : 0), a5 = a + (mr > 5 ? 5 * rsA : 0);
             Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -621,12 +683,12 @@ public static partial class Gemm
             }
             if (nr == 2 * w)
             {
-                Row(c, w, c00, c01, load);
-                if (mr > 1) Row(c + ldc, w, c10, c11, load);
-                if (mr > 2) Row(c + 2 * ldc, w, c20, c21, load);
-                if (mr > 3) Row(c + 3 * ldc, w, c30, c31, load);
-                if (mr > 4) Row(c + 4 * ldc, w, c40, c41, load);
-                if (mr > 5) Row(c + 5 * ldc, w, c50, c51, load);
+                Row(c, w, c00, c01, e.Row(0), e.Relu);
+                if (mr > 1) Row(c + ldc, w, c10, c11, e.Row(1), e.Relu);
+                if (mr > 2) Row(c + 2 * ldc, w, c20, c21, e.Row(2), e.Relu);
+                if (mr > 3) Row(c + 3 * ldc, w, c30, c31, e.Row(3), e.Relu);
+                if (mr > 4) Row(c + 4 * ldc, w, c40, c41, e.Row(4), e.Relu);
+                if (mr > 5) Row(c + 5 * ldc, w, c50, c51, e.Row(5), e.Relu);
                 return;
             }
             T* t = stackalloc T[6 * 2 * 8];
@@ -634,7 +696,7 @@ public static partial class Gemm
             c00.Store(t); c01.Store(t + w); c10.Store(t + s); c11.Store(t + s + w); c20.Store(t + 2 * s); c21.Store(t + 2 * s + w);
             c30.Store(t + 3 * s); c31.Store(t + 3 * s + w); c40.Store(t + 4 * s); c41.Store(t + 4 * s + w);
             c50.Store(t + 5 * s); c51.Store(t + 5 * s + w);
-            StoreEdge(t, s, c, ldc, mr, nr, load);
+            StoreEdge(t, s, c, ldc, mr, nr, e);
         }
 
         /// <summary>
@@ -642,7 +704,7 @@ public static partial class Gemm
         /// FMAs of the 6 x 2 tile. Same order per element (acc = fma(a, b, acc), q ascending).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Tile1(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        private static void Tile1(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, in Epilogue<T> e)
         {
             int w = Vector256<T>.Count;
             T* a0 = a, a1 = a + (mr > 1 ? rsA : 0), a2 = a + (mr > 2 ? 2 * rsA : 0);
@@ -658,13 +720,14 @@ public static partial class Gemm
             }
             T* t = stackalloc T[6 * 8];
             c0.Store(t); c1.Store(t + w); c2.Store(t + 2 * w); c3.Store(t + 3 * w); c4.Store(t + 4 * w); c5.Store(t + 5 * w);
-            StoreEdge(t, w, c, ldc, mr, nr, load);
+            StoreEdge(t, w, c, ldc, mr, nr, e);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Row(T* c, int w, Vector256<T> lo, Vector256<T> hi, bool load)
+        private static void Row(T* c, int w, Vector256<T> lo, Vector256<T> hi, T* add, bool relu)
         {
-            if (load) { lo += Vector256.Load(c); hi += Vector256.Load(c + w); }
+            if (add != null) { lo += Vector256.Load(add); hi += Vector256.Load(add + w); }
+            if (relu) { lo = Vector256.Max(lo, Vector256<T>.Zero); hi = Vector256.Max(hi, Vector256<T>.Zero); }
             lo.Store(c); hi.Store(c + w);
         }
 
@@ -683,7 +746,7 @@ public static partial class Gemm
         public static int MR => 4;
         public static int NR => 4;
 
-        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, bool load)
+        public static void Tile(int kc, T* a, nint rsA, nint csA, int mr, T* b, nint rsB, T* c, nint ldc, int nr, in Epilogue<T> e)
         {
             T* acc = stackalloc T[16];
             for (int i = 0; i < 16; i++) acc[i] = T.Zero;
@@ -693,7 +756,7 @@ public static partial class Gemm
                     T x = a[r * rsA + q * csA];
                     for (int j = 0; j < 4; j++) acc[r * 4 + j] = T.FusedMultiplyAdd(x, b[j], acc[r * 4 + j]);
                 }
-            StoreEdge(acc, 4, c, ldc, mr, nr, load);
+            StoreEdge(acc, 4, c, ldc, mr, nr, e);
         }
     }
 }

@@ -46,21 +46,8 @@ public sealed class GemmTests
         var a0 = Random<T>(rng, aRows * aCols);
         var b0 = Random<T>(rng, bRows * bCols);
         var c0 = Random<T>(rng, m * n);
-        var exact = new double[m * n];
-        var absSum = new double[m * n];
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double s = 0, sa = 0;
-                for (int p = 0; p < k; p++)
-                {
-                    double x = double.CreateChecked(transA ? a0[p * m + i] : a0[i * k + p]);
-                    double y = double.CreateChecked(transB ? b0[j * k + p] : b0[p * n + j]);
-                    s += x * y; sa += Math.Abs(x * y);
-                }
-                exact[i * n + j] = s; absSum[i * n + j] = sa;
-            }
-        double rel = typeof(T) == typeof(float) ? 1e-5 * Math.Sqrt(k + 1) : 1e-12;
+        var (exact, absSum) = Naive(a0, b0, m, n, k, transA, transB);
+        double rel = Rel<T>(k);
 
         foreach (int pad in new[] { 0, 3 })
         {
@@ -97,6 +84,29 @@ public sealed class GemmTests
                     }
         }
     }
+
+    /// <summary>op(A) op(B) of dense operands in double, and sum |a||b| per element for the error bound.</summary>
+    private static (double[] Exact, double[] AbsSum) Naive<T>(T[] a0, T[] b0, int m, int n, int k, bool transA, bool transB)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var exact = new double[m * n];
+        var absSum = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0, sa = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    double x = double.CreateChecked(transA ? a0[p * m + i] : a0[i * k + p]);
+                    double y = double.CreateChecked(transB ? b0[j * k + p] : b0[p * n + j]);
+                    s += x * y; sa += Math.Abs(x * y);
+                }
+                exact[i * n + j] = s; absSum[i * n + j] = sa;
+            }
+        return (exact, absSum);
+    }
+
+    private static double Rel<T>(int k) => typeof(T) == typeof(float) ? 1e-5 * Math.Sqrt(k + 1) : 1e-12;
 
     private static T[] Random<T>(Rng rng, int count) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
@@ -186,6 +196,89 @@ public sealed class GemmTests
         Gemm.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, full, ldc, accumulate);
         return (a, lda, b, ldb, c0, full, ldc);
     }
+
+    // Linear's shapes (A B^T: batch x in x out) and the other transposes over: several k blocks (257, 600, 1024),
+    // edge tiles (13, 37, 300 columns; 7, 13 rows), the narrow path (1-4 rows or columns), depth <= 16 (packed loops),
+    // the direct and packed loops, and A B^T run as its transpose (32x1024x128: C written through a transposed tile).
+    private static readonly (int M, int N, int K)[] EpilogueShapes =
+    [
+        (1, 1, 1), (3, 5, 0), (7, 37, 13), (13, 300, 257), (256, 300, 4), (256, 1, 300), (1, 256, 300), (3, 64, 600),
+        (64, 2, 600), (130, 70, 600), (32, 128, 1024), (256, 300, 400),
+    ];
+
+    private static IEnumerable<TestCaseData> EpilogueCases()
+    {
+        foreach (var (m, n, k) in EpilogueShapes)
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { true, false })
+                    yield return new TestCaseData(m, n, k, ta, tb).SetArgDisplayNames($"{m}x{n}x{k}", ta ? "At" : "A", tb ? "Bt" : "B");
+    }
+
+    /// <summary>
+    /// Linear's epilogue (bias as the first k block's addend, ReLU on the last block's store) gives the bits of what
+    /// CpuBackend.Linear ran before it: the bias copied into every row of C, an accumulating GEMM, max(x, 0) on C;
+    /// float32 and float64, every kernel, 1 and 2 threads, with and without bias and ReLU, C's padding untouched and
+    /// C's old contents never read (NaN); the values against the product in double. Row 0 of A holds a NaN when
+    /// k > 0: ReLU keeps it NaN (torch's relu does).
+    /// </summary>
+    [TestCaseSource(nameof(EpilogueCases))]
+    public void EpilogueMatchesBiasRowsThenGemmThenRelu(int m, int n, int k, bool transA, bool transB)
+    {
+        Epilogue<float>(m, n, k, transA, transB);
+        Epilogue<double>(m, n, k, transA, transB);
+    }
+
+    private static void Epilogue<T>(int m, int n, int k, bool transA, bool transB) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(m * 7919 + n * 31 + k + (transA ? 5 : 0) + (transB ? 11 : 0));
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n, ldc = n + 3;
+        var a = Random<T>(rng, aRows * aCols);
+        var b = Random<T>(rng, bRows * bCols);
+        var bias = Random<T>(rng, n);
+        var (exact, absSum) = Naive(a, b, m, n, k, transA, transB);
+        if (k > 0) a[0] = T.NaN;   // op(A)(0, 0) in either layout: row 0 of C is NaN
+        foreach (bool withBias in new[] { true, false })
+            foreach (bool relu in new[] { true, false })
+                foreach (var isa in Isas())
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        Gemm.ForcedIsa = isa; Gemm.MaxThreads = threads;
+                        T sentinel = T.CreateChecked(12345);
+                        var want = Strided(new T[m * n], m, n, ldc, sentinel, T.Zero);
+                        for (int i = 0; i < m && withBias; i++) bias.CopyTo(want, i * ldc);
+                        var got = Strided(new T[m * n], m, n, ldc, sentinel, T.NaN);
+                        var bs = withBias ? bias : [];
+                        if (typeof(T) == typeof(float))
+                        {
+                            Gemm.Sgemm(transA, transB, m, n, k, (float[])(object)a, aCols, (float[])(object)b, bCols, (float[])(object)want, ldc, withBias);
+                            Gemm.Sgemm(transA, transB, m, n, k, (float[])(object)a, aCols, (float[])(object)b, bCols, (float[])(object)got, ldc, (float[])(object)bs, relu);
+                        }
+                        else
+                        {
+                            Gemm.Dgemm(transA, transB, m, n, k, (double[])(object)a, aCols, (double[])(object)b, bCols, (double[])(object)want, ldc, withBias);
+                            Gemm.Dgemm(transA, transB, m, n, k, (double[])(object)a, aCols, (double[])(object)b, bCols, (double[])(object)got, ldc, (double[])(object)bs, relu);
+                        }
+                        string at = $"{typeof(T).Name} {m}x{n}x{k} transA={transA} transB={transB} bias={withBias} relu={relu} isa={isa} threads={threads}";
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < ldc && i * ldc + j < got.Length; j++)
+                            {
+                                T w = j < n && relu ? T.Max(want[i * ldc + j], T.Zero) : want[i * ldc + j], g = got[i * ldc + j];
+                                if (!(T.IsNaN(w) && T.IsNaN(g)) && !w.Equals(g) | T.IsNegative(w) != T.IsNegative(g))
+                                    Assert.Fail($"{at}: C[{i},{j}] = {g}, the unfused path gives {w}{(j >= n ? " (padding)" : "")}");
+                                if (j >= n || (i == 0 && k > 0)) continue;
+                                double init = withBias ? double.CreateChecked(bias[j]) : 0, x = init + exact[i * n + j];
+                                double tol = Rel<T>(k) * (absSum[i * n + j] + Math.Abs(init)) + 1e-30;
+                                if (!(Math.Abs(double.CreateChecked(g) - (relu ? Math.Max(x, 0) : x)) <= tol))
+                                    Assert.Fail($"{at}: C[{i},{j}] = {g}, the product in double gives {x} (tol {tol})");
+                            }
+                        if (k > 0 && n > 0) Assert.That(T.IsNaN(got[0]), $"{at}: a NaN in row 0 of A must give NaN in C[0, 0]");
+                    }
+    }
+
+    [Test]
+    public void EpilogueBiasShorterThanNIsRejected() =>
+        Assert.That(Assert.Throws<ArgumentException>(() => Gemm.Sgemm(false, true, 2, 3, 2, Four, 2, Six, 2, new float[6], 3, Four.AsSpan(0, 2), false))!.ParamName,
+            Is.EqualTo("bias"));
 
     [Test]
     public void ThreadCountDoesNotChangeBits()
