@@ -5,8 +5,9 @@
 // with e = exp(|x|) as an unevaluated double-float (pair hi + lo) sum, and every step in double-float arithmetic
 // with the same operations, the same operation order and FMAs exactly where the AVX2 build fuses, so each result
 // has the same bits. The scalar, Vector256 and (float) Vector512 versions compute the same function lane by lane;
-// the Vector512 float version first tries two cheaper evaluations whose every lane is checked against SLEEF's error
-// bound (a short polynomial for small arguments, float64 arithmetic otherwise) and runs SLEEF's where one is unsure.
+// the float vector versions (one width-generic code) first try two cheaper evaluations whose every lane is checked
+// against SLEEF's error bound (a short polynomial for small arguments, float64 arithmetic otherwise) and run SLEEF's
+// where one is unsure.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -175,92 +176,33 @@ public static class TorchTanh
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double Pow2(int e, double _) => BitConverter.Int64BitsToDouble((long)(e + 0x3ff) << 52);
 
-    // ================================================================= vectors (Vector256, lane by lane the same)
+    // ================================================================= float32 vectors (Vector256 and Vector512)
+    // One width-generic code (over FloatLanes: F8 = Vector256, F16 = Vector512) computes each lane as the scalar
+    // Tanh(float) does. SLEEF's algorithm (SleefOf) is tried last: first, where every |x| < 2^-5 (a normalised
+    // gradient, AlphaGrad's argument), the short SmallOf path; else the float64 GeneralOf path. Both check every lane
+    // against SLEEF's error bound, and a vector with a lane either is not sure of runs SLEEF's code.
 
-    /// <summary>Eight float32 tanh at once, each lane equal to <see cref="Tanh(float)"/>.</summary>
+    /// <summary>Eight float32 tanh at once (AVX2), each lane equal to <see cref="Tanh(float)"/>: the
+    /// <see cref="Small(Vector256{float}, out Vector256{float})"/> or <see cref="General(Vector256{float}, out uint)"/>
+    /// path where each is sure of every lane, else SLEEF's algorithm.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x)
-    {
-        var signMask = Vector256.Create(int.MinValue).AsSingle();
-        var a = Vector256.AndNot(x, signMask);
-        var q = Vector256.Round(a * Vector256.Create(R_Ln2F));
-        Vector256<float> sx, sy;
-        {
-            var c = q * Vector256.Create(-L2UF); var s = a + c; var v = s - a;
-            sx = s; sy = ((a - (s - v)) + (c - v)) + Vector256<float>.Zero;
-            c = q * Vector256.Create(-L2LF); s = sx + c; v = s - sx;
-            var t = (sx - (s - v)) + (c - v);
-            sy = t + sy; sx = s;
-        }
-        var u = Vector256.FusedMultiplyAdd(Vector256.Create(P0F), sx, Vector256.Create(P1F));
-        u = Vector256.FusedMultiplyAdd(u, sx, Vector256.Create(P2F));
-        u = Vector256.FusedMultiplyAdd(u, sx, Vector256.Create(P3F));
-        Vector256<float> tx, ty;
-        {
-            var m = sx * u; var ml = Vector256.FusedMultiplyAdd(sy, u, Vector256.FusedMultiplyAdd(sx, u, -m));
-            (tx, ty) = Add2(m, ml, Vector256.Create(SixthF));
-        }
-        {
-            var m = sx * tx;
-            var ml = Vector256.FusedMultiplyAdd(sx, ty, Vector256.FusedMultiplyAdd(sy, tx, Vector256.FusedMultiplyAdd(sx, tx, -m)));
-            (tx, ty) = Add2(m, ml, Vector256.Create(0.5f));
-        }
-        {
-            var q2 = sx * sx; var q2l = Vector256.FusedMultiplyAdd(sx + sx, sy, Vector256.FusedMultiplyAdd(sx, sx, -q2));
-            var m = q2 * tx;
-            var ml = Vector256.FusedMultiplyAdd(q2, ty, Vector256.FusedMultiplyAdd(q2l, tx, Vector256.FusedMultiplyAdd(q2, tx, -m)));
-            var s = sx + m; var v = s - sx;
-            var t = (sx - (s - v)) + (m - v);
-            tx = s; ty = t + (sy + ml);
-        }
-        var one = Vector256<float>.One;
-        {
-            var s = one + tx;
-            ty = ((one - s) + tx) + ty; tx = s;
-        }
-        // q is integral and small (or the lane is discarded below): its int from the bits of q + 1.5*2^23
-        var qi = (q + Vector256.Create(12582912f)).AsInt32() - Vector256.Create(0x4B400000);
-        var h = Vector256.ShiftRightArithmetic(qi, 1);
-        var bias = Vector256.Create(0x7f);
-        var p1 = Vector256.ShiftLeft(h + bias, 23).AsSingle();
-        var p2 = Vector256.ShiftLeft(qi - h + bias, 23).AsSingle();
-        var ex = tx * p1 * p2; var ey = ty * p1 * p2;
-        var rx = one / ex;
-        var ry = rx * Vector256.FusedMultiplyAdd(-ey, rx, Vector256.FusedMultiplyAdd(-ex, rx, one));
-        var nrx = -rx;
-        var nx = ex + nrx; var ny = (((ex - nx) + nrx) + ey) + -ry;
-        var dx = ex + rx; var dy = (((ex - dx) + rx) + ey) + ry;
-        var it = one / dx; var qx = nx * it;
-        var w = Vector256.FusedMultiplyAdd(it, nx, -qx);
-        var z = Vector256.FusedMultiplyAdd(-dy, it, Vector256.FusedMultiplyAdd(-dx, it, one));
-        var y = qx + Vector256.FusedMultiplyAdd(qx, z, Vector256.FusedMultiplyAdd(ny, it, w));
-        var big = Vector256.GreaterThan(a, Vector256.Create(ThresholdF)) | ~Vector256.Equals(y, y);
-        y = Vector256.ConditionalSelect(big, one, y);
-        y ^= x & signMask;
-        return y | ~Vector256.Equals(x, x);   // NaN in: all bits set
-    }
+    public static Vector256<float> Tanh(Vector256<float> x) => TanhOf(new F8(x)).Vec;
+
+    /// <summary>Sixteen float32 tanh at once (AVX-512), each lane equal to <see cref="Tanh(float)"/>: as the Vector256
+    /// version, sixteen lanes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Tanh(Vector512<float> x) => TanhOf(new F16(x)).Vec;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<float>, Vector256<float>) Add2(Vector256<float> xx, Vector256<float> xy, Vector256<float> y)
+    private static V TanhOf<V>(V x) where V : struct, IFloatLanes<V>
     {
-        var s = xx + y; var v = s - xx;
-        var t = (xx - (s - v)) + (y - v);
-        return (s, t + xy);
-    }
-
-    /// <summary>Sixteen float32 tanh at once (AVX-512), each lane equal to <see cref="Tanh(float)"/>: where every
-    /// |x| &lt; 2^-5 (a normalised gradient, AlphaGrad's argument) the short <see cref="Small"/> path, else the
-    /// <see cref="General"/> one in float64; SLEEF's algorithm for a vector with a lane either is not sure of.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Tanh(Vector512<float> x)
-    {
-        var signMask = Vector512.Create(int.MinValue).AsSingle();
-        var a = Vector512.AndNot(x, signMask);
-        if (Vector512.LessThanAll(a, Vector512.Create(SmallMax)))   // false for NaN
+        var signMask = V.Bits(int.MinValue);
+        var a = V.AndNot(x, signMask);
+        if (V.AllLess(a, V.Splat(SmallMax)))   // false for NaN
         {
-            var y = Small(a, out var unsure);
-            if (!Vector512.GreaterThanOrEqualAny(unsure, Vector512<float>.Zero)) return y | (x & signMask);
-            return Sleef(x);
+            var y = SmallOf(a, out var unsure);
+            if (!V.AnyGreaterOrEqual(unsure, V.Splat(0f))) return y | (x & signMask);
+            return SleefOf(x);
         }
         return NotSmall(x);
     }
@@ -268,52 +210,132 @@ public static class TorchTanh
     /// <summary>The float64 path, else SLEEF's: kept out of line, so a fused map's loop (AlphaGrad's update) holds
     /// only the small path.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Vector512<float> NotSmall(Vector512<float> x)
+    private static V NotSmall<V>(V x) where V : struct, IFloatLanes<V>
     {
-        if (Avx512F.IsSupported)
+        if (V.HasFloat64)
         {
-            var y = General(x, out uint unsure);
+            var y = GeneralOf(x, out uint unsure);
             if (unsure == 0) return y;
         }
-        return Sleef(x);
+        return SleefOf(x);
+    }
+
+    // ---- tanh(a) for 0 <= a < 2^-5 in float32 arithmetic, with each lane's rounding checked.
+    // SLEEF's result is its double-float value rounded once to float. For these a that value is tanh(a) within a
+    // relative 2^-34: its polynomial's 1/6 is float 1/6 (7e-9 off), which moves tanh by 2^-27 a^2 relative, and its
+    // double-float sums lose more below 2^-7 (measured: every input passes with 2^-34, 920 fail with 2^-38). So where
+    // tanh(a) is farther than that from a rounding boundary, SLEEF returns round(tanh(a)), and so does a + c with
+    // c = a^3 p(a^2) computed in float: tanh(a) - a = -a^3/3 + 2a^5/15 - 17a^7/315 + 62a^9/2835 - ... (the a^9 term
+    // is 2^-34 of c at a = 2^-5: dropped), c carries four roundings (2^-22 relative), and s = RN(a + c) with the exact
+    // remainder err = a + c - s (Fast2Sum, a >= |c|) says how far a + c lies from the boundary between s and its
+    // neighbour. A lane is unsure when |err| + 2^-21 |c| + 2^-34 s reaches half the gap to the float below s (the
+    // smaller gap), and in [2^-24, 2^-23), where SLEEF returns the next float up for one input in eight (its e - 1/e
+    // cancels); elsewhere below 2^-12 SLEEF returns a, and so does this. The same float operations on either width:
+    // proven on every float with |x| < 2^-5 against SLEEF's lanes (TorchTanhTests, both widths: 0.83% of them unsure,
+    // 0.01% outside [2^-24, 2^-23)).
+    private const float SmallMax = 0.03125f, SmallC3 = -1f / 3f, SmallC5 = 2f / 15f, SmallC7 = -17f / 315f;
+    private const float SmallErrC2 = 9.5367431640625e-07f, SmallErrS2 = 1.1641532182693481e-10f;   // twice 2^-21, 2^-34
+
+    /// <summary>tanh(a) for 0 &lt;= a &lt; 2^-5 (lanes past it: anything), and unsure: &gt;= 0 in the lanes that may differ
+    /// from SLEEF's (see the comment above), negative or NaN in the others (NaN where s = 0: sure).</summary>
+    internal static Vector256<float> Small(Vector256<float> a, out Vector256<float> unsure)
+    {
+        var s = SmallOf(new F8(a), out var u);
+        unsure = u.Vec;
+        return s.Vec;
+    }
+
+    /// <summary>The sixteen-lane <see cref="Small(Vector256{float}, out Vector256{float})"/>.</summary>
+    internal static Vector512<float> Small(Vector512<float> a, out Vector512<float> unsure)
+    {
+        var s = SmallOf(new F16(a), out var u);
+        unsure = u.Vec;
+        return s.Vec;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static V SmallOf<V>(V a, out V unsure) where V : struct, IFloatLanes<V>
+    {
+        var a2 = a * a;
+        var p = V.Fma(V.Fma(V.Splat(SmallC7), a2, V.Splat(SmallC5)), a2, V.Splat(SmallC3));
+        var c = (a * a2) * p;                                             // tanh(a) - a (the a^9 term is 2^-34 of it: dropped)
+        var s = a + c;
+        var err = (a - s) + c;                                            // a + c = s + err exactly
+        var slack2 = V.Fma(V.Abs(c), V.Splat(SmallErrC2), s * V.Splat(SmallErrS2));
+        var gap = s - V.IntSub(s, V.Bits(1));                             // s minus the float below it (NaN for s = 0)
+        // 2(|err| + slack) - gap, and +inf in [2^-24, 2^-23) (a - 2^-24, unsigned, below the binade's width)
+        var quirk = V.UnsignedLess(V.IntSub(a, V.Bits(0x33800000)), V.Bits(0x00800000));
+        unsure = V.Select(quirk, V.Splat(float.PositiveInfinity), V.Fma(V.Abs(err), V.Splat(2f), slack2) - gap);
+        return s;
     }
 
     // ---- tanh(x) for any x in float64 arithmetic, with each lane's rounding checked.
     // SLEEF's value before its last rounding is (e^2 - 1)/(e^2 + 1) for its e = 2^q P(s), s = |x| - q ln2, P(s) =
     // 1 + s + s^2/2 + s^3 c + s^4 u(s) with float c (1/6) and u evaluated in float from s rounded to float, all in
     // double-float pairs (about 2^-44 relative). Here u is SLEEF's own float u (same FMAs, same bits), s, P and
-    // E = e - 1 = 2^q P - 1 (no cancellation for small x) are float64, tanh = E(E + 2) / (E(E + 2) + 2) with the
-    // division by a reciprocal estimate and two Newton corrections: within 2^-50 of SLEEF's formula, which differs
-    // from SLEEF's pairs by its pair rounding and by its float rounding of q ln2's low part (2^-38). The lane is
-    // sure when the float64 result is farther than 2^-13 of a float32 ulp (2^-9 below 2^-7, where SLEEF's pairs
-    // lose more to e - 1/e) from a rounding boundary, i.e. the low 29 bits of its significand are not within that
-    // of 2^28; [2^-24, 2^-23) is never sure (see the small path). Proven on all 2^32 floats against SLEEF's lanes
-    // (TorchTanhTests, explicit).
+    // E = e - 1 = 2^q P - 1 (no cancellation for small x) are float64, tanh = E(E + 2) / (E(E + 2) + 2) (AVX-512: by a
+    // reciprocal estimate and two Newton corrections; AVX2: one correctly rounded division): within 2^-50 of SLEEF's
+    // formula, which differs from SLEEF's pairs by its pair rounding and by its float rounding of q ln2's low part
+    // (2^-38). The lane is sure when the float64 result is farther than 2^-13 of a float32 ulp (2^-9 below 2^-7, where
+    // SLEEF's pairs lose more to e - 1/e) from a rounding boundary, i.e. the low 29 bits of its significand are not
+    // within that of 2^28; [2^-24, 2^-23) is never sure (see the small path). Proven for each width on all 2^32 floats
+    // against SLEEF's lanes (TorchTanhTests, explicit).
     private const ulong GeneralMargin = 1UL << 16, GeneralMarginSmall = 1UL << 20;
 
-    /// <summary>tanh(x) on sixteen lanes through float64 (sign, |x| &gt; 8.66 and NaN handled as SLEEF does), and
+    /// <summary>tanh(x) on eight lanes through float64 (sign, |x| &gt; 8.66 and NaN handled as SLEEF does; AVX), and
     /// unsure: bit l set when lane l may differ from SLEEF's (see the comment above).</summary>
+    internal static Vector256<float> General(Vector256<float> x, out uint unsure) => GeneralOf(new F8(x), out unsure).Vec;
+
+    /// <summary>The sixteen-lane <see cref="General(Vector256{float}, out uint)"/> (AVX-512F).</summary>
+    internal static Vector512<float> General(Vector512<float> x, out uint unsure) => GeneralOf(new F16(x), out unsure).Vec;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> General(Vector512<float> x, out uint unsure)
+    private static V GeneralOf<V>(V x, out uint unsure) where V : struct, IFloatLanes<V>
     {
-        var signMask = Vector512.Create(int.MinValue).AsSingle();
-        var a = Vector512.AndNot(x, signMask);
-        var quirk = Vector512.LessThan(a.AsUInt32() - Vector512.Create(0x33800000u), Vector512.Create(0x00800000u));
-        var ac = Avx512F.Min(a, Vector512.Create(ThresholdF));            // NaN and the large lanes: the threshold (set below)
-        var q = Vector512.Round(ac * Vector512.Create(R_Ln2F));
-        var sx = Vector512.FusedMultiplyAdd(q, Vector512.Create(-L2UF), ac) + q * Vector512.Create(-L2LF);   // SLEEF's s, rounded
-        var u = Vector512.FusedMultiplyAdd(Vector512.Create(P0F), sx, Vector512.Create(P1F));                 // SLEEF's float u
-        u = Vector512.FusedMultiplyAdd(u, sx, Vector512.Create(P2F));
-        u = Vector512.FusedMultiplyAdd(u, sx, Vector512.Create(P3F));
-        var ylo = GeneralHalf(ac.GetLower(), q.GetLower(), u.GetLower(), out var ulo);
-        var yhi = GeneralHalf(ac.GetUpper(), q.GetUpper(), u.GetUpper(), out var uhi);
-        unsure = (uint)(ulo.ExtractMostSignificantBits() | (uhi.ExtractMostSignificantBits() << 8) | quirk.ExtractMostSignificantBits());
-        var y = Vector512.ConditionalSelect(Vector512.LessThanOrEqual(a, Vector512.Create(ThresholdF)), Vector512.Create(ylo, yhi), Vector512<float>.One);
-        return (y | (x & signMask)) | ~Vector512.Equals(x, x);               // NaN in: all bits set, as SLEEF
+        var signMask = V.Bits(int.MinValue);
+        var a = V.AndNot(x, signMask);
+        var quirk = V.UnsignedLess(V.IntSub(a, V.Bits(0x33800000)), V.Bits(0x00800000));
+        var ac = V.MinNative(a, V.Splat(ThresholdF));                   // NaN and the large lanes: the threshold (set below)
+        var q = V.Round(ac * V.Splat(R_Ln2F));
+        var sx = V.Fma(q, V.Splat(-L2UF), ac) + q * V.Splat(-L2LF);    // SLEEF's s, rounded
+        var u = V.Fma(V.Splat(P0F), sx, V.Splat(P1F));                   // SLEEF's float u
+        u = V.Fma(u, sx, V.Splat(P2F));
+        u = V.Fma(u, sx, V.Splat(P3F));
+        var y = V.Float64Tanh(ac, q, u, out unsure);
+        unsure |= V.SignBits(quirk);
+        y = V.Select(V.LessOrEqual(a, V.Splat(ThresholdF)), y, V.Splat(1f));
+        return (y | (x & signMask)) | ~V.Equal(x, x);                   // NaN in: all bits set, as SLEEF
     }
 
-    /// <summary>Eight lanes of <see cref="General"/> in float64: tanh of a (0 &lt;= a &lt;= 8.66) rounded to float, and
-    /// the lanes within the margin of a rounding boundary (all bits set).</summary>
+    /// <summary>Four lanes of <see cref="General(Vector256{float}, out uint)"/> in float64: tanh of a (0 &lt;= a &lt;= 8.66,
+    /// q = round(a / ln 2), u SLEEF's float polynomial) rounded to float, and the lanes within the margin of a
+    /// rounding boundary (all bits set).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> GeneralQuarter(Vector128<float> af, Vector128<float> qf, Vector128<float> uf, out Vector256<long> unsure)
+    {
+        var a = Avx.ConvertToVector256Double(af);
+        var q = Avx.ConvertToVector256Double(qf);
+        var u = Avx.ConvertToVector256Double(uf);
+        var one = Vector256<double>.One;
+        var two = Vector256.Create(2.0);
+        var s = Vector256.FusedMultiplyAdd(q, Vector256.Create(-((double)L2UF + L2LF)), a);   // a - q ln2 (q ln2's parts exact)
+        var w = Vector256.FusedMultiplyAdd(s, u, Vector256.Create((double)SixthF));
+        w = Vector256.FusedMultiplyAdd(s, w, Vector256.Create(0.5));
+        var em1 = Vector256.FusedMultiplyAdd(s * s, w, s);                                    // P(s) - 1
+        // 2^q: q (0 .. 13) + 2^52 + 1023 has q + 1023 in its low bits, shifted up into the exponent
+        var p = Vector256.ShiftLeft((q + Vector256.Create(4503599627371519.0)).AsInt64(), 52).AsDouble();
+        var e = Vector256.FusedMultiplyAdd(em1, p, p - one);                                  // E = 2^q P(s) - 1
+        var n = e * (e + two);                                                                // e^2 - 1
+        var y = n / (n + two);                                                                // / (e^2 + 1), rounded once
+        var small = Vector256.LessThan(a, Vector256.Create(0.0078125)).AsInt64();             // a < 2^-7
+        var margin = Vector256.ConditionalSelect(small, Vector256.Create((long)GeneralMarginSmall), Vector256.Create((long)GeneralMargin));
+        var low = (y.AsInt64() - (Vector256.Create(1L << 28) - margin)) & Vector256.Create((1L << 29) - 1);
+        unsure = Vector256.LessThanOrEqual(low, margin + margin);
+        return Avx.ConvertToVector128Single(y);
+    }
+
+    /// <summary>Eight lanes of <see cref="General(Vector512{float}, out uint)"/> in float64, as
+    /// <see cref="GeneralQuarter"/> with AVX-512's 2^q and a reciprocal estimate refined by Newton steps.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> GeneralHalf(Vector256<float> af, Vector256<float> qf, Vector256<float> uf, out Vector512<ulong> unsure)
     {
@@ -341,109 +363,211 @@ public static class TorchTanh
         return Avx512F.ConvertToVector256Single(y);
     }
 
-    // ---- tanh(a) for 0 <= a < 2^-5 in float32 arithmetic, with each lane's rounding checked.
-    // SLEEF's result is its double-float value rounded once to float. For these a that value is tanh(a) within a
-    // relative 2^-34: its polynomial's 1/6 is float 1/6 (7e-9 off), which moves tanh by 2^-27 a^2 relative, and its
-    // double-float sums lose more below 2^-7 (measured: every input passes with 2^-34, 920 fail with 2^-38). So where
-    // tanh(a) is farther than that from a rounding boundary, SLEEF returns round(tanh(a)), and so does a + c with
-    // c = a^3 p(a^2) computed in float: tanh(a) - a = -a^3/3 + 2a^5/15 - 17a^7/315 + 62a^9/2835 - ... (the a^9 term
-    // is 2^-34 of c at a = 2^-5: dropped), c carries four roundings (2^-22 relative), and s = RN(a + c) with the exact
-    // remainder err = a + c - s (Fast2Sum, a >= |c|) says how far a + c lies from the boundary between s and its
-    // neighbour. A lane is unsure when |err| + 2^-21 |c| + 2^-34 s reaches half the gap to the float below s (the
-    // smaller gap), and in [2^-24, 2^-23), where SLEEF returns the next float up for one input in eight (its e - 1/e
-    // cancels); elsewhere below 2^-12 SLEEF returns a, and so does this. Proven on every float with |x| < 2^-5 against
-    // SLEEF's lanes (TorchTanhTests: 0.83% of them unsure, 0.01% outside [2^-24, 2^-23)).
-    private const float SmallMax = 0.03125f, SmallC3 = -1f / 3f, SmallC5 = 2f / 15f, SmallC7 = -17f / 315f;
-    private const float SmallErrC2 = 9.5367431640625e-07f, SmallErrS2 = 1.1641532182693481e-10f;   // twice 2^-21, 2^-34
-
-    /// <summary>tanh(a) for 0 &lt;= a &lt; 2^-5 (lanes past it: anything), and unsure: &gt;= 0 in the lanes that may differ
-    /// from SLEEF's (see the comment above), negative or NaN in the others (NaN where s = 0: sure).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> Small(Vector512<float> a, out Vector512<float> unsure)
-    {
-        var a2 = a * a;
-        var p = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.Create(SmallC7), a2, Vector512.Create(SmallC5)), a2, Vector512.Create(SmallC3));
-        var c = (a * a2) * p;                                             // tanh(a) - a (the a^9 term is 2^-34 of it: dropped)
-        var s = a + c;
-        var err = (a - s) + c;                                            // a + c = s + err exactly
-        var slack2 = Vector512.FusedMultiplyAdd(Vector512.Abs(c), Vector512.Create(SmallErrC2), s * Vector512.Create(SmallErrS2));
-        var gap = s - (s.AsInt32() - Vector512<int>.One).AsSingle();      // s minus the float below it (NaN for s = 0)
-        // 2(|err| + slack) - gap, and +inf in [2^-24, 2^-23) (a - 2^-24, unsigned, below the binade's width)
-        var quirk = Vector512.LessThan(a.AsUInt32() - Vector512.Create(0x33800000u), Vector512.Create(0x00800000u)).AsSingle();
-        unsure = Vector512.ConditionalSelect(quirk, Vector512.Create(float.PositiveInfinity),
-                                             Vector512.FusedMultiplyAdd(Vector512.Abs(err), Vector512.Create(2f), slack2) - gap);
-        return s;
-    }
+    /// <summary>SLEEF's algorithm on eight lanes (the exact path of <see cref="Tanh(Vector256{float})"/>).</summary>
+    internal static Vector256<float> Sleef(Vector256<float> x) => SleefOf(new F8(x)).Vec;
 
     /// <summary>SLEEF's algorithm on sixteen lanes (the exact path of <see cref="Tanh(Vector512{float})"/>).</summary>
-    internal static Vector512<float> Sleef(Vector512<float> x)
+    internal static Vector512<float> Sleef(Vector512<float> x) => SleefOf(new F16(x)).Vec;
+
+    /// <summary>The scalar Tanh(float)'s operations, lane by lane.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static V SleefOf<V>(V x) where V : struct, IFloatLanes<V>
     {
-        var signMask = Vector512.Create(int.MinValue).AsSingle();
-        var a = Vector512.AndNot(x, signMask);
-        var q = Vector512.Round(a * Vector512.Create(R_Ln2F));
-        Vector512<float> sx, sy;
+        var signMask = V.Bits(int.MinValue);
+        var a = V.AndNot(x, signMask);
+        var q = V.Round(a * V.Splat(R_Ln2F));
+        V sx, sy;
         {
-            var c = q * Vector512.Create(-L2UF); var s = a + c; var v = s - a;
-            sx = s; sy = ((a - (s - v)) + (c - v)) + Vector512<float>.Zero;
-            c = q * Vector512.Create(-L2LF); s = sx + c; v = s - sx;
+            var c = q * V.Splat(-L2UF); var s = a + c; var v = s - a;
+            sx = s; sy = ((a - (s - v)) + (c - v)) + V.Splat(0f);
+            c = q * V.Splat(-L2LF); s = sx + c; v = s - sx;
             var t = (sx - (s - v)) + (c - v);
             sy = t + sy; sx = s;
         }
-        var u = Vector512.FusedMultiplyAdd(Vector512.Create(P0F), sx, Vector512.Create(P1F));
-        u = Vector512.FusedMultiplyAdd(u, sx, Vector512.Create(P2F));
-        u = Vector512.FusedMultiplyAdd(u, sx, Vector512.Create(P3F));
-        Vector512<float> tx, ty;
+        var u = V.Fma(V.Splat(P0F), sx, V.Splat(P1F));
+        u = V.Fma(u, sx, V.Splat(P2F));
+        u = V.Fma(u, sx, V.Splat(P3F));
+        V tx, ty;
         {
-            var m = sx * u; var ml = Vector512.FusedMultiplyAdd(sy, u, Vector512.FusedMultiplyAdd(sx, u, -m));
-            (tx, ty) = Add2(m, ml, Vector512.Create(SixthF));
+            var m = sx * u; var ml = V.Fma(sy, u, V.Fma(sx, u, -m));
+            (tx, ty) = Add2(m, ml, V.Splat(SixthF));
         }
         {
             var m = sx * tx;
-            var ml = Vector512.FusedMultiplyAdd(sx, ty, Vector512.FusedMultiplyAdd(sy, tx, Vector512.FusedMultiplyAdd(sx, tx, -m)));
-            (tx, ty) = Add2(m, ml, Vector512.Create(0.5f));
+            var ml = V.Fma(sx, ty, V.Fma(sy, tx, V.Fma(sx, tx, -m)));
+            (tx, ty) = Add2(m, ml, V.Splat(0.5f));
         }
         {
-            var q2 = sx * sx; var q2l = Vector512.FusedMultiplyAdd(sx + sx, sy, Vector512.FusedMultiplyAdd(sx, sx, -q2));
+            var q2 = sx * sx; var q2l = V.Fma(sx + sx, sy, V.Fma(sx, sx, -q2));
             var m = q2 * tx;
-            var ml = Vector512.FusedMultiplyAdd(q2, ty, Vector512.FusedMultiplyAdd(q2l, tx, Vector512.FusedMultiplyAdd(q2, tx, -m)));
+            var ml = V.Fma(q2, ty, V.Fma(q2l, tx, V.Fma(q2, tx, -m)));
             var s = sx + m; var v = s - sx;
             var t = (sx - (s - v)) + (m - v);
             tx = s; ty = t + (sy + ml);
         }
-        var one = Vector512<float>.One;
+        var one = V.Splat(1f);
         {
             var s = one + tx;
             ty = ((one - s) + tx) + ty; tx = s;
         }
         // q is integral and small (or the lane is discarded below): its int from the bits of q + 1.5*2^23
-        var qi = (q + Vector512.Create(12582912f)).AsInt32() - Vector512.Create(0x4B400000);
-        var h = Vector512.ShiftRightArithmetic(qi, 1);
-        var bias = Vector512.Create(0x7f);
-        var p1 = Vector512.ShiftLeft(h + bias, 23).AsSingle();
-        var p2 = Vector512.ShiftLeft(qi - h + bias, 23).AsSingle();
+        var qi = V.IntSub(q + V.Splat(12582912f), V.Bits(0x4B400000));
+        var h = V.ShiftRightArithmetic(qi, 1);
+        var bias = V.Bits(0x7f);
+        var p1 = V.ShiftLeft(V.IntAdd(h, bias), 23);
+        var p2 = V.ShiftLeft(V.IntAdd(V.IntSub(qi, h), bias), 23);
         var ex = tx * p1 * p2; var ey = ty * p1 * p2;
         var rx = one / ex;
-        var ry = rx * Vector512.FusedMultiplyAdd(-ey, rx, Vector512.FusedMultiplyAdd(-ex, rx, one));
+        var ry = rx * V.Fma(-ey, rx, V.Fma(-ex, rx, one));
         var nrx = -rx;
         var nx = ex + nrx; var ny = (((ex - nx) + nrx) + ey) + -ry;
         var dx = ex + rx; var dy = (((ex - dx) + rx) + ey) + ry;
         var it = one / dx; var qx = nx * it;
-        var w = Vector512.FusedMultiplyAdd(it, nx, -qx);
-        var z = Vector512.FusedMultiplyAdd(-dy, it, Vector512.FusedMultiplyAdd(-dx, it, one));
-        var y = qx + Vector512.FusedMultiplyAdd(qx, z, Vector512.FusedMultiplyAdd(ny, it, w));
-        var big = Vector512.GreaterThan(a, Vector512.Create(ThresholdF)) | ~Vector512.Equals(y, y);
-        y = Vector512.ConditionalSelect(big, one, y);
+        var w = V.Fma(it, nx, -qx);
+        var z = V.Fma(-dy, it, V.Fma(-dx, it, one));
+        var y = qx + V.Fma(qx, z, V.Fma(ny, it, w));
+        var big = V.GreaterThan(a, V.Splat(ThresholdF)) | ~V.Equal(y, y);
+        y = V.Select(big, one, y);
         y ^= x & signMask;
-        return y | ~Vector512.Equals(x, x);   // NaN in: all bits set
+        return y | ~V.Equal(x, x);   // NaN in: all bits set
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float>, Vector512<float>) Add2(Vector512<float> xx, Vector512<float> xy, Vector512<float> y)
+    private static (V, V) Add2<V>(V xx, V xy, V y) where V : struct, IFloatLanes<V>
     {
         var s = xx + y; var v = s - xx;
         var t = (xx - (s - v)) + (y - v);
         return (s, t + xy);
     }
+
+    /// <summary>The float32 vector operations the width-generic code above is written in (F8: Vector256, F16:
+    /// Vector512); the Int*, Shift* and Unsigned* ones act on the lanes' bits as int32 / uint32, masks are all-ones
+    /// lanes.</summary>
+    private interface IFloatLanes<V> where V : struct, IFloatLanes<V>
+    {
+        static abstract V Splat(float x);
+        static abstract V Bits(int bits);
+        static abstract V operator +(V a, V b);
+        static abstract V operator -(V a, V b);
+        static abstract V operator *(V a, V b);
+        static abstract V operator /(V a, V b);
+        static abstract V operator -(V a);
+        static abstract V operator &(V a, V b);
+        static abstract V operator |(V a, V b);
+        static abstract V operator ^(V a, V b);
+        static abstract V operator ~(V a);
+        static abstract V Fma(V a, V b, V c);
+        static abstract V Round(V a);                  // to nearest, ties to even
+        static abstract V Abs(V a);
+        static abstract V AndNot(V a, V b);            // a & ~b
+        static abstract V MinNative(V a, V b);         // x86 min: b where either is NaN
+        static abstract V Equal(V a, V b);
+        static abstract V GreaterThan(V a, V b);
+        static abstract V LessOrEqual(V a, V b);
+        static abstract V Select(V mask, V a, V b);
+        static abstract V IntAdd(V a, V b);
+        static abstract V IntSub(V a, V b);
+        static abstract V ShiftLeft(V a, int n);
+        static abstract V ShiftRightArithmetic(V a, int n);
+        static abstract V UnsignedLess(V a, V b);
+        static abstract bool AllLess(V a, V b);
+        static abstract bool AnyGreaterOrEqual(V a, V b);
+        static abstract uint SignBits(V mask);         // bit l: lane l's sign
+        /// <summary>Float64Tanh can run here.</summary>
+        static abstract bool HasFloat64 { get; }
+        /// <summary>GeneralOf's float64 part: the lanes' tanh(a) rounded to float and the unsure lanes' bits.</summary>
+        static abstract V Float64Tanh(V a, V q, V u, out uint unsure);
+    }
+
+    /// <summary>Eight float32 lanes (Vector256; the float64 part needs AVX).</summary>
+    private readonly struct F8(Vector256<float> v) : IFloatLanes<F8>
+    {
+        public readonly Vector256<float> Vec = v;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Splat(float x) => new(Vector256.Create(x));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Bits(int bits) => new(Vector256.Create(bits).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 operator +(F8 a, F8 b) => new(a.Vec + b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 operator -(F8 a, F8 b) => new(a.Vec - b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 operator *(F8 a, F8 b) => new(a.Vec * b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 operator /(F8 a, F8 b) => new(a.Vec / b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 operator -(F8 a) => new(-a.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 operator &(F8 a, F8 b) => new(a.Vec & b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 operator |(F8 a, F8 b) => new(a.Vec | b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 operator ^(F8 a, F8 b) => new(a.Vec ^ b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 operator ~(F8 a) => new(~a.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Fma(F8 a, F8 b, F8 c) => new(Vector256.FusedMultiplyAdd(a.Vec, b.Vec, c.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Round(F8 a) => new(Vector256.Round(a.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Abs(F8 a) => new(Vector256.Abs(a.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 AndNot(F8 a, F8 b) => new(Vector256.AndNot(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 MinNative(F8 a, F8 b) => new(Avx.Min(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Equal(F8 a, F8 b) => new(Vector256.Equals(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 GreaterThan(F8 a, F8 b) => new(Vector256.GreaterThan(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 LessOrEqual(F8 a, F8 b) => new(Vector256.LessThanOrEqual(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Select(F8 m, F8 a, F8 b) => new(Vector256.ConditionalSelect(m.Vec, a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 IntAdd(F8 a, F8 b) => new((a.Vec.AsInt32() + b.Vec.AsInt32()).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 IntSub(F8 a, F8 b) => new((a.Vec.AsInt32() - b.Vec.AsInt32()).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 ShiftLeft(F8 a, int n) => new(Vector256.ShiftLeft(a.Vec.AsInt32(), n).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 ShiftRightArithmetic(F8 a, int n) => new(Vector256.ShiftRightArithmetic(a.Vec.AsInt32(), n).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 UnsignedLess(F8 a, F8 b) => new(Vector256.LessThan(a.Vec.AsUInt32(), b.Vec.AsUInt32()).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllLess(F8 a, F8 b) => Vector256.LessThanAll(a.Vec, b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyGreaterOrEqual(F8 a, F8 b) => Vector256.GreaterThanOrEqualAny(a.Vec, b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint SignBits(F8 m) => m.Vec.ExtractMostSignificantBits();
+        public static bool HasFloat64 => Avx.IsSupported;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static F8 Float64Tanh(F8 a, F8 q, F8 u, out uint unsure)
+        {
+            var lo = GeneralQuarter(a.Vec.GetLower(), q.Vec.GetLower(), u.Vec.GetLower(), out var ulo);
+            var hi = GeneralQuarter(a.Vec.GetUpper(), q.Vec.GetUpper(), u.Vec.GetUpper(), out var uhi);
+            unsure = ulo.ExtractMostSignificantBits() | (uhi.ExtractMostSignificantBits() << 4);
+            return new(Vector256.Create(lo, hi));
+        }
+    }
+
+    /// <summary>Sixteen float32 lanes (Vector512; the float64 part needs AVX-512F).</summary>
+    private readonly struct F16(Vector512<float> v) : IFloatLanes<F16>
+    {
+        public readonly Vector512<float> Vec = v;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Splat(float x) => new(Vector512.Create(x));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Bits(int bits) => new(Vector512.Create(bits).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 operator +(F16 a, F16 b) => new(a.Vec + b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 operator -(F16 a, F16 b) => new(a.Vec - b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 operator *(F16 a, F16 b) => new(a.Vec * b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 operator /(F16 a, F16 b) => new(a.Vec / b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 operator -(F16 a) => new(-a.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 operator &(F16 a, F16 b) => new(a.Vec & b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 operator |(F16 a, F16 b) => new(a.Vec | b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 operator ^(F16 a, F16 b) => new(a.Vec ^ b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 operator ~(F16 a) => new(~a.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Fma(F16 a, F16 b, F16 c) => new(Vector512.FusedMultiplyAdd(a.Vec, b.Vec, c.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Round(F16 a) => new(Vector512.Round(a.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Abs(F16 a) => new(Vector512.Abs(a.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 AndNot(F16 a, F16 b) => new(Vector512.AndNot(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 MinNative(F16 a, F16 b) => new(Avx512F.Min(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Equal(F16 a, F16 b) => new(Vector512.Equals(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 GreaterThan(F16 a, F16 b) => new(Vector512.GreaterThan(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 LessOrEqual(F16 a, F16 b) => new(Vector512.LessThanOrEqual(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Select(F16 m, F16 a, F16 b) => new(Vector512.ConditionalSelect(m.Vec, a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 IntAdd(F16 a, F16 b) => new((a.Vec.AsInt32() + b.Vec.AsInt32()).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 IntSub(F16 a, F16 b) => new((a.Vec.AsInt32() - b.Vec.AsInt32()).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 ShiftLeft(F16 a, int n) => new(Vector512.ShiftLeft(a.Vec.AsInt32(), n).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 ShiftRightArithmetic(F16 a, int n) => new(Vector512.ShiftRightArithmetic(a.Vec.AsInt32(), n).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 UnsignedLess(F16 a, F16 b) => new(Vector512.LessThan(a.Vec.AsUInt32(), b.Vec.AsUInt32()).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllLess(F16 a, F16 b) => Vector512.LessThanAll(a.Vec, b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyGreaterOrEqual(F16 a, F16 b) => Vector512.GreaterThanOrEqualAny(a.Vec, b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint SignBits(F16 m) => (uint)m.Vec.ExtractMostSignificantBits();
+        public static bool HasFloat64 => Avx512F.IsSupported;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static F16 Float64Tanh(F16 a, F16 q, F16 u, out uint unsure)
+        {
+            var lo = GeneralHalf(a.Vec.GetLower(), q.Vec.GetLower(), u.Vec.GetLower(), out var ulo);
+            var hi = GeneralHalf(a.Vec.GetUpper(), q.Vec.GetUpper(), u.Vec.GetUpper(), out var uhi);
+            unsure = (uint)(ulo.ExtractMostSignificantBits() | (uhi.ExtractMostSignificantBits() << 8));
+            return new(Vector512.Create(lo, hi));
+        }
+    }
+
+    // ================================================================= float64, Vector256
 
     /// <summary>Four float64 tanh at once, each lane equal to <see cref="Tanh(double)"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,4 +1,4 @@
-// TorchTanh against torch.tanh's bits (tanh_golden.json, gen_tanh_golden.py): scalar, Vector256, span, the CPU op.
+// TorchTanh against torch.tanh's bits (tanh_golden.json, gen_tanh_golden.py): scalar, Vector256, Vector512, span, the CPU op, and the fast paths of the float vectors against SLEEF's lanes.
 using System.Globalization;
 using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
@@ -126,21 +126,59 @@ public sealed class TorchTanhTests
         Assert.That(inPlace, Is.EqualTo(x.Select(TorchTanh.Tanh).ToArray()));
     }
 
-    /// <summary>The AVX-512 small-argument path (TorchTanh.Small) on one vector: the lanes it is sure of must hold
-    /// SLEEF's bits (TorchTanh.Sleef, itself checked against torch above and in the exhaustive digest test). Returns
-    /// how many lanes were unsure.</summary>
-    private static int CheckSmallLanes(Vector512<float> x, List<string> bad)
+    // The fast paths of the float vector tanh (TorchTanh.Small, TorchTanh.General) on either width: width 256 runs a
+    // sixteen-lane input as two Vector256 halves (AVX2), 512 as one Vector512 (AVX-512). The lanes a path is sure of
+    // must hold SLEEF's bits (TorchTanh.Sleef of the same width, itself checked against torch above and in the
+    // exhaustive digest test).
+
+    private static readonly Vector512<float> SignMask = Vector512.Create(int.MinValue).AsSingle();
+
+    /// <summary>Ignores the test where the path of this width cannot run at hardware speed.</summary>
+    private static void RequireWidth(int width, bool float64Path)
     {
-        var a = Vector512.Abs(x);
-        var y = TorchTanh.Small(a, out var margin) | (x & Vector512.Create(int.MinValue).AsSingle());
-        var unsure = Vector512.GreaterThanOrEqual(margin, Vector512<float>.Zero);   // NaN and negative: sure
-        var want = TorchTanh.Sleef(x);
-        var wrong = ~Vector512.Equals(y.AsUInt32(), want.AsUInt32()) & ~unsure.AsUInt32();
-        if (wrong != Vector512<uint>.Zero && bad.Count < 5)
-            for (int k = 0; k < 16; k++)
-                if (wrong[k] != 0) bad.Add($"tanh({x[k]:R} = 0x{x.AsUInt32()[k]:x8}) = 0x{y.AsUInt32()[k]:x8}, SLEEF 0x{want.AsUInt32()[k]:x8}");
-        return System.Numerics.BitOperations.PopCount(unsure.ExtractMostSignificantBits());
+        if (width == 512 && !(float64Path ? System.Runtime.Intrinsics.X86.Avx512F.IsSupported : Vector512.IsHardwareAccelerated))
+            Assert.Ignore("no AVX-512 here: the Vector512 path is checked where it runs");
+        if (width == 256 && !(float64Path ? System.Runtime.Intrinsics.X86.Avx.IsSupported : Vector256.IsHardwareAccelerated))
+            Assert.Ignore("no AVX here");
     }
+
+    /// <summary>f on sixteen lanes at the width: one Vector512, or two Vector256 halves (second results: unsure lane
+    /// bits, the upper half's shifted up by 8).</summary>
+    private static (Vector512<float> Y, uint Unsure) AtWidth(int width, Vector512<float> x,
+        Func<Vector512<float>, (Vector512<float>, uint)> f512, Func<Vector256<float>, (Vector256<float>, uint)> f256)
+    {
+        if (width == 512) return f512(x);
+        var (lo, ulo) = f256(x.GetLower());
+        var (hi, uhi) = f256(x.GetUpper());
+        return (Vector512.Create(lo, hi), ulo | (uhi << 8));
+    }
+
+    private static Vector512<float> SleefAt(int width, Vector512<float> x) =>
+        AtWidth(width, x, v => (TorchTanh.Sleef(v), 0u), v => (TorchTanh.Sleef(v), 0u)).Y;
+
+    private static (Vector512<float> Y, uint Unsure) SmallAt(int width, Vector512<float> x)
+    {
+        var a = Vector512.Abs(x);   // unsure: a margin >= 0 (NaN and negative: sure)
+        var (y, unsure) = AtWidth(width, a,
+            v => (TorchTanh.Small(v, out var m), (uint)Vector512.GreaterThanOrEqual(m, Vector512<float>.Zero).ExtractMostSignificantBits()),
+            v => (TorchTanh.Small(v, out var m), Vector256.GreaterThanOrEqual(m, Vector256<float>.Zero).ExtractMostSignificantBits()));
+        return (y | (x & SignMask), unsure);
+    }
+
+    private static (Vector512<float> Y, uint Unsure) GeneralAt(int width, Vector512<float> x) =>
+        AtWidth(width, x, v => (TorchTanh.General(v, out uint u), u), v => (TorchTanh.General(v, out uint u), u));
+
+    /// <summary>A check of one sixteen-lane vector: the path's lanes against SLEEF's; returns how many were unsure.</summary>
+    private static Func<Vector512<float>, List<string>, int> Check(int width, Func<int, Vector512<float>, (Vector512<float>, uint)> path) => (x, bad) =>
+    {
+        var (y, unsure) = path(width, x);
+        var want = SleefAt(width, x);
+        uint wrong = (uint)(~Vector512.Equals(y.AsUInt32(), want.AsUInt32())).ExtractMostSignificantBits() & ~unsure;
+        if (wrong != 0 && bad.Count < 5)
+            for (int k = 0; k < 16; k++)
+                if ((wrong >> k & 1) != 0) bad.Add($"tanh({x[k]:R} = 0x{x.AsUInt32()[k]:x8}) = 0x{y.AsUInt32()[k]:x8}, SLEEF 0x{want.AsUInt32()[k]:x8}");
+        return System.Numerics.BitOperations.PopCount(unsure);
+    };
 
     private static readonly uint[] SmallEdges =
     [
@@ -148,12 +186,12 @@ public sealed class TorchTanhTests
         0x34000000, 0x39000000, 0x397fffff, 0x39800000, 0x3c000000, 0x3cffffff, 0x3d000000 - 1, 0x3a83126f, 0x3b03126f, 0x3c23d70a,
     ];
 
-    [Test]
-    public void SmallArgumentPathMatchesSleefWhereItIsSure()
+    [TestCase(256), TestCase(512)]
+    public void SmallArgumentPathMatchesSleefWhereItIsSure(int width)
     {
-        if (!Vector512.IsHardwareAccelerated) Assert.Ignore("no AVX-512 here: the small-argument path is AVX-512 only");
+        RequireWidth(width, float64Path: false);
         var rng = new Random(18);
-        var (lanes, unsure, bad) = Sample(CheckSmallLanes, 200_000,
+        var (lanes, unsure, bad) = Sample(Check(width, SmallAt), 200_000,
             () => (uint)rng.NextInt64(0x3d000000) | (rng.Next(2) == 0 ? 0u : 0x80000000u),         // uniform in bit patterns: every binade below 2^-5
             () => BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 2 - 1) * 0.03125f),      // uniform in value
             () => BitConverter.SingleToUInt32Bits((float)(NormalSample(rng) * 1e-3)),                // AlphaGrad's arguments on 1M randn grads
@@ -206,25 +244,12 @@ public sealed class TorchTanhTests
 
     private static double NormalSample(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
-    /// <summary>The AVX-512 float64 path (TorchTanh.General) on one vector: the lanes it is sure of must hold SLEEF's
-    /// bits. Returns how many lanes were unsure.</summary>
-    private static int CheckGeneralLanes(Vector512<float> x, List<string> bad)
+    [TestCase(256), TestCase(512)]
+    public void GeneralPathMatchesSleefWhereItIsSure(int width)
     {
-        var y = TorchTanh.General(x, out uint unsure);
-        var want = TorchTanh.Sleef(x);
-        uint wrong = (uint)(~Vector512.Equals(y.AsUInt32(), want.AsUInt32())).ExtractMostSignificantBits() & ~unsure;
-        if (wrong != 0 && bad.Count < 5)
-            for (int k = 0; k < 16; k++)
-                if ((wrong >> k & 1) != 0) bad.Add($"tanh({x[k]:R} = 0x{x.AsUInt32()[k]:x8}) = 0x{y.AsUInt32()[k]:x8}, SLEEF 0x{want.AsUInt32()[k]:x8}");
-        return System.Numerics.BitOperations.PopCount(unsure);
-    }
-
-    [Test]
-    public void GeneralPathMatchesSleefWhereItIsSure()
-    {
-        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.Ignore("no AVX-512 here: the float64 path is AVX-512 only");
+        RequireWidth(width, float64Path: true);
         var rng = new Random(19);
-        var (lanes, unsure, bad) = Sample(CheckGeneralLanes, 150_000,
+        var (lanes, unsure, bad) = Sample(Check(width, GeneralAt), 150_000,
             () => (uint)rng.NextInt64(1L << 32),                                                          // every bit pattern: NaNs, infinities, denormals
             () => (uint)rng.NextInt64(0x3c000000, 0x41100000) | (rng.Next(2) == 0 ? 0u : 0x80000000u),   // every binade from 2^-7 to 9
             () => BitConverter.SingleToUInt32Bits((float)NormalSample(rng)),                               // pre-activations
@@ -234,22 +259,23 @@ public sealed class TorchTanhTests
         Assert.That(unsure, Is.LessThan(lanes / 50), "the float64 path should be sure of almost every lane");
     }
 
-    /// <summary>Offline proof (a few minutes on two cores): every float32 (2^32 inputs) through the float64 path, each
-    /// lane it is sure of against SLEEF's lanes.</summary>
-    [Test, Explicit("exhaustive: 2^32 inputs")]
-    public void GeneralPathOnEveryFloat()
+    /// <summary>Offline proof (a few minutes on two cores): every float32 (2^32 inputs) through the float64 path of the
+    /// width, each lane it is sure of against SLEEF's lanes.</summary>
+    [TestCase(256), TestCase(512), Explicit("exhaustive: 2^32 inputs")]
+    public void GeneralPathOnEveryFloat(int width)
     {
-        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) Assert.Ignore("no AVX-512 here");
-        var (unsure, bad) = Exhaustive(CheckGeneralLanes, 4096, blk => (uint)blk << 20);
+        RequireWidth(width, float64Path: true);
+        var (unsure, bad) = Exhaustive(Check(width, GeneralAt), 4096, blk => (uint)blk << 20);
         TestContext.Out.WriteLine($"2^32 inputs, {unsure} unsure ({100.0 * unsure / 4294967296.0:F3}%)");
         Assert.That(bad, Is.Empty, () => string.Join("; ", bad.Take(5)));
     }
 
-    [Test]
-    public void Vector512MatchesTheScalarOnMixedLanes()
+    [TestCase(256), TestCase(512)]
+    public void VectorMatchesTheScalarOnMixedLanes(int width)
     {
         // Vectors that mix small arguments (the fast path's) with large ones, NaN, infinities and the quirk range
         // [2^-24, 2^-23): whichever path a vector takes, every lane must equal the scalar tanh (= torch's bits).
+        // Width 512 runs in software where there is no AVX-512.
         var rng = new Random(7);
         float[] specials = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1e-45f, 6e-8f, 1e-7f, 0.03125f, 0.0312499981f, 8.664339742f, 9f, 20f];
         var x = new float[16];
@@ -261,7 +287,7 @@ public sealed class TorchTanhTests
                      : kind == 1 ? (rng.Next(16) == 0 ? (float)NormalSample(rng) : (float)(NormalSample(rng) * 1e-3))
                      : kind == 2 ? (rng.Next(8) == 0 ? specials[rng.Next(specials.Length)] : (float)(NormalSample(rng) * 3e-3))
                      : (float)(NormalSample(rng) * 2);
-            var y = TorchTanh.Tanh(Vector512.Create(x));
+            var y = AtWidth(width, Vector512.Create(x), v => (TorchTanh.Tanh(v), 0u), v => (TorchTanh.Tanh(v), 0u)).Y;
             for (int k = 0; k < 16; k++)
                 if (BitConverter.SingleToUInt32Bits(y[k]) != BitConverter.SingleToUInt32Bits(TorchTanh.Tanh(x[k])))
                     Assert.Fail($"vector {i}, lane {k}: tanh({x[k]:R}) = {y[k]:R}, scalar {TorchTanh.Tanh(x[k]):R}");
@@ -269,13 +295,13 @@ public sealed class TorchTanhTests
     }
 
     /// <summary>Offline proof (about a minute on two cores): every float32 with |x| &lt; 2^-5 (2^31 inputs) through the
-    /// small-argument path, each lane it is sure of against SLEEF's lanes.</summary>
-    [Test, Explicit("exhaustive: 2^31 inputs")]
-    public void SmallArgumentPathOnEverySmallFloat()
+    /// small-argument path of the width, each lane it is sure of against SLEEF's lanes.</summary>
+    [TestCase(256), TestCase(512), Explicit("exhaustive: 2^31 inputs")]
+    public void SmallArgumentPathOnEverySmallFloat(int width)
     {
-        if (!Vector512.IsHardwareAccelerated) Assert.Ignore("no AVX-512 here");
+        RequireWidth(width, float64Path: false);
         const uint end = 0x3d000000;   // 2^-5: blocks of 2^20 patterns, each with both signs
-        var (unsure, bad) = Exhaustive(CheckSmallLanes, 2 * (int)(end >> 20), blk => (blk % 2 == 0 ? 0u : 0x80000000u) | ((uint)(blk / 2) << 20));
+        var (unsure, bad) = Exhaustive(Check(width, SmallAt), 2 * (int)(end >> 20), blk => (blk % 2 == 0 ? 0u : 0x80000000u) | ((uint)(blk / 2) << 20));
         TestContext.Out.WriteLine($"{2L * end} inputs, {unsure} unsure ({100.0 * unsure / (2.0 * end):F3}%)");
         Assert.That(bad, Is.Empty, () => string.Join("; ", bad.Take(5)));
     }
