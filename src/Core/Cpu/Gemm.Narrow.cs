@@ -214,7 +214,7 @@ public static partial class Gemm
         private static void Put(T* c, Vector256<T> v, T* add, nint off, nint csAdd, bool relu)
         {
             if (add != null) v += csAdd == 0 ? Vector256.Create(*add) : Vector256.Load(add + off);
-            if (relu) v = Vector256.Max(v, Vector256<T>.Zero);
+            if (relu) v = Relu(v);
             v.Store(c + off);
         }
 

@@ -759,7 +759,7 @@ public static partial class Gemm
         private static void Row(T* c, int w, Vector256<T> lo, Vector256<T> hi, T* add, bool relu)
         {
             if (add != null) { lo += Vector256.Load(add); hi += Vector256.Load(add + w); }
-            if (relu) { lo = Vector256.Max(lo, Vector256<T>.Zero); hi = Vector256.Max(hi, Vector256<T>.Zero); }
+            if (relu) { lo = Relu(lo); hi = Relu(hi); }
             lo.Store(c); hi.Store(c + w);
         }
 
@@ -770,6 +770,19 @@ public static partial class Gemm
                 return Vector256.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), acc.AsSingle()).As<float, T>();
             return Vector256.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), acc.AsDouble()).As<double, T>();
         }
+    }
+
+    /// <summary>
+    /// max(x, 0) in one vmaxps(0, x), where Vector256.Max takes five instructions for IEEE's rules: x when x is NaN
+    /// (as Vector256.Max), 0 when x &lt; 0. Only -0 would differ (it stays -0; Vector256.Max gives +0), and a tile's
+    /// sums never are -0: an fma chain from +0 gives -0 only from -0 (an exact zero of opposite terms rounds to +0),
+    /// nor is a nonzero-or-+0 sum plus C or a bias -0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Relu<T>(Vector256<T> x) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Avx.Max(Vector256<float>.Zero, x.AsSingle()).As<float, T>();
+        return Avx.Max(Vector256<double>.Zero, x.AsDouble()).As<double, T>();
     }
 
     /// <summary>Portable 4 x 4 scalar tile for hardware without SIMD FMA.</summary>

@@ -219,7 +219,7 @@ public sealed class GemmTests
     /// CpuBackend.Linear ran before it: the bias copied into every row of C, an accumulating GEMM, max(x, 0) on C;
     /// float32 and float64, every kernel, 1 and 2 threads, with and without bias and ReLU, C's padding untouched and
     /// C's old contents never read (NaN); the values against the product in double. Row 0 of A holds a NaN when
-    /// k > 0: ReLU keeps it NaN (torch's relu does).
+    /// k > 0: ReLU keeps it NaN (torch's relu does); row 1 of A and bias[0] are -0 (C(1, 0) is +0 either way).
     /// </summary>
     [TestCaseSource(nameof(EpilogueCases))]
     public void EpilogueMatchesBiasRowsThenGemmThenRelu(int m, int n, int k, bool transA, bool transB)
@@ -235,6 +235,9 @@ public sealed class GemmTests
         var a = Random<T>(rng, aRows * aCols);
         var b = Random<T>(rng, bRows * bCols);
         var bias = Random<T>(rng, n);
+        // Row 1 of op(A) all -0 and bias[0] = -0: C(1, 0) sums exact zeros and must come out as the unfused +0.
+        for (int q = 0; q < k && m > 1; q++) a[transA ? q * m + 1 : k + q] = -T.Zero;
+        if (n > 0) bias[0] = -T.Zero;
         var (exact, absSum) = Naive(a, b, m, n, k, transA, transB);
         if (k > 0) a[0] = T.NaN;   // op(A)(0, 0) in either layout: row 0 of C is NaN
         foreach (bool withBias in new[] { true, false })
