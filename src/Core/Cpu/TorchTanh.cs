@@ -201,7 +201,7 @@ public static class TorchTanh
         if (V.AllLess(a, V.Splat(SmallMax)))   // false for NaN
         {
             var y = SmallOf(a, out var unsure);
-            if (!V.AnyGreaterOrEqual(unsure, V.Splat(0f))) return y | (x & signMask);
+            if (!V.AnySet(unsure)) return y | (x & signMask);
             return SleefOf(x);
         }
         return NotSmall(x);
@@ -236,8 +236,8 @@ public static class TorchTanh
     private const float SmallMax = 0.03125f, SmallC3 = -1f / 3f, SmallC5 = 2f / 15f, SmallC7 = -17f / 315f;
     private const float SmallErrC2 = 9.5367431640625e-07f, SmallErrS2 = 1.1641532182693481e-10f;   // twice 2^-21, 2^-34
 
-    /// <summary>tanh(a) for 0 &lt;= a &lt; 2^-5 (lanes past it: anything), and unsure: &gt;= 0 in the lanes that may differ
-    /// from SLEEF's (see the comment above), negative or NaN in the others (NaN where s = 0: sure).</summary>
+    /// <summary>tanh(a) for 0 &lt;= a &lt; 2^-5 (lanes past it: anything), and unsure: all bits set in the lanes that may
+    /// differ from SLEEF's (see the comment above), zero in the others.</summary>
     internal static Vector256<float> Small(Vector256<float> a, out Vector256<float> unsure)
     {
         var s = SmallOf(new F8(a), out var u);
@@ -262,10 +262,10 @@ public static class TorchTanh
         var s = a + c;
         var err = (a - s) + c;                                            // a + c = s + err exactly
         var slack2 = V.Fma(V.Abs(c), V.Splat(SmallErrC2), s * V.Splat(SmallErrS2));
-        var gap = s - V.IntSub(s, V.Bits(1));                             // s minus the float below it (NaN for s = 0)
-        // 2(|err| + slack) - gap, and +inf in [2^-24, 2^-23) (a - 2^-24, unsigned, below the binade's width)
+        var gap = s - V.IntSub(s, V.Bits(1));                             // s minus the float below it (NaN for s = 0: sure)
+        // 2(|err| + slack) >= gap, or a in [2^-24, 2^-23) (a - 2^-24, unsigned, below the binade's width)
         var quirk = V.UnsignedLess(V.IntSub(a, V.Bits(0x33800000)), V.Bits(0x00800000));
-        unsure = V.Select(quirk, V.Splat(float.PositiveInfinity), V.Fma(V.Abs(err), V.Splat(2f), slack2) - gap);
+        unsure = V.GreaterOrEqual(V.Fma(V.Abs(err), V.Splat(2f), slack2), gap) | quirk;
         return s;
     }
 
@@ -463,6 +463,7 @@ public static class TorchTanh
         static abstract V MinNative(V a, V b);         // x86 min: b where either is NaN
         static abstract V Equal(V a, V b);
         static abstract V GreaterThan(V a, V b);
+        static abstract V GreaterOrEqual(V a, V b);
         static abstract V LessOrEqual(V a, V b);
         static abstract V Select(V mask, V a, V b);
         static abstract V IntAdd(V a, V b);
@@ -471,7 +472,7 @@ public static class TorchTanh
         static abstract V ShiftRightArithmetic(V a, int n);
         static abstract V UnsignedLess(V a, V b);
         static abstract bool AllLess(V a, V b);
-        static abstract bool AnyGreaterOrEqual(V a, V b);
+        static abstract bool AnySet(V mask);            // a lane with any bit set
         static abstract uint SignBits(V mask);         // bit l: lane l's sign
         /// <summary>Float64Tanh can run here.</summary>
         static abstract bool HasFloat64 { get; }
@@ -501,6 +502,7 @@ public static class TorchTanh
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 MinNative(F8 a, F8 b) => new(Avx.Min(a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Equal(F8 a, F8 b) => new(Vector256.Equals(a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 GreaterThan(F8 a, F8 b) => new(Vector256.GreaterThan(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 GreaterOrEqual(F8 a, F8 b) => new(Vector256.GreaterThanOrEqual(a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 LessOrEqual(F8 a, F8 b) => new(Vector256.LessThanOrEqual(a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 Select(F8 m, F8 a, F8 b) => new(Vector256.ConditionalSelect(m.Vec, a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 IntAdd(F8 a, F8 b) => new((a.Vec.AsInt32() + b.Vec.AsInt32()).AsSingle());
@@ -509,7 +511,7 @@ public static class TorchTanh
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 ShiftRightArithmetic(F8 a, int n) => new(Vector256.ShiftRightArithmetic(a.Vec.AsInt32(), n).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 UnsignedLess(F8 a, F8 b) => new(Vector256.LessThan(a.Vec.AsUInt32(), b.Vec.AsUInt32()).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllLess(F8 a, F8 b) => Vector256.LessThanAll(a.Vec, b.Vec);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyGreaterOrEqual(F8 a, F8 b) => Vector256.GreaterThanOrEqualAny(a.Vec, b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(F8 m) => m.Vec.AsUInt32() != Vector256<uint>.Zero;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint SignBits(F8 m) => m.Vec.ExtractMostSignificantBits();
         public static bool HasFloat64 => Avx.IsSupported;
 
@@ -545,6 +547,7 @@ public static class TorchTanh
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 MinNative(F16 a, F16 b) => new(Avx512F.Min(a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Equal(F16 a, F16 b) => new(Vector512.Equals(a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 GreaterThan(F16 a, F16 b) => new(Vector512.GreaterThan(a.Vec, b.Vec));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 GreaterOrEqual(F16 a, F16 b) => new(Vector512.GreaterThanOrEqual(a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 LessOrEqual(F16 a, F16 b) => new(Vector512.LessThanOrEqual(a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 Select(F16 m, F16 a, F16 b) => new(Vector512.ConditionalSelect(m.Vec, a.Vec, b.Vec));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 IntAdd(F16 a, F16 b) => new((a.Vec.AsInt32() + b.Vec.AsInt32()).AsSingle());
@@ -553,7 +556,7 @@ public static class TorchTanh
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 ShiftRightArithmetic(F16 a, int n) => new(Vector512.ShiftRightArithmetic(a.Vec.AsInt32(), n).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 UnsignedLess(F16 a, F16 b) => new(Vector512.LessThan(a.Vec.AsUInt32(), b.Vec.AsUInt32()).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllLess(F16 a, F16 b) => Vector512.LessThanAll(a.Vec, b.Vec);
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnyGreaterOrEqual(F16 a, F16 b) => Vector512.GreaterThanOrEqualAny(a.Vec, b.Vec);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(F16 m) => m.Vec.AsUInt32() != Vector512<uint>.Zero;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint SignBits(F16 m) => (uint)m.Vec.ExtractMostSignificantBits();
         public static bool HasFloat64 => Avx512F.IsSupported;
 

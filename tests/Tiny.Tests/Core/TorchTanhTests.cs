@@ -158,10 +158,10 @@ public sealed class TorchTanhTests
 
     private static (Vector512<float> Y, uint Unsure) SmallAt(int width, Vector512<float> x)
     {
-        var a = Vector512.Abs(x);   // unsure: a margin >= 0 (NaN and negative: sure)
+        var a = Vector512.Abs(x);   // unsure: the lanes of the mask
         var (y, unsure) = AtWidth(width, a,
-            v => (TorchTanh.Small(v, out var m), (uint)Vector512.GreaterThanOrEqual(m, Vector512<float>.Zero).ExtractMostSignificantBits()),
-            v => (TorchTanh.Small(v, out var m), Vector256.GreaterThanOrEqual(m, Vector256<float>.Zero).ExtractMostSignificantBits()));
+            v => (TorchTanh.Small(v, out var m), (uint)m.ExtractMostSignificantBits()),
+            v => (TorchTanh.Small(v, out var m), m.ExtractMostSignificantBits()));
         return (y | (x & SignMask), unsure);
     }
 
