@@ -26,6 +26,8 @@ def key_of(r, side):
         return ("forward1", r["net"])
     if b == "gemm":
         return ("gemm", r.get("name", f"{r['m']}x{r['k']}x{r['n']}"), f"{r['threads']}T")
+    if b == "td3_update":
+        return ("td3_update", f"{r['threads']}T")
     return None
 
 
@@ -45,7 +47,7 @@ def main():
                 if key is None:
                     continue
                 rounds, rnd = best[(key, side)], (path, r.get("round"))
-                rounds[rnd] = min(rounds.get(rnd, float("inf")), r["us_best"])
+                rounds[rnd] = min(rounds.get(rnd, float("inf")), r["us_best"] if "us_best" in r else r["us_per_update_best"])
     keys = sorted({k for k, _ in best}, key=str)
 
     def stats(k, side):
