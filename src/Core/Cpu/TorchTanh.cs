@@ -309,7 +309,9 @@ public static class TorchTanh
 
     /// <summary>Four lanes of <see cref="General(Vector256{float}, out uint)"/> in float64: tanh of a (0 &lt;= a &lt;= 8.66,
     /// q = round(a / ln 2), u SLEEF's float polynomial) rounded to float, and the lanes within the margin of a
-    /// rounding boundary (all bits set).</summary>
+    /// rounding boundary (all bits set). Ordered for a short dependency chain (four lanes of this are about 50
+    /// operations; latency, not throughput, bounds it): the part of P(s) - 1 without u while u's float chain runs,
+    /// e^2 + 1 as one FMA beside e^2 - 1, one division.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> GeneralQuarter(Vector128<float> af, Vector128<float> qf, Vector128<float> uf, out Vector256<long> unsure)
     {
@@ -319,18 +321,19 @@ public static class TorchTanh
         var one = Vector256<double>.One;
         var two = Vector256.Create(2.0);
         var s = Vector256.FusedMultiplyAdd(q, Vector256.Create(-((double)L2UF + L2LF)), a);   // a - q ln2 (q ln2's parts exact)
-        var w = Vector256.FusedMultiplyAdd(s, u, Vector256.Create((double)SixthF));
-        w = Vector256.FusedMultiplyAdd(s, w, Vector256.Create(0.5));
-        var em1 = Vector256.FusedMultiplyAdd(s * s, w, s);                                    // P(s) - 1
+        var s2 = s * s;
+        var lead = Vector256.FusedMultiplyAdd(s2, Vector256.FusedMultiplyAdd(s, Vector256.Create((double)SixthF), Vector256.Create(0.5)), s);
+        var em1 = Vector256.FusedMultiplyAdd(s2 * s2, u, lead);                               // P(s) - 1 = s + s^2/2 + s^3 c + s^4 u
         // 2^q: q (0 .. 13) + 2^52 + 1023 has q + 1023 in its low bits, shifted up into the exponent
         var p = Vector256.ShiftLeft((q + Vector256.Create(4503599627371519.0)).AsInt64(), 52).AsDouble();
         var e = Vector256.FusedMultiplyAdd(em1, p, p - one);                                  // E = 2^q P(s) - 1
-        var n = e * (e + two);                                                                // e^2 - 1
-        var y = n / (n + two);                                                                // / (e^2 + 1), rounded once
-        var small = Vector256.LessThan(a, Vector256.Create(0.0078125)).AsInt64();             // a < 2^-7
-        var margin = Vector256.ConditionalSelect(small, Vector256.Create((long)GeneralMarginSmall), Vector256.Create((long)GeneralMargin));
-        var low = (y.AsInt64() - (Vector256.Create(1L << 28) - margin)) & Vector256.Create((1L << 29) - 1);
-        unsure = Vector256.LessThanOrEqual(low, margin + margin);
+        var e2 = e + two;
+        var y = (e * e2) / Vector256.FusedMultiplyAdd(e, e2, two);                            // (e^2 - 1) / (e^2 + 1), e = E + 1
+        // unsure: low = (y's low 29 bits - (2^28 - margin)) mod 2^29 <= 2 margin, margin by a < 2^-7
+        var small = Vector256.LessThan(a, Vector256.Create(0.0078125)).AsInt64();
+        var offset = Vector256.ConditionalSelect(small, Vector256.Create((1L << 28) - (long)GeneralMarginSmall), Vector256.Create((1L << 28) - (long)GeneralMargin));
+        var limit = Vector256.ConditionalSelect(small, Vector256.Create(2 * (long)GeneralMarginSmall + 1), Vector256.Create(2 * (long)GeneralMargin + 1));
+        unsure = Vector256.GreaterThan(limit, (y.AsInt64() - offset) & Vector256.Create((1L << 29) - 1));
         return Avx.ConvertToVector128Single(y);
     }
 
