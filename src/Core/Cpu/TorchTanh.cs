@@ -177,7 +177,7 @@ public static class TorchTanh
     private static double Pow2(int e, double _) => BitConverter.Int64BitsToDouble((long)(e + 0x3ff) << 52);
 
     // ================================================================= float32 vectors (Vector256 and Vector512)
-    // One width-generic code (over FloatLanes: F8 = Vector256, F16 = Vector512) computes each lane as the scalar
+    // One width-generic code (over IFloatLanes: F8 = Vector256, F16 = Vector512) computes each lane as the scalar
     // Tanh(float) does. SLEEF's algorithm (SleefOf) is tried last: first, where every |x| < 2^-5 (a normalised
     // gradient, AlphaGrad's argument), the short SmallOf path; else the float64 GeneralOf path. Both check every lane
     // against SLEEF's error bound, and a vector with a lane either is not sure of runs SLEEF's code.
