@@ -234,7 +234,9 @@ public static class TorchTanh
     // proven on every float with |x| < 2^-5 against SLEEF's lanes (TorchTanhTests, both widths: 0.83% of them unsure,
     // 0.01% outside [2^-24, 2^-23)).
     private const float SmallMax = 0.03125f, SmallC3 = -1f / 3f, SmallC5 = 2f / 15f, SmallC7 = -17f / 315f;
-    private const float SmallErrC2 = 9.5367431640625e-07f, SmallErrS2 = 1.1641532182693481e-10f;   // twice 2^-21, 2^-34
+    // twice 2^-21 |c| + 2^-34 s, bounded by s (2^-33 + 0.3336 2^-20 a^2): |p| <= 1/3 and c's four roundings give
+    // |c| <= a^3/3 (1 + 2^-21), and s >= a (1 - a^2/3), so |c| <= 0.33344 a^2 s
+    private const float SmallErrA2 = 0.3336f / 1048576f, SmallErrS2 = 1.1641532182693481e-10f;
 
     /// <summary>tanh(a) for 0 &lt;= a &lt; 2^-5 (lanes past it: anything), and unsure: all bits set in the lanes that may
     /// differ from SLEEF's (see the comment above), zero in the others.</summary>
@@ -261,10 +263,10 @@ public static class TorchTanh
         var c = (a * a2) * p;                                             // tanh(a) - a (the a^9 term is 2^-34 of it: dropped)
         var s = a + c;
         var err = (a - s) + c;                                            // a + c = s + err exactly
-        var slack2 = V.Fma(V.Abs(c), V.Splat(SmallErrC2), s * V.Splat(SmallErrS2));
+        var slack2 = s * V.Fma(a2, V.Splat(SmallErrA2), V.Splat(SmallErrS2));   // >= 2^-20 |c| + 2^-33 s: |c| <= 0.33344 a^2 s
         var gap = s - V.IntSub(s, V.Bits(1));                             // s minus the float below it (NaN for s = 0: sure)
-        // 2(|err| + slack) >= gap, or a in [2^-24, 2^-23) (a - 2^-24, unsigned, below the binade's width)
-        var quirk = V.UnsignedLess(V.IntSub(a, V.Bits(0x33800000)), V.Bits(0x00800000));
+        // 2(|err| + slack) >= gap, or a in [2^-24, 2^-23) (its exponent field is 103)
+        var quirk = V.IntEqual(V.ShiftRightArithmetic(a, 23), V.Bits(103));
         unsure = V.GreaterOrEqual(V.Fma(V.Abs(err), V.Splat(2f), slack2), gap) | quirk;
         return s;
     }
@@ -294,7 +296,7 @@ public static class TorchTanh
     {
         var signMask = V.Bits(int.MinValue);
         var a = V.AndNot(x, signMask);
-        var quirk = V.UnsignedLess(V.IntSub(a, V.Bits(0x33800000)), V.Bits(0x00800000));
+        var quirk = V.IntEqual(V.ShiftRightArithmetic(a, 23), V.Bits(103));   // a in [2^-24, 2^-23)
         var ac = V.MinNative(a, V.Splat(ThresholdF));                   // NaN and the large lanes: the threshold (set below)
         var q = V.Round(ac * V.Splat(R_Ln2F));
         var sx = V.Fma(q, V.Splat(-L2UF), ac) + q * V.Splat(-L2LF);    // SLEEF's s, rounded
@@ -444,8 +446,7 @@ public static class TorchTanh
     }
 
     /// <summary>The float32 vector operations the width-generic code above is written in (F8: Vector256, F16:
-    /// Vector512); the Int*, Shift* and Unsigned* ones act on the lanes' bits as int32 / uint32, masks are all-ones
-    /// lanes.</summary>
+    /// Vector512); the Int* and Shift* ones act on the lanes' bits as int32, masks are all-ones lanes.</summary>
     private interface IFloatLanes<V> where V : struct, IFloatLanes<V>
     {
         static abstract int Count { get; }
@@ -476,7 +477,7 @@ public static class TorchTanh
         static abstract V IntSub(V a, V b);
         static abstract V ShiftLeft(V a, int n);
         static abstract V ShiftRightArithmetic(V a, int n);
-        static abstract V UnsignedLess(V a, V b);
+        static abstract V IntEqual(V a, V b);
         static abstract bool AllLess(V a, V b);
         static abstract bool AnySet(V mask);            // a lane with any bit set
         static abstract uint SignBits(V mask);         // bit l: lane l's sign
@@ -518,7 +519,7 @@ public static class TorchTanh
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 IntSub(F8 a, F8 b) => new((a.Vec.AsInt32() - b.Vec.AsInt32()).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 ShiftLeft(F8 a, int n) => new(Vector256.ShiftLeft(a.Vec.AsInt32(), n).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 ShiftRightArithmetic(F8 a, int n) => new(Vector256.ShiftRightArithmetic(a.Vec.AsInt32(), n).AsSingle());
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 UnsignedLess(F8 a, F8 b) => new(Vector256.LessThan(a.Vec.AsUInt32(), b.Vec.AsUInt32()).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F8 IntEqual(F8 a, F8 b) => new(Vector256.Equals(a.Vec.AsInt32(), b.Vec.AsInt32()).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllLess(F8 a, F8 b) => Vector256.LessThanAll(a.Vec, b.Vec);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(F8 m) => m.Vec.AsUInt32() != Vector256<uint>.Zero;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint SignBits(F8 m) => m.Vec.ExtractMostSignificantBits();
@@ -566,7 +567,7 @@ public static class TorchTanh
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 IntSub(F16 a, F16 b) => new((a.Vec.AsInt32() - b.Vec.AsInt32()).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 ShiftLeft(F16 a, int n) => new(Vector512.ShiftLeft(a.Vec.AsInt32(), n).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 ShiftRightArithmetic(F16 a, int n) => new(Vector512.ShiftRightArithmetic(a.Vec.AsInt32(), n).AsSingle());
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 UnsignedLess(F16 a, F16 b) => new(Vector512.LessThan(a.Vec.AsUInt32(), b.Vec.AsUInt32()).AsSingle());
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static F16 IntEqual(F16 a, F16 b) => new(Vector512.Equals(a.Vec.AsInt32(), b.Vec.AsInt32()).AsSingle());
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllLess(F16 a, F16 b) => Vector512.LessThanAll(a.Vec, b.Vec);
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AnySet(F16 m) => m.Vec.AsUInt32() != Vector512<uint>.Zero;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint SignBits(F16 m) => (uint)m.Vec.ExtractMostSignificantBits();
