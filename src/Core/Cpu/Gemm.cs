@@ -487,34 +487,29 @@ public static partial class Gemm
             if (typeof(T) == typeof(float) && Avx.IsSupported)
             {
                 float* s = (float*)src, d = (float*)dst;
-                int rows8 = rows & ~7, rows4 = rows & ~3, q = 0;
-                // Column blocks outside, rows inside: each block's 8 destination rows (one short run of dst) are
-                // written in full before the next, so a wide dst (a 64-wide narrow block) is not swept once per 4 rows.
-                for (; q + 8 <= cols; q += 8)
+                int rows8 = rows & ~7, rows4 = rows & ~3, q = 0, cols8 = cols & ~7;
+                if ((ld & 255) == 0 && rows8 > 8)
                 {
+                    // Rows outside when the source rows are a multiple of 1 KB apart: read column-block first, 64 rows
+                    // at such a stride fall in a few L1 sets (8 ways) and evict each other before the line's second
+                    // half is read (1 x 1024 @ 1024 x 128^T, MinAtar's batch-1 forward, ran 3x slower). Here each of
+                    // the eight rows streams along its line and the written strip (kc lines) stays in L1 for the next
+                    // eight rows, which fill its other half.
                     for (r = 0; r < rows8; r += 8)
-                    {
-                        // Eight rows: two 4 x 8 halves as below, then each output row joins their 128-bit halves,
-                        // one 256-bit store per destination row (half the stores of two 4 x 8 blocks).
-                        float* s0 = s + r * ld + q;
-                        var (u0, u1, u2, u3) = Quad(s0, ld);
-                        var (v0, v1, v2, v3) = Quad(s0 + 4 * ld, ld);
-                        float* d0 = d + q * dstStride + r;
-                        Avx.Permute2x128(u0, v0, 0x20).Store(d0); Avx.Permute2x128(u1, v1, 0x20).Store(d0 + dstStride);
-                        Avx.Permute2x128(u2, v2, 0x20).Store(d0 + 2 * dstStride); Avx.Permute2x128(u3, v3, 0x20).Store(d0 + 3 * dstStride);
-                        Avx.Permute2x128(u0, v0, 0x31).Store(d0 + 4 * dstStride); Avx.Permute2x128(u1, v1, 0x31).Store(d0 + 5 * dstStride);
-                        Avx.Permute2x128(u2, v2, 0x31).Store(d0 + 6 * dstStride); Avx.Permute2x128(u3, v3, 0x31).Store(d0 + 7 * dstStride);
-                    }
-                    for (; r < rows4; r += 4)
-                    {
-                        var (u0, u1, u2, u3) = Quad(s + r * ld + q, ld);
-                        float* d0 = d + q * dstStride + r;
-                        u0.GetLower().Store(d0); u1.GetLower().Store(d0 + dstStride);
-                        u2.GetLower().Store(d0 + 2 * dstStride); u3.GetLower().Store(d0 + 3 * dstStride);
-                        u0.GetUpper().Store(d0 + 4 * dstStride); u1.GetUpper().Store(d0 + 5 * dstStride);
-                        u2.GetUpper().Store(d0 + 6 * dstStride); u3.GetUpper().Store(d0 + 7 * dstStride);
-                    }
+                        for (q = 0; q < cols8; q += 8) Block8(s + r * ld + q, ld, d + q * dstStride + r, dstStride);
+                    r = rows8;
+                    q = cols8;
+                    for (int q4 = 0; q4 < cols8; q4 += 8)   // the 4 leftover rows of a 4 x 8 tail, as below
+                        for (int r4 = rows8; r4 < rows4; r4 += 4) Block4(s + r4 * ld + q4, ld, d + q4 * dstStride + r4, dstStride);
                 }
+                else
+                    // Column blocks outside, rows inside: each block's 8 destination rows (one short run of dst) are
+                    // written in full before the next, so a wide dst (a 64-wide narrow block) is not swept once per 4 rows.
+                    for (; q + 8 <= cols; q += 8)
+                    {
+                        for (r = 0; r < rows8; r += 8) Block8(s + r * ld + q, ld, d + q * dstStride + r, dstStride);
+                        for (; r < rows4; r += 4) Block4(s + r * ld + q, ld, d + q * dstStride + r, dstStride);
+                    }
                 for (; q < cols; q++)
                     for (int i = 0; i < rows4; i++) d[q * dstStride + i] = s[i * ld + q];
                 r = rows4;
@@ -524,6 +519,30 @@ public static partial class Gemm
                 T* row = src + r * ld;
                 for (int q = 0; q < cols; q++) dst[q * dstStride + r] = row[q];
             }
+        }
+
+        /// <summary>Eight rows of eight floats at s0 (row stride ld) to eight rows of eight at d0 (stride dstStride): two
+        /// 4 x 8 halves turned by <see cref="Quad"/>, each output row joining their 128-bit halves (one 256-bit store).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Block8(float* s0, nint ld, float* d0, nint dstStride)
+        {
+            var (u0, u1, u2, u3) = Quad(s0, ld);
+            var (v0, v1, v2, v3) = Quad(s0 + 4 * ld, ld);
+            Avx.Permute2x128(u0, v0, 0x20).Store(d0); Avx.Permute2x128(u1, v1, 0x20).Store(d0 + dstStride);
+            Avx.Permute2x128(u2, v2, 0x20).Store(d0 + 2 * dstStride); Avx.Permute2x128(u3, v3, 0x20).Store(d0 + 3 * dstStride);
+            Avx.Permute2x128(u0, v0, 0x31).Store(d0 + 4 * dstStride); Avx.Permute2x128(u1, v1, 0x31).Store(d0 + 5 * dstStride);
+            Avx.Permute2x128(u2, v2, 0x31).Store(d0 + 6 * dstStride); Avx.Permute2x128(u3, v3, 0x31).Store(d0 + 7 * dstStride);
+        }
+
+        /// <summary>Four rows of eight floats at s0 to eight rows of four at d0 (128-bit stores).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Block4(float* s0, nint ld, float* d0, nint dstStride)
+        {
+            var (u0, u1, u2, u3) = Quad(s0, ld);
+            u0.GetLower().Store(d0); u1.GetLower().Store(d0 + dstStride);
+            u2.GetLower().Store(d0 + 2 * dstStride); u3.GetLower().Store(d0 + 3 * dstStride);
+            u0.GetUpper().Store(d0 + 4 * dstStride); u1.GetUpper().Store(d0 + 5 * dstStride);
+            u2.GetUpper().Store(d0 + 6 * dstStride); u3.GetUpper().Store(d0 + 7 * dstStride);
         }
 
         /// <summary>Four rows of eight floats at s (row stride ld) turned: u_i holds column i of the four rows in its

@@ -154,6 +154,37 @@ public sealed class GemmTests
             }
     }
 
+    /// <summary>Linear's B^T at row strides that are a multiple of 1 KB (k = 256, 512, 1024 with no padding: the
+    /// transposing copy then reads rows outside, columns inside, so that rows a kilobyte apart do not evict each other
+    /// from L1) against a scalar product in Gemm's documented order: per block of 256 along k an fma chain from zero,
+    /// then C = chain (first block) or C + chain. Few rows (the narrow path) and 13 (the tiled path), n with 8- and
+    /// 4-row tails.</summary>
+    [Test]
+    public void TransposedBAtKilobyteStridesMatchesTheDocumentedOrder([Values(256, 512, 1024)] int k, [Values(1, 3, 13)] int m)
+    {
+        var rng = new Rng(k + m);
+        foreach (int n in new[] { 17, 64, 77, 128 })
+        {
+            var a = Random<float>(rng, m * k);
+            var b = Random<float>(rng, n * k);   // [n, k], ldb = k
+            var c = new float[m * n];
+            Gemm.Sgemm(false, true, m, n, k, a, k, b, k, c, n, false);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    float want = 0f;
+                    for (int pc = 0; pc < k; pc += 256)
+                    {
+                        float chain = 0f;
+                        for (int q = pc; q < Math.Min(k, pc + 256); q++) chain = MathF.FusedMultiplyAdd(a[i * k + q], b[j * k + q], chain);
+                        want = pc == 0 ? chain : want + chain;
+                    }
+                    if (BitConverter.SingleToUInt32Bits(c[i * n + j]) != BitConverter.SingleToUInt32Bits(want))
+                        Assert.Fail($"m={m} n={n} k={k}: C[{i},{j}] = {c[i * n + j]:R}, the documented order gives {want:R}");
+                }
+        }
+    }
+
     [Test]
     public void FewColumnsMatchTheTiledPathBitForBit(
         [Values(1, 3, 16, 17, 255, 256, 257, 400, 1024)] int k, [Values(false, true)] bool transA, [Values(false, true)] bool transB)
