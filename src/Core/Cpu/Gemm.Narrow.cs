@@ -74,7 +74,7 @@ public static partial class Gemm
             for (int pc = 0; pc < p.K; pc += KC)
             {
                 int kc = Math.Min(KC, p.K - pc);
-                bool load = p.Accumulate || pc > 0, relu = p.Relu && pc + kc == p.K;
+                var (load, relu) = BlockStore(p, pc, kc);
                 for (int x = 0; x < len; x += width)
                 {
                     int cnt = Math.Min(width, len - x);
@@ -204,7 +204,7 @@ public static partial class Gemm
                 for (int x = 0; x < cnt; x++, cx += csC)
                 {
                     T v = ax != null ? ax[x * csAdd] + tr[x] : tr[x];
-                    *cx = relu ? T.Max(v, T.Zero) : v;
+                    *cx = relu ? Relu(v) : v;
                 }
             }
         }

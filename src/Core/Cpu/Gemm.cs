@@ -199,7 +199,7 @@ public static partial class Gemm
                     {
                         T* c = p.TransC ? p.C + (nint)j * p.Ldc + i : p.C + (nint)i * p.Ldc + j;
                         T v = p.Accumulate ? *c : p.Bias != null ? p.Bias[p.TransC ? i : j] : T.Zero;
-                        *c = p.Relu ? T.Max(v, T.Zero) : v;
+                        *c = p.Relu ? Relu(v) : v;
                     }
                 return;
             }
@@ -251,10 +251,15 @@ public static partial class Gemm
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Epilogue<T> Store(in Problem<T> p, int pc, int kc, int i, int j)
         {
-            bool relu = p.Relu && pc + kc == p.K;
-            if (p.Accumulate || pc > 0) return new(p.C + (nint)i * p.Ldc + j, p.Ldc, relu);
+            var (load, relu) = BlockStore(p, pc, kc);
+            if (load) return new(p.C + (nint)i * p.Ldc + j, p.Ldc, relu);
             return new(p.Bias == null ? null : p.Bias + j, 0, relu);
         }
+
+        /// <summary>The k block [pc, pc + kc)'s store: Load, add the sums to C (accumulating, or after the first
+        /// block; otherwise to the bias or nothing); Relu, apply the ReLU (the last block).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static (bool Load, bool Relu) BlockStore(in Problem<T> p, int pc, int kc) => (p.Accumulate || pc > 0, p.Relu && pc + kc == p.K);
 
         /// <summary>C(i.., j..j+n) of a problem that is not TransC, in the k block [pc, pc + kc): B panels bNext apart
         /// (row stride rsB), on AVX2 in one kernel call (Kernel256.Tiles), otherwise a tile at a time.</summary>
@@ -277,14 +282,14 @@ public static partial class Gemm
             T* t = stackalloc T[12 * 32];
             TK.Tile(kc, a, rsA, csA, mr, b, rsB, t, s, nr, default);
             T* c = p.C + (nint)j * p.Ldc + i;
-            bool load = p.Accumulate || pc > 0, relu = p.Relu && pc + kc == p.K;
+            var (load, relu) = BlockStore(p, pc, kc);
             T* bias = load || p.Bias == null ? null : p.Bias + i;
             for (int q = 0; q < nr; q++, c += p.Ldc)
                 for (int r = 0; r < mr; r++)
                 {
                     T v = t[r * s + q];
                     if (load) v = c[r] + v; else if (bias != null) v = bias[r] + v;
-                    c[r] = relu ? T.Max(v, T.Zero) : v;
+                    c[r] = relu ? Relu(v) : v;
                 }
         }
 
@@ -357,6 +362,11 @@ public static partial class Gemm
             else Packed(p, i0, i1, j0, j1);
         }
 
+        /// <summary>Whether rows ld elements apart are a multiple of 1 KiB apart: such rows fall on a few of L1's
+        /// sets (64 sets of 8 ways, 4 KiB a way) and evict each other when more than a few are read side by side.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool KilobyteApart(nint ld) => (ld * sizeof(T) & 1023) == 0;
+
         /// <summary>Small problems: A read in place through its strides; B read in place unless transposed or ragged.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Direct(in Problem<T> p, int i0, int i1, int j0, int j1)
@@ -365,7 +375,7 @@ public static partial class Gemm
             T* bPanel = Buffer(ref _bBuf, Math.Min(p.K, KC) * nr);
             nint rsA = p.TransA ? 1 : p.Lda, csA = p.TransA ? p.Lda : 1;
             // B rows a multiple of 1 KiB apart fall on a few L1 sets: a panel read in place would evict itself.
-            bool aliased = (p.Ldb * sizeof(T) & 1023) == 0 && i1 - i0 > 2 * mr;
+            bool aliased = KilobyteApart(p.Ldb) && i1 - i0 > 2 * mr;
             for (int pc = 0; pc < p.K; pc += KC)
             {
                 int kc = Math.Min(KC, p.K - pc), j = j0;
@@ -488,19 +498,18 @@ public static partial class Gemm
             {
                 float* s = (float*)src, d = (float*)dst;
                 int rows8 = rows & ~7, rows4 = rows & ~3, q = 0, cols8 = cols & ~7;
-                if ((ld & 255) == 0 && rows8 > 8)
+                if (KilobyteApart(ld) && rows8 > 8)
                 {
-                    // Rows outside when the source rows are a multiple of 1 KB apart: read column-block first, 64 rows
+                    // Rows outside when the source rows are a multiple of 1 KiB apart: read column-block first, 64 rows
                     // at such a stride fall in a few L1 sets (8 ways) and evict each other before the line's second
                     // half is read (1 x 1024 @ 1024 x 128^T, MinAtar's batch-1 forward, ran 3x slower). Here each of
                     // the eight rows streams along its line and the written strip (kc lines) stays in L1 for the next
                     // eight rows, which fill its other half.
                     for (r = 0; r < rows8; r += 8)
                         for (q = 0; q < cols8; q += 8) Block8(s + r * ld + q, ld, d + q * dstStride + r, dstStride);
-                    r = rows8;
+                    if (rows4 > rows8)   // four rows left: 4 x 8 blocks, as below
+                        for (q = 0; q < cols8; q += 8) Block4(s + rows8 * ld + q, ld, d + q * dstStride + rows8, dstStride);
                     q = cols8;
-                    for (int q4 = 0; q4 < cols8; q4 += 8)   // the 4 leftover rows of a 4 x 8 tail, as below
-                        for (int r4 = rows8; r4 < rows4; r4 += 4) Block4(s + r4 * ld + q4, ld, d + q4 * dstStride + r4, dstStride);
                 }
                 else
                     // Column blocks outside, rows inside: each block's 8 destination rows (one short run of dst) are
@@ -604,7 +613,7 @@ public static partial class Gemm
             for (int j = 0; j < nr; j++)
             {
                 T v = add != null ? add[j] + tile[j] : tile[j];
-                c[j] = e.Relu ? T.Max(v, T.Zero) : v;
+                c[j] = e.Relu ? Relu(v) : v;
             }
     }
 
@@ -842,6 +851,10 @@ public static partial class Gemm
         if (typeof(T) == typeof(float)) return Avx.Max(Vector256<float>.Zero, x.AsSingle()).As<float, T>();
         return Avx.Max(Vector256<double>.Zero, x.AsDouble()).As<double, T>();
     }
+
+    /// <summary>Linear's ReLU on one stored value: max(x, 0), NaN stays NaN (<see cref="Relu{T}(Vector256{T})"/>'s rule).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Relu<T>(T x) where T : System.Numerics.IFloatingPointIeee754<T> => T.Max(x, T.Zero);
 
     /// <summary>Portable 4 x 4 scalar tile for hardware without SIMD FMA.</summary>
     private readonly unsafe struct KernelScalar<T> : IKernel<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
