@@ -38,6 +38,11 @@ public static partial class Gemm
         private static void Narrow(in Problem<T> p, int i0, int i1, int j0, int j1)
         {
             int m = i1 - i0, n = j1 - j0;
+            if (m <= NarrowMax && n < Vector256<T>.Count || n <= NarrowMax && m < Vector256<T>.Count)
+            {   // both sides short (1 x 300 x 1, a batch-1 output layer): a vector block would be mostly padding
+                NarrowScalar(p, i0, i1, j0, j1);
+                return;
+            }
             bool rows = m <= NarrowMax;
             int shortN = rows ? m : n;
             switch (shortN)
@@ -82,23 +87,59 @@ public static partial class Gemm
                     if (lInPlace && cnt == width) { l = lBase + (nint)pc * lLd + x; rsL = lLd; }
                     else
                     {
+                        if (cnt < width)   // zero the padding lanes first, whole vectors from the one holding lane cnt
+                            for (int q = 0; q < kc; q++)
+                                for (int e = cnt / w * w; e < width; e += w) Vector256<T>.Zero.Store(buf + (nint)q * width + e);
                         if (lInPlace)
                         {
                             T* src = lBase + (nint)pc * lLd + x;
-                            for (int q = 0; q < kc; q++) { Copy(src + q * lLd, buf + (nint)q * width, cnt); for (int e = cnt; e < width; e++) buf[(nint)q * width + e] = T.Zero; }
+                            for (int q = 0; q < kc; q++) Copy(src + q * lLd, buf + (nint)q * width, cnt);
                         }
-                        else
-                        {
-                            Transpose(lBase + (nint)x * lLd + pc, lLd, cnt, kc, buf, width);
-                            if (cnt < width)
-                                for (int q = 0; q < kc; q++) for (int e = cnt; e < width; e++) buf[(nint)q * width + e] = T.Zero;
-                        }
+                        else Transpose(lBase + (nint)x * lLd + pc, lLd, cnt, kc, buf, width);
                         l = buf; rsL = width;
                     }
                     T* s = sBase + (nint)pc * csS, c = cBase + x * csC;
                     if (load) NarrowTile<TS>(kc, l, rsL, s, rsS, csS, c, rsC, csC, cnt, c, rsC, csC, relu);
                     else NarrowTile<TS>(kc, l, rsL, s, rsS, csS, c, rsC, csC, cnt, eBase == null ? null : eBase + x * csE, rsE, csE, relu);
                 }
+            }
+        }
+
+        /// <summary>
+        /// C rows i0..i1, columns j0..j1 when both sides are shorter than a vector (and one at most NarrowMax): each
+        /// element one scalar fma chain per kc block in the tiled order (acc = 0, acc = fma(a, b, acc) for q ascending,
+        /// then C = acc, bias + acc or C + acc), up to four columns of a row at once so that four chains overlap.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void NarrowScalar(in Problem<T> p, int i0, int i1, int j0, int j1)
+        {
+            nint rsA = p.TransA ? 1 : p.Lda, csA = p.TransA ? p.Lda : 1, rsB = p.TransB ? 1 : p.Ldb, csB = p.TransB ? p.Ldb : 1;
+            for (int pc = 0; pc < p.K; pc += KC)
+            {
+                int kc = Math.Min(KC, p.K - pc);
+                var (load, relu) = BlockStore(p, pc, kc);
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j += 4)
+                    {
+                        int cnt = Math.Min(4, j1 - j);
+                        T* a = p.A + i * rsA + pc * csA, b = p.B + j * csB + pc * rsB;
+                        nint b1 = cnt > 1 ? csB : 0, b2 = cnt > 2 ? 2 * csB : 0, b3 = cnt > 3 ? 3 * csB : 0;   // past cnt: column j again
+                        T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero;
+                        for (int q = 0; q < kc; q++, a += csA, b += rsB)
+                        {
+                            T x = *a;
+                            s0 = T.FusedMultiplyAdd(x, b[0], s0); s1 = T.FusedMultiplyAdd(x, b[b1], s1);
+                            s2 = T.FusedMultiplyAdd(x, b[b2], s2); s3 = T.FusedMultiplyAdd(x, b[b3], s3);
+                        }
+                        for (int e = 0; e < cnt; e++)
+                        {
+                            T sum = e == 0 ? s0 : e == 1 ? s1 : e == 2 ? s2 : s3;
+                            int jj = j + e;
+                            T* c = p.TransC ? p.C + (nint)jj * p.Ldc + i : p.C + (nint)i * p.Ldc + jj;
+                            T v = load ? *c + sum : p.Bias != null ? p.Bias[p.TransC ? i : jj] + sum : sum;
+                            *c = relu ? Relu(v) : v;
+                        }
+                    }
             }
         }
 

@@ -163,7 +163,7 @@ public sealed class GemmTests
     public void TransposedBAtKilobyteStridesMatchesTheDocumentedOrder([Values(256, 512, 1024)] int k, [Values(1, 3, 13)] int m)
     {
         var rng = new Rng(k + m);
-        foreach (int n in new[] { 17, 64, 77, 128 })
+        foreach (int n in new[] { 1, 5, 17, 64, 77, 128 })   // 1 and 5 with 1 or 3 rows: both sides short, scalar chains
         {
             var a = Random<float>(rng, m * k);
             var b = Random<float>(rng, n * k);   // [n, k], ldb = k
@@ -229,12 +229,13 @@ public sealed class GemmTests
     }
 
     // Linear's shapes (A B^T: batch x in x out) and the other transposes over: several k blocks (257, 600, 1024),
-    // edge tiles (13, 37, 300 columns; 7, 13 rows), the narrow path (1-4 rows or columns), depth <= 16 (packed loops),
+    // edge tiles (13, 37, 300 columns; 7, 13 rows), the narrow path (1-4 rows or columns; both sides short: 1x2, 4x3),
+    // depth <= 16 (packed loops),
     // the direct and packed loops, and A B^T run as its transpose (32x1024x128: C written through a transposed tile).
     private static readonly (int M, int N, int K)[] EpilogueShapes =
     [
         (1, 1, 1), (3, 5, 0), (7, 37, 13), (13, 300, 257), (256, 300, 4), (256, 1, 300), (1, 256, 300), (3, 64, 600),
-        (64, 2, 600), (130, 70, 600), (32, 128, 1024), (256, 300, 400),
+        (64, 2, 600), (130, 70, 600), (32, 128, 1024), (256, 300, 400), (1, 2, 300), (4, 3, 600),
     ];
 
     private static IEnumerable<TestCaseData> EpilogueCases()
