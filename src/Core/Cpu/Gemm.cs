@@ -212,14 +212,11 @@ public static partial class Gemm
             int threads = work < ParallelMinWork ? 1 : (int)Math.Min(MaxThreads, (work + ParallelMinWork - 1) / ParallelMinWork);
             if (threads == 1) { Slab(p, 0, p.M, 0, p.N); return; }
 
-            // Split the longer side of C into aligned slabs, one per thread; every slab repeats the full k loop,
-            // so the reduction order of each C element does not depend on the split.
-            // AVX2 columns split at a multiple of one vector, not of the 16-wide tile: a slab's 8-wide right edge
-            // costs half a tile (Tile1), so 300 columns go 152 / 148 (9.5 tiles each) instead of 10 / 9 tiles.
-            bool splitN = p.N >= p.M;
-            int len = splitN ? p.N : p.M, align = !splitN ? TK.MR : typeof(TK) == typeof(Kernel256<T>) ? Vector256<T>.Count : TK.NR;
-            int chunk = (len / align + threads - 1) / threads * align;
-            if (chunk == 0) chunk = align;
+            // One aligned slab of C per thread (never more: a slab left over runs after the others); every slab
+            // repeats the full k loop, so the reduction order of each C element does not depend on the split.
+            var (splitN, align) = SplitSide(p, threads);
+            int len = splitN ? p.N : p.M;
+            int chunk = ((len + align - 1) / align + threads - 1) / threads * align;
             threads = (len + chunk - 1) / chunk;
             var job = _job ??= new Job();
             job.Start(p, splitN, chunk, threads);
@@ -231,6 +228,25 @@ public static partial class Gemm
                 job.Join();
             }
             finally { if (pooled) SpinPool.Release(); }   // as CpuParallel.For: a slab's exception must not keep the helpers held
+        }
+
+        /// <summary>
+        /// Which side of C the threads split (N: columns, else rows) and the multiple a slab boundary falls on. The
+        /// longer side, except on AVX2 for shallow products (k &lt;= 16), whose time goes to storing C: there the rows
+        /// are split whenever each thread gets two row units, so each thread writes whole rows of its own (a TransC
+        /// product is never that shallow: FlipPays needs k &gt; 4m). Two threads writing the two halves of every row
+        /// ran no faster than one (256x4x400 B^T: 20 us on two threads, 18 on one; rows split: 10; 256x3x400 B^T
+        /// 20 -> 8.5), though the halves share at most one cache line per row. AVX2 columns split at a
+        /// multiple of one vector, not of the 16-wide tile: a slab's 8-wide right edge costs half a tile (Tile1), so
+        /// 300 columns go 152 / 148 (9.5 tiles each) instead of 10 / 9 tiles. Rows split at a multiple of MR, or of a
+        /// vector when C has at most NarrowMax columns (the narrow path runs down the rows in vectors).
+        /// </summary>
+        private static (bool SplitN, int Align) SplitSide(in Problem<T> p, int threads)
+        {
+            if (typeof(TK) != typeof(Kernel256<T>)) return p.N >= p.M ? (true, TK.NR) : (false, TK.MR);
+            int w = Vector256<T>.Count, rowAlign = p.N <= NarrowMax ? w : TK.MR;
+            bool splitN = p.N >= p.M && !(p.K <= 16 && !p.TransC && (p.M + rowAlign - 1) / rowAlign >= 2 * threads);
+            return (splitN, splitN ? w : rowAlign);
         }
 
         /// <summary>

@@ -12,6 +12,7 @@ public sealed class GemmTests
     [
         (1, 1, 1), (3, 5, 0), (0, 4, 3), (4, 0, 3), (3, 3, 3), (17, 17, 17), (1, 129, 1), (129, 1, 17),
         (64, 64, 4), (128, 84, 120), (7, 33, 300), (256, 256, 256), (300, 257, 131), (130, 70, 600), (20, 1100, 60),
+        (256, 400, 4), (400, 4, 256), (94, 4, 1000), (512, 480, 4),
     ];
 
     private static IEnumerable<TestCaseData> Cases()
@@ -315,15 +316,24 @@ public sealed class GemmTests
         Assert.That(Assert.Throws<ArgumentException>(() => Gemm.Sgemm(false, true, 2, 3, 2, Four, 2, Six, 2, new float[6], 3, Four.AsSpan(0, 2), false))!.ParamName,
             Is.EqualTo("bias"));
 
-    [Test]
-    public void ThreadCountDoesNotChangeBits()
+    // Each split the threads make (m x n x k): columns (300x257x300), rows of a shallow product (256x400x4: rows
+    // where columns are longer; 512x480x4 in 4 slabs, the last ragged), rows of a narrow product in vectors (400x4x256,
+    // 94x4x1000 ragged, 600x4x400 in 4 slabs).
+    [TestCase(300, 257, 300, false, false, 2)]
+    [TestCase(256, 400, 4, false, true, 2)]
+    [TestCase(512, 480, 4, false, false, 4)]
+    [TestCase(400, 4, 256, true, false, 2)]
+    [TestCase(94, 4, 1000, false, false, 2)]
+    [TestCase(600, 4, 400, false, true, 4)]
+    public void ThreadCountDoesNotChangeBits(int m, int n, int k, bool transA, bool transB, int threads)
     {
         var rng = new Rng(7);
-        const int m = 300, n = 257, k = 300;
         var a = Random<float>(rng, m * k); var b = Random<float>(rng, k * n);
         var c1 = new float[m * n]; var c2 = new float[m * n];
-        Gemm.MaxThreads = 1; Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c1, n, false);
-        Gemm.MaxThreads = 2; Gemm.Sgemm(false, false, m, n, k, a, k, b, n, c2, n, false);
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        Array.Fill(c2, float.NaN);   // every element must be written by some slab
+        Gemm.MaxThreads = 1; Gemm.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, c1, n, false);
+        Gemm.MaxThreads = threads; Gemm.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, c2, n, false);
         Assert.That(c2, Is.EqualTo(c1));
     }
 
