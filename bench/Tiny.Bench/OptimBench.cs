@@ -5,8 +5,8 @@ using Tiny.Optim;
 
 namespace Tiny.Bench;
 
-/// <summary>`optim [reps] [name,name...]`: every registered optimizer's Step() (registry defaults) and a few variants on
-/// one float32 tensor; peer: bench/peers/optim_step.py (same names).</summary>
+/// <summary>`optim [reps] [name,name...] [--threads N]`: every registered optimizer's Step() (registry defaults) and a few
+/// variants on one float32 tensor, on N threads (default: all cores); peer: bench/peers/optim_step.py (same names).</summary>
 public static class OptimBench
 {
     /// <summary>Variants beside each optimizer's defaults, by the peer's names.</summary>
@@ -17,15 +17,28 @@ public static class OptimBench
 
     public static void Run(string[] args)
     {
+        int threads = Environment.ProcessorCount, at = Array.IndexOf(args, "--threads");
+        if (at > 0)
+        {
+            threads = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
+            args = [.. args[..at], .. args[(at + 2)..]];
+        }
         int reps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 15;
         var only = args.Length > 2 ? args[2].Split(',').ToHashSet() : null;
+        Tiny.Cpu.Gemm.MaxThreads = threads;
+        try { Run(reps, only, threads); }
+        finally { Tiny.Cpu.Gemm.MaxThreads = Environment.ProcessorCount; }
+    }
+
+    private static void Run(int reps, HashSet<string>? only, int threads)
+    {
         var rng = new Rng(1);
         foreach (int n in new[] { 1_000_000, 10_000_000 })
         {
             var p = Tensor.Randn([n], rng);
             p.Grad = Tensor.Randn([n], rng).Mul(1e-3);
             var (copyBest, copyMedian) = Time(reps, () => p.DataF.CopyTo(p.Grad.DataF));   // read + write n floats
-            Console.WriteLine(Json("copy", n, copyBest, copyMedian, 0, 8.0 * n));
+            Console.WriteLine(Json("copy", n, threads, copyBest, copyMedian, 0, 8.0 * n));
             foreach (var (name, spec) in All())
             {
                 if (only is not null && !only.Contains(name)) continue;
@@ -33,7 +46,7 @@ public static class OptimBench
                 var (best, median) = Time(reps, opt.Step);
                 // Bytes the fused pass moves: read g, read+write p and each state buffer.
                 double stateFloats = opt.StateBytes / 4.0 / n;
-                Console.WriteLine(Json(name, n, best, median, opt.StateBytes / (double)n, 4.0 * n * (3 + 2 * stateFloats)));
+                Console.WriteLine(Json(name, n, threads, best, median, opt.StateBytes / (double)n, 4.0 * n * (3 + 2 * stateFloats)));
             }
         }
     }
@@ -54,7 +67,7 @@ public static class OptimBench
         return (us[0], us[reps / 2]);
     }
 
-    private static string Json(string name, int n, double best, double median, double stateBytesPerParam, double bytesMoved) =>
+    private static string Json(string name, int n, int threads, double best, double median, double stateBytesPerParam, double bytesMoved) =>
         string.Create(CultureInfo.InvariantCulture,
-            $"{{\"bench\":\"optim\",\"impl\":\"tiny\",\"optimizer\":\"{name}\",\"n\":{n},\"us_best\":{best:F1},\"us_median\":{median:F1},\"state_bytes_per_param\":{stateBytesPerParam:F1},\"gb_per_s\":{bytesMoved / best / 1e3:F2}}}");
+            $"{{\"bench\":\"optim\",\"impl\":\"tiny\",\"threads\":{threads},\"optimizer\":\"{name}\",\"n\":{n},\"us_best\":{best:F1},\"us_median\":{median:F1},\"state_bytes_per_param\":{stateBytesPerParam:F1},\"gb_per_s\":{bytesMoved / best / 1e3:F2}}}");
 }

@@ -18,7 +18,7 @@ public static class Program
             case "td3": Td3Bench.Run(args); return 0;
             case "forward1": Forward1Bench.Run(args); return 0;
             case "gpu": return GpuBench.Run(args);
-            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps] | train [--batches] [--threads N] | optim [reps] [names] | internals [--passes P] [--steps N] [names] | conv [--threads N] | td3 [--threads 1,2] [--passes P] | forward1 [--threads N] [--passes P] | gpu [--device D] [--smoke]"); return 1;
+            default: Console.WriteLine("usage: Tiny.Bench gemm [peak|sizes] [reps] | train [--batches] [--threads N] | optim [reps] [names] [--threads N] | internals [--passes P] [--steps N] [names] | conv [--threads N] | td3 [--threads 1,2] [--passes P] | forward1 [--threads N] [--passes P] | gpu [--device D] [--smoke]"); return 1;
         }
     }
 }
