@@ -34,8 +34,11 @@ public static partial class Gemm
 
     internal static Isa ForcedIsa { get; set; } = Isa.Auto;
 
-    // Below this many multiply-adds (m*n*k, ~3 us on one core) a call stays on one thread; above, one thread per
-    // this much. The helpers (SpinPool) poll for 200 us after each product, so a fork costs about a microsecond in a
+    // Below this much work a call stays on one thread; above, one thread per this much. Work is m*n*(k + 16)
+    // multiply-adds (~3 us on one core): storing an element of C costs about what 8-16 multiply-adds do once C is
+    // larger than L1 (its line comes from L2 and goes back), which is all the time of a shallow product: 256x1x300
+    // (m*n*k = 77K) took 12 us on one thread and 10 on two, 512x2x64 6.3 -> 3.6, 128x4x120 B^T 7.0 -> 4.5 (loaded
+    // machine). The helpers (SpinPool) poll for 200 us after each product, so a fork costs about a microsecond in a
     // run of back-to-back products, and a helper that does not come in time costs nothing: the caller claims every
     // slab itself. (With the .NET pool, 5-50 us per wake, it was 1.5M and kept the RL layers on one thread.)
     internal const long ParallelMinWork = 300_000;
@@ -208,7 +211,7 @@ public static partial class Gemm
                 Run(new Problem<T>(!p.TransB, !p.TransA, p.N, p.M, p.K, p.B, p.Ldb, p.A, p.Lda, p.C, p.Ldc, p.Accumulate, p.Bias, p.Relu, transC: true));
                 return;
             }
-            long work = (long)p.M * p.N * p.K;
+            long work = (long)p.M * p.N * (p.K + 16);
             int threads = work < ParallelMinWork ? 1 : (int)Math.Min(MaxThreads, (work + ParallelMinWork - 1) / ParallelMinWork);
             if (threads == 1) { Slab(p, 0, p.M, 0, p.N); return; }
 

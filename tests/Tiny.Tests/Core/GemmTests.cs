@@ -317,10 +317,13 @@ public sealed class GemmTests
             Is.EqualTo("bias"));
 
     // Each split the threads make (m x n x k): columns (300x257x300), rows of a shallow product (256x400x4: rows
-    // where columns are longer; 512x480x4 in 4 slabs, the last ragged), rows of a narrow product in vectors (400x4x256,
-    // 94x4x1000 ragged, 600x4x400 in 4 slabs).
+    // where columns are longer; 512x480x4 in 4 slabs, the last ragged; 256x300x1, 512x64x2 and 128x120x4, split for
+    // the cost of storing C), rows of a narrow product in vectors (400x4x256, 94x4x1000 ragged, 600x4x400 in 4 slabs).
     [TestCase(300, 257, 300, false, false, 2)]
     [TestCase(256, 400, 4, false, true, 2)]
+    [TestCase(256, 300, 1, false, false, 2)]
+    [TestCase(512, 64, 2, false, false, 2)]
+    [TestCase(128, 120, 4, false, true, 2)]
     [TestCase(512, 480, 4, false, false, 4)]
     [TestCase(400, 4, 256, true, false, 2)]
     [TestCase(94, 4, 1000, false, false, 2)]
