@@ -108,15 +108,25 @@ internal static class CpuFused
     {
         var rl = L.Splat(r);
         int i = start;
-        for (; i < end; i += width)
+        // Two lanes per iteration: SGD over 1M floats 196 -> 160 us on one AVX2 core, Adam 849 -> 800 (the loop's own
+        // work and the longer reach for the next loads); four: SGD 150, Adam 765, but AlphaGrad 960 -> 1270 (its tanh
+        // four times over did not fit the registers).
+        for (; i + 2 * width <= end; i += 2 * width)
         {
-            TMap.Apply(c, rl, ref As<T, L>(ref x, i), As<T, L>(ref y, i),
-                ref As<T, L>(ref s0, i * st0), ref As<T, L>(ref s1, i * st1), ref As<T, L>(ref s2, i * st2), ref As<T, L>(ref s3, i * st3));
+            Step(c, rl, ref x, ref y, ref s0, st0, ref s1, st1, ref s2, st2, ref s3, st3, i);
+            Step(c, rl, ref x, ref y, ref s0, st0, ref s1, st1, ref s2, st2, ref s3, st3, i + width);
         }
+        for (; i < end; i += width) Step(c, rl, ref x, ref y, ref s0, st0, ref s1, st1, ref s2, st2, ref s3, st3, i);
         return i;
     }
 
-    /// <summary>The lane at element i (vector lanes: unaligned loads and stores).</summary>
+    /// <summary>Apply on the lane that starts at element i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step<TMap, T, L>(in TMap c, L rl, ref T x, ref T y, ref T s0, int st0, ref T s1, int st1, ref T s2, int st2, ref T s3, int st3, int i)
+        where TMap : unmanaged, IFusedMap<TMap, T> where T : unmanaged, IFloatingPointIeee754<T> where L : struct, ILane<L, T> =>
+        TMap.Apply(c, rl, ref As<T, L>(ref x, i), As<T, L>(ref y, i),
+            ref As<T, L>(ref s0, i * st0), ref As<T, L>(ref s1, i * st1), ref As<T, L>(ref s2, i * st2), ref As<T, L>(ref s3, i * st3));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ref L As<T, L>(ref T b, int i) => ref Unsafe.As<T, L>(ref Unsafe.Add(ref b, i));
 }
