@@ -70,6 +70,7 @@ internal static class TrainRun
             outDir = RunFolder(outDir, Path.Combine("runs", $"{algo}-{env}-{seed}"), force);
         }
         agent.To(device);   // where it already is: nothing moves
+        ThreadsOption.DefaultFor(agent);   // no --threads: one thread for small nets, all cores for TD3-sized ones
         // --internals: recorders on the agent's optimizers (a resumed run continues its own recording, if it had one).
         using var internals = InternalsLog.Start(internalsEvery, agent, outDir, resume is null ? null : LatestCheckpoint(resume));
         string optimizerText = ((agent as Ppo)?.OptimizerSpec ?? (agent as Dqn)?.Optimizer ?? (agent as Td3)?.Optimizer)?.ToString() ?? "?";
@@ -133,7 +134,7 @@ internal static class TrainRun
 
             bool interactive = realConsole && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
             string from = resume is null ? "" : $", resumed at step {agent.GlobalStep}";
-            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps, optimizer {optimizerText}, device {device}{from} -> {outDir}");
+            stdout.WriteLine($"tiny train {algo} on {env}, seed {seed}, {total} steps, optimizer {optimizerText}, device {device}{(device.Kind == DeviceKind.Cpu ? $" ({Threads(Cpu.Gemm.MaxThreads)})" : "")}{from} -> {outDir}");
             try
             {
                 if (interactive) TrainInteractive(agent, log, Wall, Watch, boundary, cts.Token);
@@ -229,6 +230,8 @@ internal static class TrainRun
     }
 
     /// <summary>The first trained parameter holding a NaN or an infinity, or null.</summary>
+    private static string Threads(int n) => n == 1 ? "1 thread" : $"{n} threads";
+
     private static string? NonFiniteParameter(IAgent agent)
     {
         var ps = agent.NamedParameters().ToList();
