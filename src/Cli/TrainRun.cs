@@ -229,9 +229,10 @@ internal static class TrainRun
         return null;
     }
 
-    /// <summary>The first trained parameter holding a NaN or an infinity, or null.</summary>
+    /// <summary>"1 thread" or "N threads", for the run's first line.</summary>
     private static string Threads(int n) => n == 1 ? "1 thread" : $"{n} threads";
 
+    /// <summary>The first trained parameter holding a NaN or an infinity, or null.</summary>
     private static string? NonFiniteParameter(IAgent agent)
     {
         var ps = agent.NamedParameters().ToList();
